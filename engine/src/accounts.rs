@@ -1,0 +1,350 @@
+//! Accounts: register, log in, guests, widget visitors, tokens and the default bot.
+
+use std::collections::HashSet;
+use std::sync::RwLock;
+
+use protocol::objects::{Me, Role, User};
+use protocol::rest::{AuthResponse, WidgetBot, WidgetSessionResponse};
+use protocol::ErrorCode;
+
+use crate::auth::{password, Claims, Identity, Keys, TokenError};
+use crate::error::{Error, Result};
+use crate::ids;
+use crate::store::{BotRow, Store, UserRow};
+use crate::time::now_micros;
+
+/// A visitor may come back with a token up to this old (contract §4).
+const VISITOR_RETURN_SECS: i64 = 90 * 24 * 3600;
+const MAX_PASSWORD_BYTES: usize = 1024;
+const MAX_NAME_CHARS: usize = 100;
+
+pub struct Accounts {
+    keys: Keys,
+    /// Logged-out token ids that have not expired, mirrored from storage so a
+    /// check costs no query.
+    revoked: RwLock<HashSet<String>>,
+}
+
+fn now_secs() -> i64 {
+    now_micros() / 1_000_000
+}
+
+/// A light email check: something@domain.tld, no spaces, at most 254 characters.
+pub fn valid_email(email: &str) -> bool {
+    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !local.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+}
+
+impl Accounts {
+    /// Loads (or creates, on first start) the signing secret and the revocation list.
+    pub async fn load(store: &dyn Store, configured_secret: Option<&str>) -> Result<Accounts> {
+        let secret = match configured_secret {
+            Some(s) => s.to_string(),
+            None => {
+                let fresh = ids::secret(48);
+                store.setting_get_or_insert("jwt_secret", &fresh).await?
+            }
+        };
+        let revoked = store.revoked_tokens(now_secs()).await?.into_iter().collect();
+        Ok(Accounts {
+            keys: Keys::new(secret.as_bytes()),
+            revoked: RwLock::new(revoked),
+        })
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// Verifies a token and its revocation.
+    pub fn authenticate(&self, token: &str) -> std::result::Result<Identity, TokenError> {
+        let claims = self.keys.verify(token)?;
+        if self
+            .revoked
+            .read()
+            .map(|r| r.contains(&claims.jti))
+            .unwrap_or(false)
+        {
+            return Err(TokenError::Revoked);
+        }
+        Ok(Identity::from_claims(&claims))
+    }
+
+    fn token_for(&self, user: &UserRow) -> (String, Claims) {
+        let claims = self
+            .keys
+            .issue(&user.id, user.role(), user.bot_id.as_deref(), now_secs());
+        (self.keys.encode(&claims), claims)
+    }
+
+    pub async fn register(
+        &self,
+        store: &dyn Store,
+        default_model: &str,
+        email: &str,
+        password_plain: &str,
+        name: Option<&str>,
+    ) -> Result<AuthResponse> {
+        let email = email.trim().to_lowercase();
+        if !valid_email(&email) {
+            return Err(Error::validation("email: not a valid email address"));
+        }
+        if password_plain.chars().count() < 8 {
+            return Err(Error::validation("password: must be at least 8 characters"));
+        }
+        if password_plain.len() > MAX_PASSWORD_BYTES {
+            return Err(Error::validation("password: must be at most 1024 bytes"));
+        }
+        let name = clean_name(name)?;
+        if store.user_by_email(&email).await?.is_some() {
+            return Err(Error::new(ErrorCode::Conflict, "email: already registered"));
+        }
+        let hash = password::hash(password_plain.to_string()).await.map_err(|e| {
+            tracing::error!(error = %e, "password hashing failed");
+            Error::internal()
+        })?;
+        let user = UserRow {
+            id: ids::new_id(),
+            email: Some(email),
+            name,
+            role: Role::User.as_str().into(),
+            password_hash: Some(hash),
+            bot_id: None,
+            created_at: now_micros(),
+        };
+        match store.insert_user(&user).await {
+            Ok(()) => {}
+            Err(crate::store::StoreError::Conflict(_)) => {
+                return Err(Error::new(ErrorCode::Conflict, "email: already registered"))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        ensure_default_bot(store, &user.id, default_model).await?;
+        let (token, _) = self.token_for(&user);
+        Ok(AuthResponse { token, user: user.to_user() })
+    }
+
+    pub async fn login(&self, store: &dyn Store, email: &str, password_plain: &str) -> Result<AuthResponse> {
+        let email = email.trim().to_lowercase();
+        let bad = || Error::new(ErrorCode::InvalidCredentials, "wrong email or password");
+        let user = store.user_by_email(&email).await?;
+        let Some(user) = user else {
+            // Spend the same time as a real check, so response times do not reveal
+            // which emails exist.
+            let _ = password::verify(password_plain.to_string(), DUMMY_HASH.to_string()).await;
+            return Err(bad());
+        };
+        let Some(hash) = user.password_hash.clone() else {
+            return Err(bad());
+        };
+        if password_plain.len() > MAX_PASSWORD_BYTES || !password::verify(password_plain.to_string(), hash).await {
+            return Err(bad());
+        }
+        let (token, _) = self.token_for(&user);
+        Ok(AuthResponse { token, user: user.to_user() })
+    }
+
+    pub async fn guest(&self, store: &dyn Store, default_model: &str) -> Result<AuthResponse> {
+        let user = UserRow {
+            id: ids::new_id(),
+            email: None,
+            name: Some("Guest".into()),
+            role: Role::Guest.as_str().into(),
+            password_hash: None,
+            bot_id: None,
+            created_at: now_micros(),
+        };
+        store.insert_user(&user).await?;
+        ensure_default_bot(store, &user.id, default_model).await?;
+        let (token, _) = self.token_for(&user);
+        Ok(AuthResponse { token, user: user.to_user() })
+    }
+
+    /// `POST /api/v1/widget/session`: a new visitor, or the same visitor again when
+    /// it presents its previous token (expired is fine, up to 90 days old).
+    pub async fn visitor_session(
+        &self,
+        store: &dyn Store,
+        bot: &BotRow,
+        previous_token: Option<&str>,
+    ) -> Result<WidgetSessionResponse> {
+        let returning = match previous_token.map(str::trim).filter(|t| !t.is_empty()) {
+            None => None,
+            Some(t) => match self.keys.verify_ignoring_expiry(t) {
+                Ok(c)
+                    if c.role == Role::Visitor
+                        && c.bot.as_deref() == Some(bot.id.as_str())
+                        && now_secs() - c.iat <= VISITOR_RETURN_SECS =>
+                {
+                    store.user_by_id(&c.sub).await?
+                }
+                _ => None,
+            },
+        };
+        let user = match returning {
+            Some(u) => u,
+            None => {
+                let u = UserRow {
+                    id: ids::new_id(),
+                    email: None,
+                    name: Some("Visitor".into()),
+                    role: Role::Visitor.as_str().into(),
+                    password_hash: None,
+                    bot_id: Some(bot.id.clone()),
+                    created_at: now_micros(),
+                };
+                store.insert_user(&u).await?;
+                u
+            }
+        };
+        let (token, _) = self.token_for(&user);
+        let theme = bot.theme();
+        Ok(WidgetSessionResponse {
+            token,
+            visitor_id: user.id,
+            bot: WidgetBot {
+                name: bot.name.clone(),
+                greeting: bot.greeting.clone(),
+                theme,
+            },
+        })
+    }
+
+    pub async fn me(&self, store: &dyn Store, who: &Identity) -> Result<Me> {
+        let user = store
+            .user_by_id(&who.user_id)
+            .await?
+            .ok_or_else(Error::auth_required)?;
+        Ok(Me {
+            id: user.id.clone(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            role: user.role(),
+        })
+    }
+
+    pub async fn user(&self, store: &dyn Store, who: &Identity) -> Result<User> {
+        Ok(store
+            .user_by_id(&who.user_id)
+            .await?
+            .ok_or_else(Error::auth_required)?
+            .to_user())
+    }
+
+    /// A fresh token for a valid one.
+    pub async fn refresh(&self, store: &dyn Store, who: &Identity) -> Result<AuthResponse> {
+        let user = store
+            .user_by_id(&who.user_id)
+            .await?
+            .ok_or_else(Error::auth_required)?;
+        let (token, _) = self.token_for(&user);
+        Ok(AuthResponse { token, user: user.to_user() })
+    }
+
+    /// Revokes the token: it stops working at once, on every transport.
+    pub async fn logout(&self, store: &dyn Store, who: &Identity) -> Result<()> {
+        store.revoke_token(&who.jti, who.exp).await?;
+        if let Ok(mut r) = self.revoked.write() {
+            r.insert(who.jti.clone());
+        }
+        Ok(())
+    }
+
+    /// Creates an account from the CLI (`brook user create`).
+    pub async fn create_user(
+        &self,
+        store: &dyn Store,
+        default_model: &str,
+        email: &str,
+        password_plain: &str,
+        name: Option<&str>,
+    ) -> Result<User> {
+        Ok(self
+            .register(store, default_model, email, password_plain, name)
+            .await?
+            .user)
+    }
+
+    /// A token for an existing account (`brook token`).
+    pub async fn token_for_email(&self, store: &dyn Store, email: &str) -> Result<String> {
+        let user = store
+            .user_by_email(&email.trim().to_lowercase())
+            .await?
+            .ok_or_else(|| Error::not_found("account"))?;
+        Ok(self.token_for(&user).0)
+    }
+}
+
+fn clean_name(name: Option<&str>) -> Result<Option<String>> {
+    match name.map(str::trim).filter(|n| !n.is_empty()) {
+        None => Ok(None),
+        Some(n) if n.chars().count() > MAX_NAME_CHARS => {
+            Err(Error::validation("name: must be at most 100 characters"))
+        }
+        Some(n) => Ok(Some(n.to_string())),
+    }
+}
+
+/// The identity's default `Assistant` bot, created on first need.
+pub async fn ensure_default_bot(store: &dyn Store, owner_id: &str, model: &str) -> Result<BotRow> {
+    if let Some(b) = store.default_bot(owner_id).await? {
+        return Ok(b);
+    }
+    let now = now_micros();
+    let bot = BotRow {
+        id: ids::new_id(),
+        owner_id: owner_id.to_string(),
+        name: "Assistant".into(),
+        system_prompt: "You are a helpful assistant.".into(),
+        model: model.to_string(),
+        temperature: 0.7,
+        greeting: "Hi! How can I help you today?".into(),
+        widget_enabled: 0,
+        public_key: ids::public_key(),
+        allowed_origins: "[]".into(),
+        theme: serde_json::to_string(&protocol::objects::Theme::default()).unwrap_or_else(|_| "{}".into()),
+        is_default: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    match store.insert_bot(&bot).await {
+        Ok(()) => Ok(bot),
+        // Created concurrently by another request: use that one.
+        Err(crate::store::StoreError::Conflict(_)) => store
+            .default_bot(owner_id)
+            .await?
+            .ok_or_else(Error::internal),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A valid argon2id hash of a random password, verified against when the email is
+/// unknown so that login takes the same time either way.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3b8q4xq2b8h9K8m8m4m8mB5yq9sQx0kQm6D3R1n0a8E";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert!(valid_email("a@b.co"));
+        assert!(valid_email("first.last+tag@example.org"));
+        assert!(!valid_email("nope"));
+        assert!(!valid_email("a@b"));
+        assert!(!valid_email("a b@c.de"));
+        assert!(!valid_email("@c.de"));
+        assert!(!valid_email("a@.de"));
+    }
+}

@@ -1,0 +1,520 @@
+//! Brook's configuration (contract §1), parsed once at start-up into a typed [`Config`].
+//!
+//! Every setting is an environment variable, and a CLI flag of the same meaning
+//! overrides it. Values arrive as strings and are checked here, so that a bad value
+//! stops start-up with one line naming the variable and the value instead of a clap
+//! usage dump or a panic deep inside the server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use ipnet::IpNet;
+
+/// Which model provider generates replies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProviderKind {
+    OpenAi,
+    Demo,
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::OpenAi => "openai",
+            ProviderKind::Demo => "demo",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The fully checked configuration every part of Brook reads.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub site_root: PathBuf,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub redis_prefix: String,
+    pub drain: Duration,
+    pub reply_log_retention: Duration,
+    pub upstream_first_token: Duration,
+    pub upstream_idle: Duration,
+    pub context_tokens: usize,
+    pub max_active_replies: usize,
+    pub openai_api_key: Option<String>,
+    pub openai_base_url: String,
+    pub model: String,
+    pub models: Vec<String>,
+    pub provider: ProviderKind,
+    pub jwt_secret: Option<String>,
+    pub guests: bool,
+    pub max_message_chars: usize,
+    pub rate_limit_per_min: u32,
+    pub auth_rate_limit_per_min: u32,
+    pub max_connections_per_identity: usize,
+    pub daily_tokens_user: u64,
+    pub daily_tokens_guest: u64,
+    pub daily_tokens_visitor: u64,
+    pub trusted_proxies: Vec<IpNet>,
+    pub log_format: LogFormat,
+    /// Milliseconds between the demo model's tokens (not in the contract; lets
+    /// tests and screenshots pick a pace).
+    pub demo_token_delay: Duration,
+    /// Idle WebSocket time-out (contract: 60 s); tests shorten it.
+    pub ws_idle_timeout: Duration,
+    /// Interval of the server's WebSocket pings (contract: 25 s).
+    pub ws_ping_interval: Duration,
+}
+
+pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+
+impl Default for Config {
+    /// The contract's defaults, with the demo provider.
+    fn default() -> Self {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            site_root: PathBuf::from("target/site"),
+            database_url: "sqlite://brook.db".into(),
+            redis_url: None,
+            redis_prefix: "brook:".into(),
+            drain: Duration::from_secs(30),
+            reply_log_retention: Duration::from_secs(300),
+            upstream_first_token: Duration::from_secs(30),
+            upstream_idle: Duration::from_secs(60),
+            context_tokens: 8000,
+            max_active_replies: 256,
+            openai_api_key: None,
+            openai_base_url: DEFAULT_OPENAI_BASE_URL.into(),
+            model: "gpt-4o-mini".into(),
+            models: vec!["gpt-4o-mini".into()],
+            provider: ProviderKind::Demo,
+            jwt_secret: None,
+            guests: true,
+            max_message_chars: 16000,
+            rate_limit_per_min: 30,
+            auth_rate_limit_per_min: 20,
+            max_connections_per_identity: 200,
+            daily_tokens_user: 0,
+            daily_tokens_guest: 20000,
+            daily_tokens_visitor: 20000,
+            trusted_proxies: Vec::new(),
+            log_format: LogFormat::Text,
+            demo_token_delay: Duration::from_millis(30),
+            ws_idle_timeout: Duration::from_secs(60),
+            ws_ping_interval: Duration::from_secs(25),
+        }
+    }
+}
+
+/// A configuration value that cannot be used. Its `Display` is the one line printed
+/// before the process exits.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid {name}={value:?}: {reason}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("{0}")]
+    Missing(String),
+}
+
+/// The settings as they arrive from flags and the environment. Flags win over
+/// variables (clap's `env` support); everything is parsed by [`Config::from_settings`].
+#[derive(Args, Clone, Debug, Default)]
+pub struct Settings {
+    /// Listen address, host:port.
+    #[arg(long = "addr", env = "LEPTOS_SITE_ADDR")]
+    pub addr: Option<String>,
+    /// Directory of the built site (pkg/, widget/, assets).
+    #[arg(long = "site-root", env = "LEPTOS_SITE_ROOT")]
+    pub site_root: Option<String>,
+    /// sqlite://… or postgres://…
+    #[arg(long = "database-url", env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    #[arg(long = "redis-url", env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    #[arg(long = "redis-prefix", env = "BROOK_REDIS_PREFIX")]
+    pub redis_prefix: Option<String>,
+    #[arg(long = "drain-secs", env = "BROOK_DRAIN_SECS")]
+    pub drain_secs: Option<String>,
+    #[arg(long = "reply-log-secs", env = "BROOK_REPLY_LOG_SECS")]
+    pub reply_log_secs: Option<String>,
+    #[arg(long = "upstream-first-token-secs", env = "BROOK_UPSTREAM_FIRST_TOKEN_SECS")]
+    pub upstream_first_token_secs: Option<String>,
+    #[arg(long = "upstream-idle-secs", env = "BROOK_UPSTREAM_IDLE_SECS")]
+    pub upstream_idle_secs: Option<String>,
+    #[arg(long = "context-tokens", env = "BROOK_CONTEXT_TOKENS")]
+    pub context_tokens: Option<String>,
+    #[arg(long = "max-active-replies", env = "BROOK_MAX_ACTIVE_REPLIES")]
+    pub max_active_replies: Option<String>,
+    #[arg(long = "openai-api-key", env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub openai_api_key: Option<String>,
+    #[arg(long = "openai-base-url", env = "OPENAI_BASE_URL")]
+    pub openai_base_url: Option<String>,
+    #[arg(long = "model", env = "BROOK_MODEL")]
+    pub model: Option<String>,
+    #[arg(long = "models", env = "BROOK_MODELS")]
+    pub models: Option<String>,
+    /// openai or demo
+    #[arg(long = "provider", env = "BROOK_PROVIDER")]
+    pub provider: Option<String>,
+    #[arg(long = "jwt-secret", env = "BROOK_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// on or off
+    #[arg(long = "guests", env = "BROOK_GUESTS")]
+    pub guests: Option<String>,
+    #[arg(long = "max-message-chars", env = "BROOK_MAX_MESSAGE_CHARS")]
+    pub max_message_chars: Option<String>,
+    #[arg(long = "rate-limit-per-min", env = "BROOK_RATE_LIMIT_PER_MIN")]
+    pub rate_limit_per_min: Option<String>,
+    #[arg(long = "auth-rate-limit-per-min", env = "BROOK_AUTH_RATE_LIMIT_PER_MIN")]
+    pub auth_rate_limit_per_min: Option<String>,
+    #[arg(long = "max-connections-per-identity", env = "BROOK_MAX_CONNECTIONS_PER_IDENTITY")]
+    pub max_connections_per_identity: Option<String>,
+    #[arg(long = "daily-tokens-user", env = "BROOK_DAILY_TOKENS_USER")]
+    pub daily_tokens_user: Option<String>,
+    #[arg(long = "daily-tokens-guest", env = "BROOK_DAILY_TOKENS_GUEST")]
+    pub daily_tokens_guest: Option<String>,
+    #[arg(long = "daily-tokens-visitor", env = "BROOK_DAILY_TOKENS_VISITOR")]
+    pub daily_tokens_visitor: Option<String>,
+    /// Comma-separated CIDRs whose X-Forwarded-For is believed.
+    #[arg(long = "trusted-proxies", env = "BROOK_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
+    /// text or json
+    #[arg(long = "log-format", env = "BROOK_LOG_FORMAT")]
+    pub log_format: Option<String>,
+    #[arg(long = "demo-token-ms", env = "BROOK_DEMO_TOKEN_MS")]
+    pub demo_token_ms: Option<String>,
+    #[arg(long = "ws-idle-secs", env = "BROOK_WS_IDLE_SECS", hide = true)]
+    pub ws_idle_secs: Option<String>,
+    #[arg(long = "ws-ping-secs", env = "BROOK_WS_PING_SECS", hide = true)]
+    pub ws_ping_secs: Option<String>,
+}
+
+fn present(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn parse_num<T: std::str::FromStr>(
+    name: &'static str,
+    v: &Option<String>,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match present(v) {
+        None => Ok(default),
+        Some(s) => s.parse::<T>().map_err(|e| ConfigError::Invalid {
+            name,
+            value: s.to_string(),
+            reason: format!("expected a non-negative whole number ({e})"),
+        }),
+    }
+}
+
+fn parse_secs(
+    name: &'static str,
+    v: &Option<String>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    Ok(Duration::from_secs(parse_num(name, v, default.as_secs())?))
+}
+
+fn parse_switch(name: &'static str, v: &Option<String>, default: bool) -> Result<bool, ConfigError> {
+    match present(v).map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(default),
+        Some("on" | "true" | "1" | "yes") => Ok(true),
+        Some("off" | "false" | "0" | "no") => Ok(false),
+        Some(other) => Err(ConfigError::Invalid {
+            name,
+            value: other.to_string(),
+            reason: "expected on or off".into(),
+        }),
+    }
+}
+
+impl Config {
+    /// Checks every setting and applies the contract's defaults.
+    pub fn from_settings(s: &Settings) -> Result<Config, ConfigError> {
+        let d = Config::default();
+        let addr = match present(&s.addr) {
+            None => d.addr,
+            Some(a) => a.parse::<SocketAddr>().map_err(|_| ConfigError::Invalid {
+                name: "LEPTOS_SITE_ADDR (--addr)",
+                value: a.to_string(),
+                reason: "expected host:port, e.g. 127.0.0.1:3000".into(),
+            })?,
+        };
+        let database_url = present(&s.database_url)
+            .map(str::to_string)
+            .unwrap_or(d.database_url);
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid {
+                name: "DATABASE_URL",
+                value: redact_url(&database_url),
+                reason: "expected sqlite://… or postgres://…".into(),
+            });
+        }
+        let redis_url = present(&s.redis_url).map(str::to_string);
+        if let Some(r) = &redis_url {
+            if !(r.starts_with("redis://") || r.starts_with("rediss://")) {
+                return Err(ConfigError::Invalid {
+                    name: "REDIS_URL",
+                    value: redact_url(r),
+                    reason: "expected redis://host:port".into(),
+                });
+            }
+        }
+        let openai_api_key = present(&s.openai_api_key).map(str::to_string);
+        let base_given = present(&s.openai_base_url).map(str::to_string);
+        let openai_base_url = base_given
+            .clone()
+            .unwrap_or_else(|| DEFAULT_OPENAI_BASE_URL.to_string());
+        let provider = match present(&s.provider).map(str::to_ascii_lowercase).as_deref() {
+            None if openai_api_key.is_some() || base_given.is_some() => ProviderKind::OpenAi,
+            None => ProviderKind::Demo,
+            Some("openai") => ProviderKind::OpenAi,
+            Some("demo") => ProviderKind::Demo,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "BROOK_PROVIDER",
+                    value: other.to_string(),
+                    reason: "expected openai or demo".into(),
+                })
+            }
+        };
+        if provider == ProviderKind::OpenAi {
+            let parsed = url::Url::parse(&openai_base_url).map_err(|e| ConfigError::Invalid {
+                name: "OPENAI_BASE_URL",
+                value: openai_base_url.clone(),
+                reason: format!("not a URL ({e})"),
+            })?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                return Err(ConfigError::Invalid {
+                    name: "OPENAI_BASE_URL",
+                    value: openai_base_url.clone(),
+                    reason: "expected an http:// or https:// URL".into(),
+                });
+            }
+            if openai_api_key.is_none() && parsed.host_str() == Some("api.openai.com") {
+                return Err(ConfigError::Missing(
+                    "OPENAI_API_KEY is not set, and the openai provider with the default OPENAI_BASE_URL needs it \
+                     (set OPENAI_API_KEY, point OPENAI_BASE_URL at a local server, or use BROOK_PROVIDER=demo)"
+                        .into(),
+                ));
+            }
+        }
+        let model = present(&s.model).map(str::to_string).unwrap_or(d.model);
+        let models = match present(&s.models) {
+            None => vec![model.clone()],
+            Some(list) => {
+                let mut v: Vec<String> = list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|m| !m.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                if v.is_empty() {
+                    return Err(ConfigError::Invalid {
+                        name: "BROOK_MODELS",
+                        value: list.to_string(),
+                        reason: "expected a comma-separated list of model names".into(),
+                    });
+                }
+                if !v.contains(&model) {
+                    v.insert(0, model.clone());
+                }
+                v
+            }
+        };
+        let log_format = match present(&s.log_format).map(str::to_ascii_lowercase).as_deref() {
+            None | Some("text") | Some("pretty") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "BROOK_LOG_FORMAT",
+                    value: other.to_string(),
+                    reason: "expected text or json".into(),
+                })
+            }
+        };
+        let trusted_proxies = match present(&s.trusted_proxies) {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(|c| {
+                    c.parse::<IpNet>()
+                        .or_else(|_| c.parse::<std::net::IpAddr>().map(IpNet::from))
+                        .map_err(|_| ConfigError::Invalid {
+                            name: "BROOK_TRUSTED_PROXIES",
+                            value: c.to_string(),
+                            reason: "expected CIDRs such as 10.0.0.0/8,127.0.0.1".into(),
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let max_message_chars = parse_num("BROOK_MAX_MESSAGE_CHARS", &s.max_message_chars, d.max_message_chars)?;
+        Ok(Config {
+            addr,
+            site_root: present(&s.site_root).map(PathBuf::from).unwrap_or(d.site_root),
+            database_url,
+            redis_url,
+            redis_prefix: present(&s.redis_prefix).map(str::to_string).unwrap_or(d.redis_prefix),
+            drain: parse_secs("BROOK_DRAIN_SECS", &s.drain_secs, d.drain)?,
+            reply_log_retention: parse_secs("BROOK_REPLY_LOG_SECS", &s.reply_log_secs, d.reply_log_retention)?,
+            upstream_first_token: parse_secs(
+                "BROOK_UPSTREAM_FIRST_TOKEN_SECS",
+                &s.upstream_first_token_secs,
+                d.upstream_first_token,
+            )?,
+            upstream_idle: parse_secs("BROOK_UPSTREAM_IDLE_SECS", &s.upstream_idle_secs, d.upstream_idle)?,
+            context_tokens: parse_num("BROOK_CONTEXT_TOKENS", &s.context_tokens, d.context_tokens)?,
+            max_active_replies: parse_num("BROOK_MAX_ACTIVE_REPLIES", &s.max_active_replies, d.max_active_replies)?,
+            openai_api_key,
+            openai_base_url,
+            model,
+            models,
+            provider,
+            jwt_secret: present(&s.jwt_secret).map(str::to_string),
+            guests: parse_switch("BROOK_GUESTS", &s.guests, d.guests)?,
+            max_message_chars,
+            rate_limit_per_min: parse_num("BROOK_RATE_LIMIT_PER_MIN", &s.rate_limit_per_min, d.rate_limit_per_min)?,
+            auth_rate_limit_per_min: parse_num(
+                "BROOK_AUTH_RATE_LIMIT_PER_MIN",
+                &s.auth_rate_limit_per_min,
+                d.auth_rate_limit_per_min,
+            )?,
+            max_connections_per_identity: parse_num(
+                "BROOK_MAX_CONNECTIONS_PER_IDENTITY",
+                &s.max_connections_per_identity,
+                d.max_connections_per_identity,
+            )?,
+            daily_tokens_user: parse_num("BROOK_DAILY_TOKENS_USER", &s.daily_tokens_user, d.daily_tokens_user)?,
+            daily_tokens_guest: parse_num("BROOK_DAILY_TOKENS_GUEST", &s.daily_tokens_guest, d.daily_tokens_guest)?,
+            daily_tokens_visitor: parse_num(
+                "BROOK_DAILY_TOKENS_VISITOR",
+                &s.daily_tokens_visitor,
+                d.daily_tokens_visitor,
+            )?,
+            trusted_proxies,
+            log_format,
+            demo_token_delay: Duration::from_millis(parse_num(
+                "BROOK_DEMO_TOKEN_MS",
+                &s.demo_token_ms,
+                d.demo_token_delay.as_millis() as u64,
+            )?),
+            ws_idle_timeout: parse_secs("BROOK_WS_IDLE_SECS", &s.ws_idle_secs, d.ws_idle_timeout)?,
+            ws_ping_interval: parse_secs("BROOK_WS_PING_SECS", &s.ws_ping_secs, d.ws_ping_interval)?,
+        })
+    }
+
+    /// The daily completion-token quota of a role (0 = unlimited).
+    pub fn daily_tokens(&self, role: protocol::objects::Role) -> u64 {
+        match role {
+            protocol::objects::Role::User => self.daily_tokens_user,
+            protocol::objects::Role::Guest => self.daily_tokens_guest,
+            protocol::objects::Role::Visitor => self.daily_tokens_visitor,
+        }
+    }
+}
+
+/// Hides a password in a connection URL before it is printed.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings::default()
+    }
+
+    #[test]
+    fn defaults_are_the_contracts() {
+        let c = Config::from_settings(&settings()).unwrap();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.provider, ProviderKind::Demo);
+        assert_eq!(c.database_url, "sqlite://brook.db");
+        assert_eq!(c.models, vec!["gpt-4o-mini".to_string()]);
+        assert_eq!(c.max_message_chars, 16000);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_value() {
+        let mut s = settings();
+        s.addr = Some("nonsense".into());
+        let e = Config::from_settings(&s).unwrap_err().to_string();
+        assert!(e.contains("LEPTOS_SITE_ADDR") && e.contains("nonsense"), "{e}");
+
+        let mut s = settings();
+        s.database_url = Some("ftp://x".into());
+        let e = Config::from_settings(&s).unwrap_err().to_string();
+        assert!(e.contains("DATABASE_URL") && e.contains("ftp://x"), "{e}");
+
+        let mut s = settings();
+        s.provider = Some("skynet".into());
+        let e = Config::from_settings(&s).unwrap_err().to_string();
+        assert!(e.contains("BROOK_PROVIDER") && e.contains("skynet"), "{e}");
+
+        let mut s = settings();
+        s.rate_limit_per_min = Some("-3".into());
+        let e = Config::from_settings(&s).unwrap_err().to_string();
+        assert!(e.contains("BROOK_RATE_LIMIT_PER_MIN") && e.contains("-3"), "{e}");
+    }
+
+    #[test]
+    fn provider_inference_and_key_rules() {
+        let mut s = settings();
+        s.openai_base_url = Some("http://127.0.0.1:11434/v1".into());
+        let c = Config::from_settings(&s).unwrap();
+        assert_eq!(c.provider, ProviderKind::OpenAi);
+        assert!(c.openai_api_key.is_none());
+
+        let mut s = settings();
+        s.provider = Some("openai".into());
+        let e = Config::from_settings(&s).unwrap_err().to_string();
+        assert!(e.contains("OPENAI_API_KEY"), "{e}");
+
+        let mut s = settings();
+        s.openai_base_url = Some("not a url".into());
+        let e = Config::from_settings(&s).unwrap_err().to_string();
+        assert!(e.contains("OPENAI_BASE_URL"), "{e}");
+    }
+
+    #[test]
+    fn models_allow_list_contains_default() {
+        let mut s = settings();
+        s.model = Some("a".into());
+        s.models = Some("b, c".into());
+        let c = Config::from_settings(&s).unwrap();
+        assert_eq!(c.models, vec!["a", "b", "c"]);
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+    }
+}

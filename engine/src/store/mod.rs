@@ -1,0 +1,199 @@
+//! Storage: one [`Store`] trait, implemented for SQLite (the embedded default) and
+//! PostgreSQL, chosen by `DATABASE_URL`.
+//!
+//! Both schemas keep the same column names and types (times as microseconds,
+//! flags as 0/1, JSON as text), so the two implementations share their queries and
+//! row types: `sql_common.rs` holds the shared body and each backend module adds
+//! its connection set-up, migrations and the few dialect-specific statements
+//! (full-text search). Every query binds its parameters; none is built from input.
+
+mod model;
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use model::*;
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// A storage failure, typed so that callers can answer with the contract's code.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint was hit (e.g. an email already taken).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database cannot be reached or is overloaded.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data that cannot be read back (a bug or a hand-edited row).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("storage error: {0}")]
+    Other(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(db.message().to_string())
+            }
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+            sqlx::Error::Database(db)
+                if db.code().as_deref() == Some("5") || db.code().as_deref() == Some("517") =>
+            {
+                // SQLITE_BUSY / SQLITE_BUSY_SNAPSHOT after the busy timeout.
+                StoreError::Unavailable(db.message().to_string())
+            }
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+                StoreError::Corrupt(e.to_string())
+            }
+            _ => StoreError::Other(e.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Other(format!("migration failed: {e}"))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything Brook keeps. Methods are grouped by object; the chat writes
+/// (`begin_exchange`, `begin_regenerate`, `finish_reply`) are single transactions,
+/// because an `ack` may only be sent once the user message and its queued reply are
+/// durably stored together.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Applies pending migrations; running it again changes nothing.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// A cheap round trip, for `/ready`.
+    async fn ping(&self) -> StoreResult<()>;
+    async fn close(&self);
+
+    // --- settings ---------------------------------------------------------
+    /// Returns the stored value of `key`, storing `value` first if there is none.
+    async fn setting_get_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
+
+    // --- users and tokens -------------------------------------------------
+    /// Fails with [`StoreError::Conflict`] when the email is taken.
+    async fn insert_user(&self, user: &UserRow) -> StoreResult<()>;
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRow>>;
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRow>>;
+    async fn revoke_token(&self, jti: &str, expires_at: i64) -> StoreResult<()>;
+    /// Revoked token ids that have not expired yet.
+    async fn revoked_tokens(&self, now: i64) -> StoreResult<Vec<String>>;
+
+    // --- bots -------------------------------------------------------------
+    async fn insert_bot(&self, bot: &BotRow) -> StoreResult<()>;
+    async fn update_bot(&self, bot: &BotRow) -> StoreResult<()>;
+    async fn delete_bot(&self, owner_id: &str, id: &str) -> StoreResult<bool>;
+    async fn bot(&self, id: &str) -> StoreResult<Option<BotRow>>;
+    async fn bot_by_key(&self, public_key: &str) -> StoreResult<Option<BotRow>>;
+    async fn default_bot(&self, owner_id: &str) -> StoreResult<Option<BotRow>>;
+    async fn bots_of(&self, owner_id: &str) -> StoreResult<Vec<BotRow>>;
+    /// Every bot, for `brook bot list`.
+    async fn all_bots(&self) -> StoreResult<Vec<BotRow>>;
+    /// Bots whose widget is enabled, for the CORS allow-list.
+    async fn widget_bots(&self) -> StoreResult<Vec<BotRow>>;
+
+    // --- conversations ----------------------------------------------------
+    async fn conversation(&self, owner_id: &str, id: &str) -> StoreResult<Option<ConversationRow>>;
+    /// Up to `q.limit` conversations, newest activity first, after the cursor.
+    async fn conversations(&self, q: &ConversationQuery) -> StoreResult<Vec<ConversationRow>>;
+    async fn rename_conversation(
+        &self,
+        owner_id: &str,
+        id: &str,
+        title: &str,
+        now: i64,
+    ) -> StoreResult<Option<ConversationRow>>;
+    async fn delete_conversation(&self, owner_id: &str, id: &str) -> StoreResult<bool>;
+    /// Conversations of a bot's visitors, newest first, after the cursor.
+    async fn visitor_conversations(
+        &self,
+        bot_id: &str,
+        limit: i64,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ConversationRow>>;
+
+    // --- messages ---------------------------------------------------------
+    /// The newest `limit` visible messages before `before_pos`, newest first.
+    async fn messages(
+        &self,
+        owner_id: &str,
+        conversation_id: &str,
+        limit: i64,
+        before_pos: Option<i64>,
+    ) -> StoreResult<Vec<MessageRow>>;
+    /// A message by id, whoever owns it (callers check ownership).
+    async fn message(&self, id: &str) -> StoreResult<Option<MessageRow>>;
+    async fn message_by_client_id(
+        &self,
+        owner_id: &str,
+        client_id: &str,
+    ) -> StoreResult<Option<MessageRow>>;
+    /// Every reply to `in_reply_to`, oldest first.
+    async fn versions(&self, in_reply_to: &str) -> StoreResult<Vec<MessageRow>>;
+    /// History for the model: visible messages up to `up_to_pos`, newest first.
+    async fn context_messages(
+        &self,
+        owner_id: &str,
+        conversation_id: &str,
+        up_to_pos: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<MessageRow>>;
+    /// Replies still `queued` or `streaming`.
+    async fn live_replies(&self) -> StoreResult<Vec<MessageRow>>;
+
+    // --- the chat's writes ------------------------------------------------
+    /// Stores a user message and its queued reply in one transaction, creating the
+    /// conversation if needed. A repeated `client_id` stores nothing.
+    async fn begin_exchange(&self, x: &NewExchange) -> StoreResult<ExchangeOutcome>;
+    /// Stores a new queued reply to the conversation's last user message.
+    async fn begin_regenerate(&self, x: &NewRegenerate) -> StoreResult<RegenerateOutcome>;
+    async fn reply_streaming(&self, reply_id: &str) -> StoreResult<()>;
+    async fn checkpoint_reply(&self, reply_id: &str, content: &str, seq: i64) -> StoreResult<()>;
+    /// Finalizes a reply and touches its conversation; returns the conversation.
+    async fn finish_reply(&self, f: &FinishedReply) -> StoreResult<Option<ConversationRow>>;
+    /// Marks every `queued` or `streaming` reply `interrupted` (start-up of a single node).
+    async fn interrupt_live_replies(&self, now: i64) -> StoreResult<u64>;
+
+    // --- quotas -----------------------------------------------------------
+    async fn add_usage(&self, owner_id: &str, day: &str, completion_tokens: i64) -> StoreResult<()>;
+    async fn usage(&self, owner_id: &str, day: &str) -> StoreResult<i64>;
+}
+
+/// Opens the store named by `database_url` and applies migrations.
+pub async fn connect(database_url: &str) -> StoreResult<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = if database_url.starts_with("sqlite:") {
+        Arc::new(SqliteStore::connect(database_url).await?)
+    } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        Arc::new(PostgresStore::connect(database_url).await?)
+    } else {
+        return Err(StoreError::Other(format!(
+            "unsupported DATABASE_URL scheme in {:?}",
+            crate::config::redact_url(database_url)
+        )));
+    };
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Connection pool size for this machine: enough to keep every core busy while
+/// some connections wait on I/O, without swamping the database.
+pub(crate) fn pool_size() -> u32 {
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) as u32;
+    (cpus * 4).clamp(4, 64)
+}

@@ -1,0 +1,346 @@
+//! Rows as stored, and the inputs and outcomes of the chat's transactions.
+//!
+//! Rows are plain (`i64` times in microseconds, `i64` flags, JSON as `String`) so
+//! that one `FromRow` derive serves SQLite and PostgreSQL alike; conversions to the
+//! wire objects of `protocol` live here too.
+
+use base64::Engine as _;
+use protocol::objects::{
+    Bot, BotWidget, Conversation, Message, MessageRole, MessageStatus, Role, Theme,
+    VisitorConversation,
+};
+
+use crate::time::rfc3339;
+
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub role: String,
+    pub password_hash: Option<String>,
+    pub bot_id: Option<String>,
+    pub created_at: i64,
+}
+
+impl UserRow {
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::Guest)
+    }
+    pub fn to_user(&self) -> protocol::objects::User {
+        protocol::objects::User {
+            id: self.id.clone(),
+            email: self.email.clone(),
+            name: self.name.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct BotRow {
+    pub id: String,
+    pub owner_id: String,
+    pub name: String,
+    pub system_prompt: String,
+    pub model: String,
+    pub temperature: f64,
+    pub greeting: String,
+    pub widget_enabled: i64,
+    pub public_key: String,
+    pub allowed_origins: String,
+    pub theme: String,
+    pub is_default: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl BotRow {
+    pub fn allowed_origins(&self) -> Vec<String> {
+        serde_json::from_str(&self.allowed_origins).unwrap_or_default()
+    }
+    pub fn theme(&self) -> Theme {
+        serde_json::from_str(&self.theme).unwrap_or_default()
+    }
+    /// Whether a widget on `origin` may talk to this bot.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.widget_enabled != 0
+            && self
+                .allowed_origins()
+                .iter()
+                .any(|o| o == "*" || crate::origin::same_origin(o, origin))
+    }
+    pub fn to_bot(&self) -> Bot {
+        Bot {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            system_prompt: self.system_prompt.clone(),
+            model: self.model.clone(),
+            temperature: self.temperature as f32,
+            greeting: self.greeting.clone(),
+            widget: BotWidget {
+                enabled: self.widget_enabled != 0,
+                public_key: self.public_key.clone(),
+                allowed_origins: self.allowed_origins(),
+                theme: self.theme(),
+            },
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct ConversationRow {
+    pub owner_id: String,
+    pub id: String,
+    pub bot_id: String,
+    pub title: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_message_preview: Option<String>,
+}
+
+impl ConversationRow {
+    pub fn to_conversation(&self) -> Conversation {
+        Conversation {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            bot_id: self.bot_id.clone(),
+            created_at: rfc3339(self.created_at),
+            updated_at: rfc3339(self.updated_at),
+            last_message_preview: self.last_message_preview.clone(),
+        }
+    }
+    pub fn to_visitor_conversation(&self) -> VisitorConversation {
+        VisitorConversation {
+            visitor_id: self.owner_id.clone(),
+            session_id: self.id.clone(),
+            title: self.title.clone(),
+            updated_at: rfc3339(self.updated_at),
+            last_message_preview: self.last_message_preview.clone(),
+        }
+    }
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            at: self.updated_at,
+            id: self.id.clone(),
+        }
+    }
+}
+
+/// A message as stored; `version`/`versions` are computed by the query.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct MessageRow {
+    pub pos: i64,
+    pub id: String,
+    pub owner_id: String,
+    pub conversation_id: String,
+    pub role: String,
+    pub content: String,
+    pub status: String,
+    pub client_id: Option<String>,
+    pub reply_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub superseded: i64,
+    pub seq: i64,
+    pub metadata: String,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+    pub version: i64,
+    pub versions: i64,
+}
+
+impl MessageRow {
+    pub fn status(&self) -> MessageStatus {
+        MessageStatus::parse(&self.status).unwrap_or(MessageStatus::Error)
+    }
+    pub fn role(&self) -> MessageRole {
+        MessageRole::parse(&self.role).unwrap_or(MessageRole::User)
+    }
+    pub fn metadata_value(&self) -> serde_json::Value {
+        match serde_json::from_str(&self.metadata) {
+            Ok(serde_json::Value::Object(m)) => serde_json::Value::Object(m),
+            _ => serde_json::Value::Object(Default::default()),
+        }
+    }
+    /// The wire object. A reply's metadata gains `in_reply_to`, `seq` (how far its
+    /// stored text reaches), `version` and `versions`.
+    pub fn to_message(&self) -> Message {
+        let mut meta = self.metadata_value();
+        if self.role() == MessageRole::Assistant {
+            if let serde_json::Value::Object(m) = &mut meta {
+                if let Some(irt) = &self.in_reply_to {
+                    m.insert("in_reply_to".into(), irt.clone().into());
+                }
+                m.insert("seq".into(), self.seq.into());
+                m.insert("version".into(), self.version.max(1).into());
+                m.insert("versions".into(), self.versions.max(1).into());
+            }
+        }
+        Message {
+            id: self.id.clone(),
+            session_id: self.conversation_id.clone(),
+            role: self.role(),
+            content: self.content.clone(),
+            status: self.status(),
+            client_id: self.client_id.clone(),
+            created_at: rfc3339(self.created_at),
+            reply_id: self.reply_id.clone(),
+            metadata: meta,
+        }
+    }
+}
+
+/// A keyset position in a newest-first list: `(updated_at, id)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: i64,
+    pub id: String,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{}", self.at, self.id))
+    }
+    /// `None` for anything that is not a cursor this server made.
+    pub fn decode(raw: &str) -> Option<Cursor> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(raw.trim())
+            .ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let (at, id) = text.split_once('|')?;
+        let at = at.parse().ok()?;
+        if id.is_empty() {
+            return None;
+        }
+        Some(Cursor { at, id: id.to_string() })
+    }
+}
+
+/// `GET /api/v1/conversations`.
+#[derive(Clone, Debug, Default)]
+pub struct ConversationQuery {
+    pub owner_id: String,
+    pub limit: i64,
+    pub after: Option<Cursor>,
+    /// Search words, already split and cleaned (see [`search_terms`]).
+    pub terms: Vec<String>,
+    /// The raw search text, for title matching.
+    pub text: Option<String>,
+}
+
+/// Splits a search box's text into words that are safe to hand to either
+/// full-text engine: letters and digits only, so that FTS5's and tsquery's
+/// operators (`"`, `*`, `:`, `&`, `|`, `NEAR` …) never reach the parser as syntax.
+pub fn search_terms(q: &str) -> Vec<String> {
+    q.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .map(|w| w.to_lowercase())
+        .collect()
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub fn like_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// A user message and its queued reply, stored together before `ack`.
+#[derive(Clone, Debug)]
+pub struct NewExchange {
+    pub owner_id: String,
+    pub conversation_id: String,
+    /// The bot a new conversation gets.
+    pub bot_id: String,
+    /// A bot the client named explicitly; an existing conversation of another bot is refused.
+    pub requested_bot_id: Option<String>,
+    pub title: String,
+    pub user_message_id: String,
+    pub reply_id: String,
+    pub content: String,
+    pub client_id: Option<String>,
+    pub preview: String,
+    pub now: i64,
+}
+
+#[derive(Clone, Debug)]
+pub enum ExchangeOutcome {
+    Stored {
+        conversation: ConversationRow,
+        created_conversation: bool,
+        user: MessageRow,
+        reply: MessageRow,
+    },
+    /// The `client_id` was seen before: the original user message.
+    Duplicate { user: MessageRow },
+    /// The conversation exists with another bot.
+    BotMismatch { bot_id: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct NewRegenerate {
+    pub owner_id: String,
+    pub conversation_id: String,
+    pub reply_id: String,
+    pub client_id: Option<String>,
+    pub now: i64,
+}
+
+#[derive(Clone, Debug)]
+pub enum RegenerateOutcome {
+    Stored {
+        conversation: ConversationRow,
+        user: MessageRow,
+        reply: MessageRow,
+    },
+    /// The `client_id` was seen before: the reply it made.
+    Duplicate { reply: MessageRow },
+    NoConversation,
+    NoUserMessage,
+}
+
+/// A reply's final state.
+#[derive(Clone, Debug)]
+pub struct FinishedReply {
+    pub reply_id: String,
+    pub owner_id: String,
+    pub conversation_id: String,
+    pub content: String,
+    pub status: MessageStatus,
+    pub metadata: serde_json::Value,
+    pub seq: i64,
+    pub now: i64,
+    pub preview: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trip_and_garbage() {
+        let c = Cursor { at: 1_700_000_000_000_000, id: "a|b".into() };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        assert_eq!(Cursor::decode("!!!"), None);
+        assert_eq!(Cursor::decode(""), None);
+        assert_eq!(Cursor::decode("bm9waXBl"), None);
+    }
+
+    #[test]
+    fn search_terms_strip_syntax() {
+        assert_eq!(search_terms("\"hello\" OR wor*ld: NEAR(x)"), vec!["hello", "or", "wor", "ld", "near", "x"]);
+        assert!(search_terms("***").is_empty());
+    }
+
+    #[test]
+    fn like_escapes() {
+        assert_eq!(like_pattern("50%_a\\"), "%50\\%\\_a\\\\%");
+    }
+}

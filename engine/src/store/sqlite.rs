@@ -1,0 +1,86 @@
+//! The SQLite store: the embedded default.
+//!
+//! WAL mode so readers never wait for the writer, foreign keys on, a busy timeout,
+//! and `synchronous = NORMAL`, which keeps every committed transaction across a
+//! crash of the process (`kill -9`); only a power cut can lose the last commits.
+//! All writes go through a pool of one connection: SQLite has one writer anyway,
+//! and a single writer means a transaction that reads and then writes can never
+//! fail on a lock upgrade, which `busy_timeout` does not cover.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+use super::*;
+
+type Db = sqlx::Sqlite;
+type This = SqliteStore;
+const BACKEND: &str = "sqlite";
+const TITLE_LIKE: &str = "LIKE";
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+pub struct SqliteStore {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> StoreResult<SqliteStore> {
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Other(format!("bad sqlite url: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5))
+            .pragma("temp_store", "memory")
+            .optimize_on_close(true, None);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts.clone())
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {url}: {e}")))?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(super::pool_size())
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {url}: {e}")))?;
+        Ok(SqliteStore { read, write })
+    }
+
+    fn read(&self) -> &SqlitePool {
+        &self.read
+    }
+
+    fn write(&self) -> &SqlitePool {
+        &self.write
+    }
+}
+
+/// Message ids whose text matches every search word (prefix match), via FTS5.
+fn push_search(qb: &mut sqlx::QueryBuilder<'_, Db>, owner_id: &str, terms: &[String]) {
+    qb.push(
+        "c.id IN (SELECT m.conversation_id FROM messages_fts f JOIN messages m ON m.pos = f.rowid \
+         WHERE messages_fts MATCH ",
+    );
+    qb.push_bind(fts_query(terms));
+    qb.push(" AND m.owner_id = ");
+    qb.push_bind(owner_id.to_string());
+    qb.push(")");
+}
+
+/// Each word quoted (so nothing in it is FTS5 syntax) and prefix-matched.
+fn fts_query(terms: &[String]) -> String {
+    terms
+        .iter()
+        .map(|t| format!("\"{}\"*", t.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+include!("sql_common.rs");

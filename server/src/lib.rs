@@ -1,0 +1,8 @@
+//! The `brook` binary's library half, so integration tests can start the real server.
+
+pub mod cli;
+pub mod router;
+pub mod routes;
+pub mod serve;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,56 @@
+//! `brook`: parse the command line, check the configuration, run the subcommand.
+//! Any failure is one line on stderr and a non-zero exit, never a panic trace.
+
+use std::process::ExitCode;
+
+use brook_server::cli::{Cli, Command};
+use clap::Parser;
+use engine::Config;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_settings(&cli.settings) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("brook: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    brook_server::telemetry::init(config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("brook: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("brook: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> Result<(), String> {
+    match command {
+        Command::Serve => {
+            let running = brook_server::serve::spawn(config).await.map_err(|e| e.to_string())?;
+            brook_server::serve::shutdown_signal().await;
+            tracing::info!("shutting down");
+            running.shutdown.cancel();
+            running.task.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())
+        }
+        Command::Migrate => {
+            let store = engine::store::connect(&config.database_url)
+                .await
+                .map_err(|e| e.to_string())?;
+            store.close().await;
+            println!("migrations applied to {}", engine::config::redact_url(&config.database_url));
+            Ok(())
+        }
+        other => Err(format!("{other:?} is not available yet")),
+    }
+}

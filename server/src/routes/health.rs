@@ -1,0 +1,32 @@
+//! `/health` (the process runs) and `/ready` (storage, and Redis if set, answer).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use engine::Engine;
+use serde_json::json;
+
+pub async fn health() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+pub async fn ready(State(engine): State<Arc<Engine>>) -> impl IntoResponse {
+    let db = tokio::time::timeout(Duration::from_secs(3), engine.store.ping()).await;
+    let db_ok = matches!(db, Ok(Ok(())));
+    let redis_ok = match &engine.config.redis_url {
+        None => None,
+        Some(url) => Some(engine::redis_ping::ping(url).await.is_ok()),
+    };
+    let ok = db_ok && redis_ok.unwrap_or(true);
+    let body = json!({
+        "status": if ok { "ready" } else { "unavailable" },
+        "database": if db_ok { "ok" } else { "unavailable" },
+        "redis": match redis_ok { None => "not configured", Some(true) => "ok", Some(false) => "unavailable" },
+    });
+    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body))
+}

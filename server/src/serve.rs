@@ -1,0 +1,88 @@
+//! Start-up and graceful shutdown of `brook serve`.
+
+use std::net::SocketAddr;
+
+use engine::{Config, Engine};
+use leptos::config::LeptosOptions;
+use tokio_util::sync::CancellationToken;
+
+use crate::state::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{0}")]
+    Start(#[from] engine::engine::StartError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Leptos's options for the given configuration (the names match cargo-leptos's build).
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("brook")
+        .site_root(config.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr)
+        .build()
+}
+
+/// A running server, as tests and `main` see it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub shutdown: CancellationToken,
+    pub engine: std::sync::Arc<Engine>,
+    pub task: tokio::task::JoinHandle<Result<(), ServeError>>,
+}
+
+/// Binds, starts serving in a task, and returns at once. Cancelling `shutdown`
+/// stops accepting, closes live connections and drains running replies.
+pub async fn spawn(config: Config) -> Result<Running, ServeError> {
+    let engine = Engine::start(config.clone()).await?;
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr: config.addr, source })?;
+    let addr = listener.local_addr()?;
+    let mut leptos = leptos_options(&config);
+    leptos.site_addr = addr;
+    let state = AppState { engine: engine.clone(), leptos };
+    let app = crate::router::build(state);
+    let shutdown = CancellationToken::new();
+    let token = shutdown.clone();
+    let task_engine = engine.clone();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move { token.cancelled().await })
+            .await?;
+        task_engine.store.close().await;
+        Ok(())
+    });
+    tracing::info!(%addr, provider = config.provider.as_str(), database = %engine::config::redact_url(&config.database_url), "Brook is serving on http://{addr}");
+    Ok(Running { addr, shutdown, engine, task })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
