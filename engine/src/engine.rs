@@ -1,26 +1,133 @@
 //! [`Engine`]: everything a request needs, built once at start-up and shared by
 //! the Axum handlers and the Leptos server functions.
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
-use crate::config::Config;
+use protocol::objects::FinishReason;
+
+use crate::accounts::Accounts;
+use crate::chat::scheduler::Scheduler;
+use crate::config::{Config, ProviderKind};
+use crate::hub::{ConnId, Hub};
+use crate::limits::RateLimiter;
+use crate::provider::demo::DemoProvider;
+use crate::provider::openai::OpenAiProvider;
+use crate::provider::Provider;
 use crate::store::{self, Store, StoreError};
+use crate::time::now_micros;
 
 pub struct Engine {
     pub config: Config,
     pub store: Arc<dyn Store>,
+    pub accounts: Accounts,
+    pub hub: Arc<Hub>,
+    pub provider: Arc<dyn Provider>,
+    pub(crate) scheduler: Scheduler,
+    pub(crate) message_limiter: RateLimiter,
+    /// Register, login, guest and widget-session calls per IP.
+    pub auth_limiter: RateLimiter,
+    /// Typing states that expire unless refreshed: (owner, conversation, conn) → generation.
+    pub(crate) typing: Mutex<HashMap<(String, String, ConnId), u64>>,
+    draining: AtomicBool,
+    /// Normalized origins some enabled bot allows (`*` included), for CORS.
+    widget_origins: RwLock<HashSet<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("database: {0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Setup(#[from] crate::error::Error),
 }
 
 impl Engine {
-    /// Opens storage (applying migrations) and prepares the runtime.
+    /// Opens storage (applying migrations), recovers from a previous crash and
+    /// prepares the runtime.
     pub async fn start(config: Config) -> Result<Arc<Engine>, StartError> {
         let store = store::connect(&config.database_url).await?;
-        Ok(Arc::new(Engine { config, store }))
+        // A single node owns every reply it started; any still unfinished belonged
+        // to a process that died (contract §8).
+        if config.redis_url.is_none() {
+            let n = store.interrupt_live_replies(now_micros()).await?;
+            if n > 0 {
+                tracing::warn!(count = n, "replies from a previous run were marked interrupted");
+            }
+        }
+        let accounts = Accounts::load(store.as_ref(), config.jwt_secret.as_deref()).await?;
+        let provider: Arc<dyn Provider> = match config.provider {
+            ProviderKind::Demo => Arc::new(DemoProvider { token_delay: config.demo_token_delay }),
+            ProviderKind::OpenAi => {
+                Arc::new(OpenAiProvider::new(&config.openai_base_url, config.openai_api_key.as_deref()))
+            }
+        };
+        let engine = Arc::new(Engine {
+            hub: Arc::new(Hub::new(config.reply_log_retention, config.max_connections_per_identity)),
+            scheduler: Scheduler::new(config.max_active_replies),
+            message_limiter: RateLimiter::new(config.rate_limit_per_min),
+            auth_limiter: RateLimiter::new(config.auth_rate_limit_per_min),
+            typing: Mutex::new(HashMap::new()),
+            draining: AtomicBool::new(false),
+            widget_origins: RwLock::new(HashSet::new()),
+            accounts,
+            provider,
+            store,
+            config,
+        });
+        engine.refresh_widget_origins().await?;
+        Ok(engine)
+    }
+
+    pub fn draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    /// Graceful shutdown: refuse new messages, let running replies finish for up
+    /// to `BROOK_DRAIN_SECS`, then stop the rest as `interrupted` (their text so far
+    /// is stored) and close storage.
+    pub async fn drain(self: &Arc<Self>) {
+        self.draining.store(true, Ordering::Relaxed);
+        let deadline = tokio::time::Instant::now() + self.config.drain;
+        while self.scheduler.in_flight() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if self.scheduler.in_flight() > 0 {
+            tracing::warn!(count = self.scheduler.in_flight(), "interrupting replies still running at shutdown");
+            for job in self.scheduler.stop_all(None, FinishReason::Interrupted) {
+                self.finalize(&job, crate::chat::runner::Outcome::not_started_pub(FinishReason::Interrupted)).await;
+            }
+            let grace = tokio::time::Instant::now() + Duration::from_secs(5);
+            while self.scheduler.in_flight() > 0 && tokio::time::Instant::now() < grace {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        self.store.close().await;
+    }
+
+    /// Rebuilds the CORS allow-list after a bot's widget settings change.
+    pub async fn refresh_widget_origins(&self) -> Result<(), StoreError> {
+        let mut set = HashSet::new();
+        for bot in self.store.widget_bots().await? {
+            for o in bot.allowed_origins() {
+                if o == "*" {
+                    set.insert("*".to_string());
+                } else if let Some(n) = crate::origin::normalize(&o) {
+                    set.insert(n);
+                }
+            }
+        }
+        if let Ok(mut w) = self.widget_origins.write() {
+            *w = set;
+        }
+        Ok(())
+    }
+
+    /// Whether some enabled bot allows `origin` (CORS preflights).
+    pub fn widget_origin_allowed(&self, origin: &str) -> bool {
+        let Ok(w) = self.widget_origins.read() else { return false };
+        w.contains("*") || crate::origin::normalize(origin).is_some_and(|n| w.contains(&n))
     }
 }

@@ -15,8 +15,14 @@ pub use config::Config;
 pub use engine::Engine;
 pub mod accounts;
 pub mod auth;
+pub mod bots;
+pub mod chat;
+pub mod conversations;
 pub mod error;
 pub mod ids;
 pub mod limits;
 
 pub use error::Error;
+pub mod hub;
+pub mod provider;
+pub mod tls;

@@ -27,21 +27,11 @@ pub fn matches_host(origin: &str, host: &str) -> bool {
     let Ok(u) = url::Url::parse(origin.trim()) else {
         return false;
     };
-    if !matches!(u.scheme(), "http" | "https") {
+    if !matches!(u.scheme(), "http" | "https") || host.trim().is_empty() {
         return false;
     }
-    let Some(oh) = u.host_str() else { return false };
-    let oport = u.port_or_known_default();
-    let host = host.trim().to_ascii_lowercase();
-    let (hh, hport) = match host.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => match p.parse::<u16>() {
-            Ok(p) => (h.to_string(), Some(p)),
-            Err(_) => (host.clone(), None),
-        },
-        _ => (host.clone(), None),
-    };
-    let hport = hport.or(oport);
-    oh.eq_ignore_ascii_case(hh.trim_start_matches('[').trim_end_matches(']')) && oport == hport
+    // The Host header carries no scheme: the origin's own scheme completes it.
+    same_origin(origin, &format!("{}://{}", u.scheme(), host.trim()))
 }
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
 //! The `brook` binary's library half, so integration tests can start the real server.
 
 pub mod cli;
+pub mod error;
+pub mod extract;
 pub mod router;
 pub mod routes;
 pub mod serve;
 pub mod state;
 pub mod telemetry;
+pub mod ws;

@@ -1,6 +1,6 @@
 //! The Axum router: API, transports, the Leptos app and the static site.
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -17,6 +17,34 @@ pub fn build(state: AppState) -> Router {
     Router::new()
         .route("/health", get(routes::health::health))
         .route("/ready", get(routes::health::ready))
+        .route("/api/v1/auth/register", post(routes::auth::register))
+        .route("/api/v1/auth/login", post(routes::auth::login))
+        .route("/api/v1/auth/guest", post(routes::auth::guest))
+        .route("/api/v1/auth/me", get(routes::auth::me))
+        .route("/api/v1/auth/refresh", post(routes::auth::refresh))
+        .route("/api/v1/auth/logout", post(routes::auth::logout))
+        .route("/api/v1/conversations", get(routes::conversations::list))
+        .route(
+            "/api/v1/conversations/{id}",
+            get(routes::conversations::get)
+                .patch(routes::conversations::rename)
+                .delete(routes::conversations::delete),
+        )
+        .route("/api/v1/conversations/{id}/messages", get(routes::conversations::messages))
+        .route("/api/v1/messages/{id}/versions", get(routes::conversations::versions))
+        .route("/api/v1/bots", get(routes::bots::list).post(routes::bots::create))
+        .route(
+            "/api/v1/bots/{id}",
+            get(routes::bots::get).patch(routes::bots::update).delete(routes::bots::delete),
+        )
+        .route("/api/v1/bots/{id}/conversations", get(routes::bots::visitor_conversations))
+        .route(
+            "/api/v1/bots/{id}/visitors/{visitor_id}/conversations/{session_id}/messages",
+            get(routes::bots::visitor_messages),
+        )
+        .route("/ws/chat", get(crate::ws::chat))
+        .route("/api/v1/chat/ws", get(crate::ws::chat))
+        .route("/api/v1/chat/ws/{bot_id}", get(crate::ws::chat_bot))
         .leptos_routes_with_context(
             &state,
             routes_list,

@@ -28,6 +28,7 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .site_root(config.site_root.to_string_lossy().to_string())
         .site_pkg_dir("pkg")
         .site_addr(config.addr)
+        .env(leptos::config::Env::PROD)
         .build()
 }
 
@@ -49,16 +50,26 @@ pub async fn spawn(config: Config) -> Result<Running, ServeError> {
     let addr = listener.local_addr()?;
     let mut leptos = leptos_options(&config);
     leptos.site_addr = addr;
-    let state = AppState { engine: engine.clone(), leptos };
-    let app = crate::router::build(state);
     let shutdown = CancellationToken::new();
+    let state = AppState { engine: engine.clone(), leptos, shutdown: shutdown.clone() };
+    let app = crate::router::build(state);
     let token = shutdown.clone();
     let task_engine = engine.clone();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move { token.cancelled().await })
-            .await?;
-        task_engine.store.close().await;
+        // Stop accepting at once; connections close themselves (WebSockets with
+        // 1001) and running replies get `BROOK_DRAIN_SECS` to finish.
+        let drained = {
+            let engine = task_engine.clone();
+            let token = token.clone();
+            async move {
+                token.cancelled().await;
+                engine.drain().await;
+            }
+        };
+        let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move { token.cancelled().await });
+        let (served, ()) = tokio::join!(serve, drained);
+        served?;
         Ok(())
     });
     tracing::info!(%addr, provider = config.provider.as_str(), database = %engine::config::redact_url(&config.database_url), "Brook is serving on http://{addr}");

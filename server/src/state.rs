@@ -10,6 +10,8 @@ use leptos::config::LeptosOptions;
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub leptos: LeptosOptions,
+    /// Cancelled on SIGTERM/SIGINT: long-lived connections close themselves.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl FromRef<AppState> for LeptosOptions {

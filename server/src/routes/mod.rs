@@ -1,3 +1,6 @@
 //! HTTP handlers, one module per area of the API.
 
+pub mod auth;
+pub mod bots;
+pub mod conversations;
 pub mod health;

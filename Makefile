@@ -1,0 +1,72 @@
+# Brook's two commands: `make run` (install what is missing, build, serve) and
+# `make test` (everything CI runs). See README.md.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+ROOT := $(CURDIR)
+# A build cache outside the clone is honoured (CI sets one); by default it is ./target.
+export CARGO_TARGET_DIR ?= $(ROOT)/target
+TOOLS := $(ROOT)/.tools
+# wasm-opt from npm binaryen: Debian's binaryen 108 breaks hydration.
+export PATH := $(TOOLS)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+CARGO_LEPTOS_VERSION := 0.3.10
+WASM_BINDGEN_VERSION := 0.2.130
+BINARYEN_VERSION := 132.0.0
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# What `make run` serves: SQLite and the demo model unless told otherwise.
+export DATABASE_URL ?= sqlite://brook.db
+export BROOK_PROVIDER ?= demo
+
+.PHONY: run build dev test tools rust-tests lint e2e e2e-deps site widget clean-site
+
+## run: install what is missing, build the release site and serve http://127.0.0.1:3000
+run: build
+	LEPTOS_SITE_ROOT=target/site ./target/release/brook serve
+
+## build: the release binary (target/release/brook) and site (target/site)
+build: tools site widget
+
+site:
+	cargo leptos build --release
+	@# The contract's layout: binary at target/release/brook even with an outside cache.
+	@if [ "$(CARGO_TARGET_DIR)" != "$(ROOT)/target" ]; then \
+		mkdir -p target/release && cp -f "$(CARGO_TARGET_DIR)/release/brook" target/release/brook; fi
+
+widget:
+	@scripts/build-widget.sh
+
+## dev: rebuild and reload on change
+dev: tools
+	cargo leptos watch
+
+## test: formatting, lints, Rust tests and the browser tests against the release build
+test: tools lint rust-tests build e2e
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy -p brook-frontend -p brook-widget --target wasm32-unknown-unknown -- -D warnings
+
+rust-tests:
+	cargo test --all-targets
+
+e2e: e2e-deps
+	cd end2end && npx playwright test
+
+e2e-deps:
+	@command -v chromium >/dev/null || { echo "installing chromium"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+	@[ -d end2end/node_modules/@playwright/test ] || (cd end2end && npm ci --no-audit --no-fund)
+
+## tools: each step only if missing
+tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)" || \
+		cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION) --features no_downloads
+	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || \
+		cargo install wasm-bindgen-cli --locked --version $(WASM_BINDGEN_VERSION) || \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	@[ -x "$(TOOLS)/node_modules/.bin/wasm-opt" ] || { mkdir -p "$(TOOLS)" && \
+		npm install --prefix "$(TOOLS)" --no-audit --no-fund --no-save binaryen@$(BINARYEN_VERSION) >/dev/null; }

@@ -1,0 +1,27 @@
+import { test as base, expect, Page } from '@playwright/test';
+
+/**
+ * Every page a test opens records the browser console's errors and uncaught
+ * exceptions; the test fails if there are any. Hydration mismatches and panics in
+ * the WASM show up here first.
+ */
+export const test = base.extend<{ consoleErrors: string[] }>({
+  consoleErrors: [
+    async ({ context }, use) => {
+      const errors: string[] = [];
+      const watch = (page: Page) => {
+        page.on('console', (msg) => {
+          if (msg.type() === 'error') errors.push(`[console] ${msg.text()}`);
+        });
+        page.on('pageerror', (err) => errors.push(`[pageerror] ${err.message}`));
+      };
+      context.pages().forEach(watch);
+      context.on('page', watch);
+      await use(errors);
+      expect(errors, 'browser console errors').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };

@@ -1,0 +1,61 @@
+//! The chat: sending messages, regenerating, stopping, resuming and the live
+//! events around them. Every transport (WebSocket, HTTP, SSE, long poll) calls
+//! these, so they all keep the same guarantees and answer with the same codes.
+
+pub mod context;
+pub mod frames;
+pub(crate) mod runner;
+pub mod scheduler;
+mod service;
+
+pub use service::{ReplyView, SendMessage, Surface};
+
+/// A conversation's first title: the first words of its first message.
+pub fn title_from(message: &str) -> String {
+    let words: Vec<&str> = message.split_whitespace().collect();
+    let mut title = String::new();
+    for w in words {
+        if title.chars().count() + w.chars().count() + 1 > 60 {
+            break;
+        }
+        if !title.is_empty() {
+            title.push(' ');
+        }
+        title.push_str(w);
+    }
+    if title.is_empty() {
+        title = message.split_whitespace().next().unwrap_or("").chars().take(60).collect();
+    }
+    if title.is_empty() {
+        "New chat".into()
+    } else {
+        title
+    }
+}
+
+/// A message's preview in the conversation list: whitespace folded, ~140 characters.
+pub fn preview(text: &str) -> String {
+    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if folded.chars().count() <= 140 {
+        folded
+    } else {
+        let mut s: String = folded.chars().take(139).collect();
+        s.push('…');
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_and_previews() {
+        assert_eq!(title_from("  What is   the engine power? "), "What is the engine power?");
+        assert!(title_from(&"word ".repeat(100)).chars().count() <= 60);
+        assert_eq!(title_from(&"x".repeat(100)).chars().count(), 60);
+        assert_eq!(title_from("   "), "New chat");
+        assert_eq!(preview("a\n\nb"), "a b");
+        assert_eq!(preview(&"y".repeat(500)).chars().count(), 140);
+    }
+}

@@ -1,0 +1,334 @@
+//! Generating one reply: its own task, belonging to no connection.
+//!
+//! The runner waits for its turn, announces the reply, streams the provider's
+//! text into the reply's log (encoded once per token), checkpoints the text to
+//! storage at most once a second (never per token), and finally stores the reply
+//! and appends `complete`. Only `stop`, an upstream failure or shutdown end it
+//! early; a client going away does not.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use protocol::frames::{Complete, ErrorFrame, ProgressStep};
+use protocol::objects::{FinishReason, MessageStatus, ReplyMetadata, Usage};
+use protocol::ErrorCode;
+
+use super::frames;
+use super::scheduler::Job;
+use crate::engine::Engine;
+use crate::hub::Event;
+use crate::provider::{estimate_tokens, CompletionRequest, Delta, ProviderError};
+use crate::store::FinishedReply;
+use crate::time::{now_micros, utc_day};
+
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+const MAX_RETRIES: u32 = 2;
+
+/// How a generation ended.
+pub(crate) struct Outcome {
+    pub text: String,
+    pub seq: u64,
+    pub finish: FinishReason,
+    pub usage: Option<Usage>,
+    pub error: Option<String>,
+    pub ttft: Option<Duration>,
+    pub duration: Option<Duration>,
+    pub started: bool,
+}
+
+impl Outcome {
+    pub(crate) fn not_started_pub(reason: FinishReason) -> Outcome {
+        Self::not_started(reason)
+    }
+
+    fn not_started(reason: FinishReason) -> Outcome {
+        Outcome { text: String::new(), seq: 0, finish: reason, usage: None, error: None, ttft: None, duration: None, started: false }
+    }
+}
+
+fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
+    if let Some(d) = retry_after {
+        return d.min(Duration::from_secs(30));
+    }
+    let base = 250u64 << attempt.min(6);
+    let jitter = rand::random::<u64>() % (base / 2 + 1);
+    Duration::from_millis(base + jitter)
+}
+
+impl Engine {
+    /// Runs a conversation's replies one after another until its queue is empty.
+    pub(crate) async fn conversation_worker(self: Arc<Self>, owner: String, conversation: String) {
+        while let Some(job) = self.scheduler.next(&owner, &conversation) {
+            let outcome = self.generate(&job).await;
+            self.finalize(&job, outcome).await;
+        }
+    }
+
+    fn announce_start(&self, job: &Job) {
+        let log = &job.log;
+        self.hub
+            .registry
+            .publish_conversation(&log.owner_id, &log.conversation_id, Event::ReplyStarted(log.clone()));
+        log.push_preamble(frames::progress(ProgressStep::Starting));
+        log.push_preamble(frames::assistant_typing(&log.conversation_id, true));
+        let start = frames::stream_start(&log.reply_id, &log.conversation_id, &log.message_id);
+        if job.is_visitor {
+            if let Some(bot) = &job.bot {
+                self.hub.registry.publish_bot(
+                    &bot.id,
+                    Event::Frame { frame: frames::with_visitor(&start, &log.owner_id).into(), name: "stream_start", origin: None },
+                );
+            }
+        }
+        log.push_preamble(start);
+        log.push_preamble(frames::progress(ProgressStep::Generating));
+    }
+
+    async fn generate(self: &Arc<Self>, job: &Job) -> Outcome {
+        let cancel = job.control.cancel.clone();
+        let _permit = tokio::select! {
+            p = self.scheduler.permit() => p,
+            _ = cancel.cancelled() => return Outcome::not_started(job.control.reason()),
+        };
+        if cancel.is_cancelled() {
+            return Outcome::not_started(job.control.reason());
+        }
+        let log = job.log.clone();
+        if let Err(e) = self.store.reply_streaming(&log.reply_id).await {
+            tracing::warn!(reply_id = %log.reply_id, error = %e, "could not mark reply streaming");
+        }
+        log.set_streaming();
+        self.announce_start(job);
+
+        let (system_prompt, model, temperature) = match &job.bot {
+            Some(b) => (b.system_prompt.clone(), b.model.clone(), b.temperature as f32),
+            None => (String::new(), self.config.model.clone(), 0.7),
+        };
+        let history = match self
+            .store
+            .context_messages(&log.owner_id, &log.conversation_id, job.user_pos, 200)
+            .await
+        {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(reply_id = %log.reply_id, error = %e, "history unavailable; answering the message alone");
+                Vec::new()
+            }
+        };
+        let mut turns = super::context::build(&system_prompt, &history, self.config.context_tokens);
+        if !turns.iter().any(|t| t.role == crate::provider::TurnRole::User) {
+            turns.push(crate::provider::Turn { role: crate::provider::TurnRole::User, content: job.user_content.clone() });
+        }
+        let request = CompletionRequest { model, temperature, turns };
+
+        let mut out = Outcome::not_started(FinishReason::Stop);
+        out.started = true;
+        let started = Instant::now();
+        let mut finish: Option<FinishReason> = None;
+        let mut last_checkpoint = Instant::now();
+        let mut checkpoint: Option<tokio::task::JoinHandle<()>> = None;
+        let mut attempt = 0u32;
+        let first_token = self.config.upstream_first_token;
+        let idle = self.config.upstream_idle;
+
+        'attempts: loop {
+            let attempt_start = Instant::now();
+            let opened = tokio::select! {
+                r = tokio::time::timeout(first_token, self.provider.stream(request.clone())) => r,
+                _ = cancel.cancelled() => { out.finish = job.control.reason(); break 'attempts; }
+            };
+            let failure = match opened {
+                Err(_) => {
+                    out.error = Some(format!("the model did not answer within {} s", first_token.as_secs()));
+                    out.finish = FinishReason::Error;
+                    break 'attempts;
+                }
+                Ok(Err(e)) => e,
+                Ok(Ok(mut stream)) => loop {
+                    let wait = if out.seq == 0 { first_token.saturating_sub(attempt_start.elapsed()) } else { idle };
+                    let next = tokio::select! {
+                        n = tokio::time::timeout(wait, stream.next()) => n,
+                        _ = cancel.cancelled() => { out.finish = job.control.reason(); break 'attempts; }
+                    };
+                    match next {
+                        Err(_) => {
+                            out.error = Some(if out.seq == 0 {
+                                format!("the model did not answer within {} s", first_token.as_secs())
+                            } else {
+                                format!("the model stalled for {} s", idle.as_secs())
+                            });
+                            out.finish = FinishReason::Error;
+                            break 'attempts;
+                        }
+                        Ok(None) => match finish {
+                            Some(f) => {
+                                out.finish = f;
+                                break 'attempts;
+                            }
+                            None => {
+                                break ProviderError::Retryable {
+                                    message: "the model's stream was cut off".into(),
+                                    retry_after: None,
+                                }
+                            }
+                        },
+                        Ok(Some(Err(e))) => break e,
+                        Ok(Some(Ok(Delta::Text(t)))) => {
+                            if out.ttft.is_none() {
+                                out.ttft = Some(started.elapsed());
+                            }
+                            out.seq = log.push_token(&t, |seq| frames::token(&t, &log.reply_id, &log.conversation_id, seq));
+                            out.text.push_str(&t);
+                            if last_checkpoint.elapsed() >= CHECKPOINT_EVERY
+                                && checkpoint.as_ref().is_none_or(|h| h.is_finished())
+                            {
+                                last_checkpoint = Instant::now();
+                                let store = self.store.clone();
+                                let (id, text, seq) = (log.reply_id.clone(), out.text.clone(), out.seq as i64);
+                                checkpoint = Some(tokio::spawn(async move {
+                                    if let Err(e) = store.checkpoint_reply(&id, &text, seq).await {
+                                        tracing::warn!(reply_id = %id, error = %e, "checkpoint failed");
+                                    }
+                                }));
+                            }
+                        }
+                        Ok(Some(Ok(Delta::Finish(f)))) => finish = Some(f),
+                        Ok(Some(Ok(Delta::Usage(u)))) => out.usage = Some(u),
+                    }
+                },
+            };
+            // A failure. Before the first token a transient one is retried.
+            match failure {
+                ProviderError::Retryable { message, retry_after } if out.seq == 0 && attempt < MAX_RETRIES => {
+                    let wait = backoff(attempt, retry_after);
+                    tracing::info!(reply_id = %log.reply_id, attempt, ?wait, %message, "retrying the model");
+                    attempt += 1;
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => continue 'attempts,
+                        _ = cancel.cancelled() => { out.finish = job.control.reason(); break 'attempts; }
+                    }
+                }
+                ProviderError::Retryable { message, .. } | ProviderError::Fatal(message) => {
+                    out.error = Some(message);
+                    out.finish = FinishReason::Error;
+                    break 'attempts;
+                }
+            }
+        }
+        if let Some(h) = checkpoint {
+            let _ = h.await;
+        }
+        out.duration = Some(started.elapsed());
+        out
+    }
+
+    /// Stores the reply's final state, then tells everyone: `error` (if any),
+    /// `complete`, the assistant's `typing` false, and the live events.
+    pub(crate) async fn finalize(self: &Arc<Self>, job: &Job, out: Outcome) {
+        let log = &job.log;
+        let now = now_micros();
+        let (agent, model) = match &job.bot {
+            Some(b) => (b.name.clone(), b.model.clone()),
+            None => ("Assistant".to_string(), self.config.model.clone()),
+        };
+        let model = if self.provider.kind() == "demo" { crate::provider::demo::DEMO_MODEL.to_string() } else { model };
+        let usage = out.usage.unwrap_or_else(|| {
+            let completion = if out.text.is_empty() { 0 } else { estimate_tokens(&out.text) as u32 };
+            Usage { prompt_tokens: 0, completion_tokens: completion, total_tokens: completion }
+        });
+        if let Some(e) = &out.error {
+            tracing::warn!(reply_id = %log.reply_id, error = %e, "reply failed upstream");
+        }
+        let metadata = ReplyMetadata {
+            agent,
+            model,
+            finish_reason: out.finish,
+            usage,
+            ttft_ms: out.ttft.map(|d| d.as_millis() as u64),
+            duration_ms: out.duration.map(|d| d.as_millis() as u64),
+        };
+        let status: MessageStatus = out.finish.status();
+        let finished = FinishedReply {
+            reply_id: log.reply_id.clone(),
+            owner_id: log.owner_id.clone(),
+            conversation_id: log.conversation_id.clone(),
+            content: out.text.clone(),
+            status,
+            metadata: serde_json::to_value(&metadata).unwrap_or_default(),
+            seq: out.seq as i64,
+            now,
+            preview: (!out.text.trim().is_empty()).then(|| super::preview(&out.text)),
+        };
+        let mut conversation = None;
+        for attempt in 0..5u64 {
+            match self.store.finish_reply(&finished).await {
+                Ok(c) => {
+                    conversation = c;
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(reply_id = %log.reply_id, attempt, error = %e, "storing the finished reply failed");
+                    tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;
+                }
+            }
+        }
+        if let Some(message) = &out.error {
+            let mut e = ErrorFrame::new(ErrorCode::UpstreamError, message.clone());
+            e.reply_id = Some(log.reply_id.clone());
+            log.push_error(frames::error(e));
+        }
+        let complete = Complete {
+            response: out.text.clone(),
+            session_id: log.conversation_id.clone(),
+            reply_id: log.reply_id.clone(),
+            message_id: log.reply_id.clone(),
+            metadata,
+        };
+        let complete_frame = frames::complete(&complete);
+        log.finish(status, complete, complete_frame.clone());
+        if out.started {
+            log.push_epilogue(frames::assistant_typing(&log.conversation_id, false));
+        }
+
+        if let Some(conv) = conversation {
+            let updated = frames::conversation_updated(conv.to_conversation());
+            if let Ok(Some(row)) = self.store.message(&log.reply_id).await {
+                let added = frames::message_added(&log.conversation_id, row.to_message());
+                self.hub.registry.publish_conversation(
+                    &log.owner_id,
+                    &log.conversation_id,
+                    Event::Frame { frame: added.clone().into(), name: "message_added", origin: job.origin_conn },
+                );
+                if job.is_visitor {
+                    if let Some(bot) = &job.bot {
+                        for (f, name) in [(&added, "message_added"), (&complete_frame, "complete")] {
+                            self.hub.registry.publish_bot(
+                                &bot.id,
+                                Event::Frame { frame: frames::with_visitor(f, &log.owner_id).into(), name, origin: None },
+                            );
+                        }
+                        self.hub.registry.publish_bot(
+                            &bot.id,
+                            Event::Frame {
+                                frame: frames::with_visitor(&frames::conversation_updated(conv.to_conversation()), &log.owner_id)
+                                    .into(),
+                                name: "conversation_updated",
+                                origin: None,
+                            },
+                        );
+                    }
+                }
+            }
+            self.hub
+                .registry
+                .publish_owner(&log.owner_id, Event::Frame { frame: updated.into(), name: "conversation_updated", origin: None });
+        }
+        if usage.completion_tokens > 0 {
+            if let Err(e) = self.store.add_usage(&log.owner_id, &utc_day(now), usage.completion_tokens as i64).await {
+                tracing::warn!(error = %e, "could not record token usage");
+            }
+        }
+        self.hub.retire(log.reply_id.clone());
+    }
+}

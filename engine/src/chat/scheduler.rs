@@ -1,0 +1,334 @@
+//! Who generates when.
+//!
+//! Each conversation generates its replies one at a time, in order, so every reply
+//! sees the whole history before it; up to four more wait behind the running one.
+//! An identity may have replies in flight in at most four conversations at once,
+//! and the node generates at most `BROOK_MAX_ACTIVE_REPLIES` replies at a time
+//! (more wait in line for a permit, and admission stops at four times that).
+//!
+//! Admission is a two-step affair so that every refusal comes before anything is
+//! stored: [`Scheduler::reserve`] checks the limits and holds a place; the caller
+//! stores the exchange and then [`Reservation::commit`]s the job, or drops the
+//! reservation on failure, which gives the place back.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use protocol::objects::FinishReason;
+use protocol::{ErrorCode, MAX_ACTIVE_REPLIES_PER_IDENTITY, MAX_QUEUED_PER_CONVERSATION};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::Error;
+use crate::hub::ReplyLog;
+use crate::store::BotRow;
+
+type Key = (String, String);
+
+/// How a running or waiting reply is told to stop, and why.
+pub struct Control {
+    pub cancel: CancellationToken,
+    reason: Mutex<FinishReason>,
+}
+
+impl Control {
+    pub fn new_arc() -> Arc<Control> {
+        Arc::new(Control { cancel: CancellationToken::new(), reason: Mutex::new(FinishReason::Stopped) })
+    }
+    pub fn stop(&self, reason: FinishReason) {
+        if let Ok(mut r) = self.reason.lock() {
+            if !self.cancel.is_cancelled() {
+                *r = reason;
+            }
+        }
+        self.cancel.cancel();
+    }
+    pub fn reason(&self) -> FinishReason {
+        self.reason.lock().map(|r| *r).unwrap_or(FinishReason::Stopped)
+    }
+}
+
+/// A reply waiting for, or having, its turn.
+pub struct Job {
+    pub log: Arc<ReplyLog>,
+    pub bot: Option<BotRow>,
+    /// Position of the user message it answers (the end of its context).
+    pub user_pos: i64,
+    pub user_content: String,
+    pub origin_conn: Option<crate::hub::ConnId>,
+    pub is_visitor: bool,
+    pub control: Arc<Control>,
+}
+
+#[derive(Default)]
+struct Queue {
+    running: Option<(String, Arc<Control>)>,
+    waiting: VecDeque<Job>,
+    reserved: usize,
+    worker: bool,
+}
+
+#[derive(Default)]
+struct State {
+    queues: HashMap<Key, Queue>,
+    per_owner: HashMap<String, usize>,
+}
+
+pub struct Scheduler {
+    state: Arc<Mutex<State>>,
+    permits: Option<Arc<Semaphore>>,
+    admission_cap: usize,
+}
+
+/// A held place in a conversation's queue.
+pub struct Reservation {
+    key: Option<Key>,
+    state: Arc<Mutex<State>>,
+}
+
+/// What the caller must do after committing: start a worker for the conversation.
+#[must_use]
+pub enum Committed {
+    StartWorker,
+    Queued,
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Removes a queue with nothing left in it, and its owner's count.
+fn prune(s: &mut State, key: &Key) {
+    let empty = s
+        .queues
+        .get(key)
+        .is_some_and(|q| q.running.is_none() && q.waiting.is_empty() && q.reserved == 0 && !q.worker);
+    if empty {
+        s.queues.remove(key);
+        if let Some(n) = s.per_owner.get_mut(&key.0) {
+            *n -= 1;
+            if *n == 0 {
+                s.per_owner.remove(&key.0);
+            }
+        }
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let mut s = lock(&self.state);
+            if let Some(q) = s.queues.get_mut(&key) {
+                q.reserved -= 1;
+            }
+            prune(&mut s, &key);
+        }
+    }
+}
+
+impl Reservation {
+    /// Puts the stored job in line. Returns whether a worker must be started.
+    pub fn commit(mut self, job: Job) -> Committed {
+        let Some(key) = self.key.take() else { return Committed::Queued };
+        let mut s = lock(&self.state);
+        let q = s.queues.entry(key).or_default();
+        q.reserved -= 1;
+        q.waiting.push_back(job);
+        if q.worker {
+            Committed::Queued
+        } else {
+            q.worker = true;
+            Committed::StartWorker
+        }
+    }
+}
+
+impl Scheduler {
+    /// `max_active == 0`: no cap on generating replies.
+    pub fn new(max_active: usize) -> Scheduler {
+        Scheduler {
+            state: Arc::new(Mutex::new(State::default())),
+            permits: (max_active > 0).then(|| Arc::new(Semaphore::new(max_active))),
+            admission_cap: max_active.saturating_mul(4),
+        }
+    }
+
+    /// Checks the limits for one more reply in `(owner, conversation)` and holds a place.
+    pub fn reserve(&self, owner: &str, conversation: &str) -> Result<Reservation, Error> {
+        let key = (owner.to_string(), conversation.to_string());
+        let mut s = lock(&self.state);
+        match s.queues.get_mut(&key) {
+            Some(q) => {
+                if q.waiting.len() + q.reserved >= MAX_QUEUED_PER_CONVERSATION {
+                    let mut e = Error::new(
+                        ErrorCode::ReplyInProgress,
+                        "this conversation already has a reply generating and 4 messages waiting",
+                    );
+                    if let Some((id, _)) = &q.running {
+                        e = e.with_reply(id.clone());
+                    }
+                    return Err(e);
+                }
+                q.reserved += 1;
+            }
+            None => {
+                let mine = s.per_owner.get(owner).copied().unwrap_or(0);
+                if mine >= MAX_ACTIVE_REPLIES_PER_IDENTITY {
+                    return Err(Error::new(
+                        ErrorCode::RateLimited,
+                        "4 replies are already generating for you; wait for one to finish",
+                    )
+                    .with_retry_after_ms(1000));
+                }
+                if self.admission_cap > 0 && s.queues.len() >= self.admission_cap {
+                    return Err(Error::unavailable("the server is at its limit of generating replies"));
+                }
+                *s.per_owner.entry(owner.to_string()).or_default() += 1;
+                s.queues.insert(key.clone(), Queue { reserved: 1, ..Default::default() });
+            }
+        }
+        Ok(Reservation { key: Some(key), state: self.state.clone() })
+    }
+
+    /// The next job of a conversation, marking it running; `None` ends the worker.
+    pub fn next(&self, owner: &str, conversation: &str) -> Option<Job> {
+        let key = (owner.to_string(), conversation.to_string());
+        let mut s = lock(&self.state);
+        let q = s.queues.get_mut(&key)?;
+        q.running = None;
+        match q.waiting.pop_front() {
+            Some(job) => {
+                q.running = Some((job.log.reply_id.clone(), job.control.clone()));
+                Some(job)
+            }
+            None => {
+                q.worker = false;
+                prune(&mut s, &key);
+                None
+            }
+        }
+    }
+
+    /// A permit to generate (waits while the node is at `BROOK_MAX_ACTIVE_REPLIES`).
+    pub async fn permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        match &self.permits {
+            None => None,
+            Some(p) => p.clone().acquire_owned().await.ok(),
+        }
+    }
+
+    /// The reply generating in a conversation.
+    pub fn running(&self, owner: &str, conversation: &str) -> Option<String> {
+        let s = lock(&self.state);
+        s.queues
+            .get(&(owner.to_string(), conversation.to_string()))
+            .and_then(|q| q.running.as_ref().map(|(id, _)| id.clone()))
+    }
+
+    /// Stops one reply: a running one is cancelled (its runner finishes it); a
+    /// waiting one is taken out of line and returned for the caller to finish.
+    pub fn stop(&self, owner: &str, conversation: &str, reply_id: &str, reason: FinishReason) -> Stopped {
+        let key = (owner.to_string(), conversation.to_string());
+        let mut s = lock(&self.state);
+        let Some(q) = s.queues.get_mut(&key) else { return Stopped::NotRunning };
+        if let Some((id, control)) = &q.running {
+            if id == reply_id {
+                control.stop(reason);
+                return Stopped::Cancelled;
+            }
+        }
+        if let Some(i) = q.waiting.iter().position(|j| j.log.reply_id == reply_id) {
+            let job = q.waiting.remove(i);
+            return job.map_or(Stopped::NotRunning, |j| Stopped::Dequeued(Box::new(j)));
+        }
+        Stopped::NotRunning
+    }
+
+    /// Stops everything in a conversation (it is being deleted) or on the node
+    /// (shutdown). Waiting jobs are returned for the caller to finish.
+    pub fn stop_all(&self, filter: Option<(&str, &str)>, reason: FinishReason) -> Vec<Job> {
+        let mut s = lock(&self.state);
+        let mut out = Vec::new();
+        for (key, q) in s.queues.iter_mut() {
+            if let Some((o, c)) = filter {
+                if key.0 != o || key.1 != c {
+                    continue;
+                }
+            }
+            if let Some((_, control)) = &q.running {
+                control.stop(reason);
+            }
+            out.extend(q.waiting.drain(..));
+        }
+        out
+    }
+
+    /// Conversations with replies in flight on this node.
+    pub fn in_flight(&self) -> usize {
+        lock(&self.state).queues.len()
+    }
+}
+
+pub enum Stopped {
+    Cancelled,
+    Dequeued(Box<Job>),
+    NotRunning,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: &str) -> Job {
+        Job {
+            log: ReplyLog::new(id, "o", "c", "m"),
+            bot: None,
+            user_pos: 0,
+            user_content: String::new(),
+            origin_conn: None,
+            is_visitor: false,
+            control: Control::new_arc(),
+        }
+    }
+
+    #[test]
+    fn queue_bound_and_reply_in_progress() {
+        let s = Scheduler::new(0);
+        let r = s.reserve("o", "c").unwrap();
+        assert!(matches!(r.commit(job("r1")), Committed::StartWorker));
+        assert_eq!(s.next("o", "c").unwrap().log.reply_id, "r1");
+        for i in 0..4 {
+            let r = s.reserve("o", "c").unwrap();
+            assert!(matches!(r.commit(job(&format!("w{i}"))), Committed::Queued));
+        }
+        let e = s.reserve("o", "c").err().unwrap();
+        assert_eq!(e.code, ErrorCode::ReplyInProgress);
+        assert_eq!(e.reply_id.as_deref(), Some("r1"));
+    }
+
+    #[test]
+    fn four_conversations_per_identity_and_places_come_back() {
+        let s = Scheduler::new(0);
+        let held: Vec<_> = (0..4).map(|i| s.reserve("o", &format!("c{i}")).unwrap()).collect();
+        assert_eq!(s.reserve("o", "c9").err().unwrap().code, ErrorCode::RateLimited);
+        assert!(s.reserve("other", "c9").is_ok());
+        drop(held);
+        assert!(s.reserve("o", "c9").is_ok());
+    }
+
+    #[test]
+    fn worker_ends_when_queue_drains() {
+        let s = Scheduler::new(0);
+        let _ = s.reserve("o", "c").unwrap().commit(job("a"));
+        assert!(s.next("o", "c").is_some());
+        assert!(s.next("o", "c").is_none());
+        assert_eq!(s.in_flight(), 0);
+    }
+
+    #[test]
+    fn admission_cap() {
+        let s = Scheduler::new(1);
+        let _held: Vec<_> = (0..4).map(|i| s.reserve(&format!("o{i}"), "c").unwrap()).collect();
+        assert_eq!(s.reserve("o9", "c").err().unwrap().code, ErrorCode::Unavailable);
+    }
+}

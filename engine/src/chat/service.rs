@@ -1,0 +1,548 @@
+//! The chat's operations, as every transport calls them.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use protocol::frames::{Ack, ActiveReply, Complete};
+use protocol::objects::{FinishReason, MessageRole, MessageStatus, ReplyMetadata, Role, Usage};
+use protocol::{valid_session_id, ErrorCode};
+
+use super::frames;
+use super::runner::Outcome;
+use super::scheduler::{Committed, Control, Job, Stopped};
+use crate::auth::Identity;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::hub::{ConnId, Event, ReplyLog, ReplyState};
+use crate::ids;
+use crate::store::{BotRow, ExchangeOutcome, MessageRow, NewExchange, NewRegenerate, RegenerateOutcome};
+use crate::time::{micros_until_midnight, now_micros, rfc3339, utc_day};
+
+const MAX_CLIENT_ID: usize = 128;
+const TYPING_EXPIRY: Duration = Duration::from_secs(5);
+
+/// Where a request came from, which decides the code of a malformed field:
+/// `INVALID_FRAME` on the WebSocket, `VALIDATION_ERROR` on HTTP (contract §2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Surface {
+    Frame,
+    Http,
+}
+
+impl Surface {
+    fn invalid(self, message: impl Into<String>) -> Error {
+        match self {
+            Surface::Frame => Error::invalid_frame(message),
+            Surface::Http => Error::validation(message),
+        }
+    }
+}
+
+/// A `message`, from any transport.
+#[derive(Clone, Debug)]
+pub struct SendMessage {
+    pub message: String,
+    pub session_id: Option<String>,
+    pub client_id: Option<String>,
+    pub bot_id: Option<String>,
+    /// The bot of the WebSocket path (`/api/v1/chat/ws/{bot_id}`).
+    pub path_bot: Option<String>,
+    /// The connection that sent it: joined to the conversation, and not sent its
+    /// own `message_added`.
+    pub origin_conn: Option<ConnId>,
+    pub ip: Option<IpAddr>,
+    pub surface: Surface,
+}
+
+/// A reply as a reader finds it: live in the hub, or only in storage.
+pub enum ReplyView {
+    Live(Arc<ReplyLog>),
+    Stored { complete: Box<Complete>, status: MessageStatus, row: Box<MessageRow> },
+}
+
+fn ack_of_user(row: &MessageRow, client_id: Option<String>) -> Ack {
+    Ack {
+        client_id,
+        message_id: row.id.clone(),
+        session_id: row.conversation_id.clone(),
+        created_at: rfc3339(row.created_at),
+        reply_id: row.reply_id.clone().unwrap_or_default(),
+    }
+}
+
+fn ack_of_reply(row: &MessageRow, client_id: Option<String>) -> Ack {
+    Ack {
+        client_id,
+        message_id: row.in_reply_to.clone().unwrap_or_default(),
+        session_id: row.conversation_id.clone(),
+        created_at: rfc3339(row.created_at),
+        reply_id: row.id.clone(),
+    }
+}
+
+/// The `complete` a stored reply stands for (its log is gone).
+pub fn stored_complete(row: &MessageRow, default_model: &str) -> Complete {
+    let meta = row.metadata_value();
+    let status = row.status();
+    let finish = meta
+        .get("finish_reason")
+        .and_then(|v| serde_json::from_value::<FinishReason>(v.clone()).ok())
+        .filter(|_| status != MessageStatus::Interrupted)
+        .unwrap_or(match status {
+            MessageStatus::Stopped => FinishReason::Stopped,
+            MessageStatus::Error => FinishReason::Error,
+            MessageStatus::Interrupted | MessageStatus::Queued | MessageStatus::Streaming => FinishReason::Interrupted,
+            MessageStatus::Complete => FinishReason::Stop,
+        });
+    let metadata = ReplyMetadata {
+        agent: meta.get("agent").and_then(|v| v.as_str()).unwrap_or("Assistant").to_string(),
+        model: meta.get("model").and_then(|v| v.as_str()).unwrap_or(default_model).to_string(),
+        finish_reason: finish,
+        usage: meta
+            .get("usage")
+            .and_then(|v| serde_json::from_value::<Usage>(v.clone()).ok())
+            .unwrap_or_default(),
+        ttft_ms: meta.get("ttft_ms").and_then(|v| v.as_u64()),
+        duration_ms: meta.get("duration_ms").and_then(|v| v.as_u64()),
+    };
+    Complete {
+        response: row.content.clone(),
+        session_id: row.conversation_id.clone(),
+        reply_id: row.id.clone(),
+        message_id: row.id.clone(),
+        metadata,
+    }
+}
+
+impl Engine {
+    fn check_client_id(client_id: &Option<String>, surface: Surface) -> Result<Option<String>> {
+        match client_id.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(c) if c.chars().count() > MAX_CLIENT_ID => {
+                Err(surface.invalid("client_id: must be at most 128 characters"))
+            }
+            Some(c) => Ok(Some(c.to_string())),
+        }
+    }
+
+    /// Rate limit and daily quota; both come before anything is stored.
+    async fn admit(&self, who: &Identity, ip: Option<IpAddr>) -> Result<()> {
+        if self.draining() {
+            return Err(Error::unavailable("the server is shutting down; try again in a moment"));
+        }
+        let limited = |wait: Duration| {
+            Error::new(ErrorCode::RateLimited, "too many messages; slow down")
+                .with_retry_after_ms(wait.as_millis().max(1) as u64)
+        };
+        self.message_limiter.check(&who.user_id).map_err(limited)?;
+        if who.role != Role::User {
+            if let Some(ip) = ip {
+                self.message_limiter.check(&format!("ip:{ip}")).map_err(limited)?;
+            }
+        }
+        let quota = self.config.daily_tokens(who.role);
+        if quota > 0 {
+            let now = now_micros();
+            let used = self.store.usage(&who.user_id, &utc_day(now)).await?;
+            if used as u64 >= quota {
+                return Err(Error::new(ErrorCode::QuotaExceeded, "today's token quota is used up")
+                    .with_retry_after_ms((micros_until_midnight(now) / 1000) as u64));
+            }
+        }
+        Ok(())
+    }
+
+    /// The bot a new conversation gets, checking the identity may use it.
+    async fn resolve_bot(&self, who: &Identity, requested: Option<&str>, surface: Surface) -> Result<BotRow> {
+        if who.role == Role::Visitor {
+            let own = who.bot_id.as_deref().unwrap_or_default();
+            if requested.is_some_and(|b| b != own) {
+                return Err(surface.invalid("bot_id: a visitor talks to its own bot only"));
+            }
+            return self.store.bot(own).await?.ok_or_else(|| Error::not_found("bot"));
+        }
+        match requested {
+            Some(id) => match self.store.bot(id).await? {
+                Some(b) if b.owner_id == who.user_id => Ok(b),
+                _ => Err(Error::not_found("bot")),
+            },
+            None => crate::accounts::ensure_default_bot(self.store.as_ref(), &who.user_id, &self.config.model).await,
+        }
+    }
+
+    fn start_job(self: &Arc<Self>, committed: Committed, owner: &str, conversation: &str) {
+        if let Committed::StartWorker = committed {
+            let engine = self.clone();
+            let (o, c) = (owner.to_string(), conversation.to_string());
+            tokio::spawn(engine.conversation_worker(o, c));
+        }
+    }
+
+    /// Stores a user message and its queued reply, and puts the reply in line.
+    /// Refusals come first and store nothing; a repeated `client_id` answers with
+    /// the original `ack`.
+    pub async fn send_message(self: &Arc<Self>, who: &Identity, req: SendMessage) -> Result<Ack> {
+        let surface = req.surface;
+        if req.message.trim().is_empty() {
+            return Err(Error::new(ErrorCode::EmptyMessage, "message is empty"));
+        }
+        let chars = req.message.chars().count();
+        if chars > self.config.max_message_chars {
+            return Err(Error::new(
+                ErrorCode::MessageTooLong,
+                format!("message is {chars} characters; the limit is {}", self.config.max_message_chars),
+            ));
+        }
+        if let Some(s) = &req.session_id {
+            if !valid_session_id(s) {
+                return Err(surface.invalid(
+                    "session_id: 1 to 128 characters of A-Z a-z 0-9 . _ : - (and not . or ..)",
+                ));
+            }
+        }
+        let client_id = Self::check_client_id(&req.client_id, surface)?;
+        if let Some(cid) = &client_id {
+            if let Some(row) = self.store.message_by_client_id(&who.user_id, cid).await? {
+                return self.duplicate_ack(row, client_id.clone(), req.origin_conn);
+            }
+        }
+        self.admit(who, req.ip).await?;
+
+        let requested_bot = req.path_bot.as_deref().or(req.bot_id.as_deref()).filter(|b| !b.is_empty());
+        let session_id = req.session_id.clone().unwrap_or_else(ids::new_id);
+        let existing = self.store.conversation(&who.user_id, &session_id).await?;
+        let bot = match &existing {
+            Some(c) => {
+                let named = if who.role == Role::Visitor { who.bot_id.as_deref().or(requested_bot) } else { requested_bot };
+                if named.is_some_and(|b| b != c.bot_id) {
+                    return Err(surface.invalid("bot_id: this conversation belongs to another bot"));
+                }
+                self.store.bot(&c.bot_id).await?
+            }
+            None => Some(self.resolve_bot(who, requested_bot, surface).await?),
+        };
+        let bot_id = bot.as_ref().map(|b| b.id.clone()).unwrap_or_default();
+
+        let reservation = self.scheduler.reserve(&who.user_id, &session_id)?;
+        let now = now_micros();
+        let x = NewExchange {
+            owner_id: who.user_id.clone(),
+            conversation_id: session_id.clone(),
+            bot_id: bot_id.clone(),
+            requested_bot_id: requested_bot.map(str::to_string),
+            title: super::title_from(&req.message),
+            user_message_id: ids::new_id(),
+            reply_id: ids::new_id(),
+            content: req.message.clone(),
+            client_id: client_id.clone(),
+            preview: super::preview(&req.message),
+            now,
+        };
+        let (conversation, created, user, reply) = match self.store.begin_exchange(&x).await? {
+            ExchangeOutcome::Stored { conversation, created_conversation, user, reply } => {
+                (conversation, created_conversation, user, reply)
+            }
+            ExchangeOutcome::Duplicate { user } => {
+                drop(reservation);
+                return self.duplicate_ack(user, client_id, req.origin_conn);
+            }
+            ExchangeOutcome::BotMismatch { .. } => {
+                return Err(surface.invalid("bot_id: this conversation belongs to another bot"));
+            }
+        };
+        let _ = created;
+        if let Some(conn) = req.origin_conn {
+            self.hub.registry.join(conn, &session_id);
+        }
+        let log = ReplyLog::new(&reply.id, &who.user_id, &session_id, &user.id);
+        self.hub.insert(log.clone());
+        let job = Job {
+            log,
+            bot: bot.clone(),
+            user_pos: user.pos,
+            user_content: user.content.clone(),
+            origin_conn: req.origin_conn,
+            is_visitor: who.role == Role::Visitor,
+            control: Control::new_arc(),
+        };
+        self.start_job(reservation.commit(job), &who.user_id, &session_id);
+        self.announce_message(who, &conversation, &user, req.origin_conn, bot.as_ref());
+        Ok(ack_of_user(&user, client_id))
+    }
+
+    fn duplicate_ack(&self, row: MessageRow, client_id: Option<String>, origin: Option<ConnId>) -> Result<Ack> {
+        if let Some(conn) = origin {
+            self.hub.registry.join(conn, &row.conversation_id);
+        }
+        Ok(match row.role() {
+            MessageRole::User => ack_of_user(&row, client_id),
+            MessageRole::Assistant => ack_of_reply(&row, client_id),
+        })
+    }
+
+    /// `conversation_updated` to the identity, `message_added` to the joined
+    /// connections (not the sender), and the same to a bot owner watching.
+    fn announce_message(
+        &self,
+        who: &Identity,
+        conversation: &crate::store::ConversationRow,
+        user: &MessageRow,
+        origin: Option<ConnId>,
+        bot: Option<&BotRow>,
+    ) {
+        let updated = frames::conversation_updated(conversation.to_conversation());
+        let added = frames::message_added(&conversation.id, user.to_message());
+        self.hub.registry.publish_conversation(
+            &who.user_id,
+            &conversation.id,
+            Event::Frame { frame: added.clone().into(), name: "message_added", origin },
+        );
+        self.hub
+            .registry
+            .publish_owner(&who.user_id, Event::Frame { frame: updated.clone().into(), name: "conversation_updated", origin: None });
+        if who.role == Role::Visitor {
+            if let Some(bot) = bot {
+                for (f, name) in [(&updated, "conversation_updated"), (&added, "message_added")] {
+                    self.hub.registry.publish_bot(
+                        &bot.id,
+                        Event::Frame { frame: frames::with_visitor(f, &who.user_id).into(), name, origin: None },
+                    );
+                }
+            }
+        }
+    }
+
+    /// A new reply to the conversation's last user message; earlier replies stay
+    /// as versions.
+    pub async fn regenerate(
+        self: &Arc<Self>,
+        who: &Identity,
+        session_id: &str,
+        client_id: Option<String>,
+        origin: Option<ConnId>,
+        ip: Option<IpAddr>,
+        surface: Surface,
+    ) -> Result<Ack> {
+        if !valid_session_id(session_id) {
+            return Err(surface.invalid("session_id: 1 to 128 characters of A-Z a-z 0-9 . _ : -"));
+        }
+        let client_id = Self::check_client_id(&client_id, surface)?;
+        if let Some(cid) = &client_id {
+            if let Some(row) = self.store.message_by_client_id(&who.user_id, cid).await? {
+                return self.duplicate_ack(row, client_id.clone(), origin);
+            }
+        }
+        if self.store.conversation(&who.user_id, session_id).await?.is_none() {
+            return Err(Error::not_found("conversation"));
+        }
+        self.admit(who, ip).await?;
+        let reservation = self.scheduler.reserve(&who.user_id, session_id)?;
+        let x = NewRegenerate {
+            owner_id: who.user_id.clone(),
+            conversation_id: session_id.to_string(),
+            reply_id: ids::new_id(),
+            client_id: client_id.clone(),
+            now: now_micros(),
+        };
+        let (conversation, user, reply) = match self.store.begin_regenerate(&x).await? {
+            RegenerateOutcome::Stored { conversation, user, reply } => (conversation, user, reply),
+            RegenerateOutcome::Duplicate { reply } => {
+                drop(reservation);
+                return self.duplicate_ack(reply, client_id, origin);
+            }
+            RegenerateOutcome::NoConversation => return Err(Error::not_found("conversation")),
+            RegenerateOutcome::NoUserMessage => {
+                return Err(surface.invalid("this conversation has no message to answer again"))
+            }
+        };
+        if let Some(conn) = origin {
+            self.hub.registry.join(conn, session_id);
+        }
+        let bot = self.store.bot(&conversation.bot_id).await?;
+        let log = ReplyLog::new(&reply.id, &who.user_id, session_id, &user.id);
+        self.hub.insert(log.clone());
+        let job = Job {
+            log,
+            bot,
+            user_pos: user.pos,
+            user_content: user.content.clone(),
+            origin_conn: origin,
+            is_visitor: who.role == Role::Visitor,
+            control: Control::new_arc(),
+        };
+        self.start_job(reservation.commit(job), &who.user_id, session_id);
+        let updated = frames::conversation_updated(conversation.to_conversation());
+        self.hub
+            .registry
+            .publish_owner(&who.user_id, Event::Frame { frame: updated.into(), name: "conversation_updated", origin: None });
+        Ok(ack_of_reply(&reply, client_id))
+    }
+
+    /// Finds a reply the identity may read.
+    pub async fn find_reply(&self, who: &Identity, reply_id: &str) -> Result<ReplyView> {
+        if let Some(log) = self.hub.reply(reply_id) {
+            if log.owner_id == who.user_id {
+                return Ok(ReplyView::Live(log));
+            }
+            return Err(Error::not_found("reply"));
+        }
+        match self.store.message(reply_id).await? {
+            Some(row) if row.owner_id == who.user_id && row.role() == MessageRole::Assistant => {
+                let status = row.status();
+                Ok(ReplyView::Stored {
+                    complete: Box::new(stored_complete(&row, &self.config.model)),
+                    status,
+                    row: Box::new(row),
+                })
+            }
+            _ => Err(Error::not_found("reply")),
+        }
+    }
+
+    /// `stop`: a generating reply ends with `finish_reason: stopped` and keeps its
+    /// text; a waiting one ends at once. Stopping a finished reply does nothing.
+    pub async fn stop_reply(self: &Arc<Self>, who: &Identity, reply_id: &str) -> Result<()> {
+        let log = match self.find_reply(who, reply_id).await? {
+            ReplyView::Live(log) => log,
+            ReplyView::Stored { .. } => return Ok(()),
+        };
+        match self.scheduler.stop(&log.owner_id, &log.conversation_id, reply_id, FinishReason::Stopped) {
+            Stopped::Dequeued(job) => self.finalize(&job, Outcome::not_started_pub(FinishReason::Stopped)).await,
+            Stopped::Cancelled | Stopped::NotRunning => {}
+        }
+        Ok(())
+    }
+
+    /// `join`: the connection receives the conversation's events; a reply
+    /// already generating is announced so the client can `resume` it.
+    pub async fn join(&self, who: &Identity, conn: ConnId, session_id: &str) -> Result<Option<ActiveReply>> {
+        if !valid_session_id(session_id) || self.store.conversation(&who.user_id, session_id).await?.is_none() {
+            return Err(Error::not_found("conversation"));
+        }
+        self.hub.registry.join(conn, session_id);
+        Ok(self.active_reply(&who.user_id, session_id))
+    }
+
+    /// The reply generating in a conversation, with the last `seq` produced.
+    pub fn active_reply(&self, owner: &str, session_id: &str) -> Option<ActiveReply> {
+        let id = self.scheduler.running(owner, session_id)?;
+        let log = self.hub.reply(&id)?;
+        match log.state() {
+            ReplyState::Finished { .. } => None,
+            _ => Some(ActiveReply { reply_id: id, seq: log.last_seq() }),
+        }
+    }
+
+    pub fn leave(&self, conn: ConnId, session_id: &str) {
+        self.hub.registry.leave(conn, session_id);
+    }
+
+    /// Relays the user's typing state to the conversation's other connections;
+    /// `true` expires after 5 s without a refresh.
+    pub async fn typing(self: &Arc<Self>, who: &Identity, conn: ConnId, session_id: &str, is_typing: bool) -> Result<()> {
+        if !valid_session_id(session_id) || self.store.conversation(&who.user_id, session_id).await?.is_none() {
+            return Err(Error::not_found("conversation"));
+        }
+        let key = (who.user_id.clone(), session_id.to_string(), conn);
+        let generation = {
+            let mut t = self.typing.lock().unwrap_or_else(|p| p.into_inner());
+            if is_typing {
+                let g = t.entry(key.clone()).or_insert(0);
+                *g += 1;
+                Some(*g)
+            } else {
+                t.remove(&key);
+                None
+            }
+        };
+        let frame = frames::user_typing(session_id, &who.user_id, is_typing);
+        self.hub
+            .registry
+            .publish_conversation(&who.user_id, session_id, Event::Frame { frame: frame.into(), name: "typing", origin: Some(conn) });
+        if let Some(g) = generation {
+            let engine = Arc::downgrade(self);
+            tokio::spawn(async move {
+                tokio::time::sleep(TYPING_EXPIRY).await;
+                let Some(engine) = engine.upgrade() else { return };
+                let expired = {
+                    let mut t = engine.typing.lock().unwrap_or_else(|p| p.into_inner());
+                    if t.get(&key) == Some(&g) {
+                        t.remove(&key);
+                        true
+                    } else {
+                        false
+                    }
+                };
+                if expired {
+                    let frame = frames::user_typing(&key.1, &key.0, false);
+                    engine.hub.registry.publish_conversation(
+                        &key.0,
+                        &key.1,
+                        Event::Frame { frame: frame.into(), name: "typing", origin: Some(key.2) },
+                    );
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Stops the conversation's replies (`finish_reason: stopped`), then deletes
+    /// it with its messages.
+    pub async fn delete_conversation(self: &Arc<Self>, who: &Identity, session_id: &str) -> Result<()> {
+        if self.store.conversation(&who.user_id, session_id).await?.is_none() {
+            return Err(Error::not_found("conversation"));
+        }
+        let running = self.scheduler.running(&who.user_id, session_id).and_then(|id| self.hub.reply(&id));
+        for job in self.scheduler.stop_all(Some((&who.user_id, session_id)), FinishReason::Stopped) {
+            self.finalize(&job, Outcome::not_started_pub(FinishReason::Stopped)).await;
+        }
+        if let Some(log) = running {
+            // Give the runner a moment to store the stopped reply and say `complete`.
+            let mut f = log.follow(crate::hub::Filter::After(u64::MAX));
+            let _ = tokio::time::timeout(Duration::from_secs(3), async { while f.next_batch().await.is_some() {} }).await;
+        }
+        self.store.delete_conversation(&who.user_id, session_id).await?;
+        self.hub.registry.forget_conversation(&who.user_id, session_id);
+        let frame = frames::conversation_deleted(session_id);
+        self.hub.registry.publish_owner(
+            &who.user_id,
+            Event::Deleted { session_id: session_id.to_string(), frame: frame.clone().into() },
+        );
+        if who.role == Role::Visitor {
+            if let Some(bot) = &who.bot_id {
+                self.hub.registry.publish_bot(
+                    bot,
+                    Event::Frame { frame: frames::with_visitor(&frame, &who.user_id).into(), name: "conversation_deleted", origin: None },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn rename_conversation(
+        &self,
+        who: &Identity,
+        session_id: &str,
+        title: &str,
+    ) -> Result<protocol::objects::Conversation> {
+        let title = title.trim();
+        if title.is_empty() {
+            return Err(Error::validation("title: must not be empty"));
+        }
+        if title.chars().count() > 200 {
+            return Err(Error::validation("title: must be at most 200 characters"));
+        }
+        let row = self
+            .store
+            .rename_conversation(&who.user_id, session_id, title, now_micros())
+            .await?
+            .ok_or_else(|| Error::not_found("conversation"))?;
+        let c = row.to_conversation();
+        self.hub.registry.publish_owner(
+            &who.user_id,
+            Event::Frame { frame: frames::conversation_updated(c.clone()).into(), name: "conversation_updated", origin: None },
+        );
+        Ok(c)
+    }
+}

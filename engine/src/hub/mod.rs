@@ -1,0 +1,86 @@
+//! The reply hub: where replies' numbered logs live and where live events are
+//! fanned out to connections.
+//!
+//! A [`ReplyLog`] belongs to no connection. Every transport (WebSocket, SSE, long
+//! poll, the plain JSON endpoint) is a reader of it from some offset, so resume,
+//! several tabs and late joiners are one operation: read from N, then wait.
+//!
+//! Connections register an *inbox* (a bounded channel of [`Event`]s) under their
+//! identity and the conversations they join. Publishing never waits: an inbox that
+//! is full belongs to a client that stopped reading, and that connection is told
+//! to close (`slow consumer`) instead of slowing the publisher or anyone else.
+//!
+//! This is the in-process implementation; several nodes would put the same two
+//! interfaces (log by reply id, events by identity/conversation) over Redis.
+
+mod log;
+mod registry;
+
+pub use log::{Entry, EntryKind, Filter, Follower, LogRead, ReplyLog, ReplyState};
+pub use registry::{ConnId, Event, Inbox, Registry, Subscription, TooManyConnections};
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Every live or recently finished reply on this node, by id.
+pub struct Hub {
+    replies: Mutex<HashMap<String, Arc<ReplyLog>>>,
+    pub registry: Registry,
+    retention: Duration,
+}
+
+impl Hub {
+    pub fn new(retention: Duration, max_connections_per_identity: usize) -> Hub {
+        Hub {
+            replies: Mutex::new(HashMap::new()),
+            registry: Registry::new(max_connections_per_identity),
+            retention,
+        }
+    }
+
+    /// Registers the log of a reply that has just been acknowledged.
+    pub fn insert(&self, log: Arc<ReplyLog>) {
+        self.replies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(log.reply_id.clone(), log);
+    }
+
+    pub fn reply(&self, reply_id: &str) -> Option<Arc<ReplyLog>> {
+        self.replies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(reply_id)
+            .cloned()
+    }
+
+    /// Keeps a finished reply's log for the retention period, then drops it; after
+    /// that, `resume` answers from storage.
+    pub fn retire(self: &Arc<Self>, reply_id: String) {
+        if self.retention.is_zero() {
+            self.remove(&reply_id);
+            return;
+        }
+        let hub = Arc::downgrade(self);
+        let after = self.retention;
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            if let Some(hub) = hub.upgrade() {
+                hub.remove(&reply_id);
+            }
+        });
+    }
+
+    fn remove(&self, reply_id: &str) {
+        self.replies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(reply_id);
+    }
+
+    /// Number of logs held (finished ones included), for metrics.
+    pub fn held(&self) -> usize {
+        self.replies.lock().map(|m| m.len()).unwrap_or(0)
+    }
+}

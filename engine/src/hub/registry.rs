@@ -1,0 +1,296 @@
+//! Who listens to what: connections (WebSocket or SSE) by identity, by joined
+//! conversation, and bot owners watching their visitors.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::log::ReplyLog;
+
+pub type ConnId = u64;
+
+/// How many events may wait for a connection before it counts as too slow.
+const INBOX_CAPACITY: usize = 256;
+
+/// Something for a connection to deliver.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// A reply of a joined conversation is starting: follow its log from the start.
+    ReplyStarted(Arc<ReplyLog>),
+    /// A ready frame. `origin` is the connection that caused it; it is not echoed
+    /// back there (e.g. `message_added` for the sender's own message).
+    Frame {
+        frame: Utf8Bytes,
+        /// The SSE `event:` name (the frame's `type`).
+        name: &'static str,
+        origin: Option<ConnId>,
+    },
+    /// The conversation was deleted; the connection forgets it.
+    Deleted { session_id: String, frame: Utf8Bytes },
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("too many open connections for this identity")]
+pub struct TooManyConnections;
+
+struct Conn {
+    owner: String,
+    inbox: mpsc::Sender<Event>,
+    slow: CancellationToken,
+    conversations: HashSet<String>,
+    bots: HashSet<String>,
+}
+
+#[derive(Default)]
+struct State {
+    conns: HashMap<ConnId, Conn>,
+    by_owner: HashMap<String, HashSet<ConnId>>,
+    by_conversation: HashMap<(String, String), HashSet<ConnId>>,
+    by_bot: HashMap<String, HashSet<ConnId>>,
+}
+
+pub struct Registry {
+    state: Arc<Mutex<State>>,
+    next: AtomicU64,
+    max_per_identity: usize,
+}
+
+/// A registered connection. Dropping it unregisters everything it joined.
+pub struct Subscription {
+    pub id: ConnId,
+    pub inbox: Inbox,
+    /// Cancelled when the connection fell too far behind and must close.
+    pub slow: CancellationToken,
+    state: Arc<Mutex<State>>,
+}
+
+pub type Inbox = mpsc::Receiver<Event>;
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(conn) = s.conns.remove(&self.id) {
+            if let Some(set) = s.by_owner.get_mut(&conn.owner) {
+                set.remove(&self.id);
+                if set.is_empty() {
+                    s.by_owner.remove(&conn.owner);
+                }
+            }
+            for conv in conn.conversations {
+                let key = (conn.owner.clone(), conv);
+                if let Some(set) = s.by_conversation.get_mut(&key) {
+                    set.remove(&self.id);
+                    if set.is_empty() {
+                        s.by_conversation.remove(&key);
+                    }
+                }
+            }
+            for bot in conn.bots {
+                if let Some(set) = s.by_bot.get_mut(&bot) {
+                    set.remove(&self.id);
+                    if set.is_empty() {
+                        s.by_bot.remove(&bot);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Registry {
+    /// `max_per_identity == 0` means no limit.
+    pub fn new(max_per_identity: usize) -> Registry {
+        Registry {
+            state: Arc::new(Mutex::new(State::default())),
+            next: AtomicU64::new(1),
+            max_per_identity,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Registers a connection of `owner`, refusing one over the per-identity limit.
+    pub fn register(&self, owner: &str) -> Result<Subscription, TooManyConnections> {
+        let mut s = self.lock();
+        let count = s.by_owner.get(owner).map_or(0, HashSet::len);
+        if self.max_per_identity > 0 && count >= self.max_per_identity {
+            return Err(TooManyConnections);
+        }
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(INBOX_CAPACITY);
+        let slow = CancellationToken::new();
+        s.conns.insert(
+            id,
+            Conn {
+                owner: owner.to_string(),
+                inbox: tx,
+                slow: slow.clone(),
+                conversations: HashSet::new(),
+                bots: HashSet::new(),
+            },
+        );
+        s.by_owner.entry(owner.to_string()).or_default().insert(id);
+        Ok(Subscription { id, inbox: rx, slow, state: self.state.clone() })
+    }
+
+    /// Whether `owner` could open one more connection now.
+    pub fn has_room(&self, owner: &str) -> bool {
+        self.max_per_identity == 0 || self.lock().by_owner.get(owner).map_or(0, HashSet::len) < self.max_per_identity
+    }
+
+    pub fn connections(&self) -> usize {
+        self.lock().conns.len()
+    }
+
+    pub fn join(&self, conn: ConnId, session_id: &str) {
+        let mut s = self.lock();
+        let Some(c) = s.conns.get_mut(&conn) else { return };
+        if !c.conversations.insert(session_id.to_string()) {
+            return;
+        }
+        let key = (c.owner.clone(), session_id.to_string());
+        s.by_conversation.entry(key).or_default().insert(conn);
+    }
+
+    pub fn leave(&self, conn: ConnId, session_id: &str) {
+        let mut s = self.lock();
+        let Some(c) = s.conns.get_mut(&conn) else { return };
+        if !c.conversations.remove(session_id) {
+            return;
+        }
+        let key = (c.owner.clone(), session_id.to_string());
+        if let Some(set) = s.by_conversation.get_mut(&key) {
+            set.remove(&conn);
+            if set.is_empty() {
+                s.by_conversation.remove(&key);
+            }
+        }
+    }
+
+    pub fn is_joined(&self, conn: ConnId, session_id: &str) -> bool {
+        self.lock()
+            .conns
+            .get(&conn)
+            .is_some_and(|c| c.conversations.contains(session_id))
+    }
+
+    /// Subscribes a bot owner's connection to the bot's visitor events.
+    pub fn watch_bot(&self, conn: ConnId, bot_id: &str) {
+        let mut s = self.lock();
+        let Some(c) = s.conns.get_mut(&conn) else { return };
+        if c.bots.insert(bot_id.to_string()) {
+            s.by_bot.entry(bot_id.to_string()).or_default().insert(conn);
+        }
+    }
+
+    fn deliver(targets: Vec<(mpsc::Sender<Event>, CancellationToken)>, event: Event) {
+        for (tx, slow) in targets {
+            match tx.try_send(event.clone()) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => slow.cancel(),
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            }
+        }
+    }
+
+    fn targets<'a>(s: &State, ids: impl IntoIterator<Item = &'a ConnId>) -> Vec<(mpsc::Sender<Event>, CancellationToken)> {
+        ids.into_iter()
+            .filter_map(|id| s.conns.get(id))
+            .map(|c| (c.inbox.clone(), c.slow.clone()))
+            .collect()
+    }
+
+    /// To every connection of `owner`.
+    pub fn publish_owner(&self, owner: &str, event: Event) {
+        let targets = {
+            let s = self.lock();
+            match s.by_owner.get(owner) {
+                Some(ids) => Self::targets(&s, ids),
+                None => return,
+            }
+        };
+        Self::deliver(targets, event);
+    }
+
+    /// To every connection joined to the conversation.
+    pub fn publish_conversation(&self, owner: &str, session_id: &str, event: Event) {
+        let targets = {
+            let s = self.lock();
+            match s.by_conversation.get(&(owner.to_string(), session_id.to_string())) {
+                Some(ids) => Self::targets(&s, ids),
+                None => return,
+            }
+        };
+        Self::deliver(targets, event);
+    }
+
+    /// To every connection watching the bot (its owner's live transcript views).
+    pub fn publish_bot(&self, bot_id: &str, event: Event) {
+        let targets = {
+            let s = self.lock();
+            match s.by_bot.get(bot_id) {
+                Some(ids) => Self::targets(&s, ids),
+                None => return,
+            }
+        };
+        Self::deliver(targets, event);
+    }
+
+    /// Removes the conversation from every connection of `owner` that joined it.
+    pub fn forget_conversation(&self, owner: &str, session_id: &str) {
+        let mut s = self.lock();
+        if let Some(ids) = s.by_conversation.remove(&(owner.to_string(), session_id.to_string())) {
+            for id in ids {
+                if let Some(c) = s.conns.get_mut(&id) {
+                    c.conversations.remove(session_id);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(s: &str) -> Event {
+        Event::Frame { frame: s.to_string().into(), name: "x", origin: None }
+    }
+
+    #[tokio::test]
+    async fn limits_routes_and_unregisters() {
+        let r = Registry::new(2);
+        let mut a = r.register("alice").unwrap();
+        let mut b = r.register("alice").unwrap();
+        assert!(r.register("alice").is_err());
+        let _c = r.register("bob").unwrap();
+        r.join(a.id, "s1");
+        r.publish_conversation("alice", "s1", frame("1"));
+        r.publish_conversation("bob", "s1", frame("other owner"));
+        r.publish_owner("alice", frame("2"));
+        assert!(matches!(a.inbox.recv().await, Some(Event::Frame { frame, .. }) if frame.as_str() == "1"));
+        assert!(matches!(a.inbox.recv().await, Some(Event::Frame { frame, .. }) if frame.as_str() == "2"));
+        assert!(matches!(b.inbox.recv().await, Some(Event::Frame { frame, .. }) if frame.as_str() == "2"));
+        assert!(a.inbox.try_recv().is_err());
+        drop(b);
+        assert!(r.register("alice").is_ok());
+        drop(a);
+        assert_eq!(r.connections(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_full_inbox_marks_the_connection_slow() {
+        let r = Registry::new(0);
+        let a = r.register("alice").unwrap();
+        for _ in 0..INBOX_CAPACITY + 1 {
+            r.publish_owner("alice", frame("x"));
+        }
+        assert!(a.slow.is_cancelled());
+    }
+}

@@ -1,0 +1,75 @@
+//! Model providers: where reply text comes from.
+//!
+//! A provider turns a prompt into a stream of [`Delta`]s. Time-outs, retries before
+//! the first token and cancellation are the reply runner's business (they are the
+//! same for every provider); a provider only reports what happened, with errors
+//! classified as retryable or not.
+
+pub mod demo;
+pub mod openai;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use protocol::objects::{FinishReason, Usage};
+
+/// One turn of the prompt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Turn {
+    pub role: TurnRole,
+    pub content: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TurnRole {
+    System,
+    User,
+    Assistant,
+}
+
+#[derive(Clone, Debug)]
+pub struct CompletionRequest {
+    pub model: String,
+    pub temperature: f32,
+    pub turns: Vec<Turn>,
+}
+
+/// What a provider streams.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Delta {
+    Text(String),
+    /// The model said why it stopped. A stream that ends without one was cut off.
+    Finish(FinishReason),
+    Usage(Usage),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// Worth another try before any token was shown: connection errors, 5xx, 429.
+    #[error("{message}")]
+    Retryable {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// Not worth retrying: a bad key, an unknown model, a malformed stream.
+    #[error("{0}")]
+    Fatal(String),
+}
+
+pub type DeltaStream = BoxStream<'static, Result<Delta, ProviderError>>;
+
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// `openai` or `demo`.
+    fn kind(&self) -> &'static str;
+    /// Opens the stream. Errors before the first delta may be returned here or as
+    /// the stream's first item.
+    async fn stream(&self, request: CompletionRequest) -> Result<DeltaStream, ProviderError>;
+}
+
+/// A rough token count (about four characters per token), used for the context
+/// budget and for usage when a provider does not report it.
+pub fn estimate_tokens(text: &str) -> usize {
+    text.chars().count().div_ceil(4).max(1)
+}

@@ -1,0 +1,209 @@
+//! `openai`: any OpenAI-compatible endpoint, through async-openai's streaming
+//! chat completions.
+//!
+//! async-openai's own retry layer is replaced by a bare HTTP service: Brook retries
+//! by itself, only before the first token, and honours `Retry-After`, which the
+//! service records for the request being made (async-openai's error type carries
+//! the status but not the headers).
+
+use std::cell::Cell;
+use std::time::Duration;
+
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::middleware::{HttpRequestFactory, ReqwestService};
+use async_openai::types::chat::{
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent,
+    ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
+    ChatCompletionRequestSystemMessageContent, ChatCompletionRequestUserMessage,
+    ChatCompletionRequestUserMessageContent, ChatCompletionStreamOptions, CreateChatCompletionRequest,
+    FinishReason as OaiFinish,
+};
+use async_openai::Client;
+use async_trait::async_trait;
+use futures::StreamExt;
+use protocol::objects::{FinishReason, Usage};
+
+use super::{CompletionRequest, Delta, DeltaStream, Provider, ProviderError, TurnRole};
+
+/// What the HTTP layer saw of the last failed response in this task.
+#[derive(Clone, Copy, Debug, Default)]
+struct Seen {
+    status: Option<u16>,
+    retry_after: Option<Duration>,
+}
+
+tokio::task_local! {
+    static LAST_RESPONSE: Cell<Seen>;
+}
+
+pub struct OpenAiProvider {
+    client: Client<OpenAIConfig>,
+}
+
+/// Parses `Retry-After` (seconds; HTTP dates are treated as one second).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    match v.trim().parse::<f64>() {
+        Ok(s) if s >= 0.0 => Some(Duration::from_secs_f64(s.min(60.0))),
+        _ => Some(Duration::from_secs(1)),
+    }
+}
+
+impl OpenAiProvider {
+    pub fn new(base_url: &str, api_key: Option<&str>) -> OpenAiProvider {
+        crate::tls::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        let inner = ReqwestService::new(http.clone());
+        let service = tower::service_fn(move |factory: HttpRequestFactory| {
+            let mut inner = inner.clone();
+            async move {
+                let response = tower::Service::call(&mut inner, factory).await?;
+                if !response.status().is_success() {
+                    let seen = Seen {
+                        status: Some(response.status().as_u16()),
+                        retry_after: retry_after(response.headers()),
+                    };
+                    let _ = LAST_RESPONSE.try_with(|c| c.set(seen));
+                }
+                Ok::<_, OpenAIError>(response)
+            }
+        });
+        let config = OpenAIConfig::new()
+            .with_api_base(base_url.trim_end_matches('/'))
+            .with_api_key(api_key.unwrap_or(""));
+        let client = Client::build(http, config).with_http_service(service);
+        OpenAiProvider { client }
+    }
+
+    pub fn client(&self) -> &Client<OpenAIConfig> {
+        &self.client
+    }
+}
+
+fn to_message(turn: &super::Turn) -> ChatCompletionRequestMessage {
+    match turn.role {
+        TurnRole::System => ChatCompletionRequestSystemMessage::from(
+            ChatCompletionRequestSystemMessageContent::Text(turn.content.clone()),
+        )
+        .into(),
+        TurnRole::User => ChatCompletionRequestUserMessage::from(
+            ChatCompletionRequestUserMessageContent::Text(turn.content.clone()),
+        )
+        .into(),
+        TurnRole::Assistant => ChatCompletionRequestAssistantMessage::from(
+            ChatCompletionRequestAssistantMessageContent::Text(turn.content.clone()),
+        )
+        .into(),
+    }
+}
+
+/// Sorts an async-openai error into retryable or not.
+fn classify(e: &OpenAIError, seen: Seen) -> ProviderError {
+    let retryable_status = |s: u16| s == 429 || s >= 500;
+    match e {
+        OpenAIError::ApiError(r) => {
+            let status = r.status_code.as_u16();
+            let message = format!("upstream answered {status}: {}", r.api_error.message);
+            if retryable_status(status) {
+                ProviderError::Retryable { message, retry_after: seen.retry_after }
+            } else {
+                ProviderError::Fatal(message)
+            }
+        }
+        OpenAIError::Reqwest(err) => ProviderError::Retryable {
+            message: format!("cannot reach the model provider: {}", without_url(err)),
+            retry_after: None,
+        },
+        OpenAIError::StreamError(err) => ProviderError::Retryable {
+            message: format!("the model's stream broke: {err}"),
+            retry_after: None,
+        },
+        OpenAIError::JSONDeserialize(_, _) => match seen.status {
+            Some(s) if retryable_status(s) => ProviderError::Retryable {
+                message: format!("upstream answered {s}"),
+                retry_after: seen.retry_after,
+            },
+            Some(s) => ProviderError::Fatal(format!("upstream answered {s}")),
+            None => ProviderError::Fatal("the model sent a malformed chunk".into()),
+        },
+        other => ProviderError::Fatal(format!("model provider error: {other}")),
+    }
+}
+
+fn without_url(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    if let Some(u) = e.url() {
+        s = s.replace(u.as_str(), "");
+    }
+    s
+}
+
+fn finish(reason: &OaiFinish) -> FinishReason {
+    match reason {
+        OaiFinish::Length => FinishReason::Length,
+        _ => FinishReason::Stop,
+    }
+}
+
+#[async_trait]
+impl Provider for OpenAiProvider {
+    fn kind(&self) -> &'static str {
+        "openai"
+    }
+
+    async fn stream(&self, request: CompletionRequest) -> Result<DeltaStream, ProviderError> {
+        let req = CreateChatCompletionRequest {
+            model: request.model.clone(),
+            messages: request.turns.iter().map(to_message).collect(),
+            temperature: Some(request.temperature),
+            stream_options: Some(ChatCompletionStreamOptions {
+                include_usage: Some(true),
+                include_obfuscation: None,
+            }),
+            ..Default::default()
+        };
+        let client = self.client.clone();
+        let opened = LAST_RESPONSE
+            .scope(Cell::new(Seen::default()), async move {
+                let r = client.chat().create_stream(req).await;
+                (r, LAST_RESPONSE.with(|c| c.get()))
+            })
+            .await;
+        let stream = match opened {
+            (Ok(s), _) => s,
+            (Err(e), seen) => return Err(classify(&e, seen)),
+        };
+        let deltas = stream.flat_map(|item| {
+            let out: Vec<Result<Delta, ProviderError>> = match item {
+                Err(e) => vec![Err(classify(&e, Seen::default()))],
+                Ok(chunk) => {
+                    let mut v = Vec::new();
+                    for choice in chunk.choices.iter().filter(|c| c.index == 0) {
+                        if let Some(text) = &choice.delta.content {
+                            if !text.is_empty() {
+                                v.push(Ok(Delta::Text(text.clone())));
+                            }
+                        }
+                        if let Some(r) = &choice.finish_reason {
+                            v.push(Ok(Delta::Finish(finish(r))));
+                        }
+                    }
+                    if let Some(u) = &chunk.usage {
+                        v.push(Ok(Delta::Usage(Usage {
+                            prompt_tokens: u.prompt_tokens,
+                            completion_tokens: u.completion_tokens,
+                            total_tokens: u.total_tokens,
+                        })));
+                    }
+                    v
+                }
+            };
+            futures::stream::iter(out)
+        });
+        Ok(deltas.boxed())
+    }
+}

@@ -1,0 +1,51 @@
+//! The API's error answer: `{"error": "…", "code": "…"}` with the contract's status
+//! (§4), and `Retry-After` where there is one.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use protocol::rest::ApiError;
+use protocol::ErrorCode;
+
+/// An [`engine::Error`] on its way out as HTTP.
+#[derive(Debug)]
+pub struct HttpError(pub engine::Error);
+
+impl From<engine::Error> for HttpError {
+    fn from(e: engine::Error) -> Self {
+        HttpError(e)
+    }
+}
+
+impl From<engine::store::StoreError> for HttpError {
+    fn from(e: engine::store::StoreError) -> Self {
+        HttpError(e.into())
+    }
+}
+
+impl HttpError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        HttpError(engine::Error::new(code, message))
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut res = (status, Json(ApiError { error: e.message, code: e.code })).into_response();
+        let retry = e.retry_after_ms.or(match e.code {
+            ErrorCode::RateLimited | ErrorCode::QuotaExceeded | ErrorCode::Unavailable => Some(1000),
+            _ => None,
+        });
+        if let Some(ms) = retry {
+            let secs = ms.div_ceil(1000).max(1);
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        res
+    }
+}
+
+pub type HttpResult<T> = Result<T, HttpError>;

@@ -1,0 +1,230 @@
+//! Request extractors that answer with the contract's codes: JSON bodies, the
+//! caller's identity (Bearer, cookie or `?token=`), the cookie's CSRF rules, and
+//! the client's IP behind trusted proxies.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method};
+use engine::auth::{Identity, TokenError};
+use protocol::ErrorCode;
+use serde::de::DeserializeOwned;
+
+use crate::error::HttpError;
+use crate::state::AppState;
+
+pub const SESSION_COOKIE: &str = "brook_session";
+
+/// A JSON body: unparsable → `400 INVALID_JSON`; a missing or ill-typed field →
+/// `400 INVALID_FRAME`, with serde's description of what is wrong.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = HttpError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                HttpError::new(ErrorCode::MessageTooLong, "request body is too large")
+            } else {
+                HttpError::new(ErrorCode::InvalidJson, format!("cannot read the body: {e}"))
+            }
+        })?;
+        let value: serde_json::Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(HttpError::new(ErrorCode::InvalidJson, "the body is empty; expected a JSON object"));
+        } else {
+            serde_json::from_slice(&bytes)
+                .map_err(|e| HttpError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {e}")))?
+        };
+        if !value.is_object() {
+            return Err(HttpError::new(ErrorCode::InvalidFrame, "the body must be a JSON object"));
+        }
+        serde_json::from_value(value)
+            .map(JsonBody)
+            .map_err(|e| HttpError::new(ErrorCode::InvalidFrame, format!("invalid body: {e}")))
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+}
+
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// Whether the request's `Origin` is Brook's own site (the host it was sent to).
+pub fn same_site_origin(headers: &HeaderMap) -> bool {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    match (origin, host) {
+        (Some(o), Some(h)) => engine::origin::matches_host(o, h),
+        _ => false,
+    }
+}
+
+fn token_error(e: TokenError) -> HttpError {
+    HttpError::new(ErrorCode::AuthRequired, e.to_string())
+}
+
+/// The caller's identity. A cookie-authenticated request that changes state must
+/// send `Content-Type: application/json` and Brook's own `Origin` (contract §2, §4).
+pub struct Auth {
+    pub who: Identity,
+    pub via_cookie: bool,
+}
+
+fn authenticate(parts: &Parts, state: &AppState, allow_query: bool) -> Result<Auth, HttpError> {
+    let accounts = &state.engine.accounts;
+    if let Some(t) = bearer(&parts.headers) {
+        return accounts.authenticate(&t).map(|who| Auth { who, via_cookie: false }).map_err(token_error);
+    }
+    if allow_query {
+        if let Some(t) = query_token(parts) {
+            return accounts.authenticate(&t).map(|who| Auth { who, via_cookie: false }).map_err(token_error);
+        }
+    }
+    if let Some(t) = session_cookie(&parts.headers) {
+        let who = accounts.authenticate(&t).map_err(token_error)?;
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if !safe {
+            let json = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|ct| ct.trim().to_ascii_lowercase().starts_with("application/json"));
+            if !json {
+                return Err(HttpError::new(
+                    ErrorCode::Forbidden,
+                    "a request authenticated by cookie must send Content-Type: application/json",
+                ));
+            }
+            if !same_site_origin(&parts.headers) {
+                return Err(HttpError::new(
+                    ErrorCode::Forbidden,
+                    "a request authenticated by cookie must come from Brook's own origin",
+                ));
+            }
+        }
+        return Ok(Auth { who, via_cookie: true });
+    }
+    Err(HttpError::new(ErrorCode::AuthRequired, "authentication required"))
+}
+
+pub fn query_token(parts: &Parts) -> Option<String> {
+    let q: Query<HashMap<String, String>> = Query::try_from_uri(&parts.uri).ok()?;
+    q.0.get("token").map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state, false)
+    }
+}
+
+/// Like [`Auth`], and also `?token=` (GET streams: `EventSource` cannot set headers).
+pub struct StreamAuth(pub Auth);
+
+impl FromRequestParts<AppState> for StreamAuth {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state, true).map(StreamAuth)
+    }
+}
+
+/// The client's address: the peer, or — when the peer is a trusted proxy — the
+/// nearest untrusted address in `X-Forwarded-For`.
+pub struct ClientIp(pub IpAddr);
+
+pub fn client_ip(parts: &Parts, state: &AppState) -> IpAddr {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let trusted = &state.engine.config.trusted_proxies;
+    if trusted.is_empty() || !trusted.iter().any(|n| n.contains(&peer)) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted.iter().any(|n| n.contains(ip)))
+        .unwrap_or(peer)
+}
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(parts, state)))
+    }
+}
+
+/// Query parameters as strings, so that a bad value is a `422` with a message
+/// instead of axum's plain-text `400`.
+pub struct Params(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            .map(|q| Params(q.0))
+            .map_err(|e| HttpError::new(ErrorCode::ValidationError, format!("bad query string: {e}")))
+    }
+}
+
+impl Params {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    /// `limit`: 1..=max, default `default`.
+    pub fn limit(&self, default: i64, max: i64) -> Result<i64, HttpError> {
+        match self.get("limit").map(str::trim) {
+            None | Some("") => Ok(default),
+            Some(raw) => match raw.parse::<i64>() {
+                Ok(n) if (1..=max).contains(&n) => Ok(n),
+                _ => Err(HttpError::new(
+                    ErrorCode::ValidationError,
+                    format!("limit: expected a whole number from 1 to {max}, got {raw:?}"),
+                )),
+            },
+        }
+    }
+
+    /// A non-negative integer parameter.
+    pub fn u64(&self, key: &str, default: u64) -> Result<u64, HttpError> {
+        match self.get(key).map(str::trim) {
+            None | Some("") => Ok(default),
+            Some(raw) => raw.parse::<u64>().map_err(|_| {
+                HttpError::new(ErrorCode::ValidationError, format!("{key}: expected a non-negative whole number, got {raw:?}"))
+            }),
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! `/api/v1/auth/*`: register, login, guest, me, refresh, logout. Successful
+//! sign-ins also set the `brook_session` cookie for the web UI.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use engine::auth::TOKEN_TTL;
+use engine::Engine;
+use protocol::objects::Me;
+use protocol::rest::{AuthResponse, LoginRequest, RegisterRequest};
+use protocol::ErrorCode;
+
+use crate::error::{HttpError, HttpResult};
+use crate::extract::{Auth, ClientIp, JsonBody, SESSION_COOKIE};
+
+/// `Set-Cookie` for a session token (HttpOnly, SameSite=Lax; Secure behind HTTPS).
+pub fn session_cookie_header(token: &str, secure: bool) -> HeaderValue {
+    let mut c = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+        TOKEN_TTL.as_secs()
+    );
+    if secure {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn clear_cookie() -> HeaderValue {
+    HeaderValue::from_static("brook_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+}
+
+fn is_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"))
+}
+
+fn with_session(status: StatusCode, body: AuthResponse, headers: &HeaderMap) -> Response {
+    let cookie = session_cookie_header(&body.token, is_https(headers));
+    let mut res = (status, Json(body)).into_response();
+    res.headers_mut().append(header::SET_COOKIE, cookie);
+    res
+}
+
+/// One call of the per-IP budget for sign-ins (`BROOK_AUTH_RATE_LIMIT_PER_MIN`).
+pub fn auth_budget(engine: &Engine, ip: std::net::IpAddr) -> HttpResult<()> {
+    engine.auth_limiter.check(&ip.to_string()).map_err(|wait| {
+        HttpError(
+            engine::Error::new(ErrorCode::RateLimited, "too many attempts from this address; try again shortly")
+                .with_retry_after_ms(wait.as_millis() as u64),
+        )
+    })
+}
+
+pub async fn register(
+    State(engine): State<Arc<Engine>>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<RegisterRequest>,
+) -> HttpResult<Response> {
+    auth_budget(&engine, ip)?;
+    let r = engine
+        .accounts
+        .register(engine.store.as_ref(), &engine.config.model, &body.email, &body.password, body.name.as_deref())
+        .await?;
+    Ok(with_session(StatusCode::CREATED, r, &headers))
+}
+
+pub async fn login(
+    State(engine): State<Arc<Engine>>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<LoginRequest>,
+) -> HttpResult<Response> {
+    auth_budget(&engine, ip)?;
+    let r = engine.accounts.login(engine.store.as_ref(), &body.email, &body.password).await?;
+    Ok(with_session(StatusCode::OK, r, &headers))
+}
+
+pub async fn guest(State(engine): State<Arc<Engine>>, ClientIp(ip): ClientIp, headers: HeaderMap) -> HttpResult<Response> {
+    if !engine.config.guests {
+        return Err(HttpError::new(ErrorCode::Forbidden, "guest accounts are turned off on this server"));
+    }
+    auth_budget(&engine, ip)?;
+    let r = engine.accounts.guest(engine.store.as_ref(), &engine.config.model).await?;
+    Ok(with_session(StatusCode::CREATED, r, &headers))
+}
+
+pub async fn me(State(engine): State<Arc<Engine>>, auth: Auth) -> HttpResult<Json<Me>> {
+    Ok(Json(engine.accounts.me(engine.store.as_ref(), &auth.who).await?))
+}
+
+pub async fn refresh(State(engine): State<Arc<Engine>>, auth: Auth, headers: HeaderMap) -> HttpResult<Response> {
+    let r = engine.accounts.refresh(engine.store.as_ref(), &auth.who).await?;
+    Ok(with_session(StatusCode::OK, r, &headers))
+}
+
+pub async fn logout(State(engine): State<Arc<Engine>>, auth: Auth) -> HttpResult<Response> {
+    engine.accounts.logout(engine.store.as_ref(), &auth.who).await?;
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut().append(header::SET_COOKIE, clear_cookie());
+    Ok(res)
+}

@@ -1,0 +1,68 @@
+//! `/api/v1/bots`: the identity's bots, and for their owners the visitors'
+//! conversations and transcripts.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use engine::Engine;
+use protocol::objects::Bot;
+use protocol::rest::{BotList, BotPatch, MessageList, VisitorConversationList};
+
+use crate::error::HttpResult;
+use crate::extract::{Auth, JsonBody, Params};
+
+pub async fn list(State(engine): State<Arc<Engine>>, auth: Auth) -> HttpResult<Json<BotList>> {
+    Ok(Json(BotList { bots: engine.list_bots(&auth.who).await? }))
+}
+
+pub async fn create(
+    State(engine): State<Arc<Engine>>,
+    auth: Auth,
+    JsonBody(body): JsonBody<BotPatch>,
+) -> HttpResult<(StatusCode, Json<Bot>)> {
+    Ok((StatusCode::CREATED, Json(engine.create_bot(&auth.who, &body).await?)))
+}
+
+pub async fn get(State(engine): State<Arc<Engine>>, auth: Auth, Path(id): Path<String>) -> HttpResult<Json<Bot>> {
+    Ok(Json(engine.own_bot(&auth.who, &id).await?.to_bot()))
+}
+
+pub async fn update(
+    State(engine): State<Arc<Engine>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<BotPatch>,
+) -> HttpResult<Json<Bot>> {
+    Ok(Json(engine.update_bot(&auth.who, &id, &body).await?))
+}
+
+pub async fn delete(State(engine): State<Arc<Engine>>, auth: Auth, Path(id): Path<String>) -> HttpResult<StatusCode> {
+    engine.delete_bot(&auth.who, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn visitor_conversations(
+    State(engine): State<Arc<Engine>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    params: Params,
+) -> HttpResult<Json<VisitorConversationList>> {
+    let limit = params.limit(20, 100)?;
+    Ok(Json(engine.visitor_conversations(&auth.who, &id, limit, params.get("cursor")).await?))
+}
+
+pub async fn visitor_messages(
+    State(engine): State<Arc<Engine>>,
+    auth: Auth,
+    Path((id, visitor_id, session_id)): Path<(String, String, String)>,
+    params: Params,
+) -> HttpResult<Json<MessageList>> {
+    let limit = params.limit(50, 200)?;
+    Ok(Json(
+        engine
+            .visitor_transcript(&auth.who, &id, &visitor_id, &session_id, limit, params.get("before"))
+            .await?,
+    ))
+}

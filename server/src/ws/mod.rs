@@ -1,0 +1,108 @@
+//! The WebSocket transport (contract §3) on `/ws/chat`, `/api/v1/chat/ws` and
+//! `/api/v1/chat/ws/{bot_id}`.
+//!
+//! The upgrade decides who the connection is (a `?token=` or the session cookie,
+//! which must come from Brook's own origin) and refuses a token-carrying upgrade
+//! over the per-identity connection limit with `429`. Buffers are small and
+//! capped, so an idle connection costs a few kilobytes, not axum's default 128 KiB.
+
+mod connection;
+
+use std::net::SocketAddr;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use engine::auth::Identity;
+use protocol::ErrorCode;
+
+use crate::error::HttpError;
+use crate::extract::{same_site_origin, session_cookie, Params};
+use crate::state::AppState;
+
+pub use connection::Start;
+
+const BUFFER: usize = 4 * 1024;
+const MAX_WRITE_BUFFER: usize = 512 * 1024;
+
+pub async fn chat(
+    State(state): State<AppState>,
+    ws: WebSocketUpgrade,
+    params: Params,
+    headers: HeaderMap,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response {
+    upgrade(state, ws, params, headers, peer, None).await
+}
+
+pub async fn chat_bot(
+    State(state): State<AppState>,
+    Path(bot_id): Path<String>,
+    ws: WebSocketUpgrade,
+    params: Params,
+    headers: HeaderMap,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response {
+    upgrade(state, ws, params, headers, peer, Some(bot_id)).await
+}
+
+async fn upgrade(
+    state: AppState,
+    ws: WebSocketUpgrade,
+    params: Params,
+    headers: HeaderMap,
+    peer: SocketAddr,
+    path_bot: Option<String>,
+) -> Response {
+    let accounts = &state.engine.accounts;
+    let mut start = Start::Unauthenticated;
+    if let Some(token) = params.get("token").map(str::trim).filter(|t| !t.is_empty()) {
+        start = match accounts.authenticate(token) {
+            Ok(who) => Start::Authenticated(who),
+            Err(_) => Start::InvalidToken,
+        };
+    } else if let Some(cookie) = session_cookie(&headers) {
+        // An invalid or expired cookie is ignored; a valid one must come from our own pages.
+        if let Ok(who) = accounts.authenticate(&cookie) {
+            if !same_site_origin(&headers) {
+                return HttpError::new(ErrorCode::Forbidden, "a cookie-authenticated WebSocket must come from Brook's own origin")
+                    .into_response();
+            }
+            start = Start::Authenticated(who);
+        }
+    }
+    if let Start::Authenticated(who) = &start {
+        if !state.engine.hub.registry.has_room(&who.user_id) {
+            return too_many(who);
+        }
+    }
+    let ip = {
+        // The same rule as HTTP requests: believe X-Forwarded-For only from trusted proxies.
+        let trusted = &state.engine.config.trusted_proxies;
+        if trusted.iter().any(|n| n.contains(&peer.ip())) {
+            headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next_back())
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(peer.ip())
+        } else {
+            peer.ip()
+        }
+    };
+    ws.read_buffer_size(BUFFER)
+        .write_buffer_size(BUFFER)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .max_message_size(protocol::MAX_FRAME_BYTES)
+        .max_frame_size(protocol::MAX_FRAME_BYTES)
+        .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
+        .on_upgrade(move |socket| connection::run(state, socket, start, path_bot, ip))
+}
+
+fn too_many(who: &Identity) -> Response {
+    tracing::info!(user_id = %who.user_id, "websocket refused: too many connections");
+    let mut res = HttpError::new(ErrorCode::RateLimited, "too many open connections for this identity").into_response();
+    *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    res
+}
