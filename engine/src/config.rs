@@ -64,6 +64,8 @@ pub struct Config {
     pub daily_tokens_visitor: u64,
     pub trusted_proxies: Vec<IpNet>,
     pub log_format: LogFormat,
+    /// Where users reach Brook (for printed snippets); `http://{addr}` when unset.
+    pub public_url: Option<String>,
     /// Milliseconds between the demo model's tokens (not in the contract; lets
     /// tests and screenshots pick a pace).
     pub demo_token_delay: Duration,
@@ -106,6 +108,7 @@ impl Default for Config {
             daily_tokens_visitor: 20000,
             trusted_proxies: Vec::new(),
             log_format: LogFormat::Text,
+            public_url: None,
             demo_token_delay: Duration::from_millis(30),
             ws_idle_timeout: Duration::from_secs(60),
             ws_ping_interval: Duration::from_secs(25),
@@ -132,71 +135,74 @@ pub enum ConfigError {
 #[derive(Args, Clone, Debug, Default)]
 pub struct Settings {
     /// Listen address, host:port.
-    #[arg(long = "addr", env = "LEPTOS_SITE_ADDR")]
+    #[arg(global = true, long = "addr", env = "LEPTOS_SITE_ADDR")]
     pub addr: Option<String>,
     /// Directory of the built site (pkg/, widget/, assets).
-    #[arg(long = "site-root", env = "LEPTOS_SITE_ROOT")]
+    #[arg(global = true, long = "site-root", env = "LEPTOS_SITE_ROOT")]
     pub site_root: Option<String>,
     /// sqlite://… or postgres://…
-    #[arg(long = "database-url", env = "DATABASE_URL")]
+    #[arg(global = true, long = "database-url", env = "DATABASE_URL")]
     pub database_url: Option<String>,
-    #[arg(long = "redis-url", env = "REDIS_URL")]
+    #[arg(global = true, long = "redis-url", env = "REDIS_URL")]
     pub redis_url: Option<String>,
-    #[arg(long = "redis-prefix", env = "BROOK_REDIS_PREFIX")]
+    #[arg(global = true, long = "redis-prefix", env = "BROOK_REDIS_PREFIX")]
     pub redis_prefix: Option<String>,
-    #[arg(long = "drain-secs", env = "BROOK_DRAIN_SECS")]
+    #[arg(global = true, long = "drain-secs", env = "BROOK_DRAIN_SECS")]
     pub drain_secs: Option<String>,
-    #[arg(long = "reply-log-secs", env = "BROOK_REPLY_LOG_SECS")]
+    #[arg(global = true, long = "reply-log-secs", env = "BROOK_REPLY_LOG_SECS")]
     pub reply_log_secs: Option<String>,
-    #[arg(long = "upstream-first-token-secs", env = "BROOK_UPSTREAM_FIRST_TOKEN_SECS")]
+    #[arg(global = true, long = "upstream-first-token-secs", env = "BROOK_UPSTREAM_FIRST_TOKEN_SECS")]
     pub upstream_first_token_secs: Option<String>,
-    #[arg(long = "upstream-idle-secs", env = "BROOK_UPSTREAM_IDLE_SECS")]
+    #[arg(global = true, long = "upstream-idle-secs", env = "BROOK_UPSTREAM_IDLE_SECS")]
     pub upstream_idle_secs: Option<String>,
-    #[arg(long = "context-tokens", env = "BROOK_CONTEXT_TOKENS")]
+    #[arg(global = true, long = "context-tokens", env = "BROOK_CONTEXT_TOKENS")]
     pub context_tokens: Option<String>,
-    #[arg(long = "max-active-replies", env = "BROOK_MAX_ACTIVE_REPLIES")]
+    #[arg(global = true, long = "max-active-replies", env = "BROOK_MAX_ACTIVE_REPLIES")]
     pub max_active_replies: Option<String>,
-    #[arg(long = "openai-api-key", env = "OPENAI_API_KEY", hide_env_values = true)]
+    #[arg(global = true, long = "openai-api-key", env = "OPENAI_API_KEY", hide_env_values = true)]
     pub openai_api_key: Option<String>,
-    #[arg(long = "openai-base-url", env = "OPENAI_BASE_URL")]
+    #[arg(global = true, long = "openai-base-url", env = "OPENAI_BASE_URL")]
     pub openai_base_url: Option<String>,
-    #[arg(long = "model", env = "BROOK_MODEL")]
+    #[arg(global = true, long = "model", env = "BROOK_MODEL")]
     pub model: Option<String>,
-    #[arg(long = "models", env = "BROOK_MODELS")]
+    #[arg(global = true, long = "models", env = "BROOK_MODELS")]
     pub models: Option<String>,
     /// openai or demo
-    #[arg(long = "provider", env = "BROOK_PROVIDER")]
+    #[arg(global = true, long = "provider", env = "BROOK_PROVIDER")]
     pub provider: Option<String>,
-    #[arg(long = "jwt-secret", env = "BROOK_JWT_SECRET", hide_env_values = true)]
+    #[arg(global = true, long = "jwt-secret", env = "BROOK_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
     /// on or off
-    #[arg(long = "guests", env = "BROOK_GUESTS")]
+    #[arg(global = true, long = "guests", env = "BROOK_GUESTS")]
     pub guests: Option<String>,
-    #[arg(long = "max-message-chars", env = "BROOK_MAX_MESSAGE_CHARS")]
+    #[arg(global = true, long = "max-message-chars", env = "BROOK_MAX_MESSAGE_CHARS")]
     pub max_message_chars: Option<String>,
-    #[arg(long = "rate-limit-per-min", env = "BROOK_RATE_LIMIT_PER_MIN")]
+    #[arg(global = true, long = "rate-limit-per-min", env = "BROOK_RATE_LIMIT_PER_MIN")]
     pub rate_limit_per_min: Option<String>,
-    #[arg(long = "auth-rate-limit-per-min", env = "BROOK_AUTH_RATE_LIMIT_PER_MIN")]
+    #[arg(global = true, long = "auth-rate-limit-per-min", env = "BROOK_AUTH_RATE_LIMIT_PER_MIN")]
     pub auth_rate_limit_per_min: Option<String>,
-    #[arg(long = "max-connections-per-identity", env = "BROOK_MAX_CONNECTIONS_PER_IDENTITY")]
+    #[arg(global = true, long = "max-connections-per-identity", env = "BROOK_MAX_CONNECTIONS_PER_IDENTITY")]
     pub max_connections_per_identity: Option<String>,
-    #[arg(long = "daily-tokens-user", env = "BROOK_DAILY_TOKENS_USER")]
+    #[arg(global = true, long = "daily-tokens-user", env = "BROOK_DAILY_TOKENS_USER")]
     pub daily_tokens_user: Option<String>,
-    #[arg(long = "daily-tokens-guest", env = "BROOK_DAILY_TOKENS_GUEST")]
+    #[arg(global = true, long = "daily-tokens-guest", env = "BROOK_DAILY_TOKENS_GUEST")]
     pub daily_tokens_guest: Option<String>,
-    #[arg(long = "daily-tokens-visitor", env = "BROOK_DAILY_TOKENS_VISITOR")]
+    #[arg(global = true, long = "daily-tokens-visitor", env = "BROOK_DAILY_TOKENS_VISITOR")]
     pub daily_tokens_visitor: Option<String>,
     /// Comma-separated CIDRs whose X-Forwarded-For is believed.
-    #[arg(long = "trusted-proxies", env = "BROOK_TRUSTED_PROXIES")]
+    #[arg(global = true, long = "trusted-proxies", env = "BROOK_TRUSTED_PROXIES")]
     pub trusted_proxies: Option<String>,
     /// text or json
-    #[arg(long = "log-format", env = "BROOK_LOG_FORMAT")]
+    #[arg(global = true, long = "log-format", env = "BROOK_LOG_FORMAT")]
     pub log_format: Option<String>,
-    #[arg(long = "demo-token-ms", env = "BROOK_DEMO_TOKEN_MS")]
+    /// The public URL of this server, used in printed widget snippets.
+    #[arg(global = true, long = "public-url", env = "BROOK_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    #[arg(global = true, long = "demo-token-ms", env = "BROOK_DEMO_TOKEN_MS")]
     pub demo_token_ms: Option<String>,
-    #[arg(long = "ws-idle-secs", env = "BROOK_WS_IDLE_SECS", hide = true)]
+    #[arg(global = true, long = "ws-idle-secs", env = "BROOK_WS_IDLE_SECS", hide = true)]
     pub ws_idle_secs: Option<String>,
-    #[arg(long = "ws-ping-secs", env = "BROOK_WS_PING_SECS", hide = true)]
+    #[arg(global = true, long = "ws-ping-secs", env = "BROOK_WS_PING_SECS", hide = true)]
     pub ws_ping_secs: Option<String>,
 }
 
@@ -413,6 +419,7 @@ impl Config {
             )?,
             trusted_proxies,
             log_format,
+            public_url: present(&s.public_url).map(|u| u.trim_end_matches('/').to_string()),
             demo_token_delay: Duration::from_millis(parse_num(
                 "BROOK_DEMO_TOKEN_MS",
                 &s.demo_token_ms,

@@ -1,6 +1,7 @@
 //! The `brook` binary's library half, so integration tests can start the real server.
 
 pub mod cli;
+pub mod commands;
 pub mod error;
 pub mod extract;
 pub mod router;

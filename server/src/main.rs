@@ -35,22 +35,19 @@ fn main() -> ExitCode {
 }
 
 async fn run(command: Command, config: Config) -> Result<(), String> {
+    use brook_server::commands;
     match command {
         Command::Serve => {
             let running = brook_server::serve::spawn(config).await.map_err(|e| e.to_string())?;
             brook_server::serve::shutdown_signal().await;
-            tracing::info!("shutting down");
+            tracing::info!("shutting down: draining replies");
             running.shutdown.cancel();
             running.task.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())
         }
-        Command::Migrate => {
-            let store = engine::store::connect(&config.database_url)
-                .await
-                .map_err(|e| e.to_string())?;
-            store.close().await;
-            println!("migrations applied to {}", engine::config::redact_url(&config.database_url));
-            Ok(())
-        }
-        other => Err(format!("{other:?} is not available yet")),
+        Command::Migrate => commands::migrate(&config).await,
+        Command::User(cmd) => commands::user(&config, cmd).await,
+        Command::Token { email } => commands::token(&config, &email).await,
+        Command::Bot(cmd) => commands::bot(&config, cmd).await,
+        Command::Doctor => commands::doctor(&config).await,
     }
 }

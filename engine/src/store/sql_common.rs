@@ -468,9 +468,10 @@ impl Store for This {
                 (c, false)
             }
             None => {
+                // Another transaction may create the same conversation concurrently.
                 sqlx::query(
                     "INSERT INTO conversations (owner_id, id, bot_id, title, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $5)",
+                     VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (owner_id, id) DO NOTHING",
                 )
                 .bind(&x.owner_id)
                 .bind(&x.conversation_id)

@@ -1,0 +1,14 @@
+//! Brook's integration tests: the real server on port 0, real sockets, a fresh
+//! database per test, on SQLite and (where marked) PostgreSQL too.
+
+mod helpers;
+
+mod auth;
+mod authz;
+mod bots;
+mod cli;
+mod conversations;
+mod storage;
+mod ws_frames;
+mod ws_streaming;
+mod upstream;
