@@ -48,6 +48,7 @@ impl Engine {
     /// Opens storage (applying migrations), recovers from a previous crash and
     /// prepares the runtime.
     pub async fn start(config: Config) -> Result<Arc<Engine>, StartError> {
+        crate::tls::install_crypto_provider();
         let store = store::connect(&config.database_url).await?;
         // A single node owns every reply it started; any still unfinished belonged
         // to a process that died (contract §8).
@@ -87,7 +88,7 @@ impl Engine {
 
     /// Graceful shutdown: refuse new messages, let running replies finish for up
     /// to `BROOK_DRAIN_SECS`, then stop the rest as `interrupted` (their text so far
-    /// is stored) and close storage.
+    /// is stored). The caller closes storage once connections are gone.
     pub async fn drain(self: &Arc<Self>) {
         self.draining.store(true, Ordering::Relaxed);
         let deadline = tokio::time::Instant::now() + self.config.drain;
@@ -104,7 +105,6 @@ impl Engine {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
-        self.store.close().await;
     }
 
     /// Rebuilds the CORS allow-list after a bot's widget settings change.

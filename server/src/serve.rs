@@ -50,25 +50,30 @@ pub async fn spawn(config: Config) -> Result<Running, ServeError> {
     let addr = listener.local_addr()?;
     let mut leptos = leptos_options(&config);
     leptos.site_addr = addr;
+    // `shutdown` stops accepting; `close` (after the drain) tells live
+    // connections to close, so clients see their replies finish first.
     let shutdown = CancellationToken::new();
-    let state = AppState { engine: engine.clone(), leptos, shutdown: shutdown.clone() };
+    let close = CancellationToken::new();
+    let state = AppState { engine: engine.clone(), leptos, shutdown: close.clone() };
     let app = crate::router::build(state);
     let token = shutdown.clone();
     let task_engine = engine.clone();
     let task = tokio::spawn(async move {
-        // Stop accepting at once; connections close themselves (WebSockets with
-        // 1001) and running replies get `BROOK_DRAIN_SECS` to finish.
         let drained = {
             let engine = task_engine.clone();
             let token = token.clone();
             async move {
                 token.cancelled().await;
                 engine.drain().await;
+                close.cancel();
             }
         };
         let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move { token.cancelled().await });
         let (served, ()) = tokio::join!(serve, drained);
+        // Connections were told to close; give their close frames a moment.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        task_engine.store.close().await;
         served?;
         Ok(())
     });

@@ -97,6 +97,7 @@ pub async fn spawn_app(opts: AppOptions) -> Option<TestApp> {
         f(&mut config);
     }
     let running = server::serve::spawn(config.clone()).await.expect("brook starts");
+    engine::tls::install_crypto_provider();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("http client");
     Some(TestApp {
         addr: running.addr,
