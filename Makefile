@@ -20,7 +20,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export DATABASE_URL ?= sqlite://brook.db
 export BROOK_PROVIDER ?= demo
 
-.PHONY: run build dev test tools rust-tests lint e2e e2e-deps site widget clean-site
+.PHONY: run build dev test tools rust-tests lint e2e e2e-deps site widget bench
 
 ## run: install what is missing, build the release site and serve http://127.0.0.1:3000
 run: build
@@ -59,6 +59,10 @@ e2e: e2e-deps
 e2e-deps:
 	@command -v chromium >/dev/null || { echo "installing chromium"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 	@[ -d end2end/node_modules/@playwright/test ] || (cd end2end && npm ci --no-audit --no-fund)
+
+## bench: the engine's speed and memory figures (prints numbers, asserts nothing)
+bench:
+	cargo bench -p brook-server --bench engine
 
 ## tools: each step only if missing
 tools:

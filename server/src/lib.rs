@@ -4,6 +4,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod extract;
+pub mod http;
 pub mod router;
 pub mod routes;
 pub mod serve;

@@ -42,6 +42,18 @@ pub fn build(state: AppState) -> Router {
             "/api/v1/bots/{id}/visitors/{visitor_id}/conversations/{session_id}/messages",
             get(routes::bots::visitor_messages),
         )
+        .route("/api/v1/chat", post(crate::http::chat::chat))
+        .route("/api/v1/chat/stream", post(crate::http::aisdk::stream))
+        .route("/api/v1/chat/messages", post(crate::http::chat::messages))
+        .route("/api/v1/chat/regenerate", post(crate::http::chat::regenerate))
+        .route("/api/v1/chat/events", get(crate::http::events::chat_events))
+        .route("/api/v1/chat/replies/{id}/events", get(crate::http::sse::reply_events))
+        .route("/api/v1/chat/replies/{id}/poll", get(crate::http::poll::poll))
+        .route("/api/v1/chat/replies/{id}/stop", post(crate::http::chat::stop))
+        .route("/api/v1/bots/{id}/events", get(crate::http::events::bot_events))
+        .route("/api/v1/diagnostics/sse", get(crate::http::diagnostics::sse_probe))
+        .route("/api/v1/diagnostics/poll", get(crate::http::diagnostics::poll_probe))
+        .route("/ws/test", get(crate::http::diagnostics::page))
         .route("/ws/chat", get(crate::ws::chat))
         .route("/api/v1/chat/ws", get(crate::ws::chat))
         .route("/api/v1/chat/ws/{bot_id}", get(crate::ws::chat_bot))

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use axum::serve::ListenerExt;
 use engine::{Config, Engine};
 use leptos::config::LeptosOptions;
 use tokio_util::sync::CancellationToken;
@@ -68,6 +69,10 @@ pub async fn spawn(config: Config) -> Result<Running, ServeError> {
                 close.cancel();
             }
         };
+        // Small frames (acks, tokens) must leave at once: no Nagle delay.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move { token.cancelled().await });
         let (served, ()) = tokio::join!(serve, drained);

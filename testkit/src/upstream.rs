@@ -104,6 +104,8 @@ struct Inner {
     default: Mutex<Behaviour>,
     requests: Mutex<Vec<Value>>,
     started: AtomicUsize,
+    /// When each request's first token chunk was handed to the socket.
+    first_chunk: Mutex<Vec<std::time::Instant>>,
     finished: AtomicUsize,
     disconnects: AtomicUsize,
 }
@@ -211,6 +213,9 @@ fn async_stream(b: Behaviour, watch: Watch) -> impl futures::Stream<Item = Resul
             return None;
         }
         if i < b.tokens.len() {
+            if i == 0 {
+                watch.inner.first_chunk.lock().unwrap().push(std::time::Instant::now());
+            }
             let c = chunk(Some(&b.tokens[i]), None);
             return Some((Ok(Bytes::from(c)), (i + 1, Some(watch), b)));
         }
@@ -246,6 +251,9 @@ impl FakeUpstream {
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake upstream");
         let addr = listener.local_addr().expect("fake upstream address");
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -270,6 +278,11 @@ impl FakeUpstream {
     /// The request bodies received so far.
     pub fn requests(&self) -> Vec<Value> {
         self.inner.requests.lock().unwrap().clone()
+    }
+
+    /// When the most recent request's first token chunk was sent.
+    pub fn last_first_chunk(&self) -> Option<std::time::Instant> {
+        self.inner.first_chunk.lock().unwrap().last().copied()
     }
 
     pub fn started(&self) -> usize {

@@ -95,8 +95,16 @@ impl Engine {
             return Outcome::not_started(job.control.reason());
         }
         let log = job.log.clone();
-        if let Err(e) = self.store.reply_streaming(&log.reply_id).await {
-            tracing::warn!(reply_id = %log.reply_id, error = %e, "could not mark reply streaming");
+        // Off the first token's path: a finished reply is never set back (the
+        // update only applies to a `queued` row).
+        {
+            let store = self.store.clone();
+            let id = log.reply_id.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.reply_streaming(&id).await {
+                    tracing::warn!(reply_id = %id, error = %e, "could not mark reply streaming");
+                }
+            });
         }
         log.set_streaming();
         self.announce_start(job);
@@ -273,6 +281,12 @@ impl Engine {
                 }
             }
         }
+        // Before `complete`: a client that sends again at once must meet its quota.
+        if usage.completion_tokens > 0 {
+            if let Err(e) = self.store.add_usage(&log.owner_id, &utc_day(now), usage.completion_tokens as i64).await {
+                tracing::warn!(error = %e, "could not record token usage");
+            }
+        }
         if let Some(message) = &out.error {
             let mut e = ErrorFrame::new(ErrorCode::UpstreamError, message.clone());
             e.reply_id = Some(log.reply_id.clone());
@@ -323,11 +337,6 @@ impl Engine {
             self.hub
                 .registry
                 .publish_owner(&log.owner_id, Event::Frame { frame: updated.into(), name: "conversation_updated", origin: None });
-        }
-        if usage.completion_tokens > 0 {
-            if let Err(e) = self.store.add_usage(&log.owner_id, &utc_day(now), usage.completion_tokens as i64).await {
-                tracing::warn!(error = %e, "could not record token usage");
-            }
         }
         self.hub.retire(log.reply_id.clone());
     }

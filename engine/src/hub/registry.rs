@@ -39,7 +39,7 @@ pub struct TooManyConnections;
 
 struct Conn {
     owner: String,
-    inbox: mpsc::Sender<Event>,
+    inbox: mpsc::Sender<Arc<Event>>,
     slow: CancellationToken,
     conversations: HashSet<String>,
     bots: HashSet<String>,
@@ -68,7 +68,7 @@ pub struct Subscription {
     state: Arc<Mutex<State>>,
 }
 
-pub type Inbox = mpsc::Receiver<Event>;
+pub type Inbox = mpsc::Receiver<Arc<Event>>;
 
 impl Drop for Subscription {
     fn drop(&mut self) {
@@ -189,7 +189,8 @@ impl Registry {
         }
     }
 
-    fn deliver(targets: Vec<(mpsc::Sender<Event>, CancellationToken)>, event: Event) {
+    fn deliver(targets: Vec<(mpsc::Sender<Arc<Event>>, CancellationToken)>, event: Event) {
+        let event = Arc::new(event);
         for (tx, slow) in targets {
             match tx.try_send(event.clone()) {
                 Ok(()) => {}
@@ -199,7 +200,7 @@ impl Registry {
         }
     }
 
-    fn targets<'a>(s: &State, ids: impl IntoIterator<Item = &'a ConnId>) -> Vec<(mpsc::Sender<Event>, CancellationToken)> {
+    fn targets<'a>(s: &State, ids: impl IntoIterator<Item = &'a ConnId>) -> Vec<(mpsc::Sender<Arc<Event>>, CancellationToken)> {
         ids.into_iter()
             .filter_map(|id| s.conns.get(id))
             .map(|c| (c.inbox.clone(), c.slow.clone()))
@@ -274,9 +275,10 @@ mod tests {
         r.publish_conversation("alice", "s1", frame("1"));
         r.publish_conversation("bob", "s1", frame("other owner"));
         r.publish_owner("alice", frame("2"));
-        assert!(matches!(a.inbox.recv().await, Some(Event::Frame { frame, .. }) if frame.as_str() == "1"));
-        assert!(matches!(a.inbox.recv().await, Some(Event::Frame { frame, .. }) if frame.as_str() == "2"));
-        assert!(matches!(b.inbox.recv().await, Some(Event::Frame { frame, .. }) if frame.as_str() == "2"));
+        for (inbox, want) in [(&mut a.inbox, "1"), (&mut a.inbox, "2"), (&mut b.inbox, "2")] {
+            let got = inbox.recv().await.unwrap();
+            assert!(matches!(&*got, Event::Frame { frame, .. } if frame.as_str() == want));
+        }
         assert!(a.inbox.try_recv().is_err());
         drop(b);
         assert!(r.register("alice").is_ok());

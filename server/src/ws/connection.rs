@@ -258,20 +258,20 @@ impl Conn {
         }
     }
 
-    fn on_event(&mut self, event: Event) -> Flow {
+    fn on_event(&mut self, event: &Event) -> Flow {
         let me = self.sub.as_ref().map(|s| s.id);
         match event {
             Event::ReplyStarted(log) => {
-                self.follow(log, Filter::All);
+                self.follow(log.clone(), Filter::All);
                 Flow::Continue
             }
             Event::Frame { frame, origin, .. } => {
-                if origin.is_some() && origin == me {
+                if origin.is_some() && *origin == me {
                     return Flow::Continue;
                 }
-                self.send(frame)
+                self.send(frame.clone())
             }
-            Event::Deleted { frame, .. } => self.send(frame),
+            Event::Deleted { frame, .. } => self.send(frame.clone()),
         }
     }
 }
@@ -320,7 +320,7 @@ async fn writer(
 }
 
 enum Inbound {
-    Event(Event),
+    Event(Arc<Event>),
     /// The hub found this connection's inbox full.
     Slow,
 }
@@ -360,7 +360,7 @@ pub async fn run(state: AppState, socket: WebSocket, start: Start, path_bot: Opt
     let flow = match start {
         Start::Unauthenticated => Flow::Continue,
         Start::InvalidToken => conn.send_frame(ServerFrame::AuthError { message: "Invalid token".into(), code: None }),
-        Start::Authenticated(who) => conn.authenticate(who).await,
+        Start::Authenticated(who) => Box::pin(conn.authenticate(who)).await,
     };
     let mut close: Option<(u16, &'static str)> = None;
     if let Flow::Continue = flow {
@@ -374,7 +374,9 @@ pub async fn run(state: AppState, socket: WebSocket, start: Start, path_bot: Opt
                 msg = stream.next() => {
                     idle.as_mut().reset(tokio::time::Instant::now() + config.ws_idle_timeout);
                     match msg {
-                        Some(Ok(Message::Text(t))) => conn.on_text(t.as_str()).await,
+                        // Boxed: the handlers' state machines are large, and an idle
+                        // connection's task should not carry them.
+                        Some(Ok(Message::Text(t))) => Box::pin(conn.on_text(t.as_str())).await,
                         Some(Ok(Message::Binary(_))) => {
                             conn.error_code(ErrorCode::InvalidFrame, "binary frames are not supported; send JSON text")
                         }
@@ -392,7 +394,7 @@ pub async fn run(state: AppState, socket: WebSocket, start: Start, path_bot: Opt
                     }
                 }
                 inbound = inbound(&mut conn.sub) => match inbound {
-                    Inbound::Event(event) => conn.on_event(event),
+                    Inbound::Event(event) => conn.on_event(&event),
                     Inbound::Slow => {
                         close = Some((protocol::CLOSE_SLOW_CONSUMER, "slow consumer"));
                         Flow::Stop

@@ -9,6 +9,7 @@ mod bots;
 mod cli;
 mod conversations;
 mod durability;
+mod http_chat;
 mod storage;
 mod seed_clients;
 mod ws_frames;

@@ -1,0 +1,101 @@
+//! `POST /api/v1/chat` (waits for the whole reply), `POST /api/v1/chat/messages`
+//! (`202`, generates in the background), `POST /api/v1/chat/regenerate` and
+//! `POST …/replies/{id}/stop`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use engine::auth::Identity;
+use engine::chat::{ReplyView, SendMessage, Surface};
+use engine::hub::{Filter, ReplyState};
+use engine::Engine;
+use protocol::frames::Complete;
+use protocol::objects::{FinishReason, MessageStatus};
+use protocol::rest::{Accepted, ChatRequest, ChatResponse, RegenerateAccepted, RegenerateRequest};
+use protocol::ErrorCode;
+
+use crate::error::{HttpError, HttpResult};
+use crate::extract::{Auth, ClientIp, JsonBody};
+
+pub fn send_request(body: ChatRequest, ip: std::net::IpAddr) -> SendMessage {
+    SendMessage {
+        message: body.message,
+        session_id: body.session_id,
+        client_id: body.client_id,
+        bot_id: body.bot_id,
+        path_bot: None,
+        origin_conn: None,
+        ip: Some(ip),
+        surface: Surface::Http,
+    }
+}
+
+/// Waits until the reply is finished and returns its `complete` and status.
+pub async fn wait_for(engine: &Engine, who: &Identity, reply_id: &str) -> HttpResult<(Complete, MessageStatus)> {
+    match engine.find_reply(who, reply_id).await? {
+        ReplyView::Stored { complete, status, .. } => Ok((*complete, status)),
+        ReplyView::Live(log) => {
+            let mut follower = log.follow(Filter::After(u64::MAX));
+            while follower.next_batch().await.is_some() {}
+            match log.state() {
+                ReplyState::Finished { status, complete } => Ok((*complete, status)),
+                _ => Err(HttpError(engine::Error::internal())),
+            }
+        }
+    }
+}
+
+pub async fn chat(
+    State(engine): State<Arc<Engine>>,
+    auth: Auth,
+    ClientIp(ip): ClientIp,
+    JsonBody(body): JsonBody<ChatRequest>,
+) -> HttpResult<Json<ChatResponse>> {
+    let ack = engine.send_message(&auth.who, send_request(body, ip)).await?;
+    let (complete, _) = wait_for(&engine, &auth.who, &ack.reply_id).await?;
+    if complete.metadata.finish_reason == FinishReason::Error {
+        return Err(HttpError::new(
+            ErrorCode::UpstreamError,
+            "the model provider failed; your message is stored and the partial reply kept",
+        ));
+    }
+    Ok(Json(ChatResponse {
+        response: complete.response,
+        session_id: ack.session_id,
+        message_id: ack.message_id,
+        reply_id: ack.reply_id,
+        metadata: complete.metadata,
+    }))
+}
+
+pub async fn messages(
+    State(engine): State<Arc<Engine>>,
+    auth: Auth,
+    ClientIp(ip): ClientIp,
+    JsonBody(body): JsonBody<ChatRequest>,
+) -> HttpResult<(StatusCode, Json<Accepted>)> {
+    let ack = engine.send_message(&auth.who, send_request(body, ip)).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted { message_id: ack.message_id, reply_id: ack.reply_id, session_id: ack.session_id }),
+    ))
+}
+
+pub async fn regenerate(
+    State(engine): State<Arc<Engine>>,
+    auth: Auth,
+    ClientIp(ip): ClientIp,
+    JsonBody(body): JsonBody<RegenerateRequest>,
+) -> HttpResult<(StatusCode, Json<RegenerateAccepted>)> {
+    let ack = engine
+        .regenerate(&auth.who, &body.session_id, body.client_id, None, Some(ip), Surface::Http)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(RegenerateAccepted { reply_id: ack.reply_id, session_id: ack.session_id })))
+}
+
+pub async fn stop(State(engine): State<Arc<Engine>>, auth: Auth, Path(reply_id): Path<String>) -> HttpResult<StatusCode> {
+    engine.stop_reply(&auth.who, &reply_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,107 @@
+//! `GET /api/v1/chat/events?session_id=S`: the identity's live events as SSE, for
+//! clients without a WebSocket (and `GET /api/v1/bots/{id}/events` for a bot's
+//! owner). Like a WebSocket connection, it is a registered subscriber with a
+//! bounded inbox; one that cannot keep up is closed.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use engine::hub::{EntryKind, Event, Filter, Subscription};
+use engine::Engine;
+use protocol::ErrorCode;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::frame_type;
+use crate::error::{HttpError, HttpResult};
+use crate::extract::{Params, StreamAuth};
+use crate::state::AppState;
+
+const QUEUE: usize = 256;
+
+fn sse(name: &str, data: &str) -> SseEvent {
+    SseEvent::default().event(name).data(data)
+}
+
+/// Pumps a subscription's events into an SSE body until the client goes away,
+/// falls behind, or the server shuts down.
+fn pump(mut sub: Subscription, close: CancellationToken) -> impl futures::Stream<Item = Result<SseEvent, Infallible>> {
+    let (tx, rx) = mpsc::channel::<SseEvent>(QUEUE);
+    tokio::spawn(async move {
+        let mut watchers = tokio::task::JoinSet::new();
+        loop {
+            let ev = tokio::select! {
+                ev = sub.inbox.recv() => ev,
+                _ = sub.slow.cancelled() => break,
+                _ = tx.closed() => break,
+                _ = close.cancelled() => break,
+            };
+            let Some(ev) = ev else { break };
+            let out = match &*ev {
+                Event::Frame { frame, name, .. } => sse(name, frame.as_str()),
+                Event::Deleted { frame, .. } => sse("conversation_deleted", frame.as_str()),
+                Event::ReplyStarted(log) => {
+                    // The reply's start, typing and end; its tokens come from its own stream.
+                    let tx = tx.clone();
+                    let log = log.clone();
+                    watchers.spawn(async move {
+                        let mut f = log.follow(Filter::All);
+                        while let Some(batch) = f.next_batch().await {
+                            for e in batch {
+                                let name = frame_type(e.frame.as_str());
+                                let wanted = matches!(e.kind, EntryKind::Complete | EntryKind::Epilogue)
+                                    || (e.kind == EntryKind::Preamble && matches!(name, "stream_start" | "typing"));
+                                if wanted && tx.try_send(sse(name, e.frame.as_str())).is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    });
+                    continue;
+                }
+            };
+            if tx.try_send(out).is_err() {
+                break;
+            }
+        }
+        watchers.abort_all();
+    });
+    tokio_stream_from(rx)
+}
+
+fn tokio_stream_from(mut rx: mpsc::Receiver<SseEvent>) -> impl futures::Stream<Item = Result<SseEvent, Infallible>> {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|o| o.map(Ok)))
+}
+
+fn respond(sub: Subscription, close: CancellationToken) -> Response {
+    let body = pump(sub, close);
+    (super::stream_headers(), Sse::new(body).keep_alive(KeepAlive::new().interval(super::sse::HEARTBEAT))).into_response()
+}
+
+fn register(engine: &Engine, owner: &str) -> HttpResult<Subscription> {
+    engine
+        .hub
+        .registry
+        .register(owner)
+        .map_err(|_| HttpError::new(ErrorCode::RateLimited, "too many open connections for this identity"))
+}
+
+pub async fn chat_events(State(state): State<AppState>, StreamAuth(auth): StreamAuth, params: Params) -> HttpResult<Response> {
+    let engine: Arc<Engine> = state.engine.clone();
+    let sub = register(&engine, &auth.who.user_id)?;
+    if let Some(session) = params.get("session_id").filter(|s| !s.is_empty()) {
+        engine.join(&auth.who, sub.id, session).await?;
+    }
+    Ok(respond(sub, state.shutdown.clone()))
+}
+
+pub async fn bot_events(State(state): State<AppState>, StreamAuth(auth): StreamAuth, Path(bot_id): Path<String>) -> HttpResult<Response> {
+    let engine: Arc<Engine> = state.engine.clone();
+    let bot = engine.own_bot(&auth.who, &bot_id).await?;
+    let sub = register(&engine, &auth.who.user_id)?;
+    engine.hub.registry.watch_bot(sub.id, &bot.id);
+    Ok(respond(sub, state.shutdown.clone()))
+}
