@@ -594,11 +594,6 @@ impl Store for This {
             return Err(StoreError::Conflict("reply id collision".into()));
         }
         inserted?;
-        sqlx::query("UPDATE messages SET reply_id = $2 WHERE id = $1")
-            .bind(&user.id)
-            .bind(&x.reply_id)
-            .execute(&mut *tx)
-            .await?;
         touch_conversation_in(&mut tx, &x.owner_id, &x.conversation_id, x.now, None).await?;
         let reply = message_in(&mut tx, &x.reply_id)
             .await?
