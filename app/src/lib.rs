@@ -1,9 +1,20 @@
 //! Brook's web UI, rendered on the server and hydrated in the browser.
+//!
+//! History comes through server functions (so a reload shows the conversation
+//! before any WASM runs); live traffic runs over the WebSocket protocol, or its
+//! HTTP fallbacks, through `webclient`. Mutations use the REST API.
+
+pub mod api;
+pub mod components;
+pub mod live;
+pub mod pages;
+pub mod rest;
+pub mod store;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::StaticSegment;
+use leptos_router::{path, SsrMode};
 
 /// The HTML document around the app; only the server renders it.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -12,7 +23,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
-                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover"/>
+                <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="data:,"/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -31,34 +43,12 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/brook.css"/>
         <Title text="Brook"/>
         <Router>
-            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                <Route path=StaticSegment("") view=Home/>
+            <Routes fallback=|| view! { <pages::NotFound/> }>
+                <Route path=path!("/") view=pages::chat::ChatPage ssr=SsrMode::Async/>
+                <Route path=path!("/c/:id") view=pages::chat::ChatPage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/bots") view=pages::bots::BotsPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
-    }
-}
-
-/// Placeholder home page: checks the server's health from the browser.
-#[component]
-fn Home() -> impl IntoView {
-    let (status, set_status) = signal(None::<String>);
-    let check = move |_| {
-        set_status.set(Some("Checking…".into()));
-        leptos::task::spawn_local(async move {
-            let text = match gloo_net::http::Request::get("/health").send().await {
-                Ok(r) if r.ok() => "Server is healthy".to_string(),
-                Ok(r) => format!("Server answered {}", r.status()),
-                Err(e) => format!("Server unreachable: {e}"),
-            };
-            set_status.set(Some(text));
-        });
-    };
-    view! {
-        <main class="home">
-            <h1>"Brook"</h1>
-            <p>"Real-time AI chat."</p>
-            <button id="health-check" on:click=check>"Check server"</button>
-            <p id="health-status" role="status">{move || status.get()}</p>
-        </main>
     }
 }

@@ -1,0 +1,133 @@
+//! Server functions: the reads the pages need when they render, on the server
+//! first and from the browser later. They authenticate with the session cookie.
+
+use leptos::prelude::*;
+use protocol::objects::{Bot, Me};
+use protocol::rest::{ConversationList, MessageList, ServerInfo, VisitorConversationList};
+use serde::{Deserialize, Serialize};
+
+/// Who is signed in, and what the server offers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub user: Me,
+    pub info: ServerInfo,
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use std::sync::Arc;
+
+    use engine::auth::Identity;
+    use engine::Engine;
+    use leptos::prelude::*;
+
+    pub fn engine() -> Result<Arc<Engine>, ServerFnError> {
+        use_context::<Arc<Engine>>().ok_or_else(|| ServerFnError::new("engine missing from context"))
+    }
+
+    /// The identity of the session cookie, if it is valid.
+    pub async fn identity() -> Result<Option<(Arc<Engine>, Identity)>, ServerFnError> {
+        let engine = engine()?;
+        let headers: axum::http::HeaderMap = leptos_axum::extract().await?;
+        let token = headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|p| p.trim().split_once('='))
+            .find(|(k, _)| *k == "brook_session")
+            .map(|(_, v)| v.to_string());
+        Ok(token.and_then(|t| engine.accounts.authenticate(&t).ok()).map(|who| (engine, who)))
+    }
+
+    pub async fn required() -> Result<(Arc<Engine>, Identity), ServerFnError> {
+        identity().await?.ok_or_else(|| ServerFnError::new("AUTH_REQUIRED"))
+    }
+
+    pub fn fail(e: engine::Error) -> ServerFnError {
+        ServerFnError::new(format!("{}: {}", e.code, e.message))
+    }
+}
+
+#[server]
+pub async fn get_session() -> Result<Option<Session>, ServerFnError> {
+    let Some((engine, who)) = server::identity().await? else { return Ok(None) };
+    let Ok(user) = engine.accounts.me(engine.store.as_ref(), &who).await else { return Ok(None) };
+    if user.role == protocol::objects::Role::Visitor {
+        return Ok(None);
+    }
+    let c = &engine.config;
+    Ok(Some(Session {
+        user,
+        info: ServerInfo {
+            provider: c.provider.as_str().into(),
+            model: c.model.clone(),
+            models: c.models.clone(),
+            max_message_chars: c.max_message_chars,
+            guests: c.guests,
+        },
+    }))
+}
+
+#[server]
+pub async fn guests_allowed() -> Result<bool, ServerFnError> {
+    Ok(server::engine()?.config.guests)
+}
+
+#[server]
+pub async fn load_conversations(cursor: Option<String>, q: Option<String>) -> Result<ConversationList, ServerFnError> {
+    let (engine, who) = server::required().await?;
+    engine.list_conversations(&who, 30, cursor.as_deref(), q.as_deref()).await.map_err(server::fail)
+}
+
+/// A page of a conversation's messages; `None` when it does not exist (yet).
+#[server]
+pub async fn load_messages(session_id: String, before: Option<String>) -> Result<Option<MessageList>, ServerFnError> {
+    let (engine, who) = server::required().await?;
+    match engine.list_messages(&who, &session_id, 40, before.as_deref()).await {
+        Ok(page) => Ok(Some(page)),
+        Err(e) if e.code == protocol::ErrorCode::NotFound || e.code == protocol::ErrorCode::ValidationError => Ok(None),
+        Err(e) => Err(server::fail(e)),
+    }
+}
+
+/// The conversation's bot id (to show which bot it talks to).
+#[server]
+pub async fn conversation_bot(session_id: String) -> Result<Option<String>, ServerFnError> {
+    let (engine, who) = server::required().await?;
+    Ok(engine.get_conversation(&who, &session_id).await.ok().map(|c| c.bot_id))
+}
+
+#[server]
+pub async fn load_bots() -> Result<Vec<Bot>, ServerFnError> {
+    let (engine, who) = server::required().await?;
+    engine.list_bots(&who).await.map_err(server::fail)
+}
+
+#[server]
+pub async fn load_visitor_conversations(bot_id: String) -> Result<VisitorConversationList, ServerFnError> {
+    let (engine, who) = server::required().await?;
+    engine.visitor_conversations(&who, &bot_id, 50, None).await.map_err(server::fail)
+}
+
+#[server]
+pub async fn load_visitor_transcript(bot_id: String, visitor_id: String, session_id: String) -> Result<MessageList, ServerFnError> {
+    let (engine, who) = server::required().await?;
+    engine
+        .visitor_transcript(&who, &bot_id, &visitor_id, &session_id, 200, None)
+        .await
+        .map_err(server::fail)
+}
+
+/// The public URL pages show in widget snippets.
+#[server]
+pub async fn public_url() -> Result<String, ServerFnError> {
+    let engine = server::engine()?;
+    if let Some(u) = &engine.config.public_url {
+        return Ok(u.clone());
+    }
+    let headers: axum::http::HeaderMap = leptos_axum::extract().await?;
+    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let proto = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
+    Ok(format!("{proto}://{host}"))
+}

@@ -1,0 +1,101 @@
+//! One message bubble. Assistant text is markdown, rendered to safe HTML (raw
+//! HTML from the model is escaped, never executed); the bubble shows a thinking
+//! indicator until the first token, stop while streaming, regenerate on the last
+//! reply, and the reply's metadata on hover or focus.
+
+use leptos::prelude::*;
+use protocol::objects::{MessageRole, MessageStatus};
+
+use crate::store::{Delivery, Msg, Store};
+
+fn describe(meta: &serde_json::Value) -> Option<String> {
+    let model = meta.get("model")?.as_str()?;
+    let mut parts = vec![format!("Model {model}")];
+    if let Some(t) = meta.pointer("/usage/completion_tokens").and_then(|v| v.as_u64()) {
+        parts.push(format!("{t} tokens"));
+    }
+    if let Some(ms) = meta.get("ttft_ms").and_then(|v| v.as_u64()) {
+        parts.push(format!("first token {ms} ms"));
+    }
+    if let Some(ms) = meta.get("duration_ms").and_then(|v| v.as_u64()) {
+        parts.push(format!("{:.1} s", ms as f64 / 1000.0));
+    }
+    if let (Some(v), Some(n)) = (meta.get("version").and_then(|v| v.as_u64()), meta.get("versions").and_then(|v| v.as_u64())) {
+        if n > 1 {
+            parts.push(format!("version {v} of {n}"));
+        }
+    }
+    Some(parts.join(" · "))
+}
+
+#[component]
+pub fn Bubble(store: Store, msg: Msg, is_last: Signal<bool>) -> impl IntoView {
+    let role = msg.role;
+    let streaming = move || msg.status.get().is_live();
+    let id = move || msg.id.get().unwrap_or_default();
+    let body = if role == MessageRole::Assistant {
+        view! {
+            <div class="md" inner_html=move || markdown::to_html(&msg.content.get())></div>
+            <Show when=move || msg.thinking.get()>
+                <div class="thinking" aria-label="Thinking"><span></span><span></span><span></span></div>
+            </Show>
+        }
+        .into_any()
+    } else {
+        view! { <div class="plain">{move || msg.content.get()}</div> }.into_any()
+    };
+    let delivery = move || match msg.delivery.get() {
+        Delivery::Pending => "pending",
+        Delivery::Sent => "sent",
+        Delivery::Failed => "failed",
+    };
+    let note = move || match msg.status.get() {
+        MessageStatus::Stopped => Some("Stopped"),
+        MessageStatus::Interrupted => Some("Interrupted: the server restarted while writing this"),
+        MessageStatus::Error => Some("The model failed; this is what it wrote before"),
+        _ => None,
+    };
+    let stop_msg = msg.clone();
+    let retry_msg = msg.clone();
+    view! {
+        <article class="msg" class:user=role == MessageRole::User class:assistant=role == MessageRole::Assistant
+            data-role=role.as_str()
+            data-message-id=id
+            data-streaming=move || streaming().then_some("true")
+            data-delivery=move || (role == MessageRole::User).then(delivery)
+            data-status=move || msg.status.get().as_str()>
+            <div class="bubble">{body}</div>
+            <div class="msg-foot">
+                {move || (role == MessageRole::User).then(|| match msg.delivery.get() {
+                    Delivery::Pending => view! { <span class="delivery pending" title="Waiting to be sent">"Sending…"</span> }.into_any(),
+                    Delivery::Sent => view! { <span class="delivery sent" title="Delivered">"✓ Sent"</span> }.into_any(),
+                    Delivery::Failed => {
+                        let m = retry_msg.clone();
+                        view! {
+                            <span class="delivery failed">"Not sent"{move || msg.error.get().map(|e| format!(": {e}"))}</span>
+                            <button type="button" class="link-btn retry" on:click=move |_| store.retry(&m)>"Retry"</button>
+                        }.into_any()
+                    }
+                })}
+                {move || note().map(|n| view! { <span class="status-note">{n}</span> })}
+                {move || (role == MessageRole::Assistant).then(|| msg.error.get().map(|e| view! { <span class="status-note error">{e}</span> }))}
+                <Show when=streaming>
+                    {
+                        let m = stop_msg.clone();
+                        view! {
+                            <button type="button" class="chip stop" id="stop" on:click=move |_| {
+                                if let Some(id) = m.id.get_untracked() { store.stop(&id); }
+                            }>"■ Stop"</button>
+                        }
+                    }
+                </Show>
+                <Show when=move || role == MessageRole::Assistant && is_last.get() && !streaming()>
+                    <button type="button" class="chip regenerate" id="regenerate" on:click=move |_| store.regenerate()>"↻ Regenerate"</button>
+                </Show>
+                {move || (role == MessageRole::Assistant).then(|| msg.meta.with(describe)).flatten().map(|d| view! {
+                    <span class="reply-meta" tabindex="0">{d}</span>
+                })}
+            </div>
+        </article>
+    }
+}

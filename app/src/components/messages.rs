@@ -1,0 +1,131 @@
+//! The conversation: bubbles, older pages on scroll-up without the view jumping,
+//! following the stream only while the reader is at the bottom.
+
+use leptos::html;
+use leptos::prelude::*;
+use protocol::objects::MessageRole;
+
+use super::bubble::Bubble;
+use crate::api::load_messages;
+use crate::store::Store;
+
+#[component]
+pub fn MessageList(store: Store) -> impl IntoView {
+    let scroller = NodeRef::<html::Div>::new();
+    let at_bottom = RwSignal::new(true);
+    let loading_older = RwSignal::new(false);
+
+    let scroll_to_bottom = move || {
+        if let Some(el) = scroller.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+        }
+    };
+    // Follow the stream while at the bottom.
+    Effect::new(move |_| {
+        store.grew.track();
+        if at_bottom.get_untracked() {
+            request_animation_frame(scroll_to_bottom);
+        }
+    });
+
+    let load_older = move || {
+        if loading_older.get_untracked() || !store.has_more.get_untracked() {
+            return;
+        }
+        let (Some(session), Some(first)) = (
+            store.current.get_untracked(),
+            store.messages.with_untracked(|v| v.first().and_then(|m| m.id.get_untracked())),
+        ) else {
+            return;
+        };
+        loading_older.set(true);
+        leptos::task::spawn_local(async move {
+            if let Ok(Some(page)) = load_messages(session, Some(first)).await {
+                // Keep what the reader sees in place: restore the distance from the bottom.
+                let before = scroller.get_untracked().map(|el| el.scroll_height() - el.scroll_top());
+                store.prepend(page);
+                request_animation_frame(move || {
+                    if let (Some(el), Some(d)) = (scroller.get_untracked(), before) {
+                        el.set_scroll_top(el.scroll_height() - d);
+                    }
+                    loading_older.set(false);
+                });
+            } else {
+                loading_older.set(false);
+            }
+        });
+    };
+
+    let on_scroll = move |_| {
+        let Some(el) = scroller.get_untracked() else { return };
+        let near_bottom = el.scroll_height() - el.scroll_top() - el.client_height() < 48;
+        if near_bottom != at_bottom.get_untracked() {
+            at_bottom.set(near_bottom);
+        }
+        if el.scroll_top() < 200 {
+            load_older();
+        }
+    };
+
+    // Copy buttons of code blocks, by delegation (the HTML comes from markdown).
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let Some(target) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+            let Ok(Some(button)) = target.closest("[data-copy]") else { return };
+            let Some(code) = button.closest(".code").ok().flatten().and_then(|c| c.query_selector("pre").ok().flatten()) else {
+                return;
+            };
+            let text = code.text_content().unwrap_or_default();
+            if let Some(w) = web_sys::window() {
+                let _ = w.navigator().clipboard().write_text(&text);
+            }
+            button.set_text_content(Some("Copied"));
+            let b = button.clone();
+            set_timeout(move || b.set_text_content(Some("Copy")), std::time::Duration::from_millis(1500));
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+
+    let last_reply_key = Memo::new(move |_| {
+        store
+            .messages
+            .with(|v| v.iter().rev().find(|m| m.role == MessageRole::Assistant).map(|m| m.key.clone()))
+    });
+
+    view! {
+        <div class="messages" id="messages" node_ref=scroller on:scroll=on_scroll on:click=on_click>
+            <div class="thread">
+                <Show when=move || loading_older.get()>
+                    <div class="older muted">"Loading earlier messages…"</div>
+                </Show>
+                <Show when=move || store.messages.with(Vec::is_empty)>
+                    <div class="welcome">
+                        <h2>"How can I help?"</h2>
+                        <p class="muted">"Ask anything. Replies stream in as they are written."</p>
+                    </div>
+                </Show>
+                <For each=move || store.messages.get() key=|m| m.key.clone() let:m>
+                    <Bubble store is_last=Signal::derive({
+                        let k = m.key.clone();
+                        move || last_reply_key.get().as_deref() == Some(k.as_str())
+                    }) msg=m/>
+                </For>
+            </div>
+            <Show when=move || !at_bottom.get()>
+                <button type="button" class="jump" id="jump-to-latest" on:click=move |_| {
+                    at_bottom.set(true);
+                    scroll_to_bottom();
+                }>"Jump to latest ↓"</button>
+            </Show>
+            <Show when=move || store.notice.get().is_some()>
+                <div class="notice" role="alert">
+                    <span>{move || store.notice.get()}</span>
+                    <button type="button" class="link-btn" on:click=move |_| store.notice.set(None)>"Dismiss"</button>
+                </div>
+            </Show>
+        </div>
+    }
+}

@@ -1,0 +1,7 @@
+//! The chat's building blocks.
+
+pub mod bubble;
+pub mod composer;
+pub mod connection;
+pub mod messages;
+pub mod sidebar;

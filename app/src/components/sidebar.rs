@@ -1,0 +1,215 @@
+//! The conversation list: newest activity first, live across tabs, paged as you
+//! scroll, with search, rename and delete.
+
+use leptos::prelude::*;
+use protocol::objects::Conversation;
+use serde_json::json;
+
+use crate::api::load_conversations;
+use crate::rest;
+use crate::store::Store;
+
+#[component]
+pub fn Sidebar(store: Store, open: RwSignal<bool>) -> impl IntoView {
+    let loading_more = RwSignal::new(false);
+    let search_gen = StoredValue::new(0u64);
+
+    let load_more = move || {
+        let Some(cursor) = store.next_cursor.get_untracked() else { return };
+        if loading_more.get_untracked() {
+            return;
+        }
+        loading_more.set(true);
+        let q = Some(store.query.get_untracked()).filter(|q| !q.is_empty());
+        leptos::task::spawn_local(async move {
+            if let Ok(list) = load_conversations(Some(cursor), q).await {
+                store.conversations.update(|v| {
+                    for c in list.conversations {
+                        if !v.iter().any(|x| x.id == c.id) {
+                            v.push(c);
+                        }
+                    }
+                });
+                store.next_cursor.set(list.next_cursor);
+            }
+            loading_more.set(false);
+        });
+    };
+    let on_scroll = move |ev: leptos::ev::Event| {
+        let el = event_target::<web_sys::HtmlElement>(&ev);
+        if el.scroll_height() - el.scroll_top() - el.client_height() < 120 {
+            load_more();
+        }
+    };
+    let on_search = move |ev: leptos::ev::Event| {
+        let q = event_target_value(&ev);
+        store.query.set(q.clone());
+        search_gen.update_value(|g| *g += 1);
+        let gen = search_gen.get_value();
+        leptos::task::spawn_local(async move {
+            // Debounce: only the latest keystroke's search runs.
+            gloo_timers_sleep(250).await;
+            if search_gen.get_value() != gen {
+                return;
+            }
+            let q = Some(q).filter(|q| !q.trim().is_empty());
+            if let Ok(list) = load_conversations(None, q).await {
+                if search_gen.get_value() == gen {
+                    store.conversations.set(list.conversations);
+                    store.next_cursor.set(list.next_cursor);
+                }
+            }
+        });
+    };
+    let user_label = move || {
+        store.session.with(|s| {
+            s.as_ref()
+                .map(|s| s.user.name.clone().or(s.user.email.clone()).unwrap_or_else(|| "Guest".into()))
+                .unwrap_or_default()
+        })
+    };
+    let logout = move |_| {
+        leptos::task::spawn_local(async move {
+            let _ = rest::post::<_, serde_json::Value>("/api/v1/auth/logout", &json!({})).await;
+            #[cfg(feature = "hydrate")]
+            if let Some(w) = web_sys::window() {
+                let _ = w.location().set_href("/login");
+            }
+        });
+    };
+
+    view! {
+        <nav class="sidebar" aria-label="Conversations">
+            <div class="sidebar-head">
+                <a class="brand" href="/"><span class="logo" aria-hidden="true"></span>"Brook"</a>
+                <a class="btn primary new-chat" id="new-chat" href="/?new" on:click=move |_| open.set(false)>
+                    <span aria-hidden="true">"+"</span>" New chat"
+                </a>
+            </div>
+            <label class="search">
+                <span class="sr-only">"Search conversations"</span>
+                <input type="search" id="search" placeholder="Search conversations" on:input=on_search prop:value=move || store.query.get()/>
+            </label>
+            <ul class="conversations" id="conversation-list" on:scroll=on_scroll>
+                <For each=move || store.conversations.get() key=|c| (c.id.clone(), c.title.clone(), c.updated_at.clone()) let:c>
+                    <ConversationRow store c/>
+                </For>
+                <Show when=move || store.conversations.with(Vec::is_empty)>
+                    <li class="empty muted">{move || if store.query.get().is_empty() { "No conversations yet." } else { "Nothing found." }}</li>
+                </Show>
+                <Show when=move || loading_more.get()>
+                    <li class="muted loading-more">"Loading…"</li>
+                </Show>
+            </ul>
+            <div class="sidebar-foot">
+                <span class="who" title=user_label>{user_label}</span>
+                <a class="link-btn" href="/bots" id="bots-link">"Bots"</a>
+                <button type="button" class="link-btn" id="logout" on:click=logout>"Sign out"</button>
+            </div>
+        </nav>
+    }
+}
+
+#[component]
+fn ConversationRow(store: Store, c: Conversation) -> impl IntoView {
+    let editing = RwSignal::new(false);
+    let title = RwSignal::new(c.title.clone());
+    let id = c.id.clone();
+    let href = format!("/c/{}", c.id);
+    let active = {
+        let id = id.clone();
+        Memo::new(move |_| store.current.get().as_deref() == Some(id.as_str()))
+    };
+    let save = {
+        let id = id.clone();
+        move || {
+            let t = title.get_untracked().trim().to_string();
+            editing.set(false);
+            if t.is_empty() {
+                return;
+            }
+            let id = id.clone();
+            leptos::task::spawn_local(async move {
+                match rest::patch::<_, Conversation>(&format!("/api/v1/conversations/{id}"), &json!({"title": t})).await {
+                    Ok(Some(c)) => store.upsert_conversation(c),
+                    Ok(None) => {}
+                    Err(e) => store.notice.set(Some(e.message)),
+                }
+            });
+        }
+    };
+    let delete = {
+        let id = id.clone();
+        move |_| {
+            #[cfg(feature = "hydrate")]
+            {
+                let ok = web_sys::window().and_then(|w| w.confirm_with_message("Delete this conversation?").ok()).unwrap_or(false);
+                if !ok {
+                    return;
+                }
+            }
+            let id = id.clone();
+            leptos::task::spawn_local(async move {
+                match rest::delete(&format!("/api/v1/conversations/{id}")).await {
+                    Ok(()) => {
+                        store.conversations.update(|v| v.retain(|c| c.id != id));
+                        if store.current.get_untracked().as_deref() == Some(id.as_str()) {
+                            crate::live::navigate_home();
+                        }
+                    }
+                    Err(e) => store.notice.set(Some(e.message)),
+                }
+            });
+        }
+    };
+    let save_on_enter = save.clone();
+    let save_on_blur = save;
+    let preview = c.last_message_preview.clone().unwrap_or_default();
+    view! {
+        <li class="conv" class:active=active data-session-id=id.clone()>
+            <Show when=move || editing.get() fallback={
+                let href = href.clone();
+                let preview = preview.clone();
+                move || view! {
+                    <a class="conv-link" href=href.clone() aria-current=move || active.get().then_some("page")>
+                        <span class="conv-title">{move || title.get()}</span>
+                        <span class="conv-preview">{preview.clone()}</span>
+                    </a>
+                }
+            }>
+                <input class="rename-input" aria-label="New title" prop:value=move || title.get()
+                    on:input=move |ev| title.set(event_target_value(&ev))
+                    on:keydown={
+                        let save = save_on_enter.clone();
+                        move |ev: leptos::ev::KeyboardEvent| {
+                            if ev.key() == "Enter" { save(); }
+                            if ev.key() == "Escape" { editing.set(false); }
+                        }
+                    }
+                    on:blur={
+                        let save = save_on_blur.clone();
+                        move |_| save()
+                    }/>
+            </Show>
+            <div class="conv-actions">
+                <button type="button" class="icon-btn rename" aria-label="Rename" title="Rename" on:click=move |_| editing.set(true)>"✎"</button>
+                <button type="button" class="icon-btn delete" aria-label="Delete" title="Delete" on:click=delete>"🗑"</button>
+            </div>
+        </li>
+    }
+}
+
+/// A timer future (works in the browser; resolves at once on the server).
+pub async fn gloo_timers_sleep(ms: u32) {
+    #[cfg(feature = "hydrate")]
+    {
+        let p = js_sys::Promise::new(&mut |resolve, _| {
+            if let Some(w) = web_sys::window() {
+                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ms;
+}

@@ -1,0 +1,138 @@
+//! The page's live connection (browser only): one `webclient::Client` for the
+//! whole page, wired to the [`Store`]. On the server every function here is a
+//! no-op, so components can call them unconditionally.
+
+use crate::store::Store;
+
+#[cfg(feature = "hydrate")]
+mod imp {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use leptos::prelude::*;
+    use webclient::{Client, Config, ConnState, Mode, Status};
+
+    use crate::store::{ConnView, Store};
+
+    thread_local! {
+        static CLIENT: RefCell<Option<Client>> = const { RefCell::new(None) };
+    }
+
+    fn upgrade_ms() -> u32 {
+        // A debugging knob (also used by the browser tests): how soon to try the
+        // WebSocket again while on a fallback. The default is 30–60 s.
+        web_sys::window()
+            .and_then(|w| w.local_storage().ok().flatten())
+            .and_then(|s| s.get_item("brook.upgrade_ms").ok().flatten())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(30_000)
+    }
+
+    pub fn start(store: Store) {
+        if CLIENT.with(|c| c.borrow().is_some()) {
+            return;
+        }
+        let on_frame = Rc::new(move |text: &str| store.on_frame(text));
+        let on_status = Rc::new(move |s: Status| {
+            let state = match s.state {
+                ConnState::Connecting => "connecting",
+                ConnState::Connected => "connected",
+                ConnState::Reconnecting => "reconnecting",
+                ConnState::Offline => "offline",
+            };
+            let mode = match s.mode {
+                Mode::WebSocket => "websocket",
+                Mode::Sse => "sse",
+                Mode::Poll => "poll",
+            };
+            store.conn.set(ConnView { state, mode, retry_at: s.retry_at });
+        });
+        let on_ready = Rc::new(move || store.on_ready());
+        let client = Client::start(
+            Config { base: String::new(), ws_path: "/api/v1/chat/ws".into(), token: None, upgrade_ms: upgrade_ms() },
+            on_frame,
+            on_status,
+            on_ready,
+        );
+        CLIENT.with(|c| *c.borrow_mut() = Some(client));
+    }
+
+    pub fn send(frame: &str) -> bool {
+        CLIENT.with(|c| c.borrow().as_ref().is_some_and(|c| c.send(frame)))
+    }
+
+    pub fn retry_now() {
+        let client = CLIENT.with(|c| c.borrow().clone());
+        if let Some(c) = client {
+            c.retry_now();
+        }
+    }
+}
+
+/// Starts the live connection (once per page).
+pub fn start(store: Store) {
+    #[cfg(feature = "hydrate")]
+    imp::start(store);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = store;
+}
+
+/// Sends a frame; `false` when not connected (the caller keeps it).
+pub fn send(frame: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        imp::send(frame)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = frame;
+        false
+    }
+}
+
+pub fn retry_now() {
+    #[cfg(feature = "hydrate")]
+    imp::retry_now();
+}
+
+/// Changes the address bar without a navigation (a new chat got its id).
+pub fn replace_url(path: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = path;
+}
+
+pub fn navigate_home() {
+    #[cfg(feature = "hydrate")]
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().set_href("/");
+    }
+}
+
+/// Refreshes the list and the open conversation from the REST endpoints (the
+/// long-polling fallback does this every 10 s instead of live events).
+pub fn refresh(store: Store) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async move {
+        use leptos::prelude::*;
+        if let Ok(list) = crate::api::load_conversations(None, None).await {
+            if store.query.get_untracked().is_empty() {
+                store.conversations.set(list.conversations);
+                store.next_cursor.set(list.next_cursor);
+            }
+        }
+        if let Some(s) = store.current.get_untracked() {
+            if let Ok(Some(page)) = crate::api::load_messages(s, None).await {
+                for m in page.messages {
+                    let frame = serde_json::json!({"type": "message_added", "session_id": m.session_id, "message": m});
+                    store.on_frame(&frame.to_string());
+                }
+            }
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = store;
+}

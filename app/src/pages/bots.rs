@@ -1,0 +1,317 @@
+//! `/bots`: create and edit bots (name, system prompt, model, temperature,
+//! greeting), their widget (enabled, allowed origins, theme), the paste-able
+//! snippet, and the conversations the bot's website visitors have, live.
+
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+use protocol::objects::{Bot, Message};
+use serde_json::json;
+
+use crate::api::{get_session, load_bots, load_visitor_conversations, load_visitor_transcript, public_url, Session};
+use crate::rest;
+
+#[component]
+pub fn BotsPage() -> impl IntoView {
+    let session = Resource::new(|| (), |_| get_session());
+    let bots = Resource::new(|| (), |_| load_bots());
+    let base = Resource::new(|| (), |_| public_url());
+    view! {
+        <Suspense fallback=|| view! { <div class="boot">"Loading…"</div> }>
+            {move || Suspend::new(async move {
+                let Ok(Some(s)) = session.await else { return view! { <Redirect path="/login"/> }.into_any() };
+                let list = bots.await.unwrap_or_default();
+                let base = base.await.unwrap_or_default();
+                view! { <BotsView session=s bots=list base/> }.into_any()
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn BotsView(session: Session, bots: Vec<Bot>, base: String) -> impl IntoView {
+    let bots = RwSignal::new(bots);
+    let selected = RwSignal::new(bots.with_untracked(|b| b.first().map(|b| b.id.clone())));
+    let models = session.info.models.clone();
+    let new_name = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let name = new_name.get_untracked();
+        if name.trim().is_empty() {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            match rest::post::<_, Bot>("/api/v1/bots", &json!({"name": name})).await {
+                Ok(Some(b)) => {
+                    selected.set(Some(b.id.clone()));
+                    bots.update(|v| v.push(b));
+                    new_name.set(String::new());
+                    error.set(None);
+                }
+                Ok(None) => {}
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    view! {
+        <div class="page bots-page">
+            <header class="page-head">
+                <a class="brand" href="/"><span class="logo" aria-hidden="true"></span>"Brook"</a>
+                <h1>"Bots"</h1>
+                <a class="btn" href="/">"← Back to chats"</a>
+            </header>
+            <div class="bots-layout">
+                <aside class="bot-list">
+                    <ul>
+                        <For each=move || bots.get() key=|b| (b.id.clone(), b.name.clone()) let:b>
+                            {
+                                let id = b.id.clone();
+                                let id2 = b.id.clone();
+                                view! {
+                                    <li>
+                                        <button type="button" class="bot-item" class:active=move || selected.get().as_deref() == Some(id.as_str())
+                                            on:click=move |_| selected.set(Some(id2.clone()))>
+                                            <span class="bot-name">{b.name.clone()}</span>
+                                            <span class="muted small">{b.model.clone()}{if b.widget.enabled { " · widget on" } else { "" }}</span>
+                                        </button>
+                                    </li>
+                                }
+                            }
+                        </For>
+                    </ul>
+                    <form class="new-bot" on:submit=create>
+                        <label class="field">"New bot"
+                            <input type="text" id="new-bot-name" placeholder="Name, e.g. Support" bind:value=new_name/>
+                        </label>
+                        <button type="submit" class="btn primary" id="create-bot">"Create bot"</button>
+                        <p class="error" role="alert">{move || error.get()}</p>
+                    </form>
+                </aside>
+                <section class="bot-detail">
+                    {move || {
+                        let id = selected.get()?;
+                        let bot = bots.with(|v| v.iter().find(|b| b.id == id).cloned())?;
+                        Some(view! { <BotEditor bot bots models=models.clone() base=base.clone()/> })
+                    }}
+                </section>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn BotEditor(bot: Bot, bots: RwSignal<Vec<Bot>>, models: Vec<String>, base: String) -> impl IntoView {
+    let id = bot.id.clone();
+    let name = RwSignal::new(bot.name.clone());
+    let prompt = RwSignal::new(bot.system_prompt.clone());
+    let model = RwSignal::new(bot.model.clone());
+    let temperature = RwSignal::new(format!("{:.1}", bot.temperature));
+    let greeting = RwSignal::new(bot.greeting.clone());
+    let enabled = RwSignal::new(bot.widget.enabled);
+    let origins = RwSignal::new(bot.widget.allowed_origins.join("\n"));
+    let color = RwSignal::new(bot.widget.theme.color.clone());
+    let position = RwSignal::new(bot.widget.theme.position.clone());
+    let wtitle = RwSignal::new(bot.widget.theme.title.clone());
+    let saved = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    let snippet = format!("<script src=\"{base}/widget.js\" data-bot-key=\"{}\" async></script>", bot.widget.public_key);
+    let save = {
+        let id = id.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let body = json!({
+                "name": name.get_untracked(),
+                "system_prompt": prompt.get_untracked(),
+                "model": model.get_untracked(),
+                "temperature": temperature.get_untracked().parse::<f32>().unwrap_or(0.7),
+                "greeting": greeting.get_untracked(),
+                "widget": {
+                    "enabled": enabled.get_untracked(),
+                    "allowed_origins": origins.get_untracked().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>(),
+                    "theme": {"color": color.get_untracked(), "position": position.get_untracked(), "title": wtitle.get_untracked()},
+                },
+            });
+            let id = id.clone();
+            leptos::task::spawn_local(async move {
+                match rest::patch::<_, Bot>(&format!("/api/v1/bots/{id}"), &body).await {
+                    Ok(Some(b)) => {
+                        bots.update(|v| {
+                            if let Some(x) = v.iter_mut().find(|x| x.id == b.id) {
+                                *x = b;
+                            }
+                        });
+                        error.set(None);
+                        saved.set(Some("Saved.".into()));
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        saved.set(None);
+                        error.set(Some(e.message));
+                    }
+                }
+            });
+        }
+    };
+    let copy_snippet = {
+        let s = snippet.clone();
+        move |_| {
+            #[cfg(feature = "hydrate")]
+            if let Some(w) = web_sys::window() {
+                let _ = w.navigator().clipboard().write_text(&s);
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = &s;
+            saved.set(Some("Snippet copied.".into()));
+        }
+    };
+    let model_options = {
+        let mut m = models.clone();
+        if !m.contains(&bot.model) {
+            m.push(bot.model.clone());
+        }
+        m
+    };
+    view! {
+        <form class="card bot-form" on:submit=save>
+            <h2>{move || name.get()}</h2>
+            <div class="grid2">
+                <label class="field">"Name"<input type="text" id="bot-name" bind:value=name/></label>
+                <label class="field">"Model"
+                    <select id="bot-model" on:change=move |ev| model.set(event_target_value(&ev)) prop:value=move || model.get()>
+                        {model_options.into_iter().map(|m| view! { <option value=m.clone()>{m.clone()}</option> }).collect_view()}
+                    </select>
+                </label>
+            </div>
+            <label class="field">"System prompt"<textarea id="bot-prompt" rows="4" bind:value=prompt></textarea></label>
+            <div class="grid2">
+                <label class="field">{move || format!("Temperature: {}", temperature.get())}
+                    <input type="range" id="bot-temperature" min="0" max="2" step="0.1" bind:value=temperature/>
+                </label>
+                <label class="field">"Greeting"<input type="text" id="bot-greeting" bind:value=greeting placeholder="Hi! How can I help?"/></label>
+            </div>
+            <fieldset class="widget-settings">
+                <legend>"Website widget"</legend>
+                <label class="check"><input type="checkbox" id="widget-enabled" bind:checked=enabled/>" Enabled"</label>
+                <label class="field">"Allowed origins (one per line, or * for any)"
+                    <textarea id="widget-origins" rows="3" bind:value=origins placeholder="https://www.example.com"></textarea>
+                </label>
+                <div class="grid3">
+                    <label class="field">"Color"<input type="color" id="widget-color" bind:value=color/></label>
+                    <label class="field">"Position"
+                        <select id="widget-position" on:change=move |ev| position.set(event_target_value(&ev)) prop:value=move || position.get()>
+                            <option value="right">"Right"</option>
+                            <option value="left">"Left"</option>
+                        </select>
+                    </label>
+                    <label class="field">"Title"<input type="text" id="widget-title" bind:value=wtitle placeholder="Chat with us"/></label>
+                </div>
+                <div class="snippet">
+                    <code id="widget-snippet">{snippet.clone()}</code>
+                    <button type="button" class="btn" id="copy-snippet" on:click=copy_snippet>"Copy snippet"</button>
+                </div>
+            </fieldset>
+            <div class="row">
+                <button type="submit" class="btn primary" id="save-bot">"Save"</button>
+                <span class="muted" role="status">{move || saved.get()}</span>
+                <span class="error" role="alert">{move || error.get()}</span>
+            </div>
+        </form>
+        <VisitorConversations bot_id=id/>
+    }
+}
+
+/// The bot's visitor conversations and a read-only transcript, updated live.
+#[component]
+fn VisitorConversations(bot_id: String) -> impl IntoView {
+    let list = RwSignal::new(Vec::<protocol::objects::VisitorConversation>::new());
+    let open = RwSignal::new(None::<(String, String)>);
+    let transcript = RwSignal::new(Vec::<Message>::new());
+    let refresh = {
+        let bot_id = bot_id.clone();
+        move || {
+            let bot_id = bot_id.clone();
+            leptos::task::spawn_local(async move {
+                if let Ok(l) = load_visitor_conversations(bot_id.clone()).await {
+                    list.set(l.conversations);
+                }
+                if let Some((v, s)) = open.get_untracked() {
+                    if let Ok(t) = load_visitor_transcript(bot_id, v, s).await {
+                        transcript.set(t.messages);
+                    }
+                }
+            });
+        }
+    };
+    refresh();
+    #[cfg(feature = "hydrate")]
+    {
+        // Live: the bot's visitor events over SSE; each one refreshes the views.
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::JsCast;
+        if let Ok(es) = web_sys::EventSource::new(&format!("/api/v1/bots/{bot_id}/events")) {
+            let r = refresh.clone();
+            let cb = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| r());
+            for name in ["conversation_updated", "message_added", "complete"] {
+                let _ = es.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
+            }
+            // Closed (and its callback freed) when the editor goes away.
+            let held = send_wrapper::SendWrapper::new((es, cb));
+            on_cleanup(move || {
+                let (es, cb) = held.take();
+                es.close();
+                drop(cb);
+            });
+        }
+    }
+    let show = {
+        let bot_id = bot_id.clone();
+        move |v: String, s: String| {
+            open.set(Some((v.clone(), s.clone())));
+            let bot_id = bot_id.clone();
+            leptos::task::spawn_local(async move {
+                if let Ok(t) = load_visitor_transcript(bot_id, v, s).await {
+                    transcript.set(t.messages);
+                }
+            });
+        }
+    };
+    view! {
+        <section class="card visitors" id="visitor-conversations">
+            <h2>"Visitor conversations"</h2>
+            <Show when=move || list.with(Vec::is_empty) fallback=|| ()>
+                <p class="muted">"No visitor has written yet. Paste the snippet into your site to start."</p>
+            </Show>
+            <div class="visitor-grid">
+                <ul class="visitor-list">
+                    <For each=move || list.get() key=|c| (c.visitor_id.clone(), c.session_id.clone(), c.updated_at.clone()) let:c>
+                        {
+                            let show = show.clone();
+                            let (v, s) = (c.visitor_id.clone(), c.session_id.clone());
+                            view! {
+                                <li>
+                                    <button type="button" class="visitor-item" on:click=move |_| show(v.clone(), s.clone())>
+                                        <span class="conv-title">{c.title.clone()}</span>
+                                        <span class="conv-preview">{c.last_message_preview.clone().unwrap_or_default()}</span>
+                                    </button>
+                                </li>
+                            }
+                        }
+                    </For>
+                </ul>
+                <div class="transcript" id="transcript">
+                    <For each=move || transcript.get() key=|m| (m.id.clone(), m.content.len()) let:m>
+                        <div class="msg" class:user=m.role == protocol::objects::MessageRole::User data-role=m.role.as_str() data-message-id=m.id.clone()>
+                            <div class="bubble">
+                                {if m.role == protocol::objects::MessageRole::Assistant {
+                                    view! { <div class="md" inner_html=markdown::to_html(&m.content)></div> }.into_any()
+                                } else {
+                                    view! { <div class="plain">{m.content.clone()}</div> }.into_any()
+                                }}
+                            </div>
+                        </div>
+                    </For>
+                </div>
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,203 @@
+//! `/` and `/c/{session_id}`: the chat. The server renders the conversation's
+//! latest page; the browser then hydrates it and goes live.
+
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use serde::{Deserialize, Serialize};
+
+use crate::api::{get_session, load_bots, load_conversations};
+use crate::components::composer::Composer;
+use crate::components::connection::ConnectionIndicator;
+use crate::components::messages::MessageList;
+use crate::components::sidebar::Sidebar;
+use crate::store::Store;
+
+/// The conversation a route shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Opened {
+    pub session_id: Option<String>,
+    pub bot_id: Option<String>,
+    pub title: Option<String>,
+    pub page: Option<protocol::rest::MessageList>,
+}
+
+/// `/` shows the latest conversation (or a new chat); `/c/{id}` that one;
+/// `/?new` a new chat.
+#[server]
+pub async fn open_conversation(id: Option<String>, new: bool) -> Result<Opened, ServerFnError> {
+    use leptos::prelude::use_context;
+    let Some(engine) = use_context::<std::sync::Arc<engine::Engine>>() else {
+        return Err(ServerFnError::new("engine missing"));
+    };
+    let headers: axum::http::HeaderMap = leptos_axum::extract().await?;
+    let token = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|p| p.trim().split_once('='))
+        .find(|(k, _)| *k == "brook_session")
+        .map(|(_, v)| v.to_string());
+    let Some(who) = token.and_then(|t| engine.accounts.authenticate(&t).ok()) else {
+        return Err(ServerFnError::new("AUTH_REQUIRED"));
+    };
+    let id = match (id, new) {
+        (Some(id), _) => Some(id),
+        (None, true) => None,
+        (None, false) => engine
+            .list_conversations(&who, 1, None, None)
+            .await
+            .ok()
+            .and_then(|l| l.conversations.into_iter().next())
+            .map(|c| c.id),
+    };
+    let Some(id) = id else {
+        return Ok(Opened { session_id: None, bot_id: None, title: None, page: None });
+    };
+    let conv = engine.get_conversation(&who, &id).await.ok();
+    let page = match &conv {
+        Some(_) => engine.list_messages(&who, &id, 40, None).await.ok(),
+        None => None,
+    };
+    Ok(Opened {
+        session_id: Some(id),
+        bot_id: conv.as_ref().map(|c| c.bot_id.clone()),
+        title: conv.map(|c| c.title),
+        page,
+    })
+}
+
+#[component]
+pub fn ChatPage() -> impl IntoView {
+    let store = use_context::<Store>().unwrap_or_else(|| {
+        let s = Store::new();
+        provide_context(s);
+        s
+    });
+    let session = Resource::new(|| (), |_| get_session());
+    view! {
+        <Suspense fallback=|| view! { <div class="boot">"Loading…"</div> }>
+            {move || Suspend::new(async move {
+                match session.await {
+                    Ok(Some(s)) => {
+                        store.session.set(Some(s));
+                        view! { <ChatLayout store/> }.into_any()
+                    }
+                    _ => view! { <Redirect path="/login"/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ChatLayout(store: Store) -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let sidebar_open = RwSignal::new(false);
+    let convs = Resource::new(|| (), |_| load_conversations(None, None));
+    let bots = Resource::new(|| (), |_| load_bots());
+    let opened = Resource::new(
+        move || (params.read().get("id"), query.read().get("new").is_some()),
+        |(id, new)| open_conversation(id, new),
+    );
+    let title = RwSignal::new(None::<String>);
+    let bot_of_conversation = RwSignal::new(None::<String>);
+    Effect::new(move |_| crate::live::start(store));
+    view! {
+        <div class="app" class:sidebar-open=move || sidebar_open.get()>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    if let Ok(list) = convs.await {
+                        store.conversations.set(list.conversations);
+                        store.next_cursor.set(list.next_cursor);
+                    }
+                    if let Ok(b) = bots.await {
+                        if store.selected_bot.get_untracked().is_none() {
+                            store.selected_bot.set(b.first().map(|b| b.id.clone()));
+                        }
+                        store.bots.set(b);
+                    }
+                    view! { <Sidebar store open=sidebar_open/> }
+                })}
+            </Suspense>
+            <div class="scrim" on:click=move |_| sidebar_open.set(false)></div>
+            <main class="pane">
+                <header class="topbar">
+                    <button type="button" class="icon-btn menu" aria-label="Open the conversation list"
+                        on:click=move |_| sidebar_open.update(|o| *o = !*o)>
+                        <span class="burger" aria-hidden="true"></span>
+                    </button>
+                    <h1 class="title" id="conversation-title">{move || title.get().unwrap_or_else(|| "New chat".into())}</h1>
+                    <BotPicker store bot_of_conversation/>
+                    <ConnectionIndicator store/>
+                </header>
+                <DemoNote store/>
+                <Suspense fallback=|| view! { <div class="messages"><div class="thread"></div></div> }>
+                    {move || Suspend::new(async move {
+                        match opened.await {
+                            Ok(o) => {
+                                title.set(o.title.clone());
+                                bot_of_conversation.set(o.bot_id.clone());
+                                store.open(o.session_id.clone(), o.page.clone());
+                                if o.session_id.is_some() && o.page.is_some() {
+                                    // A route change while connected: join the newly open conversation.
+                                    store.on_ready_join();
+                                }
+                            }
+                            Err(_) => store.open(None, None),
+                        }
+                        sidebar_open.set(false);
+                        view! { <MessageList store/> }
+                    })}
+                </Suspense>
+                <Composer store/>
+                <div class="sr-only" aria-live="polite" aria-atomic="true" id="announcer">{move || store.announce.get()}</div>
+            </main>
+        </div>
+    }
+}
+
+/// Which bot a new chat talks to; an existing conversation shows its bot.
+#[component]
+fn BotPicker(store: Store, bot_of_conversation: RwSignal<Option<String>>) -> impl IntoView {
+    let bot_name = move |id: &str| store.bots.with(|b| b.iter().find(|x| x.id == id).map(|x| x.name.clone()));
+    view! {
+        {move || {
+            if store.current_exists.get() {
+                let name = bot_of_conversation.get().and_then(|id| bot_name(&id)).unwrap_or_else(|| "Assistant".into());
+                view! { <span class="bot-tag" title="The bot of this conversation">{name}</span> }.into_any()
+            } else {
+                view! {
+                    <label class="bot-picker">
+                        <span class="sr-only">"Bot"</span>
+                        <select id="bot-picker" on:change=move |ev| store.selected_bot.set(Some(event_target_value(&ev)))
+                            prop:value=move || store.selected_bot.get().unwrap_or_default()>
+                            <For each=move || store.bots.get() key=|b| b.id.clone() let:b>
+                                <option value=b.id.clone()>{b.name.clone()}</option>
+                            </For>
+                        </select>
+                    </label>
+                }
+                .into_any()
+            }
+        }}
+    }
+}
+
+/// Says so when the server runs the built-in demo model, and how to use a real one.
+#[component]
+fn DemoNote(store: Store) -> impl IntoView {
+    let demo = move || store.session.with(|s| s.as_ref().is_some_and(|s| s.info.provider == "demo"));
+    view! {
+        <Show when=demo>
+            <div class="demo-note" role="note" id="demo-note">
+                <strong>"Demo model. "</strong>
+                "Replies are canned so you can try Brook offline. To use a real model, set "
+                <code>"OPENAI_API_KEY"</code>" (or point "<code>"OPENAI_BASE_URL"</code>
+                " at Ollama, vLLM or any OpenAI-compatible server) and restart Brook."
+            </div>
+        </Show>
+    }
+}

@@ -1,0 +1,26 @@
+//! The routes of contract §6.
+
+pub mod bots;
+pub mod chat;
+pub mod login;
+
+use leptos::prelude::*;
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+            res.set_status(axum::http::StatusCode::NOT_FOUND);
+        }
+    }
+    view! {
+        <main class="center-page">
+            <div class="card narrow">
+                <h1>"Page not found"</h1>
+                <p class="muted">"There is nothing at this address."</p>
+                <a class="btn primary" href="/">"Go to your chats"</a>
+            </div>
+        </main>
+    }
+}
