@@ -4,6 +4,9 @@
 //! before any WASM runs); live traffic runs over the WebSocket protocol, or its
 //! HTTP fallbacks, through `webclient`. Mutations use the REST API.
 
+// Leptos view types nest deeply; the compiler needs more room to lay them out.
+#![recursion_limit = "512"]
+
 pub mod api;
 pub mod components;
 pub mod live;

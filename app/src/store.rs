@@ -167,18 +167,22 @@ impl Store {
     pub fn open(&self, session_id: Option<String>, page: Option<protocol::rest::MessageList>) {
         self.current.set(session_id.clone());
         self.current_exists.set(page.is_some());
-        let mut msgs: Vec<Msg> = page.as_ref().map(|p| p.messages.iter().map(Msg::from_message).collect()).unwrap_or_default();
-        // Unsent messages of this conversation wait in the outbox: show them.
-        if let Some(s) = &session_id {
-            for item in outbox_load().into_iter().filter(|i| &i.session_id == s) {
-                if !msgs.iter().any(|m| m.client_id.as_deref() == Some(item.client_id.as_str())) {
-                    msgs.push(Msg::pending_user(&item.client_id, &item.message));
-                }
-            }
-        }
+        let msgs: Vec<Msg> = page.as_ref().map(|p| p.messages.iter().map(Msg::from_message).collect()).unwrap_or_default();
         self.has_more.set(page.as_ref().is_some_and(|p| p.has_more));
         self.messages.set(msgs);
         self.grew.update(|g| *g += 1);
+    }
+
+    /// Shows the open conversation's unsent messages from the outbox. Browser
+    /// only, after hydration: the server cannot know them.
+    pub fn restore_outbox(&self) {
+        let Some(s) = self.current.get_untracked() else { return };
+        for item in outbox_load().into_iter().filter(|i| i.session_id == s) {
+            let shown = self.find(|m| m.client_id.as_deref() == Some(item.client_id.as_str())).is_some();
+            if !shown {
+                self.push(Msg::pending_user(&item.client_id, &item.message));
+            }
+        }
     }
 
     /// Prepends an older page.

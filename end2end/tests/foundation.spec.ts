@@ -1,11 +1,15 @@
 import { test, expect } from './fixtures';
 
 test('the server renders the page before any WASM runs', async ({ request }) => {
-  const res = await request.get('/');
+  const res = await request.get('/login');
   expect(res.status()).toBe(200);
   const html = await res.text();
   expect(html).toContain('<title>Brook</title>');
-  expect(html).toContain('id="health-check"');
+  expect(html).toContain('Continue as guest');
+  // A visit without a session is sent to the login page.
+  const home = await request.get('/', { maxRedirects: 0 });
+  expect([302, 303, 307]).toContain(home.status());
+  expect(home.headers()['location']).toBe('/login');
 });
 
 test('health answers ok', async ({ request }) => {
@@ -14,12 +18,12 @@ test('health answers ok', async ({ request }) => {
   expect(await res.json()).toEqual({ status: 'ok' });
 });
 
-test('the page hydrates: the button works', async ({ page }) => {
-  await page.goto('/');
+test('the page hydrates: continue as guest lands in the chat', async ({ page }) => {
+  await page.goto('/login');
   await expect(page).toHaveTitle('Brook');
-  // The click only does something once the WASM has hydrated the button.
-  await expect(async () => {
-    await page.click('#health-check');
-    await expect(page.locator('#health-status')).toHaveText('Server is healthy', { timeout: 1000 });
-  }).toPass({ timeout: 20_000 });
+  // The button only works once the WASM has hydrated it.
+  await page.click('#guest');
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.locator('#composer-input')).toBeVisible();
+  await expect(page.locator('[data-connection="connected"]')).toBeVisible();
 });

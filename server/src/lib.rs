@@ -1,5 +1,8 @@
 //! The `brook` binary's library half, so integration tests can start the real server.
 
+// Leptos view types nest deeply; the compiler needs more room to lay them out.
+#![recursion_limit = "512"]
+
 pub mod cli;
 pub mod commands;
 pub mod error;

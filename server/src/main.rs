@@ -1,6 +1,9 @@
 //! `brook`: parse the command line, check the configuration, run the subcommand.
 //! Any failure is one line on stderr and a non-zero exit, never a panic trace.
 
+// Leptos view types nest deeply; the compiler needs more room to lay them out.
+#![recursion_limit = "512"]
+
 use std::process::ExitCode;
 
 use brook_server::cli::{Cli, Command};

@@ -9,6 +9,15 @@ use tower_http::trace::TraceLayer;
 use crate::routes;
 use crate::state::AppState;
 
+/// `/widget.js` and `/widget/*`: public, any origin may load them.
+fn widget_files(state: &AppState) -> Router<AppState> {
+    let dir = std::path::Path::new(&*state.leptos.site_root).join("widget");
+    Router::new()
+        .route("/widget.js", get(routes::widget::loader))
+        .nest_service("/widget", tower_http::services::ServeDir::new(dir))
+        .layer(axum::middleware::from_fn(routes::widget::public_files))
+}
+
 pub fn build(state: AppState) -> Router {
     let leptos_options = state.leptos.clone();
     let routes_list = generate_route_list(app::App);
@@ -54,6 +63,7 @@ pub fn build(state: AppState) -> Router {
         .route("/api/v1/diagnostics/sse", get(crate::http::diagnostics::sse_probe))
         .route("/api/v1/diagnostics/poll", get(crate::http::diagnostics::poll_probe))
         .route("/ws/test", get(crate::http::diagnostics::page))
+        .route("/api/v1/widget/session", post(routes::widget::session))
         .route("/ws/chat", get(crate::ws::chat))
         .route("/api/v1/chat/ws", get(crate::ws::chat))
         .route("/api/v1/chat/ws/{bot_id}", get(crate::ws::chat_bot))
@@ -66,7 +76,9 @@ pub fn build(state: AppState) -> Router {
                 move || app::shell(o.clone())
             },
         )
+        .merge(widget_files(&state))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), routes::widget::cors))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
                 tracing::info_span!("http", method = %req.method(), uri = %crate::telemetry::redact_query(req.uri()))

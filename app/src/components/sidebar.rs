@@ -192,8 +192,12 @@ fn ConversationRow(store: Store, c: Conversation) -> impl IntoView {
                     }/>
             </Show>
             <div class="conv-actions">
-                <button type="button" class="icon-btn rename" aria-label="Rename" title="Rename" on:click=move |_| editing.set(true)>"✎"</button>
-                <button type="button" class="icon-btn delete" aria-label="Delete" title="Delete" on:click=delete>"🗑"</button>
+                <button type="button" class="icon-btn rename" aria-label="Rename" title="Rename" on:click=move |_| editing.set(true)>
+                    <svg viewBox="0 0 24 24" width="15" height="15" aria-hidden="true"><path fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" d="M12 20h9M16.5 3.5a2.1 2.1 0 0 1 3 3L7 19l-4 1 1-4z"/></svg>
+                </button>
+                <button type="button" class="icon-btn delete" aria-label="Delete" title="Delete" on:click=delete>
+                    <svg viewBox="0 0 24 24" width="15" height="15" aria-hidden="true"><path fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" d="M3 6h18M8 6V4h8v2M19 6l-1 14H6L5 6M10 11v6M14 11v6"/></svg>
+                </button>
             </div>
         </li>
     }

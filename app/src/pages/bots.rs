@@ -18,7 +18,11 @@ pub fn BotsPage() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <div class="boot">"Loading…"</div> }>
             {move || Suspend::new(async move {
-                let Ok(Some(s)) = session.await else { return view! { <Redirect path="/login"/> }.into_any() };
+                let Ok(Some(s)) = session.await else {
+                    #[cfg(feature = "ssr")]
+                    leptos_axum::redirect("/login");
+                    return view! { <Redirect path="/login"/> }.into_any();
+                };
                 let list = bots.await.unwrap_or_default();
                 let base = base.await.unwrap_or_default();
                 view! { <BotsView session=s bots=list base/> }.into_any()

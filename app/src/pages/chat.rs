@@ -84,7 +84,11 @@ pub fn ChatPage() -> impl IntoView {
                         store.session.set(Some(s));
                         view! { <ChatLayout store/> }.into_any()
                     }
-                    _ => view! { <Redirect path="/login"/> }.into_any(),
+                    _ => {
+                        #[cfg(feature = "ssr")]
+                        leptos_axum::redirect("/login");
+                        view! { <Redirect path="/login"/> }.into_any()
+                    }
                 }
             })}
         </Suspense>
@@ -102,8 +106,6 @@ fn ChatLayout(store: Store) -> impl IntoView {
         move || (params.read().get("id"), query.read().get("new").is_some()),
         |(id, new)| open_conversation(id, new),
     );
-    let title = RwSignal::new(None::<String>);
-    let bot_of_conversation = RwSignal::new(None::<String>);
     Effect::new(move |_| crate::live::start(store));
     view! {
         <div class="app" class:sidebar-open=move || sidebar_open.get()>
@@ -124,32 +126,38 @@ fn ChatLayout(store: Store) -> impl IntoView {
             </Suspense>
             <div class="scrim" on:click=move |_| sidebar_open.set(false)></div>
             <main class="pane">
-                <header class="topbar">
-                    <button type="button" class="icon-btn menu" aria-label="Open the conversation list"
-                        on:click=move |_| sidebar_open.update(|o| *o = !*o)>
-                        <span class="burger" aria-hidden="true"></span>
-                    </button>
-                    <h1 class="title" id="conversation-title">{move || title.get().unwrap_or_else(|| "New chat".into())}</h1>
-                    <BotPicker store bot_of_conversation/>
-                    <ConnectionIndicator store/>
-                </header>
-                <DemoNote store/>
-                <Suspense fallback=|| view! { <div class="messages"><div class="thread"></div></div> }>
+                // Everything that depends on the open conversation renders once it
+                // is loaded, so the server's HTML and the hydrated page agree.
+                <Suspense fallback=|| view! { <div class="messages"></div> }>
                     {move || Suspend::new(async move {
-                        match opened.await {
-                            Ok(o) => {
-                                title.set(o.title.clone());
-                                bot_of_conversation.set(o.bot_id.clone());
-                                store.open(o.session_id.clone(), o.page.clone());
-                                if o.session_id.is_some() && o.page.is_some() {
-                                    // A route change while connected: join the newly open conversation.
-                                    store.on_ready_join();
-                                }
-                            }
-                            Err(_) => store.open(None, None),
-                        }
+                        let o = opened.await.unwrap_or(Opened { session_id: None, bot_id: None, title: None, page: None });
+                        store.open(o.session_id.clone(), o.page.clone());
                         sidebar_open.set(false);
-                        view! { <MessageList store/> }
+                        let exists = o.page.is_some();
+                        view! {
+                            <header class="topbar">
+                                <button type="button" class="icon-btn menu" aria-label="Open the conversation list"
+                                    on:click=move |_| sidebar_open.update(|o| *o = !*o)>
+                                    <span class="burger" aria-hidden="true"></span>
+                                </button>
+                                <h1 class="title" id="conversation-title">{
+                                    let fallback = o.title.clone().unwrap_or_else(|| "New chat".into());
+                                    move || {
+                                        // Live: renames and the first message's title arrive as conversation_updated.
+                                        let current = store.current.get();
+                                        store
+                                            .conversations
+                                            .with(|v| v.iter().find(|c| Some(&c.id) == current.as_ref()).map(|c| c.title.clone()))
+                                            .unwrap_or_else(|| fallback.clone())
+                                    }
+                                }</h1>
+                                <BotPicker store exists bot_of_conversation=o.bot_id.clone()/>
+                                <ConnectionIndicator store/>
+                            </header>
+                            <DemoNote store/>
+                            <MessageList store/>
+                            <AfterOpen store exists/>
+                        }
                     })}
                 </Suspense>
                 <Composer store/>
@@ -159,14 +167,26 @@ fn ChatLayout(store: Store) -> impl IntoView {
     }
 }
 
+/// Runs once a conversation is shown, in the browser: its unsent messages come
+/// back from the outbox and, when connected, it is joined.
+#[component]
+fn AfterOpen(store: Store, exists: bool) -> impl IntoView {
+    Effect::new(move |_| {
+        store.restore_outbox();
+        if exists {
+            store.on_ready_join();
+        }
+    });
+}
+
 /// Which bot a new chat talks to; an existing conversation shows its bot.
 #[component]
-fn BotPicker(store: Store, bot_of_conversation: RwSignal<Option<String>>) -> impl IntoView {
-    let bot_name = move |id: &str| store.bots.with(|b| b.iter().find(|x| x.id == id).map(|x| x.name.clone()));
+fn BotPicker(store: Store, exists: bool, bot_of_conversation: Option<String>) -> impl IntoView {
+    let bot_name = move |id: &str| store.bots.with_untracked(|b| b.iter().find(|x| x.id == id).map(|x| x.name.clone()));
     view! {
         {move || {
-            if store.current_exists.get() {
-                let name = bot_of_conversation.get().and_then(|id| bot_name(&id)).unwrap_or_else(|| "Assistant".into());
+            if exists || store.current_exists.get() {
+                let name = bot_of_conversation.clone().and_then(|id| bot_name(&id)).unwrap_or_else(|| "Assistant".into());
                 view! { <span class="bot-tag" title="The bot of this conversation">{name}</span> }.into_any()
             } else {
                 view! {

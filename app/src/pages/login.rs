@@ -31,6 +31,8 @@ pub fn LoginPage() -> impl IntoView {
                 let signed_in = matches!(session.await, Ok(Some(_)));
                 let guests = guests.await.unwrap_or(true);
                 if signed_in {
+                    #[cfg(feature = "ssr")]
+                    leptos_axum::redirect("/");
                     view! { <Redirect path="/"/> }.into_any()
                 } else {
                     view! { <LoginForm guests/> }.into_any()

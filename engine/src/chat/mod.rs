@@ -33,9 +33,18 @@ pub fn title_from(message: &str) -> String {
     }
 }
 
-/// A message's preview in the conversation list: whitespace folded, ~140 characters.
+/// A message's preview in the conversation list: markdown markers dropped,
+/// whitespace folded, ~140 characters.
 pub fn preview(text: &str) -> String {
-    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let plain: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("```"))
+        .map(|l| l.trim_start().trim_start_matches(['#', '>', '-', '*', '+']).trim_start())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace("**", "")
+        .replace('`', "");
+    let folded = plain.split_whitespace().collect::<Vec<_>>().join(" ");
     if folded.chars().count() <= 140 {
         folded
     } else {
@@ -56,6 +65,7 @@ mod tests {
         assert_eq!(title_from(&"x".repeat(100)).chars().count(), 60);
         assert_eq!(title_from("   "), "New chat");
         assert_eq!(preview("a\n\nb"), "a b");
+        assert_eq!(preview("This is **bold**\n\n- item `code`\n```rust\nx\n```"), "This is bold item code x");
         assert_eq!(preview(&"y".repeat(500)).chars().count(), 140);
     }
 }

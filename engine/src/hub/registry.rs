@@ -275,10 +275,12 @@ mod tests {
         r.publish_conversation("alice", "s1", frame("1"));
         r.publish_conversation("bob", "s1", frame("other owner"));
         r.publish_owner("alice", frame("2"));
-        for (inbox, want) in [(&mut a.inbox, "1"), (&mut a.inbox, "2"), (&mut b.inbox, "2")] {
-            let got = inbox.recv().await.unwrap();
+        let expect = |got: Arc<Event>, want: &str| {
             assert!(matches!(&*got, Event::Frame { frame, .. } if frame.as_str() == want));
-        }
+        };
+        expect(a.inbox.recv().await.unwrap(), "1");
+        expect(a.inbox.recv().await.unwrap(), "2");
+        expect(b.inbox.recv().await.unwrap(), "2");
         assert!(a.inbox.try_recv().is_err());
         drop(b);
         assert!(r.register("alice").is_ok());

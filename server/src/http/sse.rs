@@ -63,13 +63,15 @@ pub async fn reply_events(
             }
             ReplyView::Live(log) => {
                 let follower = log.follow(Filter::After(after));
-                stream::unfold((follower, sub), |(mut f, sub)| async move {
+                // Ask browsers to reconnect after a second, not their default three.
+                let retry = stream::iter([Ok(Event::default().retry(Duration::from_secs(1)).comment("resume"))]);
+                let events = stream::unfold((follower, sub), |(mut f, sub)| async move {
                     let batch = f.next_batch().await?;
                     let events: Vec<Result<Event, Infallible>> = batch.iter().filter_map(to_event).map(Ok).collect();
                     Some((stream::iter(events), (f, sub)))
                 })
-                .flatten()
-                .boxed()
+                .flatten();
+                retry.chain(events).boxed()
             }
         };
     Ok((super::stream_headers(), Sse::new(body).keep_alive(KeepAlive::new().interval(HEARTBEAT))).into_response())

@@ -4,3 +4,4 @@ pub mod auth;
 pub mod bots;
 pub mod conversations;
 pub mod health;
+pub mod widget;

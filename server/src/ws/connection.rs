@@ -61,6 +61,19 @@ struct Conn {
     forwarders: HashMap<String, Forwarder>,
     path_bot: Option<String>,
     ip: IpAddr,
+    /// The page's origin when it is not Brook's own (a widget on another site).
+    foreign_origin: Option<String>,
+}
+
+/// Whether `who` may connect from `origin`: visitors only from their bot's
+/// allowed origins; everyone from Brook's own pages and from non-browser clients.
+pub async fn origin_allowed(state: &AppState, who: &Identity, origin: Option<&str>) -> bool {
+    match (who.role, origin, who.bot_id.as_deref()) {
+        (protocol::objects::Role::Visitor, Some(o), Some(bot)) => {
+            matches!(state.engine.store.bot(bot).await, Ok(Some(b)) if b.allows_origin(o))
+        }
+        _ => true,
+    }
 }
 
 impl Drop for Conn {
@@ -108,6 +121,9 @@ impl Conn {
     }
 
     async fn authenticate(&mut self, who: Identity) -> Flow {
+        if !origin_allowed(&self.state, &who, self.foreign_origin.as_deref()).await {
+            return self.send_frame(ServerFrame::AuthError { message: "Invalid token".into(), code: Some(ErrorCode::Forbidden) });
+        }
         let engine = &self.state.engine;
         let sub = match engine.hub.registry.register(&who.user_id) {
             Ok(s) => s,
@@ -340,7 +356,14 @@ async fn inbound(sub: &mut Option<Subscription>) -> Inbound {
     }
 }
 
-pub async fn run(state: AppState, socket: WebSocket, start: Start, path_bot: Option<String>, ip: IpAddr) {
+pub async fn run(
+    state: AppState,
+    socket: WebSocket,
+    start: Start,
+    path_bot: Option<String>,
+    ip: IpAddr,
+    foreign_origin: Option<String>,
+) {
     let (sink, mut stream) = socket.split();
     let (out, rx) = mpsc::channel(OUT_CAPACITY);
     let (close_tx, close_rx) = tokio::sync::oneshot::channel();
@@ -356,6 +379,7 @@ pub async fn run(state: AppState, socket: WebSocket, start: Start, path_bot: Opt
         forwarders: HashMap::new(),
         path_bot,
         ip,
+        foreign_origin,
     };
     let flow = match start {
         Start::Unauthenticated => Flow::Continue,

@@ -72,7 +72,16 @@ async fn upgrade(
             start = Start::Authenticated(who);
         }
     }
+    // A widget visitor's connection from another site must come from an origin
+    // its own bot allows (checked here for `?token=`, on `auth` for frames).
+    let foreign_origin = match headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(o) if !same_site_origin(&headers) => Some(o.to_string()),
+        _ => None,
+    };
     if let Start::Authenticated(who) = &start {
+        if !connection::origin_allowed(&state, who, foreign_origin.as_deref()).await {
+            return HttpError::new(ErrorCode::Forbidden, "this site may not use this widget").into_response();
+        }
         if !state.engine.hub.registry.has_room(&who.user_id) {
             return too_many(who);
         }
@@ -97,7 +106,7 @@ async fn upgrade(
         .max_message_size(protocol::MAX_FRAME_BYTES)
         .max_frame_size(protocol::MAX_FRAME_BYTES)
         .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
-        .on_upgrade(move |socket| connection::run(state, socket, start, path_bot, ip))
+        .on_upgrade(move |socket| connection::run(state, socket, start, path_bot, ip, foreign_origin))
 }
 
 fn too_many(who: &Identity) -> Response {

@@ -1,0 +1,58 @@
+import { Page, APIRequestContext, expect } from '@playwright/test';
+
+export function uniqueEmail(prefix = 'e2e'): string {
+  return `${prefix}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+}
+
+/** Registers through the API with the page's own cookie jar: the page is then signed in. */
+export async function signUp(page: Page): Promise<string> {
+  const res = await page.request.post('/api/v1/auth/register', {
+    data: { email: uniqueEmail(), password: 'correct horse', name: 'E2E' },
+  });
+  expect(res.status()).toBe(201);
+  return (await res.json()).token;
+}
+
+export async function openChat(page: Page, path = '/?new') {
+  await page.goto(path);
+  await expect(page.locator('#connection')).toHaveAttribute('data-connection', 'connected', { timeout: 20_000 });
+}
+
+export async function send(page: Page, text: string) {
+  const box = page.locator('#composer-input');
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+/** Watches the newest assistant bubble until it stops streaming; returns the texts seen. */
+export async function watchReply(page: Page, timeoutMs = 30_000): Promise<string[]> {
+  const bubble = page.locator('[data-role="assistant"]').last();
+  await expect(bubble).toBeVisible({ timeout: 15_000 });
+  const seen: string[] = [];
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const text = (await bubble.locator('.md').textContent()) ?? '';
+    if (seen[seen.length - 1] !== text) seen.push(text);
+    const streaming = await bubble.getAttribute('data-streaming');
+    const status = await bubble.getAttribute('data-status');
+    if (streaming === null && status !== 'queued' && status !== 'streaming') break;
+    await page.waitForTimeout(25);
+  }
+  return seen;
+}
+
+export async function sessionIdFromUrl(page: Page): Promise<string> {
+  await expect(page).toHaveURL(/\/c\//);
+  return decodeURIComponent(new URL(page.url()).pathname.split('/c/')[1]);
+}
+
+export async function storedMessages(request: APIRequestContext, session: string): Promise<any[]> {
+  const res = await request.get(`/api/v1/conversations/${encodeURIComponent(session)}/messages?limit=200`);
+  expect(res.status()).toBe(200);
+  return (await res.json()).messages;
+}
+
+/** The rendered text of markdown as the browser shows it, for comparing with stored markdown. */
+export async function renderedText(page: Page, markdown: string): Promise<string> {
+  return await page.evaluate((md) => md, markdown);
+}
