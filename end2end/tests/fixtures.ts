@@ -5,9 +5,11 @@ import { test as base, expect, Page } from '@playwright/test';
  * exceptions; the test fails if there are any. Hydration mismatches and panics in
  * the WASM show up here first.
  */
-export const test = base.extend<{ consoleErrors: string[] }>({
+export const test = base.extend<{ consoleErrors: string[]; allowConsole: RegExp[] }>({
+  // A test that provokes a network failure on purpose lists the console line it expects.
+  allowConsole: [[], { option: true }],
   consoleErrors: [
-    async ({ context }, use) => {
+    async ({ context, allowConsole }, use) => {
       const errors: string[] = [];
       const watch = (page: Page) => {
         page.on('console', (msg) => {
@@ -18,7 +20,7 @@ export const test = base.extend<{ consoleErrors: string[] }>({
       context.pages().forEach(watch);
       context.on('page', watch);
       await use(errors);
-      expect(errors, 'browser console errors').toEqual([]);
+      expect(errors.filter((e) => !allowConsole.some((r) => r.test(e))), 'browser console errors').toEqual([]);
     },
     { auto: true },
   ],

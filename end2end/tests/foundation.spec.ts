@@ -7,7 +7,7 @@ test('the server renders the page before any WASM runs', async ({ request }) => 
   expect(html).toContain('<title>Brook</title>');
   expect(html).toContain('Continue as guest');
   // A visit without a session is sent to the login page.
-  const home = await request.get('/', { maxRedirects: 0 });
+  const home = await request.get('/', { maxRedirects: 0, headers: { Accept: 'text/html' } });
   expect([302, 303, 307]).toContain(home.status());
   expect(home.headers()['location']).toBe('/login');
 });

@@ -52,7 +52,23 @@ export async function storedMessages(request: APIRequestContext, session: string
   return (await res.json()).messages;
 }
 
-/** The rendered text of markdown as the browser shows it, for comparing with stored markdown. */
-export async function renderedText(page: Page, markdown: string): Promise<string> {
-  return await page.evaluate((md) => md, markdown);
+/**
+ * The text of a message as the server renders it from storage (the `/c/{id}`
+ * HTML, parsed in the page): comparing it with the live bubble's text checks that
+ * what streamed equals what was stored, rendered the same way.
+ */
+export async function serverText(page: Page, session: string, messageId: string): Promise<string> {
+  const html = await (await page.request.get(`/c/${encodeURIComponent(session)}`)).text();
+  return await page.evaluate(
+    ({ html, id }) => {
+      const doc = new DOMParser().parseFromString(html, 'text/html');
+      const el = doc.querySelector(`[data-message-id="${id}"] .md, [data-message-id="${id}"] .plain`);
+      return el ? el.textContent ?? '' : '<missing>';
+    },
+    { html, id: messageId },
+  );
+}
+
+export async function bubbleText(page: Page, messageId: string): Promise<string> {
+  return (await page.locator(`[data-message-id="${messageId}"] .md`).textContent()) ?? '';
 }

@@ -1,7 +1,7 @@
 import * as http from 'http';
 import { AddressInfo } from 'net';
 import { test, expect } from './fixtures';
-import { signUp, openChat, send, watchReply, sessionIdFromUrl, storedMessages } from './helpers';
+import { signUp, send, watchReply, sessionIdFromUrl, storedMessages, serverText, bubbleText } from './helpers';
 import { BASE_URL } from '../playwright.config';
 
 test.describe.configure({ timeout: 90_000 });
@@ -38,6 +38,10 @@ async function cuttingProxy(cutAfter: number) {
   return { url: `http://127.0.0.1:${port}`, lastEventIds, close: () => server.close() };
 }
 
+test.describe('a flaky network', () => {
+  // The cut is deliberate: Chromium reports it on the console.
+  test.use({ allowConsole: [/ERR_INCOMPLETE_CHUNKED_ENCODING/] });
+
 test('an EventSource cut mid-reply resumes by itself with Last-Event-ID', async ({ page }) => {
   const token = await signUp(page);
   await page.goto('/login');
@@ -70,7 +74,10 @@ test('an EventSource cut mid-reply resumes by itself with Last-Event-ID', async 
     );
     expect(got.opens).toBeGreaterThanOrEqual(2);
     expect(proxy.lastEventIds[0]).toBeUndefined();
-    expect(Number(proxy.lastEventIds[1])).toBeGreaterThanOrEqual(8);
+    // It came back from the last event it had processed before the cut.
+    const resumedFrom = Number(proxy.lastEventIds[1]);
+    expect(resumedFrom).toBeGreaterThanOrEqual(1);
+    expect(resumedFrom).toBeLessThanOrEqual(8);
     const seqs = got.tokens.map((t) => t.seq);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
     expect(got.tokens.every((t) => String(t.seq) === t.id)).toBe(true);
@@ -80,6 +87,7 @@ test('an EventSource cut mid-reply resumes by itself with Last-Event-ID', async 
   } finally {
     proxy.close();
   }
+});
 });
 
 test('with WebSockets blocked the UI chats over the fallback, then returns to the WebSocket', async ({ page }) => {
@@ -106,8 +114,7 @@ test('with WebSockets blocked the UI chats over the fallback, then returns to th
   const session = await sessionIdFromUrl(page);
   let msgs = await storedMessages(page.request, session);
   expect(msgs[1].status).toBe('complete');
-  const shown = (await page.locator('[data-role="assistant"]').last().locator('.md').innerHTML()).trim();
-  expect(await (await page.request.get(`/c/${session}`)).text()).toContain(shown);
+  expect(await bubbleText(page, msgs[1].id)).toBe(await serverText(page, session, msgs[1].id));
 
   // Lift the block: the page moves back to the WebSocket by itself, no reload.
   blocked = false;

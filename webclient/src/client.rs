@@ -88,6 +88,14 @@ impl Drop for Es {
     }
 }
 
+/// Closes an EventSource now (so it fires nothing more) and frees it later.
+fn retire_es(es: Option<Es>) {
+    if let Some(es) = es {
+        es.source.close();
+        es.retire();
+    }
+}
+
 struct Follow {
     seq: u64,
     es: Option<Es>,
@@ -127,6 +135,24 @@ fn weak(c: &Client) -> Weak<RefCell<Inner>> {
 
 fn upgrade(w: &Weak<RefCell<Inner>>) -> Option<Client> {
     w.upgrade().map(Client)
+}
+
+impl Ws {
+    /// Closes the socket and frees its callbacks on a later tick: a socket may
+    /// be retired from inside one of its own callbacks, and a callback must not
+    /// be freed while it runs or be called once freed.
+    fn retire(self) {
+        self.socket.set_onmessage(None);
+        self.socket.set_onclose(None);
+        let _ = self.socket.close();
+        set_timeout(move || drop(self), 0.0);
+    }
+}
+
+impl Es {
+    fn retire(self) {
+        set_timeout(move || drop(self), 0.0);
+    }
 }
 
 fn set_timeout(f: impl FnOnce() + 'static, ms: f64) -> Option<i32> {
@@ -307,8 +333,9 @@ impl Client {
             match ty.as_deref() {
                 Some("auth_success") => self.promote_probe(),
                 Some("auth_error") => {
-                    if let Some(p) = self.0.borrow_mut().probe.take() {
-                        let _ = p.socket.close();
+                    let probe = self.0.borrow_mut().probe.take();
+                    if let Some(p) = probe {
+                        p.retire();
                     }
                 }
                 _ => {}
@@ -339,7 +366,7 @@ impl Client {
                     self.frame(text);
                     let ws = self.0.borrow_mut().ws.take();
                     if let Some(w) = ws {
-                        let _ = w.socket.close();
+                        w.retire();
                     }
                     self.failed_attempt();
                 }
@@ -354,11 +381,15 @@ impl Client {
         let (was_main, was_authed, was_probe) = {
             let mut i = self.0.borrow_mut();
             if i.probe.as_ref().is_some_and(|w| w.id == id) {
-                i.probe = None;
+                if let Some(p) = i.probe.take() {
+                    p.retire();
+                }
                 (false, false, true)
             } else if id == 0 || i.ws.as_ref().is_some_and(|w| w.id == id) {
                 let authed = i.ws.as_ref().is_some_and(|w| w.authed);
-                i.ws = None;
+                if let Some(w) = i.ws.take() {
+                    w.retire();
+                }
                 (true, authed, false)
             } else {
                 (false, false, false)
@@ -448,7 +479,7 @@ impl Client {
             let mut i = self.0.borrow_mut();
             i.failures = 0;
             if let Some(w) = i.ws.take() {
-                let _ = w.socket.close();
+                w.retire();
             }
         }
         self.set_status(ConnState::Connecting, Mode::WebSocket, None);
@@ -460,11 +491,11 @@ impl Client {
             let mut i = self.0.borrow_mut();
             clear_timeout(i.timer.take());
             if let Some(w) = i.ws.take() {
-                let _ = w.socket.close();
+                w.retire();
             }
-            i.live = None;
+            retire_es(i.live.take());
             for f in i.follows.values_mut() {
-                f.es = None;
+                retire_es(f.es.take());
                 f.poll_gen += 1;
             }
         }
@@ -483,12 +514,14 @@ impl Client {
 
     fn leave_fallback(&self) {
         let mut i = self.0.borrow_mut();
-        i.live = None;
+        retire_es(i.live.take());
         for f in i.follows.values_mut() {
-            f.es = None;
+            retire_es(f.es.take());
             f.poll_gen += 1;
         }
-        i.follows.clear();
+        for (_, mut f) in i.follows.drain() {
+            retire_es(f.es.take());
+        }
         clear_timeout(i.upgrade_timer.take());
         clear_timeout(i.tick_timer.take());
     }
@@ -520,7 +553,9 @@ impl Client {
             let mut i = self.0.borrow_mut();
             let Some(mut p) = i.probe.take() else { return };
             p.authed = true;
-            i.ws = Some(p);
+            if let Some(old) = i.ws.replace(p) {
+                old.retire();
+            }
             i.failures = 0;
             i.backoff = 0;
         }
@@ -604,7 +639,7 @@ impl Client {
             "leave" => {
                 let mut i = self.0.borrow_mut();
                 i.joined = None;
-                i.live = None;
+                retire_es(i.live.take());
             }
             _ => {}
         }
@@ -677,7 +712,8 @@ impl Client {
             let _ = source.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
             cbs.push(cb);
         }
-        self.0.borrow_mut().live = Some(Es { source, _cbs: cbs });
+        let old = self.0.borrow_mut().live.replace(Es { source, _cbs: cbs });
+        retire_es(old);
     }
 
     /// Streams a reply's tokens after `after` over SSE or long polling.
@@ -726,9 +762,11 @@ impl Client {
             let _ = source.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
             cbs.push(cb);
         }
-        if let Some(f) = self.0.borrow_mut().follows.get_mut(reply_id) {
-            f.es = Some(Es { source, _cbs: cbs });
-        }
+        let old = match self.0.borrow_mut().follows.get_mut(reply_id) {
+            Some(f) => f.es.replace(Es { source, _cbs: cbs }),
+            None => Some(Es { source, _cbs: cbs }),
+        };
+        retire_es(old);
         // A stream that shows nothing for a long while is treated as blocked.
         let me = weak(self);
         let id = reply_id.to_string();
@@ -773,9 +811,9 @@ impl Client {
         }
         let ids: Vec<String> = {
             let mut i = self.0.borrow_mut();
-            i.live = None;
+            retire_es(i.live.take());
             for f in i.follows.values_mut() {
-                f.es = None;
+                retire_es(f.es.take());
             }
             i.follows.keys().cloned().collect()
         };
@@ -802,7 +840,9 @@ impl Client {
                 f.seq = seq;
             }
             if ty == "complete" {
-                i.follows.remove(reply_id);
+                if let Some(mut f) = i.follows.remove(reply_id) {
+                    retire_es(f.es.take());
+                }
             }
         }
         self.frame(data);
@@ -840,7 +880,10 @@ impl Client {
                 }
                 let Some(answer) = js::parse(&text) else { return };
                 if !(200..300).contains(&status) {
-                    c.0.borrow_mut().follows.remove(&id);
+                    let gone = c.0.borrow_mut().follows.remove(&id);
+                    if let Some(mut f) = gone {
+                        retire_es(f.es.take());
+                    }
                     js::set(&answer, "type", &JsValue::from_str("error"));
                     js::set(&answer, "reply_id", &JsValue::from_str(&id));
                     c.frame(&js::stringify(&answer));
@@ -877,12 +920,14 @@ impl Client {
         clear_timeout(i.upgrade_timer.take());
         clear_timeout(i.tick_timer.take());
         if let Some(w) = i.ws.take() {
-            let _ = w.socket.close();
+            w.retire();
         }
         if let Some(w) = i.probe.take() {
-            let _ = w.socket.close();
+            w.retire();
         }
-        i.live = None;
-        i.follows.clear();
+        retire_es(i.live.take());
+        for (_, mut f) in i.follows.drain() {
+            retire_es(f.es.take());
+        }
     }
 }
