@@ -1,5 +1,21 @@
 #!/usr/bin/env bash
-# Builds the embeddable widget's WASM bundle into target/site/widget/ (placeholder
-# until the widget crate exists).
+# Builds the embeddable widget into target/site/widget/: the loader (widget.js),
+# the WASM bundle with its JS glue, and the stylesheet. The WASM is built with the
+# size-optimised `wasm-release` profile and shrunk again with wasm-opt.
 set -euo pipefail
-exit 0
+cd "$(dirname "$0")/.."
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+out="target/site/widget"
+cargo build -p brook-widget --target wasm32-unknown-unknown --profile wasm-release
+mkdir -p "$out"
+wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name brook_widget \
+  "$target/wasm32-unknown-unknown/wasm-release/brook_widget.wasm"
+wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --strip-debug --strip-producers \
+  -o "$out/brook_widget_bg.wasm" "$out/brook_widget_bg.wasm"
+cp widget/assets/widget.js widget/assets/widget.css "$out/"
+total=0
+for f in widget.js brook_widget.js brook_widget_bg.wasm widget.css; do
+  n=$(gzip -9 -c "$out/$f" | wc -c)
+  total=$((total + n))
+done
+echo "widget: $total bytes gzipped in all (budget 61440)"

@@ -109,8 +109,8 @@ pub fn highlight(code: &str, lang_tag: &str) -> Vec<Token> {
             continue;
         }
         if let Some((open, close)) = l.block_comment {
-            if rest.starts_with(open) {
-                let end = rest[open.len()..].find(close).map_or(rest.len(), |e| e + open.len() + close.len());
+            if let Some(after) = rest.strip_prefix(open) {
+                let end = after.find(close).map_or(rest.len(), |e| e + open.len() + close.len());
                 push(&mut out, TokenKind::Comment, &rest[..end]);
                 i += end;
                 continue;

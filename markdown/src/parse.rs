@@ -89,7 +89,7 @@ fn is_table_separator(line: &str) -> bool {
         !cells.is_empty()
             && cells.iter().all(|c| {
                 let c = c.trim_matches(':');
-                c.len() >= 1 && c.chars().all(|x| x == '-')
+                !c.is_empty() && c.chars().all(|x| x == '-')
             })
     })
 }

@@ -11,6 +11,6 @@
 //! a synthesized `ack` or `error`), so the app and widget code is the same.
 
 mod client;
-mod js;
+pub mod js;
 
 pub use client::{Client, Config, ConnState, Mode, Status};

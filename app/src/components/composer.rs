@@ -54,7 +54,7 @@ pub fn Composer(store: Store) -> impl IntoView {
         <form class="composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
             <div class="composer-box" class:over=over>
                 <label for="composer-input" class="sr-only">"Message"</label>
-                <textarea id="composer-input" node_ref=area rows="1" placeholder="Message Brook…  (Enter to send, Shift+Enter for a new line)"
+                <textarea id="composer-input" node_ref=area rows="1" placeholder="Message Brook…" aria-describedby="composer-hint"
                     on:input=move |ev| { text.set(event_target_value(&ev)); grow(); }
                     on:keydown=on_keydown
                     prop:value=move || text.get()></textarea>
@@ -74,6 +74,7 @@ pub fn Composer(store: Store) -> impl IntoView {
                     </button>
                 </div>
             </div>
+            <p class="composer-hint" id="composer-hint">"Enter to send · Shift+Enter for a new line"</p>
         </form>
     }
 }

@@ -206,17 +206,18 @@ fn BotPicker(store: Store, exists: bool, bot_of_conversation: Option<String>) ->
     }
 }
 
-/// Says so when the server runs the built-in demo model, and how to use a real one.
+/// Says so when the server runs the built-in demo model, and how to use a real
+/// one. It can be dismissed; the connection indicator keeps saying "demo".
 #[component]
 fn DemoNote(store: Store) -> impl IntoView {
-    let demo = move || store.session.with(|s| s.as_ref().is_some_and(|s| s.info.provider == "demo"));
+    let hidden = RwSignal::new(false);
+    let demo = move || !hidden.get() && store.session.with(|s| s.as_ref().is_some_and(|s| s.info.provider == "demo"));
     view! {
         <Show when=demo>
             <div class="demo-note" role="note" id="demo-note">
-                <strong>"Demo model. "</strong>
-                "Replies are canned so you can try Brook offline. To use a real model, set "
-                <code>"OPENAI_API_KEY"</code>" (or point "<code>"OPENAI_BASE_URL"</code>
-                " at Ollama, vLLM or any OpenAI-compatible server) and restart Brook."
+                <span><strong>"Demo model."</strong>" Replies are canned so you can try Brook offline. For a real model set "
+                <code>"OPENAI_API_KEY"</code>" (or "<code>"OPENAI_BASE_URL"</code>" for Ollama, vLLM or any OpenAI-compatible server) and restart Brook."</span>
+                <button type="button" class="icon-btn" aria-label="Hide this note" on:click=move |_| hidden.set(true)>"×"</button>
             </div>
         </Show>
     }
