@@ -14,6 +14,7 @@ export PATH := $(TOOLS)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 CARGO_LEPTOS_VERSION := 0.3.10
 WASM_BINDGEN_VERSION := 0.2.130
 BINARYEN_VERSION := 132.0.0
+ESBUILD_VERSION := 0.28.2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # What `make run` serves: SQLite and the demo model unless told otherwise.
@@ -72,5 +73,5 @@ tools:
 	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || \
 		cargo install wasm-bindgen-cli --locked --version $(WASM_BINDGEN_VERSION) || \
 		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
-	@[ -x "$(TOOLS)/node_modules/.bin/wasm-opt" ] || { mkdir -p "$(TOOLS)" && \
-		npm install --prefix "$(TOOLS)" --no-audit --no-fund --no-save binaryen@$(BINARYEN_VERSION) >/dev/null; }
+	@[ -x "$(TOOLS)/node_modules/.bin/wasm-opt" ] && [ -x "$(TOOLS)/node_modules/.bin/esbuild" ] || { mkdir -p "$(TOOLS)" && \
+		npm install --prefix "$(TOOLS)" --no-audit --no-fund --no-save binaryen@$(BINARYEN_VERSION) esbuild@$(ESBUILD_VERSION) >/dev/null; }

@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 out="target/site/widget"
+# Short paths in the few panic locations that remain.
+export RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$HOME/.cargo/registry/src/= --remap-path-prefix=$PWD/="
 cargo build -p brook-widget --target wasm32-unknown-unknown --profile wasm-release
 mkdir -p "$out"
 wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name brook_widget \
@@ -13,9 +15,21 @@ wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name brook_widg
 wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --strip-debug --strip-producers \
   -o "$out/brook_widget_bg.wasm" "$out/brook_widget_bg.wasm"
 cp widget/assets/widget.js widget/assets/widget.css "$out/"
+# Minify the JS glue and the loader (esbuild from the project-local tools).
+if command -v esbuild >/dev/null; then
+  for f in brook_widget.js widget.js; do
+    esbuild --minify --log-level=warning --allow-overwrite "$out/$f" --outfile="$out/$f"
+  done
+  esbuild --minify --log-level=warning --allow-overwrite "$out/widget.css" --outfile="$out/widget.css"
+fi
 total=0
 for f in widget.js brook_widget.js brook_widget_bg.wasm widget.css; do
   n=$(gzip -9 -c "$out/$f" | wc -c)
   total=$((total + n))
 done
-echo "widget: $total bytes gzipped in all (budget 61440)"
+budget=60000
+echo "widget: $total bytes gzipped in all (budget $budget)"
+if [ "$total" -gt "$budget" ]; then
+  echo "the widget is over its size budget" >&2
+  exit 1
+fi

@@ -1,7 +1,6 @@
 //! The connection state machine. See the crate docs for the behaviour.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use js_sys::Object;
@@ -10,6 +9,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CloseEvent, EventSource, MessageEvent, WebSocket};
 
 use crate::js;
+use crate::map::SmallMap;
 
 /// Which transport carries the chat.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,7 +117,7 @@ struct Inner {
     backoff: u32,
     joined: Option<String>,
     live: Option<Es>,
-    follows: HashMap<String, Follow>,
+    follows: SmallMap<Follow>,
     timer: Option<i32>,
     upgrade_timer: Option<i32>,
     tick_timer: Option<i32>,
@@ -189,7 +189,7 @@ impl Client {
             backoff: 0,
             joined: None,
             live: None,
-            follows: HashMap::new(),
+            follows: SmallMap::new(),
             timer: None,
             upgrade_timer: None,
             tick_timer: None,

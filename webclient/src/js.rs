@@ -48,15 +48,18 @@ pub async fn sleep(ms: u32) {
 }
 
 /// A fetch with a JSON body (or none); returns (status, body text). Network
-/// failures are status 0.
+/// failures are status 0. `token`: `None` sends the page's own cookies
+/// (same-origin); `Some` sends no cookies, and a bearer header unless empty.
 pub async fn fetch(method: &str, url: &str, body: Option<&str>, token: Option<&str>) -> (u16, String) {
     let Some(w) = window() else { return (0, String::new()) };
     let init = RequestInit::new();
     init.set_method(method);
     let headers = Headers::new().ok();
     if let Some(h) = &headers {
-        let _ = h.set("Content-Type", "application/json");
-        if let Some(t) = token {
+        if body.is_some() {
+            let _ = h.set("Content-Type", "application/json");
+        }
+        if let Some(t) = token.filter(|t| !t.is_empty()) {
             let _ = h.set("Authorization", &format!("Bearer {t}"));
         }
         init.set_headers(h);

@@ -12,5 +12,7 @@
 
 mod client;
 pub mod js;
+mod map;
 
 pub use client::{Client, Config, ConnState, Mode, Status};
+pub use map::SmallMap;

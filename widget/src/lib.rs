@@ -13,15 +13,21 @@
 mod dom;
 mod md;
 
+// A tiny allocator: the default one is several kilobytes of the budget, and the
+// widget allocates little and lives on one thread.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::Object;
 use wasm_bindgen::prelude::*;
 use web_sys::{Element, HtmlElement, HtmlTextAreaElement, ShadowRoot};
 use webclient::js;
-use webclient::{Client, Config, ConnState, Mode, Status};
+use webclient::{Client, Config, ConnState, Mode, SmallMap, Status};
 
 use dom::{el, on};
 use protocol::names::{client as out, paths, server as frame};
@@ -40,7 +46,7 @@ struct State {
     exists: bool,
     open: bool,
     unread: u32,
-    replies: HashMap<String, Reply>,
+    replies: SmallMap<Reply>,
     /// Sent but not acknowledged: client id → (bubble, text).
     pending: Vec<(String, Element, String)>,
 }
@@ -267,8 +273,9 @@ fn build(root: &ShadowRoot, host: String, bot_key: String, key: String, title: &
                 let small = web_sys::window().and_then(|x| x.inner_width().ok()).and_then(|v| v.as_f64()).is_some_and(|v| v <= 480.0);
                 let style = w.panel.style();
                 if small {
-                    let _ = style.set_property("height", &format!("{}px", vv.height()));
-                    let _ = style.set_property("top", &format!("{}px", vv.offset_top()));
+                    // Whole pixels: formatting floats would cost the bundle kilobytes.
+                    let _ = style.set_property("height", &format!("{}px", vv.height() as i32));
+                    let _ = style.set_property("top", &format!("{}px", vv.offset_top() as i32));
                 } else {
                     let _ = style.remove_property("height");
                     let _ = style.remove_property("top");
@@ -295,7 +302,7 @@ fn build(root: &ShadowRoot, host: String, bot_key: String, key: String, title: &
             exists: false,
             open: false,
             unread: 0,
-            replies: HashMap::new(),
+            replies: SmallMap::new(),
             pending: Vec::new(),
         }),
         client: RefCell::new(None),

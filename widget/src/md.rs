@@ -1,7 +1,7 @@
 //! Markdown → DOM, node by node, with `textContent` only: the widget never
 //! assigns HTML that came from a reply.
 
-use markdown::{highlight, parse, safe_url, Block, Inline};
+use markdown::{parse, safe_url, Block, Inline};
 use web_sys::Element;
 
 use crate::dom::{el, text};
@@ -51,21 +51,11 @@ fn blocks(parent: &Element, nodes: &[Block]) {
                 wrap(&p, "strong", c);
                 let _ = parent.append_child(&p);
             }
-            Block::Code { lang, text: code, .. } => {
+            // Code blocks stay plain here: the highlighter does not fit the budget.
+            Block::Code { text: code, .. } => {
                 let pre = el("pre", "");
                 let c = el("code", "");
-                for t in highlight(code, lang) {
-                    match t.kind.class() {
-                        Some(class) => {
-                            let s = el("span", class);
-                            s.set_text_content(Some(&t.text));
-                            let _ = c.append_child(&s);
-                        }
-                        None => {
-                            let _ = c.append_child(&text(&t.text));
-                        }
-                    }
-                }
+                c.set_text_content(Some(code));
                 let _ = pre.append_child(&c);
                 let _ = parent.append_child(&pre);
             }
