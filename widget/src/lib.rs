@@ -141,11 +141,9 @@ async fn init(root: ShadowRoot, host: String, opts: JsValue) {
     let token = js::get_str(&answer, "token").unwrap_or_default();
     let visitor_id = js::get_str(&answer, "visitor_id").unwrap_or_default();
     // Same visitor: keep its conversation; a new visitor starts a new one.
-    let session = saved
-        .as_ref()
-        .filter(|o| js::get_str(o, "visitor_id").as_deref() == Some(visitor_id.as_str()))
-        .and_then(|o| js::get_str(o, "session"))
-        .unwrap_or_else(uuid);
+    let same = saved.as_ref().filter(|o| js::get_str(o, "visitor_id").as_deref() == Some(visitor_id.as_str()));
+    let session = same.and_then(|o| js::get_str(o, "session")).unwrap_or_else(uuid);
+    let exists = same.is_some_and(|o| js::get(o, "exists").as_bool() == Some(true));
     let bot = js::get(&answer, "bot");
     let bot = bot.dyn_ref::<Object>().cloned().unwrap_or_default();
     let name = js::get_str(&bot, "name").unwrap_or_else(|| "Chat".into());
@@ -163,6 +161,7 @@ async fn init(root: ShadowRoot, host: String, opts: JsValue) {
         st.token = token;
         st.visitor_id = visitor_id;
         st.session = session;
+        st.exists = exists;
     }
     w.save();
     W.with(|x| *x.borrow_mut() = Some(w.clone()));
@@ -316,6 +315,7 @@ impl Widget {
         js::set(&o, "token", &JsValue::from_str(&st.token));
         js::set(&o, "visitor_id", &JsValue::from_str(&st.visitor_id));
         js::set(&o, "session", &JsValue::from_str(&st.session));
+        js::set(&o, "exists", &JsValue::from_bool(st.exists));
         if let Some(s) = storage() {
             let _ = s.set_item(&self.key, &js::stringify(&o));
         }
@@ -324,6 +324,9 @@ impl Widget {
     fn set_open(&self, open: bool) {
         self.st.borrow_mut().open = open;
         self.panel.set_hidden(!open);
+        if let Some(root) = self.panel.parent_element() {
+            let _ = root.class_list().toggle_with_force("open", open);
+        }
         let _ = self.launcher.set_attribute("aria-expanded", if open { "true" } else { "false" });
         if open {
             self.st.borrow_mut().unread = 0;
@@ -360,10 +363,15 @@ impl Widget {
     }
 
     async fn load_history(&self) {
-        let (session, token) = {
+        let (session, token, exists) = {
             let st = self.st.borrow();
-            (st.session.clone(), st.token.clone())
+            (st.session.clone(), st.token.clone(), st.exists)
         };
+        // A conversation this visitor never started: nothing to ask for (and no
+        // 404 in the host page's console).
+        if !exists {
+            return;
+        }
         let url = format!("{}/api/v1/conversations/{}/messages?limit=50", self.host, js::encode(&session));
         let (status, text) = js::fetch("GET", &url, None, Some(&token)).await;
         if status != 200 {
@@ -495,12 +503,16 @@ impl Widget {
         match ty.as_str() {
             frame::ACK => {
                 let cid = s("client_id");
-                let found = {
+                let (found, first) = {
                     let mut st = self.st.borrow_mut();
+                    let first = !st.exists;
                     st.exists = true;
                     let i = st.pending.iter().position(|(c, _, _)| *c == cid);
-                    i.map(|i| st.pending.remove(i))
+                    (i.map(|i| st.pending.remove(i)), first)
                 };
+                if first {
+                    self.save();
+                }
                 if let Some((_, b, _)) = found {
                     let _ = b.class_list().remove_1("pending");
                     let _ = b.set_attribute("data-message-id", &s("message_id"));

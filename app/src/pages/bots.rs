@@ -246,7 +246,11 @@ fn VisitorConversations(bot_id: String) -> impl IntoView {
             });
         }
     };
-    refresh();
+    {
+        // Loads in the browser (effects do not run while rendering on the server).
+        let refresh = refresh.clone();
+        Effect::new(move |_| refresh());
+    }
     #[cfg(feature = "hydrate")]
     {
         // Live: the bot's visitor events over SSE; each one refreshes the views.

@@ -15,3 +15,4 @@ mod seed_clients;
 mod ws_frames;
 mod ws_streaming;
 mod upstream;
+mod widget;
