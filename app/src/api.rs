@@ -37,7 +37,9 @@ mod server {
             .filter_map(|p| p.trim().split_once('='))
             .find(|(k, _)| *k == "brook_session")
             .map(|(_, v)| v.to_string());
-        Ok(token.and_then(|t| engine.accounts.authenticate(&t).ok()).map(|who| (engine, who)))
+        Ok(token
+            .and_then(|t| engine.accounts.authenticate(&t).ok())
+            .map(|who| (engine, who)))
     }
 
     pub async fn required() -> Result<(Arc<Engine>, Identity), ServerFnError> {
@@ -51,8 +53,12 @@ mod server {
 
 #[server]
 pub async fn get_session() -> Result<Option<Session>, ServerFnError> {
-    let Some((engine, who)) = server::identity().await? else { return Ok(None) };
-    let Ok(user) = engine.accounts.me(engine.store.as_ref(), &who).await else { return Ok(None) };
+    let Some((engine, who)) = server::identity().await? else {
+        return Ok(None);
+    };
+    let Ok(user) = engine.accounts.me(engine.store.as_ref(), &who).await else {
+        return Ok(None);
+    };
     if user.role == protocol::objects::Role::Visitor {
         return Ok(None);
     }
@@ -77,7 +83,10 @@ pub async fn guests_allowed() -> Result<bool, ServerFnError> {
 #[server]
 pub async fn load_conversations(cursor: Option<String>, q: Option<String>) -> Result<ConversationList, ServerFnError> {
     let (engine, who) = server::required().await?;
-    engine.list_conversations(&who, 30, cursor.as_deref(), q.as_deref()).await.map_err(server::fail)
+    engine
+        .list_conversations(&who, 30, cursor.as_deref(), q.as_deref())
+        .await
+        .map_err(server::fail)
 }
 
 /// A page of a conversation's messages; `None` when it does not exist (yet).
@@ -107,11 +116,18 @@ pub async fn load_bots() -> Result<Vec<Bot>, ServerFnError> {
 #[server]
 pub async fn load_visitor_conversations(bot_id: String) -> Result<VisitorConversationList, ServerFnError> {
     let (engine, who) = server::required().await?;
-    engine.visitor_conversations(&who, &bot_id, 50, None).await.map_err(server::fail)
+    engine
+        .visitor_conversations(&who, &bot_id, 50, None)
+        .await
+        .map_err(server::fail)
 }
 
 #[server]
-pub async fn load_visitor_transcript(bot_id: String, visitor_id: String, session_id: String) -> Result<MessageList, ServerFnError> {
+pub async fn load_visitor_transcript(
+    bot_id: String,
+    visitor_id: String,
+    session_id: String,
+) -> Result<MessageList, ServerFnError> {
     let (engine, who) = server::required().await?;
     engine
         .visitor_transcript(&who, &bot_id, &visitor_id, &session_id, 200, None)
@@ -127,7 +143,13 @@ pub async fn public_url() -> Result<String, ServerFnError> {
         return Ok(u.clone());
     }
     let headers: axum::http::HeaderMap = leptos_axum::extract().await?;
-    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let proto = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("http");
     Ok(format!("{proto}://{host}"))
 }

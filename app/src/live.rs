@@ -45,11 +45,20 @@ mod imp {
                 Mode::Sse => "sse",
                 Mode::Poll => "poll",
             };
-            store.conn.set(ConnView { state, mode, retry_at: s.retry_at });
+            store.conn.set(ConnView {
+                state,
+                mode,
+                retry_at: s.retry_at,
+            });
         });
         let on_ready = Rc::new(move || store.on_ready());
         let client = Client::start(
-            Config { base: String::new(), ws_path: "/api/v1/chat/ws".into(), token: None, upgrade_ms: upgrade_ms() },
+            Config {
+                base: String::new(),
+                ws_path: "/api/v1/chat/ws".into(),
+                token: None,
+                upgrade_ms: upgrade_ms(),
+            },
             on_frame,
             on_status,
             on_ready,

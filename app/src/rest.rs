@@ -15,12 +15,22 @@ pub struct Failure {
 
 impl Failure {
     fn network(e: impl std::fmt::Display) -> Self {
-        Failure { status: 0, code: "NETWORK".into(), message: format!("Could not reach the server ({e}).") }
+        Failure {
+            status: 0,
+            code: "NETWORK".into(),
+            message: format!("Could not reach the server ({e})."),
+        }
     }
 }
 
-async fn call<B: Serialize, R: DeserializeOwned>(method: Method, url: &str, body: Option<&B>) -> Result<Option<R>, Failure> {
-    let req = RequestBuilder::new(url).method(method).header("Content-Type", "application/json");
+async fn call<B: Serialize, R: DeserializeOwned>(
+    method: Method,
+    url: &str,
+    body: Option<&B>,
+) -> Result<Option<R>, Failure> {
+    let req = RequestBuilder::new(url)
+        .method(method)
+        .header("Content-Type", "application/json");
     let req = match body {
         Some(b) => req.json(b).map_err(Failure::network)?,
         None => req.body("{}").map_err(Failure::network)?,
@@ -51,5 +61,7 @@ pub async fn patch<B: Serialize, R: DeserializeOwned>(url: &str, body: &B) -> Re
 }
 
 pub async fn delete(url: &str) -> Result<(), Failure> {
-    call::<(), serde_json::Value>(Method::DELETE, url, None).await.map(|_| ())
+    call::<(), serde_json::Value>(Method::DELETE, url, None)
+        .await
+        .map(|_| ())
 }

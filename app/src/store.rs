@@ -44,7 +44,11 @@ impl Msg {
     pub fn from_message(m: &Message) -> Msg {
         let seq = m.metadata.get("seq").and_then(Value::as_u64).unwrap_or(0);
         Msg {
-            key: m.client_id.clone().filter(|_| m.role == MessageRole::User).unwrap_or_else(|| m.id.clone()),
+            key: m
+                .client_id
+                .clone()
+                .filter(|_| m.role == MessageRole::User)
+                .unwrap_or_else(|| m.id.clone()),
             id: RwSignal::new(Some(m.id.clone())),
             role: m.role,
             content: RwSignal::new(m.content.clone()),
@@ -149,7 +153,11 @@ impl Store {
             current_exists: RwSignal::new(false),
             messages: RwSignal::new(Vec::new()),
             has_more: RwSignal::new(false),
-            conn: RwSignal::new(ConnView { state: "connecting", mode: "websocket", retry_at: None }),
+            conn: RwSignal::new(ConnView {
+                state: "connecting",
+                mode: "websocket",
+                retry_at: None,
+            }),
             announce: RwSignal::new(String::new()),
             bots: RwSignal::new(Vec::new()),
             selected_bot: RwSignal::new(None),
@@ -167,7 +175,10 @@ impl Store {
     pub fn open(&self, session_id: Option<String>, page: Option<protocol::rest::MessageList>) {
         self.current.set(session_id.clone());
         self.current_exists.set(page.is_some());
-        let msgs: Vec<Msg> = page.as_ref().map(|p| p.messages.iter().map(Msg::from_message).collect()).unwrap_or_default();
+        let msgs: Vec<Msg> = page
+            .as_ref()
+            .map(|p| p.messages.iter().map(Msg::from_message).collect())
+            .unwrap_or_default();
         self.has_more.set(page.as_ref().is_some_and(|p| p.has_more));
         self.messages.set(msgs);
         self.grew.update(|g| *g += 1);
@@ -176,9 +187,13 @@ impl Store {
     /// Shows the open conversation's unsent messages from the outbox. Browser
     /// only, after hydration: the server cannot know them.
     pub fn restore_outbox(&self) {
-        let Some(s) = self.current.get_untracked() else { return };
+        let Some(s) = self.current.get_untracked() else {
+            return;
+        };
         for item in outbox_load().into_iter().filter(|i| i.session_id == s) {
-            let shown = self.find(|m| m.client_id.as_deref() == Some(item.client_id.as_str())).is_some();
+            let shown = self
+                .find(|m| m.client_id.as_deref() == Some(item.client_id.as_str()))
+                .is_some();
             if !shown {
                 self.push(Msg::pending_user(&item.client_id, &item.message));
             }
@@ -257,8 +272,17 @@ impl Store {
             }
         };
         let client_id = new_id();
-        let bot_id = if self.current_exists.get_untracked() { None } else { self.selected_bot.get_untracked() };
-        let item = OutboxItem { client_id: client_id.clone(), session_id, message: text.clone(), bot_id };
+        let bot_id = if self.current_exists.get_untracked() {
+            None
+        } else {
+            self.selected_bot.get_untracked()
+        };
+        let item = OutboxItem {
+            client_id: client_id.clone(),
+            session_id,
+            message: text.clone(),
+            bot_id,
+        };
         let mut ob = outbox_load();
         ob.push(item.clone());
         outbox_save(&ob);
@@ -269,11 +293,20 @@ impl Store {
     /// Re-sends a failed message with the same client id (never twice: the server
     /// deduplicates).
     pub fn retry(&self, m: &Msg) {
-        let Some(cid) = m.client_id.clone() else { return };
-        let Some(session_id) = self.current.get_untracked() else { return };
+        let Some(cid) = m.client_id.clone() else {
+            return;
+        };
+        let Some(session_id) = self.current.get_untracked() else {
+            return;
+        };
         m.delivery.set(Delivery::Pending);
         m.error.set(None);
-        let item = OutboxItem { client_id: cid, session_id, message: m.content.get_untracked(), bot_id: None };
+        let item = OutboxItem {
+            client_id: cid,
+            session_id,
+            message: m.content.get_untracked(),
+            bot_id: None,
+        };
         let mut ob = outbox_load();
         if !ob.iter().any(|i| i.client_id == item.client_id) {
             ob.push(item.clone());
@@ -283,12 +316,15 @@ impl Store {
     }
 
     pub fn regenerate(&self) {
-        let Some(session_id) = self.current.get_untracked() else { return };
+        let Some(session_id) = self.current.get_untracked() else {
+            return;
+        };
         let client_id = new_id();
         self.regenerating.update_value(|v| v.push(client_id.clone()));
         let frame = json!({"type": "regenerate", "session_id": session_id, "client_id": client_id});
         if !crate::live::send(&frame.to_string()) {
-            self.notice.set(Some("Not connected: try again when the connection is back.".into()));
+            self.notice
+                .set(Some("Not connected: try again when the connection is back.".into()));
         }
     }
 
@@ -324,7 +360,9 @@ impl Store {
 
     /// Applies one frame.
     pub fn on_frame(&self, text: &str) {
-        let Ok(f) = serde_json::from_str::<Value>(text) else { return };
+        let Ok(f) = serde_json::from_str::<Value>(text) else {
+            return;
+        };
         let ty = f["type"].as_str().unwrap_or_default();
         let s = |k: &str| f[k].as_str().map(str::to_string);
         let current = self.current.get_untracked();
@@ -334,11 +372,19 @@ impl Store {
                 let cid = s("client_id");
                 let reply_id = s("reply_id").unwrap_or_default();
                 if let Some(cid) = &cid {
-                    outbox_save(&outbox_load().into_iter().filter(|i| &i.client_id != cid).collect::<Vec<_>>());
+                    outbox_save(
+                        &outbox_load()
+                            .into_iter()
+                            .filter(|i| &i.client_id != cid)
+                            .collect::<Vec<_>>(),
+                    );
                 }
-                let regen = cid.as_ref().is_some_and(|c| self.regenerating.with_value(|v| v.contains(c)));
+                let regen = cid
+                    .as_ref()
+                    .is_some_and(|c| self.regenerating.with_value(|v| v.contains(c)));
                 if regen {
-                    self.regenerating.update_value(|v| v.retain(|c| Some(c) != cid.as_ref()));
+                    self.regenerating
+                        .update_value(|v| v.retain(|c| Some(c) != cid.as_ref()));
                     if here(&s("session_id")) && self.find_reply(&reply_id).is_none() {
                         // The new version replaces the last reply in the list.
                         self.messages.update(|v| {
@@ -350,7 +396,10 @@ impl Store {
                     }
                     return;
                 }
-                if let Some(m) = cid.as_ref().and_then(|c| self.find(|m| m.client_id.as_deref() == Some(c.as_str()))) {
+                if let Some(m) = cid
+                    .as_ref()
+                    .and_then(|c| self.find(|m| m.client_id.as_deref() == Some(c.as_str())))
+                {
                     m.id.set(s("message_id"));
                     m.delivery.set(Delivery::Sent);
                     m.error.set(None);
@@ -360,17 +409,17 @@ impl Store {
                     self.ensure_reply(&reply_id, MessageStatus::Queued);
                 }
             }
-            "stream_start" => {
-                if here(&s("session_id")) {
-                    let m = self.ensure_reply(&s("reply_id").unwrap_or_default(), MessageStatus::Streaming);
-                    m.status.set(MessageStatus::Streaming);
-                    if m.seq.get_untracked() == 0 {
-                        m.thinking.set(true);
-                    }
+            "stream_start" if here(&s("session_id")) => {
+                let m = self.ensure_reply(&s("reply_id").unwrap_or_default(), MessageStatus::Streaming);
+                m.status.set(MessageStatus::Streaming);
+                if m.seq.get_untracked() == 0 {
+                    m.thinking.set(true);
                 }
             }
             "token" => {
-                let Some(reply_id) = s("reply_id") else { return };
+                let Some(reply_id) = s("reply_id") else {
+                    return;
+                };
                 let Some(m) = self.find_reply(&reply_id) else {
                     if here(&s("session_id")) {
                         let m = self.ensure_reply(&reply_id, MessageStatus::Streaming);
@@ -381,7 +430,9 @@ impl Store {
                 self.apply_token(&m, &f);
             }
             "complete" => {
-                let Some(reply_id) = s("reply_id") else { return };
+                let Some(reply_id) = s("reply_id") else {
+                    return;
+                };
                 let m = match self.find_reply(&reply_id) {
                     Some(m) => m,
                     None if here(&s("session_id")) => self.ensure_reply(&reply_id, MessageStatus::Streaming),
@@ -409,7 +460,12 @@ impl Store {
             "error" => {
                 let message = s("error").unwrap_or_else(|| "Something went wrong.".into());
                 if let Some(cid) = s("client_id") {
-                    outbox_save(&outbox_load().into_iter().filter(|i| i.client_id != cid).collect::<Vec<_>>());
+                    outbox_save(
+                        &outbox_load()
+                            .into_iter()
+                            .filter(|i| i.client_id != cid)
+                            .collect::<Vec<_>>(),
+                    );
                     if self.regenerating.with_value(|v| v.contains(&cid)) {
                         self.regenerating.update_value(|v| v.retain(|c| *c != cid));
                         self.notice.set(Some(message));
@@ -434,7 +490,9 @@ impl Store {
                 if !here(&s("session_id")) {
                     return;
                 }
-                let Ok(msg) = serde_json::from_value::<Message>(f["message"].clone()) else { return };
+                let Ok(msg) = serde_json::from_value::<Message>(f["message"].clone()) else {
+                    return;
+                };
                 if let Some(m) = self.find(|m| m.id.get_untracked().as_deref() == Some(msg.id.as_str())) {
                     if msg.role == MessageRole::Assistant && !msg.status.is_live() {
                         m.content.set(msg.content.clone());
@@ -526,7 +584,11 @@ pub fn new_id() -> String {
         if let Some(c) = web_sys::window().and_then(|w| w.crypto().ok()) {
             return c.random_uuid();
         }
-        format!("{:x}-{:x}", js_sys::Date::now() as u64, (js_sys::Math::random() * 1e15) as u64)
+        format!(
+            "{:x}-{:x}",
+            js_sys::Date::now() as u64,
+            (js_sys::Math::random() * 1e15) as u64
+        )
     }
     #[cfg(not(feature = "hydrate"))]
     {
@@ -553,7 +615,10 @@ pub fn outbox_save(items: &[OutboxItem]) {
     #[cfg(feature = "hydrate")]
     {
         if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-            let _ = s.set_item(OUTBOX_KEY, &serde_json::to_string(items).unwrap_or_else(|_| "[]".into()));
+            let _ = s.set_item(
+                OUTBOX_KEY,
+                &serde_json::to_string(items).unwrap_or_else(|_| "[]".into()),
+            );
         }
     }
     #[cfg(not(feature = "hydrate"))]

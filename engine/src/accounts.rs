@@ -69,12 +69,7 @@ impl Accounts {
     /// Verifies a token and its revocation.
     pub fn authenticate(&self, token: &str) -> std::result::Result<Identity, TokenError> {
         let claims = self.keys.verify(token)?;
-        if self
-            .revoked
-            .read()
-            .map(|r| r.contains(&claims.jti))
-            .unwrap_or(false)
-        {
+        if self.revoked.read().map(|r| r.contains(&claims.jti)).unwrap_or(false) {
             return Err(TokenError::Revoked);
         }
         Ok(Identity::from_claims(&claims))
@@ -131,7 +126,10 @@ impl Accounts {
         }
         ensure_default_bot(store, &user.id, default_model).await?;
         let (token, _) = self.token_for(&user);
-        Ok(AuthResponse { token, user: user.to_user() })
+        Ok(AuthResponse {
+            token,
+            user: user.to_user(),
+        })
     }
 
     pub async fn login(&self, store: &dyn Store, email: &str, password_plain: &str) -> Result<AuthResponse> {
@@ -151,7 +149,10 @@ impl Accounts {
             return Err(bad());
         }
         let (token, _) = self.token_for(&user);
-        Ok(AuthResponse { token, user: user.to_user() })
+        Ok(AuthResponse {
+            token,
+            user: user.to_user(),
+        })
     }
 
     pub async fn guest(&self, store: &dyn Store, default_model: &str) -> Result<AuthResponse> {
@@ -167,7 +168,10 @@ impl Accounts {
         store.insert_user(&user).await?;
         ensure_default_bot(store, &user.id, default_model).await?;
         let (token, _) = self.token_for(&user);
-        Ok(AuthResponse { token, user: user.to_user() })
+        Ok(AuthResponse {
+            token,
+            user: user.to_user(),
+        })
     }
 
     /// `POST /api/v1/widget/session`: a new visitor, or the same visitor again when
@@ -221,10 +225,7 @@ impl Accounts {
     }
 
     pub async fn me(&self, store: &dyn Store, who: &Identity) -> Result<Me> {
-        let user = store
-            .user_by_id(&who.user_id)
-            .await?
-            .ok_or_else(Error::auth_required)?;
+        let user = store.user_by_id(&who.user_id).await?.ok_or_else(Error::auth_required)?;
         Ok(Me {
             id: user.id.clone(),
             email: user.email.clone(),
@@ -243,12 +244,12 @@ impl Accounts {
 
     /// A fresh token for a valid one.
     pub async fn refresh(&self, store: &dyn Store, who: &Identity) -> Result<AuthResponse> {
-        let user = store
-            .user_by_id(&who.user_id)
-            .await?
-            .ok_or_else(Error::auth_required)?;
+        let user = store.user_by_id(&who.user_id).await?.ok_or_else(Error::auth_required)?;
         let (token, _) = self.token_for(&user);
-        Ok(AuthResponse { token, user: user.to_user() })
+        Ok(AuthResponse {
+            token,
+            user: user.to_user(),
+        })
     }
 
     /// Revokes the token: it stops working at once, on every transport.
@@ -288,9 +289,7 @@ impl Accounts {
 fn clean_name(name: Option<&str>) -> Result<Option<String>> {
     match name.map(str::trim).filter(|n| !n.is_empty()) {
         None => Ok(None),
-        Some(n) if n.chars().count() > MAX_NAME_CHARS => {
-            Err(Error::validation("name: must be at most 100 characters"))
-        }
+        Some(n) if n.chars().count() > MAX_NAME_CHARS => Err(Error::validation("name: must be at most 100 characters")),
         Some(n) => Ok(Some(n.to_string())),
     }
 }
@@ -320,10 +319,7 @@ pub async fn ensure_default_bot(store: &dyn Store, owner_id: &str, model: &str) 
     match store.insert_bot(&bot).await {
         Ok(()) => Ok(bot),
         // Created concurrently by another request: use that one.
-        Err(crate::store::StoreError::Conflict(_)) => store
-            .default_bot(owner_id)
-            .await?
-            .ok_or_else(Error::internal),
+        Err(crate::store::StoreError::Conflict(_)) => store.default_bot(owner_id).await?.ok_or_else(Error::internal),
         Err(e) => Err(e.into()),
     }
 }

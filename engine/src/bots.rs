@@ -71,7 +71,9 @@ fn apply(engine: &Engine, row: &mut BotRow, patch: &BotPatch) -> Result<()> {
         }
         if let Some(origins) = &w.allowed_origins {
             if origins.len() > MAX_ORIGINS {
-                return Err(Error::validation(format!("widget.allowed_origins: at most {MAX_ORIGINS} origins")));
+                return Err(Error::validation(format!(
+                    "widget.allowed_origins: at most {MAX_ORIGINS} origins"
+                )));
             }
             let mut clean = Vec::new();
             for o in origins {
@@ -101,7 +103,9 @@ fn apply(engine: &Engine, row: &mut BotRow, patch: &BotPatch) -> Result<()> {
             let mut theme = row.theme();
             if let Some(c) = &t.color {
                 if !valid_color(c.trim()) {
-                    return Err(Error::validation("widget.theme.color: expected a hex color such as #4f46e5"));
+                    return Err(Error::validation(
+                        "widget.theme.color: expected a hex color such as #4f46e5",
+                    ));
                 }
                 theme.color = c.trim().to_string();
             }
@@ -134,7 +138,13 @@ impl Engine {
             return Ok(Vec::new());
         }
         crate::accounts::ensure_default_bot(self.store.as_ref(), &who.user_id, &self.config.model).await?;
-        Ok(self.store.bots_of(&who.user_id).await?.iter().map(BotRow::to_bot).collect())
+        Ok(self
+            .store
+            .bots_of(&who.user_id)
+            .await?
+            .iter()
+            .map(BotRow::to_bot)
+            .collect())
     }
 
     /// A bot of the caller's (anything else is `NOT_FOUND`).
@@ -209,7 +219,13 @@ impl Engine {
             .user_by_email(&owner_email.trim().to_lowercase())
             .await?
             .ok_or_else(|| Error::not_found("account"))?;
-        let who = Identity { user_id: user.id.clone(), role: user.role(), bot_id: None, jti: String::new(), exp: 0 };
+        let who = Identity {
+            user_id: user.id.clone(),
+            role: user.role(),
+            bot_id: None,
+            jti: String::new(),
+            exp: 0,
+        };
         let patch = BotPatch {
             name: Some(name.to_string()),
             system_prompt: system_prompt.map(str::to_string),

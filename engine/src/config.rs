@@ -151,7 +151,11 @@ pub struct Settings {
     pub drain_secs: Option<String>,
     #[arg(global = true, long = "reply-log-secs", env = "BROOK_REPLY_LOG_SECS")]
     pub reply_log_secs: Option<String>,
-    #[arg(global = true, long = "upstream-first-token-secs", env = "BROOK_UPSTREAM_FIRST_TOKEN_SECS")]
+    #[arg(
+        global = true,
+        long = "upstream-first-token-secs",
+        env = "BROOK_UPSTREAM_FIRST_TOKEN_SECS"
+    )]
     pub upstream_first_token_secs: Option<String>,
     #[arg(global = true, long = "upstream-idle-secs", env = "BROOK_UPSTREAM_IDLE_SECS")]
     pub upstream_idle_secs: Option<String>,
@@ -159,7 +163,12 @@ pub struct Settings {
     pub context_tokens: Option<String>,
     #[arg(global = true, long = "max-active-replies", env = "BROOK_MAX_ACTIVE_REPLIES")]
     pub max_active_replies: Option<String>,
-    #[arg(global = true, long = "openai-api-key", env = "OPENAI_API_KEY", hide_env_values = true)]
+    #[arg(
+        global = true,
+        long = "openai-api-key",
+        env = "OPENAI_API_KEY",
+        hide_env_values = true
+    )]
     pub openai_api_key: Option<String>,
     #[arg(global = true, long = "openai-base-url", env = "OPENAI_BASE_URL")]
     pub openai_base_url: Option<String>,
@@ -179,9 +188,17 @@ pub struct Settings {
     pub max_message_chars: Option<String>,
     #[arg(global = true, long = "rate-limit-per-min", env = "BROOK_RATE_LIMIT_PER_MIN")]
     pub rate_limit_per_min: Option<String>,
-    #[arg(global = true, long = "auth-rate-limit-per-min", env = "BROOK_AUTH_RATE_LIMIT_PER_MIN")]
+    #[arg(
+        global = true,
+        long = "auth-rate-limit-per-min",
+        env = "BROOK_AUTH_RATE_LIMIT_PER_MIN"
+    )]
     pub auth_rate_limit_per_min: Option<String>,
-    #[arg(global = true, long = "max-connections-per-identity", env = "BROOK_MAX_CONNECTIONS_PER_IDENTITY")]
+    #[arg(
+        global = true,
+        long = "max-connections-per-identity",
+        env = "BROOK_MAX_CONNECTIONS_PER_IDENTITY"
+    )]
     pub max_connections_per_identity: Option<String>,
     #[arg(global = true, long = "daily-tokens-user", env = "BROOK_DAILY_TOKENS_USER")]
     pub daily_tokens_user: Option<String>,
@@ -210,11 +227,7 @@ fn present(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn parse_num<T: std::str::FromStr>(
-    name: &'static str,
-    v: &Option<String>,
-    default: T,
-) -> Result<T, ConfigError>
+fn parse_num<T: std::str::FromStr>(name: &'static str, v: &Option<String>, default: T) -> Result<T, ConfigError>
 where
     T::Err: std::fmt::Display,
 {
@@ -228,11 +241,7 @@ where
     }
 }
 
-fn parse_secs(
-    name: &'static str,
-    v: &Option<String>,
-    default: Duration,
-) -> Result<Duration, ConfigError> {
+fn parse_secs(name: &'static str, v: &Option<String>, default: Duration) -> Result<Duration, ConfigError> {
     Ok(Duration::from_secs(parse_num(name, v, default.as_secs())?))
 }
 
@@ -261,9 +270,7 @@ impl Config {
                 reason: "expected host:port, e.g. 127.0.0.1:3000".into(),
             })?,
         };
-        let database_url = present(&s.database_url)
-            .map(str::to_string)
-            .unwrap_or(d.database_url);
+        let database_url = present(&s.database_url).map(str::to_string).unwrap_or(d.database_url);
         if !(database_url.starts_with("sqlite:")
             || database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://"))

@@ -25,7 +25,9 @@ fn check_session_id(id: &str) -> Result<()> {
     if valid_session_id(id) {
         Ok(())
     } else {
-        Err(Error::validation("session_id: 1 to 128 characters of A-Z a-z 0-9 . _ : - (and not . or ..)"))
+        Err(Error::validation(
+            "session_id: 1 to 128 characters of A-Z a-z 0-9 . _ : - (and not . or ..)",
+        ))
     }
 }
 
@@ -52,8 +54,15 @@ impl Engine {
         let mut rows = self.store.conversations(&query).await?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
-        let next_cursor = if more { rows.last().map(|r| r.cursor().encode()) } else { None };
-        Ok(ConversationList { conversations: rows.iter().map(|r| r.to_conversation()).collect(), next_cursor })
+        let next_cursor = if more {
+            rows.last().map(|r| r.cursor().encode())
+        } else {
+            None
+        };
+        Ok(ConversationList {
+            conversations: rows.iter().map(|r| r.to_conversation()).collect(),
+            next_cursor,
+        })
     }
 
     pub async fn get_conversation(&self, who: &Identity, id: &str) -> Result<Conversation> {
@@ -66,7 +75,13 @@ impl Engine {
     }
 
     /// A page of messages, oldest first, ending before `before` (a message id).
-    pub async fn list_messages(&self, who: &Identity, id: &str, limit: i64, before: Option<&str>) -> Result<MessageList> {
+    pub async fn list_messages(
+        &self,
+        who: &Identity,
+        id: &str,
+        limit: i64,
+        before: Option<&str>,
+    ) -> Result<MessageList> {
         check_session_id(id)?;
         if self.store.conversation(&who.user_id, id).await?.is_none() {
             return Err(Error::not_found("conversation"));
@@ -74,7 +89,13 @@ impl Engine {
         self.messages_page(&who.user_id, id, limit, before).await
     }
 
-    async fn messages_page(&self, owner: &str, conversation: &str, limit: i64, before: Option<&str>) -> Result<MessageList> {
+    async fn messages_page(
+        &self,
+        owner: &str,
+        conversation: &str,
+        limit: i64,
+        before: Option<&str>,
+    ) -> Result<MessageList> {
         let before_pos = match before.map(str::trim).filter(|b| !b.is_empty()) {
             None => None,
             Some(b) => match self.store.message(b).await? {
@@ -86,7 +107,10 @@ impl Engine {
         let has_more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         rows.reverse();
-        Ok(MessageList { messages: rows.iter().map(|m| m.to_message()).collect(), has_more })
+        Ok(MessageList {
+            messages: rows.iter().map(|m| m.to_message()).collect(),
+            has_more,
+        })
     }
 
     /// Every version of a reply (`id` may be any version, or the user message).
@@ -116,10 +140,17 @@ impl Engine {
     ) -> Result<VisitorConversationList> {
         let bot = self.own_bot(who, bot_id).await?;
         let after = cursor(raw_cursor)?;
-        let mut rows = self.store.visitor_conversations(&bot.id, limit + 1, after.as_ref()).await?;
+        let mut rows = self
+            .store
+            .visitor_conversations(&bot.id, limit + 1, after.as_ref())
+            .await?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
-        let next_cursor = if more { rows.last().map(|r| r.cursor().encode()) } else { None };
+        let next_cursor = if more {
+            rows.last().map(|r| r.cursor().encode())
+        } else {
+            None
+        };
         Ok(VisitorConversationList {
             conversations: rows.iter().map(|r| r.to_visitor_conversation()).collect(),
             next_cursor,

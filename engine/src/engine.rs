@@ -29,6 +29,7 @@ pub struct Engine {
     pub(crate) message_limiter: RateLimiter,
     /// Register, login, guest and widget-session calls per IP.
     pub auth_limiter: RateLimiter,
+    pub metrics: crate::metrics::Metrics,
     /// Typing states that expire unless refreshed: (owner, conversation, conn) → generation.
     pub(crate) typing: Mutex<HashMap<(String, String, ConnId), u64>>,
     draining: AtomicBool,
@@ -60,16 +61,23 @@ impl Engine {
         }
         let accounts = Accounts::load(store.as_ref(), config.jwt_secret.as_deref()).await?;
         let provider: Arc<dyn Provider> = match config.provider {
-            ProviderKind::Demo => Arc::new(DemoProvider { token_delay: config.demo_token_delay }),
-            ProviderKind::OpenAi => {
-                Arc::new(OpenAiProvider::new(&config.openai_base_url, config.openai_api_key.as_deref()))
-            }
+            ProviderKind::Demo => Arc::new(DemoProvider {
+                token_delay: config.demo_token_delay,
+            }),
+            ProviderKind::OpenAi => Arc::new(OpenAiProvider::new(
+                &config.openai_base_url,
+                config.openai_api_key.as_deref(),
+            )),
         };
         let engine = Arc::new(Engine {
-            hub: Arc::new(Hub::new(config.reply_log_retention, config.max_connections_per_identity)),
+            hub: Arc::new(Hub::new(
+                config.reply_log_retention,
+                config.max_connections_per_identity,
+            )),
             scheduler: Scheduler::new(config.max_active_replies),
             message_limiter: RateLimiter::new(config.rate_limit_per_min),
             auth_limiter: RateLimiter::new(config.auth_rate_limit_per_min),
+            metrics: Default::default(),
             typing: Mutex::new(HashMap::new()),
             draining: AtomicBool::new(false),
             widget_origins: RwLock::new(HashSet::new()),
@@ -96,15 +104,31 @@ impl Engine {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         if self.scheduler.in_flight() > 0 {
-            tracing::warn!(count = self.scheduler.in_flight(), "interrupting replies still running at shutdown");
+            tracing::warn!(
+                count = self.scheduler.in_flight(),
+                "interrupting replies still running at shutdown"
+            );
             for job in self.scheduler.stop_all(None, FinishReason::Interrupted) {
-                self.finalize(&job, crate::chat::runner::Outcome::not_started_pub(FinishReason::Interrupted)).await;
+                self.finalize(
+                    &job,
+                    crate::chat::runner::Outcome::not_started_pub(FinishReason::Interrupted),
+                )
+                .await;
             }
             let grace = tokio::time::Instant::now() + Duration::from_secs(5);
             while self.scheduler.in_flight() > 0 && tokio::time::Instant::now() < grace {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
+    }
+
+    /// `GET /metrics`.
+    pub fn render_metrics(&self) -> String {
+        self.metrics.render(
+            self.hub.registry.connections(),
+            self.scheduler.in_flight(),
+            self.hub.held(),
+        )
     }
 
     /// Rebuilds the CORS allow-list after a bot's widget settings change.
@@ -127,7 +151,9 @@ impl Engine {
 
     /// Whether some enabled bot allows `origin` (CORS preflights).
     pub fn widget_origin_allowed(&self, origin: &str) -> bool {
-        let Ok(w) = self.widget_origins.read() else { return false };
+        let Ok(w) = self.widget_origins.read() else {
+            return false;
+        };
         w.contains("*") || crate::origin::normalize(origin).is_some_and(|n| w.contains(&n))
     }
 }

@@ -21,6 +21,7 @@ pub mod conversations;
 pub mod error;
 pub mod ids;
 pub mod limits;
+pub mod metrics;
 
 pub use error::Error;
 pub mod hub;

@@ -6,7 +6,7 @@
 //! and idle ones are swept so that the map does not grow with every address seen.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -48,9 +48,7 @@ impl RateLimiter {
         }
         let cap = self.per_min as f64;
         let rate = cap / 60.0; // tokens per second
-        let mut h = self.hasher.build_hasher();
-        key.hash(&mut h);
-        let shard = &self.shards[(h.finish() as usize) % SHARDS];
+        let shard = &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS];
         let mut map = shard.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > 10_000 {
             // Sweep buckets that have refilled completely: they carry no state.
@@ -82,7 +80,10 @@ mod tests {
         assert!(l.check_at("a", t0).is_ok());
         assert!(l.check_at("a", t0).is_ok());
         let wait = l.check_at("a", t0).unwrap_err();
-        assert!(wait > Duration::from_secs(15) && wait <= Duration::from_secs(20), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(15) && wait <= Duration::from_secs(20),
+            "{wait:?}"
+        );
         assert!(l.check_at("b", t0).is_ok(), "keys are independent");
         assert!(l.check_at("a", t0 + Duration::from_secs(21)).is_ok());
     }

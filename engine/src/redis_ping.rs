@@ -37,17 +37,28 @@ pub async fn ping(url: &str) -> Result<(), RedisPingError> {
                 cmd.extend(format!("*2\r\n$4\r\nAUTH\r\n${}\r\n{}\r\n", pw.len(), pw).bytes());
             } else {
                 cmd.extend(
-                    format!("*3\r\n$4\r\nAUTH\r\n${}\r\n{}\r\n${}\r\n{}\r\n", user.len(), user, pw.len(), pw)
-                        .bytes(),
+                    format!(
+                        "*3\r\n$4\r\nAUTH\r\n${}\r\n{}\r\n${}\r\n{}\r\n",
+                        user.len(),
+                        user,
+                        pw.len(),
+                        pw
+                    )
+                    .bytes(),
                 );
             }
         }
         cmd.extend(b"*1\r\n$4\r\nPING\r\n");
-        s.write_all(&cmd).await.map_err(|e| RedisPingError::Connect(e.to_string()))?;
+        s.write_all(&cmd)
+            .await
+            .map_err(|e| RedisPingError::Connect(e.to_string()))?;
         let mut buf = vec![0u8; 256];
         let mut got = String::new();
         while !got.contains("PONG") {
-            let n = s.read(&mut buf).await.map_err(|e| RedisPingError::Connect(e.to_string()))?;
+            let n = s
+                .read(&mut buf)
+                .await
+                .map_err(|e| RedisPingError::Connect(e.to_string()))?;
             if n == 0 {
                 break;
             }

@@ -37,36 +37,150 @@ struct Lang {
 }
 
 const RUST: Lang = Lang {
-    keywords: &["as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "Some", "None", "Ok", "Err"],
+    keywords: &[
+        "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn",
+        "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self",
+        "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "Some",
+        "None", "Ok", "Err",
+    ],
     line_comments: &["//"],
     block_comment: Some(("/*", "*/")),
 };
 const JS: Lang = Lang {
-    keywords: &["async", "await", "break", "case", "catch", "class", "const", "continue", "default", "delete", "do", "else", "export", "extends", "false", "finally", "for", "from", "function", "if", "import", "in", "instanceof", "interface", "let", "new", "null", "of", "return", "static", "super", "switch", "this", "throw", "true", "try", "type", "typeof", "undefined", "var", "void", "while", "yield"],
+    keywords: &[
+        "async",
+        "await",
+        "break",
+        "case",
+        "catch",
+        "class",
+        "const",
+        "continue",
+        "default",
+        "delete",
+        "do",
+        "else",
+        "export",
+        "extends",
+        "false",
+        "finally",
+        "for",
+        "from",
+        "function",
+        "if",
+        "import",
+        "in",
+        "instanceof",
+        "interface",
+        "let",
+        "new",
+        "null",
+        "of",
+        "return",
+        "static",
+        "super",
+        "switch",
+        "this",
+        "throw",
+        "true",
+        "try",
+        "type",
+        "typeof",
+        "undefined",
+        "var",
+        "void",
+        "while",
+        "yield",
+    ],
     line_comments: &["//"],
     block_comment: Some(("/*", "*/")),
 };
 const PYTHON: Lang = Lang {
-    keywords: &["and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else", "except", "False", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "None", "nonlocal", "not", "or", "pass", "raise", "return", "True", "try", "while", "with", "yield", "self", "print"],
+    keywords: &[
+        "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else", "except",
+        "False", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "None", "nonlocal", "not",
+        "or", "pass", "raise", "return", "True", "try", "while", "with", "yield", "self", "print",
+    ],
     line_comments: &["#"],
     block_comment: None,
 };
 const SHELL: Lang = Lang {
-    keywords: &["if", "then", "else", "elif", "fi", "for", "in", "do", "done", "while", "case", "esac", "function", "return", "export", "local", "echo", "cd", "sudo", "set"],
+    keywords: &[
+        "if", "then", "else", "elif", "fi", "for", "in", "do", "done", "while", "case", "esac", "function", "return",
+        "export", "local", "echo", "cd", "sudo", "set",
+    ],
     line_comments: &["#"],
     block_comment: None,
 };
 const C_LIKE: Lang = Lang {
-    keywords: &["auto", "break", "case", "char", "class", "const", "continue", "default", "do", "double", "else", "enum", "extends", "false", "final", "float", "for", "func", "go", "if", "import", "int", "interface", "long", "new", "nil", "null", "package", "private", "protected", "public", "return", "short", "static", "struct", "switch", "this", "true", "void", "var", "while", "defer", "range", "map", "chan", "string", "bool"],
+    keywords: &[
+        "auto",
+        "break",
+        "case",
+        "char",
+        "class",
+        "const",
+        "continue",
+        "default",
+        "do",
+        "double",
+        "else",
+        "enum",
+        "extends",
+        "false",
+        "final",
+        "float",
+        "for",
+        "func",
+        "go",
+        "if",
+        "import",
+        "int",
+        "interface",
+        "long",
+        "new",
+        "nil",
+        "null",
+        "package",
+        "private",
+        "protected",
+        "public",
+        "return",
+        "short",
+        "static",
+        "struct",
+        "switch",
+        "this",
+        "true",
+        "void",
+        "var",
+        "while",
+        "defer",
+        "range",
+        "map",
+        "chan",
+        "string",
+        "bool",
+    ],
     line_comments: &["//"],
     block_comment: Some(("/*", "*/")),
 };
 const SQL: Lang = Lang {
-    keywords: &["select", "from", "where", "insert", "into", "values", "update", "set", "delete", "create", "table", "index", "join", "left", "right", "inner", "on", "and", "or", "not", "null", "order", "by", "group", "limit", "as", "primary", "key", "SELECT", "FROM", "WHERE", "INSERT", "INTO", "VALUES", "UPDATE", "SET", "DELETE", "CREATE", "TABLE", "INDEX", "JOIN", "ON", "AND", "OR", "NOT", "NULL", "ORDER", "BY", "GROUP", "LIMIT", "AS", "PRIMARY", "KEY"],
+    keywords: &[
+        "select", "from", "where", "insert", "into", "values", "update", "set", "delete", "create", "table", "index",
+        "join", "left", "right", "inner", "on", "and", "or", "not", "null", "order", "by", "group", "limit", "as",
+        "primary", "key", "SELECT", "FROM", "WHERE", "INSERT", "INTO", "VALUES", "UPDATE", "SET", "DELETE", "CREATE",
+        "TABLE", "INDEX", "JOIN", "ON", "AND", "OR", "NOT", "NULL", "ORDER", "BY", "GROUP", "LIMIT", "AS", "PRIMARY",
+        "KEY",
+    ],
     line_comments: &["--"],
     block_comment: Some(("/*", "*/")),
 };
-const PLAIN: Lang = Lang { keywords: &["true", "false", "null"], line_comments: &[], block_comment: None };
+const PLAIN: Lang = Lang {
+    keywords: &["true", "false", "null"],
+    line_comments: &[],
+    block_comment: None,
+};
 
 fn lang(tag: &str) -> &'static Lang {
     match tag.to_ascii_lowercase().as_str() {
@@ -90,7 +204,10 @@ fn push(out: &mut Vec<Token>, kind: TokenKind, text: &str) {
             return;
         }
     }
-    out.push(Token { kind, text: text.to_string() });
+    out.push(Token {
+        kind,
+        text: text.to_string(),
+    });
 }
 
 /// Splits `code` into tokens; concatenating their texts gives `code` back.
@@ -135,15 +252,23 @@ pub fn highlight(code: &str, lang_tag: &str) -> Vec<Token> {
             continue;
         }
         if c.is_ascii_digit() && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')) {
-            let j = rest.find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '.' || ch == '_')).unwrap_or(rest.len());
+            let j = rest
+                .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '.' || ch == '_'))
+                .unwrap_or(rest.len());
             push(&mut out, TokenKind::Number, &rest[..j]);
             i += j;
             continue;
         }
         if c.is_alphabetic() || c == '_' {
-            let j = rest.find(|ch: char| !(ch.is_alphanumeric() || ch == '_')).unwrap_or(rest.len());
+            let j = rest
+                .find(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
+                .unwrap_or(rest.len());
             let word = &rest[..j];
-            let kind = if l.keywords.contains(&word) { TokenKind::Keyword } else { TokenKind::Plain };
+            let kind = if l.keywords.contains(&word) {
+                TokenKind::Keyword
+            } else {
+                TokenKind::Plain
+            };
             push(&mut out, kind, word);
             i += j;
             continue;
@@ -164,7 +289,9 @@ mod tests {
         let toks = highlight(code, "rust");
         assert_eq!(toks.iter().map(|t| t.text.as_str()).collect::<String>(), code);
         assert!(toks.iter().any(|t| t.kind == TokenKind::Keyword && t.text == "fn"));
-        assert!(toks.iter().any(|t| t.kind == TokenKind::String && t.text.contains("not a comment")));
+        assert!(toks
+            .iter()
+            .any(|t| t.kind == TokenKind::String && t.text.contains("not a comment")));
         assert!(toks.iter().any(|t| t.kind == TokenKind::Comment && t.text == "// real"));
         assert!(toks.iter().any(|t| t.kind == TokenKind::Number && t.text == "42"));
         let py = highlight("# c\nx = 'é'", "python");

@@ -7,10 +7,21 @@ pub enum Block {
     Heading(u8, Vec<Inline>),
     /// A fenced code block: its language tag and text. `closed` is false while
     /// the closing fence has not streamed in yet.
-    Code { lang: String, text: String, closed: bool },
+    Code {
+        lang: String,
+        text: String,
+        closed: bool,
+    },
     Quote(Vec<Block>),
-    List { ordered: bool, start: u32, items: Vec<Vec<Block>> },
-    Table { head: Vec<Vec<Inline>>, rows: Vec<Vec<Vec<Inline>>> },
+    List {
+        ordered: bool,
+        start: u32,
+        items: Vec<Vec<Block>>,
+    },
+    Table {
+        head: Vec<Vec<Inline>>,
+        rows: Vec<Vec<Vec<Inline>>>,
+    },
     Rule,
 }
 
@@ -23,7 +34,10 @@ pub enum Inline {
     Strike(Vec<Inline>),
     Code(String),
     /// Only ever built for safe URLs (see [`crate::safe_url`]).
-    Link { href: String, children: Vec<Inline> },
+    Link {
+        href: String,
+        children: Vec<Inline>,
+    },
     LineBreak,
 }
 
@@ -134,7 +148,11 @@ fn parse_lines(lines: &[&str]) -> Vec<Block> {
                 i += 1;
             }
             let lang: String = lang.split_whitespace().next().unwrap_or("").chars().take(20).collect();
-            blocks.push(Block::Code { lang, text: body.join("\n"), closed });
+            blocks.push(Block::Code {
+                lang,
+                text: body.join("\n"),
+                closed,
+            });
             continue;
         }
         if let Some((level, rest)) = heading(line) {
@@ -197,7 +215,11 @@ fn parse_lines(lines: &[&str]) -> Vec<Block> {
                 }
             }
             let items = items.iter().map(|it| parse_lines(it)).collect();
-            blocks.push(Block::List { ordered, start: start.max(1), items });
+            blocks.push(Block::List {
+                ordered,
+                start: start.max(1),
+                items,
+            });
             continue;
         }
         if para.is_empty() {
@@ -242,7 +264,11 @@ fn inline_lines(lines: &[&str]) -> Vec<Inline> {
                 push_text(&mut out, "\n");
             }
         }
-        let l = if n + 1 < lines.len() { l.trim_end_matches('\\').trim_end() } else { l.trim_end() };
+        let l = if n + 1 < lines.len() {
+            l.trim_end_matches('\\').trim_end()
+        } else {
+            l.trim_end()
+        };
         out.extend(inline(l.trim_start()));
     }
     out
@@ -325,10 +351,18 @@ pub fn inline(s: &str) -> Vec<Inline> {
             if let Some((label_end, url_start, url_end)) = link_at(&chars, i) {
                 let label: String = chars[i + 1..label_end].iter().collect();
                 let url: String = chars[url_start..url_end].iter().collect();
-                let url = url.split_whitespace().next().unwrap_or("").trim_matches(|c| c == '<' || c == '>').to_string();
+                let url = url
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .trim_matches(|c| c == '<' || c == '>')
+                    .to_string();
                 take(&mut text, &mut out);
                 if crate::safe_url(&url) {
-                    out.push(Inline::Link { href: url, children: inline(&label) });
+                    out.push(Inline::Link {
+                        href: url,
+                        children: inline(&label),
+                    });
                 } else {
                     // An unsafe target: keep the words, drop the link.
                     for n in inline(&label) {
@@ -348,7 +382,10 @@ pub fn inline(s: &str) -> Vec<Inline> {
                 let inner: String = chars[i + 1..i + 1 + end].iter().collect();
                 if crate::safe_url(&inner) && !inner.contains(char::is_whitespace) {
                     take(&mut text, &mut out);
-                    out.push(Inline::Link { href: inner.clone(), children: vec![Inline::Text(inner)] });
+                    out.push(Inline::Link {
+                        href: inner.clone(),
+                        children: vec![Inline::Text(inner)],
+                    });
                     i += end + 2;
                     continue;
                 }
@@ -467,7 +504,10 @@ mod tests {
         assert_eq!(
             inline("[ok](https://a.b) [bad](javascript:alert(1))"),
             vec![
-                Inline::Link { href: "https://a.b".into(), children: vec![Inline::Text("ok".into())] },
+                Inline::Link {
+                    href: "https://a.b".into(),
+                    children: vec![Inline::Text("ok".into())]
+                },
                 Inline::Text(" bad".into()),
             ]
         );

@@ -50,10 +50,7 @@ impl ErrorCode {
     /// The HTTP status of this code on the REST API (contract §4).
     pub const fn http_status(self) -> u16 {
         match self {
-            ErrorCode::EmptyMessage
-            | ErrorCode::InvalidFrame
-            | ErrorCode::InvalidJson
-            | ErrorCode::UnknownType => 400,
+            ErrorCode::EmptyMessage | ErrorCode::InvalidFrame | ErrorCode::InvalidJson | ErrorCode::UnknownType => 400,
             ErrorCode::AuthRequired | ErrorCode::InvalidCredentials => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,

@@ -240,10 +240,7 @@ impl ClientFrame {
                 })
             }
         };
-        fn typed<T: serde::de::DeserializeOwned>(
-            ty: &str,
-            value: serde_json::Value,
-        ) -> Result<T, FrameError> {
+        fn typed<T: serde::de::DeserializeOwned>(ty: &str, value: serde_json::Value) -> Result<T, FrameError> {
             serde_json::from_value(value).map_err(|e| FrameError {
                 code: ErrorCode::InvalidFrame,
                 message: format!("invalid \"{ty}\" frame: {e}"),
@@ -298,7 +295,10 @@ mod tests {
     #[test]
     fn null_session_id_is_none() {
         let f = ClientFrame::parse(r#"{"type":"message","message":"hi","session_id":null}"#);
-        assert!(matches!(f, Ok(ClientFrame::Message(MessageFrame { session_id: None, .. }))));
+        assert!(matches!(
+            f,
+            Ok(ClientFrame::Message(MessageFrame { session_id: None, .. }))
+        ));
     }
 
     #[test]
@@ -310,14 +310,19 @@ mod tests {
             ErrorCode::InvalidFrame
         );
         assert_eq!(
-            ClientFrame::parse(r#"{"type":"message","message":5}"#).unwrap_err().code,
+            ClientFrame::parse(r#"{"type":"message","message":5}"#)
+                .unwrap_err()
+                .code,
             ErrorCode::InvalidFrame
         );
         assert_eq!(
             ClientFrame::parse(r#"{"type":"dance"}"#).unwrap_err().code,
             ErrorCode::UnknownType
         );
-        assert_eq!(ClientFrame::parse(r#"{"type":7}"#).unwrap_err().code, ErrorCode::InvalidFrame);
+        assert_eq!(
+            ClientFrame::parse(r#"{"type":7}"#).unwrap_err().code,
+            ErrorCode::InvalidFrame
+        );
     }
 
     #[test]

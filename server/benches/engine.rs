@@ -34,7 +34,11 @@ mod tempdir {
 async fn start_brook(upstream: &FakeUpstream) -> Brook {
     let dir = std::env::temp_dir().join(format!("brook-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let addr = format!("127.0.0.1:{port}");
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_brook"))
         .env("DATABASE_URL", format!("sqlite://{}", dir.join("bench.db").display()))
@@ -55,7 +59,11 @@ async fn start_brook(upstream: &FakeUpstream) -> Brook {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Brook { child, addr, _dir: tempdir::Dir(dir) }
+    Brook {
+        child,
+        addr,
+        _dir: tempdir::Dir(dir),
+    }
 }
 
 async fn token(addr: &str) -> String {
@@ -94,7 +102,10 @@ async fn first_token_overhead(upstream: &FakeUpstream, brook: &Brook, n: usize) 
         let req = engine::provider::CompletionRequest {
             model: "gpt-4o-mini".into(),
             temperature: 0.7,
-            turns: vec![engine::provider::Turn { role: engine::provider::TurnRole::User, content: "hi".into() }],
+            turns: vec![engine::provider::Turn {
+                role: engine::provider::TurnRole::User,
+                content: "hi".into(),
+            }],
         };
         let t = Instant::now();
         let mut s = provider.stream(req).await.unwrap();
@@ -107,13 +118,16 @@ async fn first_token_overhead(upstream: &FakeUpstream, brook: &Brook, n: usize) 
         while s.next().await.is_some() {}
     }
     let tok = token(&brook.addr).await;
-    let mut ws = WsClient::connect(&format!("ws://{}/ws/chat?token={tok}", brook.addr)).await.unwrap();
+    let mut ws = WsClient::connect(&format!("ws://{}/ws/chat?token={tok}", brook.addr))
+        .await
+        .unwrap();
     ws.recv().await.unwrap();
     let mut through = Vec::new();
     let mut relay = Vec::new();
     for i in 0..n {
         let t = Instant::now();
-        ws.send(json!({"type": "message", "message": "hi", "session_id": format!("ttft-{}", i % 50)})).await;
+        ws.send(json!({"type": "message", "message": "hi", "session_id": format!("ttft-{}", i % 50)}))
+            .await;
         let mut reply = String::new();
         loop {
             let f = ws.recv().await.unwrap();
@@ -139,7 +153,11 @@ async fn first_token_overhead(upstream: &FakeUpstream, brook: &Brook, n: usize) 
     println!("first token, {n} messages (ms):");
     println!("  direct to the fake upstream   p50 {d50:.3}  p99 {d99:.3}");
     println!("  through Brook (WebSocket)     p50 {b50:.3}  p99 {b99:.3}");
-    println!("  overhead added by Brook       p50 {:.3}  p99 {:.3}  (includes the durable commit before ack)", b50 - d50, b99 - d99);
+    println!(
+        "  overhead added by Brook       p50 {:.3}  p99 {:.3}  (includes the durable commit before ack)",
+        b50 - d50,
+        b99 - d99
+    );
     println!(
         "  relay: upstream's first chunk -> client's first token frame  p50 {:.3}  p99 {:.3}",
         percentile(&relay, 0.5),
@@ -150,22 +168,30 @@ async fn first_token_overhead(upstream: &FakeUpstream, brook: &Brook, n: usize) 
 async fn fan_out(upstream: &FakeUpstream, brook: &Brook, subscribers: usize, tokens: usize) {
     upstream.set_default(Behaviour::tokens(tokens));
     let tok = token(&brook.addr).await;
-    let mut sender = WsClient::connect(&format!("ws://{}/ws/chat?token={tok}", brook.addr)).await.unwrap();
+    let mut sender = WsClient::connect(&format!("ws://{}/ws/chat?token={tok}", brook.addr))
+        .await
+        .unwrap();
     sender.recv().await.unwrap();
     // Create the conversation first, then join every subscriber.
-    sender.send(json!({"type": "message", "message": "warm up", "session_id": "fan"})).await;
+    sender
+        .send(json!({"type": "message", "message": "warm up", "session_id": "fan"}))
+        .await;
     let warm = sender.recv_type("ack").await;
     sender.collect(warm["reply_id"].as_str().unwrap()).await;
     let mut subs = Vec::new();
     for _ in 0..subscribers {
-        let mut ws = WsClient::connect(&format!("ws://{}/ws/chat?token={tok}", brook.addr)).await.unwrap();
+        let mut ws = WsClient::connect(&format!("ws://{}/ws/chat?token={tok}", brook.addr))
+            .await
+            .unwrap();
         ws.recv().await.unwrap();
         ws.send(json!({"type": "join", "session_id": "fan"})).await;
         ws.recv_type("joined").await;
         subs.push(ws);
     }
     let start = Instant::now();
-    sender.send(json!({"type": "message", "message": "go", "session_id": "fan"})).await;
+    sender
+        .send(json!({"type": "message", "message": "go", "session_id": "fan"}))
+        .await;
     let ack = sender.recv_type("ack").await;
     let reply = ack["reply_id"].as_str().unwrap().to_string();
     let mut handles = Vec::new();
@@ -174,7 +200,9 @@ async fn fan_out(upstream: &FakeUpstream, brook: &Brook, subscribers: usize, tok
         handles.push(tokio::spawn(async move {
             let mut n = 0usize;
             while let Some(msg) = ws.stream.next().await {
-                let Ok(tokio_tungstenite::tungstenite::Message::Text(t)) = msg else { continue };
+                let Ok(tokio_tungstenite::tungstenite::Message::Text(t)) = msg else {
+                    continue;
+                };
                 // Count without parsing every frame: the client must not be the bottleneck.
                 if t.as_str().starts_with("{\"type\":\"token\"") {
                     n += 1;
@@ -204,7 +232,9 @@ async fn idle_memory(brook: &Brook, n: usize) {
     // Warm up allocator pools and the registry with a few connections first.
     let mut warm = Vec::new();
     for _ in 0..50 {
-        let mut ws = WsClient::connect(&format!("ws://{}/ws/chat?token={tok}", brook.addr)).await.unwrap();
+        let mut ws = WsClient::connect(&format!("ws://{}/ws/chat?token={tok}", brook.addr))
+            .await
+            .unwrap();
         ws.recv().await.unwrap();
         warm.push(ws);
     }
@@ -212,7 +242,9 @@ async fn idle_memory(brook: &Brook, n: usize) {
     let before = rss_kib(pid);
     let mut conns = Vec::new();
     for _ in 0..n {
-        let mut ws = WsClient::connect(&format!("ws://{}/ws/chat?token={tok}", brook.addr)).await.unwrap();
+        let mut ws = WsClient::connect(&format!("ws://{}/ws/chat?token={tok}", brook.addr))
+            .await
+            .unwrap();
         ws.recv().await.unwrap();
         conns.push(ws);
     }
@@ -230,7 +262,10 @@ fn main() {
         return;
     }
     engine::tls::install_crypto_provider();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let upstream = FakeUpstream::start().await;
         let brook = start_brook(&upstream).await;

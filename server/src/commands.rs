@@ -26,19 +26,27 @@ pub fn snippet(public_url: &str, bot: &BotRow) -> String {
 }
 
 pub fn public_url(config: &Config) -> String {
-    config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.addr))
+    config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.addr))
 }
 
 pub async fn migrate(config: &Config) -> CmdResult {
     let s = open(config).await?;
     s.close().await;
-    println!("migrations applied to {}", engine::config::redact_url(&config.database_url));
+    println!(
+        "migrations applied to {}",
+        engine::config::redact_url(&config.database_url)
+    );
     Ok(())
 }
 
 pub async fn user(config: &Config, cmd: UserCommand) -> CmdResult {
     let s = open(config).await?;
-    let accounts = Accounts::load(s.as_ref(), config.jwt_secret.as_deref()).await.map_err(|e| e.message)?;
+    let accounts = Accounts::load(s.as_ref(), config.jwt_secret.as_deref())
+        .await
+        .map_err(|e| e.message)?;
     match cmd {
         UserCommand::Create { email, password, name } => {
             let user = accounts
@@ -54,8 +62,13 @@ pub async fn user(config: &Config, cmd: UserCommand) -> CmdResult {
 
 pub async fn token(config: &Config, email: &str) -> CmdResult {
     let s = open(config).await?;
-    let accounts = Accounts::load(s.as_ref(), config.jwt_secret.as_deref()).await.map_err(|e| e.message)?;
-    let t = accounts.token_for_email(s.as_ref(), email).await.map_err(|e| e.message)?;
+    let accounts = Accounts::load(s.as_ref(), config.jwt_secret.as_deref())
+        .await
+        .map_err(|e| e.message)?;
+    let t = accounts
+        .token_for_email(s.as_ref(), email)
+        .await
+        .map_err(|e| e.message)?;
     println!("{t}");
     s.close().await;
     Ok(())
@@ -64,14 +77,33 @@ pub async fn token(config: &Config, email: &str) -> CmdResult {
 pub async fn bot(config: &Config, cmd: BotCommand) -> CmdResult {
     let engine = engine::Engine::start(config.clone()).await.map_err(|e| e.to_string())?;
     let result = match cmd {
-        BotCommand::Create { owner, name, system_prompt, model, allowed_origin } => {
+        BotCommand::Create {
+            owner,
+            name,
+            system_prompt,
+            model,
+            allowed_origin,
+        } => {
             let bot = engine
-                .create_bot_for(&owner, &name, system_prompt.as_deref(), model.as_deref(), &allowed_origin)
+                .create_bot_for(
+                    &owner,
+                    &name,
+                    system_prompt.as_deref(),
+                    model.as_deref(),
+                    &allowed_origin,
+                )
                 .await
                 .map_err(|e| e.message)?;
             println!("bot id:      {}", bot.id);
             println!("public key:  {}", bot.public_key);
-            println!("widget:      {}", if bot.widget_enabled != 0 { "enabled" } else { "disabled (no --allowed-origin)" });
+            println!(
+                "widget:      {}",
+                if bot.widget_enabled != 0 {
+                    "enabled"
+                } else {
+                    "disabled (no --allowed-origin)"
+                }
+            );
             println!("allowed:     {}", bot.allowed_origins().join(", "));
             println!();
             println!("Paste this into your site's HTML:");
@@ -126,7 +158,11 @@ pub async fn doctor(config: &Config) -> CmdResult {
             );
             s.close().await;
         }
-        Ok(Err(e)) => report(false, "database", format!("{e}. Check DATABASE_URL and that the server is running.")),
+        Ok(Err(e)) => report(
+            false,
+            "database",
+            format!("{e}. Check DATABASE_URL and that the server is running."),
+        ),
         Err(_) => report(false, "database", "no answer within 10 s".into()),
     }
 

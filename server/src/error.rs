@@ -33,7 +33,14 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let e = self.0;
         let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut res = (status, Json(ApiError { error: e.message, code: e.code })).into_response();
+        let mut res = (
+            status,
+            Json(ApiError {
+                error: e.message,
+                code: e.code,
+            }),
+        )
+            .into_response();
         let retry = e.retry_after_ms.or(match e.code {
             ErrorCode::RateLimited | ErrorCode::QuotaExceeded | ErrorCode::Unavailable => Some(1000),
             _ => None,

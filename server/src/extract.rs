@@ -34,13 +34,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             }
         })?;
         let value: serde_json::Value = if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(HttpError::new(ErrorCode::InvalidJson, "the body is empty; expected a JSON object"));
+            return Err(HttpError::new(
+                ErrorCode::InvalidJson,
+                "the body is empty; expected a JSON object",
+            ));
         } else {
             serde_json::from_slice(&bytes)
                 .map_err(|e| HttpError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {e}")))?
         };
         if !value.is_object() {
-            return Err(HttpError::new(ErrorCode::InvalidFrame, "the body must be a JSON object"));
+            return Err(HttpError::new(
+                ErrorCode::InvalidFrame,
+                "the body must be a JSON object",
+            ));
         }
         serde_json::from_value(value)
             .map(JsonBody)
@@ -90,11 +96,17 @@ pub struct Auth {
 fn authenticate(parts: &Parts, state: &AppState, allow_query: bool) -> Result<Auth, HttpError> {
     let accounts = &state.engine.accounts;
     if let Some(t) = bearer(&parts.headers) {
-        return accounts.authenticate(&t).map(|who| Auth { who, via_cookie: false }).map_err(token_error);
+        return accounts
+            .authenticate(&t)
+            .map(|who| Auth { who, via_cookie: false })
+            .map_err(token_error);
     }
     if allow_query {
         if let Some(t) = query_token(parts) {
-            return accounts.authenticate(&t).map(|who| Auth { who, via_cookie: false }).map_err(token_error);
+            return accounts
+                .authenticate(&t)
+                .map(|who| Auth { who, via_cookie: false })
+                .map_err(token_error);
         }
     }
     if let Some(t) = session_cookie(&parts.headers) {
@@ -223,7 +235,10 @@ impl Params {
         match self.get(key).map(str::trim) {
             None | Some("") => Ok(default),
             Some(raw) => raw.parse::<u64>().map_err(|_| {
-                HttpError::new(ErrorCode::ValidationError, format!("{key}: expected a non-negative whole number, got {raw:?}"))
+                HttpError::new(
+                    ErrorCode::ValidationError,
+                    format!("{key}: expected a non-negative whole number, got {raw:?}"),
+                )
             }),
         }
     }

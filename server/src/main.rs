@@ -45,7 +45,11 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             brook_server::serve::shutdown_signal().await;
             tracing::info!("shutting down: draining replies");
             running.shutdown.cancel();
-            running.task.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())
+            running
+                .task
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())
         }
         Command::Migrate => commands::migrate(&config).await,
         Command::User(cmd) => commands::user(&config, cmd).await,

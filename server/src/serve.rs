@@ -14,10 +14,7 @@ pub enum ServeError {
     #[error("{0}")]
     Start(#[from] engine::engine::StartError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -47,7 +44,10 @@ pub async fn spawn(config: Config) -> Result<Running, ServeError> {
     let engine = Engine::start(config.clone()).await?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
-        .map_err(|source| ServeError::Bind { addr: config.addr, source })?;
+        .map_err(|source| ServeError::Bind {
+            addr: config.addr,
+            source,
+        })?;
     let addr = listener.local_addr()?;
     let mut leptos = leptos_options(&config);
     leptos.site_addr = addr;
@@ -55,7 +55,11 @@ pub async fn spawn(config: Config) -> Result<Running, ServeError> {
     // connections to close, so clients see their replies finish first.
     let shutdown = CancellationToken::new();
     let close = CancellationToken::new();
-    let state = AppState { engine: engine.clone(), leptos, shutdown: close.clone() };
+    let state = AppState {
+        engine: engine.clone(),
+        leptos,
+        shutdown: close.clone(),
+    };
     let app = crate::router::build(state);
     let token = shutdown.clone();
     let task_engine = engine.clone();
@@ -83,7 +87,12 @@ pub async fn spawn(config: Config) -> Result<Running, ServeError> {
         Ok(())
     });
     tracing::info!(%addr, provider = config.provider.as_str(), database = %engine::config::redact_url(&config.database_url), "Brook is serving on http://{addr}");
-    Ok(Running { addr, shutdown, engine, task })
+    Ok(Running {
+        addr,
+        shutdown,
+        engine,
+        task,
+    })
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -20,16 +20,23 @@ pub enum Backend {
     Postgres,
 }
 
+/// Changes a test's configuration before the server starts.
+pub type Configure = Box<dyn FnOnce(&mut Config) + Send>;
+
 pub struct AppOptions {
     pub backend: Backend,
     /// Talk to a fake upstream through the real `openai` provider (else `demo`).
     pub upstream: bool,
-    pub configure: Option<Box<dyn FnOnce(&mut Config) + Send>>,
+    pub configure: Option<Configure>,
 }
 
 impl AppOptions {
     pub fn new(backend: Backend) -> Self {
-        AppOptions { backend, upstream: true, configure: None }
+        AppOptions {
+            backend,
+            upstream: true,
+            configure: None,
+        }
     }
     pub fn demo(mut self) -> Self {
         self.upstream = false;
@@ -91,14 +98,21 @@ pub async fn spawn_app(opts: AppOptions) -> Option<TestApp> {
         Backend::Sqlite => TestDb::sqlite(),
         Backend::Postgres => TestDb::postgres().await?,
     };
-    let upstream = if opts.upstream { Some(FakeUpstream::start().await) } else { None };
+    let upstream = if opts.upstream {
+        Some(FakeUpstream::start().await)
+    } else {
+        None
+    };
     let mut config = test_config(db.url(), upstream.as_ref());
     if let Some(f) = opts.configure {
         f(&mut config);
     }
     let running = server::serve::spawn(config.clone()).await.expect("brook starts");
     engine::tls::install_crypto_provider();
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("http client");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("http client");
     Some(TestApp {
         addr: running.addr,
         engine: running.engine.clone(),
@@ -165,14 +179,25 @@ impl TestApp {
 
     /// Registers an account; returns `(token, user id)`.
     pub async fn register(&self, email: &str) -> (String, String) {
-        let r = self.post("/api/v1/auth/register", None, json!({"email": email, "password": "correct horse battery", "name": "Test"})).await;
+        let r = self
+            .post(
+                "/api/v1/auth/register",
+                None,
+                json!({"email": email, "password": "correct horse battery", "name": "Test"}),
+            )
+            .await;
         assert_eq!(r.status(), 201, "register {email}");
         let v: Value = r.json().await.expect("json");
-        (v["token"].as_str().unwrap().to_string(), v["user"]["id"].as_str().unwrap().to_string())
+        (
+            v["token"].as_str().unwrap().to_string(),
+            v["user"]["id"].as_str().unwrap().to_string(),
+        )
     }
 
     pub async fn user_token(&self) -> String {
-        self.register(&format!("u{}@example.com", uuid::Uuid::new_v4().simple())).await.0
+        self.register(&format!("u{}@example.com", uuid::Uuid::new_v4().simple()))
+            .await
+            .0
     }
 
     /// A WebSocket on `path`, not authenticated.

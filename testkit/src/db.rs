@@ -45,15 +45,22 @@ impl TestDb {
                 if services_required() {
                     panic!("PostgreSQL is required (BROOK_REQUIRE_SERVICES=1) but {admin} is unreachable: {e}");
                 }
-                eprintln!("\n*** SKIPPED: PostgreSQL at {admin} is unreachable ({e}); set BROOK_TEST_POSTGRES_URL ***\n");
+                eprintln!(
+                    "\n*** SKIPPED: PostgreSQL at {admin} is unreachable ({e}); set BROOK_TEST_POSTGRES_URL ***\n"
+                );
                 return None;
             }
         };
         let name = format!("brook_test_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.ok()?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .ok()?;
         let _ = conn.close().await;
         let url = match admin.rfind('/') {
-            Some(i) if admin[..i].contains("://") && !admin[..i].ends_with('/') => format!("{}/{}", &admin[..i], name),
+            Some(i) if admin[..i].contains("://") && !admin[..i].ends_with('/') => {
+                format!("{}/{}", &admin[..i], name)
+            }
             _ => format!("{}/{}", admin.trim_end_matches('/'), name),
         };
         Some(TestDb::Postgres { admin, name, url })
@@ -70,11 +77,15 @@ impl Drop for TestDb {
                 let (admin, name) = (admin.clone(), name.clone());
                 // Drop runs outside any runtime we may block: use a thread with its own.
                 let _ = std::thread::spawn(move || {
-                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                        return;
+                    };
                     rt.block_on(async move {
                         use sqlx::Connection;
                         if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await;
+                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut c)
+                                .await;
                         }
                     });
                 })

@@ -75,7 +75,10 @@ impl Behaviour {
     }
 
     pub fn status(code: u16, retry_after: Option<u64>) -> Behaviour {
-        Behaviour { status: Some((code, retry_after)), ..Behaviour::tokens(0) }
+        Behaviour {
+            status: Some((code, retry_after)),
+            ..Behaviour::tokens(0)
+        }
     }
 
     pub fn cut_after(mut self, n: usize) -> Self {
@@ -94,7 +97,10 @@ impl Behaviour {
     }
 
     pub fn hang() -> Behaviour {
-        Behaviour { hang: true, ..Behaviour::tokens(0) }
+        Behaviour {
+            hang: true,
+            ..Behaviour::tokens(0)
+        }
     }
 }
 
@@ -163,7 +169,10 @@ async fn completions(State(inner): State<Arc<Inner>>, Json(body): Json<Value>) -
         .unwrap()
         .pop_front()
         .unwrap_or_else(|| inner.default.lock().unwrap().clone());
-    let mut watch = Watch { inner: inner.clone(), done: false };
+    let mut watch = Watch {
+        inner: inner.clone(),
+        done: false,
+    };
     if behaviour.hang {
         std::future::pending::<()>().await;
     }
@@ -173,7 +182,8 @@ async fn completions(State(inner): State<Arc<Inner>>, Json(body): Json<Value>) -
         let body = json!({ "error": { "message": format!("fake upstream error {code}"), "type": "server_error", "param": null, "code": null } });
         let mut res = (status, Json(body)).into_response();
         if let Some(s) = retry_after {
-            res.headers_mut().insert(header::RETRY_AFTER, s.to_string().parse().unwrap());
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, s.to_string().parse().unwrap());
         }
         return res;
     }
@@ -205,7 +215,10 @@ fn async_stream(b: Behaviour, watch: Watch) -> impl futures::Stream<Item = Resul
             return None;
         }
         if b.malformed_after == Some(i) {
-            return Some((Ok(Bytes::from_static(b"data: {this is not json\n\n")), (usize::MAX - 1, Some(watch), b)));
+            return Some((
+                Ok(Bytes::from_static(b"data: {this is not json\n\n")),
+                (usize::MAX - 1, Some(watch), b),
+            ));
         }
         if i == usize::MAX - 1 {
             // After a malformed line, keep the connection open briefly then end.
@@ -249,7 +262,9 @@ impl FakeUpstream {
             .route("/v1/chat/completions", post(completions))
             .route("/v1/models", get(models))
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake upstream");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake upstream");
         let addr = listener.local_addr().expect("fake upstream address");
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
             let _ = tcp.set_nodelay(true);

@@ -34,7 +34,11 @@ impl Collected {
         self.tokens.iter().map(|(s, _)| *s).collect()
     }
     pub fn response(&self) -> String {
-        self.complete.as_ref().and_then(|c| c["response"].as_str()).unwrap_or_default().to_string()
+        self.complete
+            .as_ref()
+            .and_then(|c| c["response"].as_str())
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
@@ -45,7 +49,10 @@ impl WsClient {
     }
 
     pub async fn send(&mut self, v: Value) {
-        self.stream.send(Message::Text(v.to_string().into())).await.expect("send");
+        self.stream
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .expect("send");
     }
 
     pub async fn send_raw(&mut self, m: Message) {
@@ -75,7 +82,10 @@ impl WsClient {
     /// Frames until one of type `ty` (returned); the others are dropped.
     pub async fn recv_type(&mut self, ty: &str) -> Value {
         loop {
-            let f = self.recv().await.unwrap_or_else(|| panic!("connection ended while waiting for {ty}"));
+            let f = self
+                .recv()
+                .await
+                .unwrap_or_else(|| panic!("connection ended while waiting for {ty}"));
             if f["type"] == ty {
                 return f;
             }
@@ -86,10 +96,15 @@ impl WsClient {
     pub async fn collect(&mut self, reply_id: &str) -> Collected {
         let mut c = Collected::default();
         loop {
-            let f = self.recv().await.unwrap_or_else(|| panic!("connection ended before complete of {reply_id}: {c:?}"));
+            let f = self
+                .recv()
+                .await
+                .unwrap_or_else(|| panic!("connection ended before complete of {reply_id}: {c:?}"));
             let mine = f["reply_id"] == reply_id;
             match f["type"].as_str() {
-                Some("token") if mine => c.tokens.push((f["seq"].as_u64().unwrap(), f["token"].as_str().unwrap().to_string())),
+                Some("token") if mine => c
+                    .tokens
+                    .push((f["seq"].as_u64().unwrap(), f["token"].as_str().unwrap().to_string())),
                 Some("error") if mine => c.errors.push(f.clone()),
                 Some("complete") if mine => {
                     c.frames.push(f.clone());
@@ -104,7 +119,10 @@ impl WsClient {
 
     /// Sends a message and returns its `ack`.
     pub async fn message(&mut self, text: &str, session_id: Option<&str>, client_id: Option<&str>) -> Value {
-        self.send(serde_json::json!({"type": "message", "message": text, "session_id": session_id, "client_id": client_id})).await;
+        self.send(
+            serde_json::json!({"type": "message", "message": text, "session_id": session_id, "client_id": client_id}),
+        )
+        .await;
         self.recv_type("ack").await
     }
 

@@ -157,7 +157,9 @@ impl Es {
 
 fn set_timeout(f: impl FnOnce() + 'static, ms: f64) -> Option<i32> {
     let cb = Closure::once_into_js(f);
-    js::window()?.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), ms as i32).ok()
+    js::window()?
+        .set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), ms as i32)
+        .ok()
 }
 
 fn clear_timeout(id: Option<i32>) {
@@ -181,7 +183,11 @@ impl Client {
             on_frame,
             on_status,
             on_ready,
-            status: Status { state: ConnState::Connecting, mode: Mode::WebSocket, retry_at: None },
+            status: Status {
+                state: ConnState::Connecting,
+                mode: Mode::WebSocket,
+                retry_at: None,
+            },
             ws: None,
             probe: None,
             next_id: 1,
@@ -282,7 +288,9 @@ impl Client {
         };
         let me = weak(self);
         let on_message: Cb = Closure::new(move |e: JsValue| {
-            let Some(text) = e.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string()) else { return };
+            let Some(text) = e.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string()) else {
+                return;
+            };
             if let Some(c) = upgrade(&me) {
                 c.on_ws_text(id, &text);
             }
@@ -296,7 +304,12 @@ impl Client {
         });
         socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        Some(Ws { id, socket, authed: false, _cbs: vec![on_message, on_close] })
+        Some(Ws {
+            id,
+            socket,
+            authed: false,
+            _cbs: vec![on_message, on_close],
+        })
     }
 
     fn connect(&self) {
@@ -428,7 +441,14 @@ impl Client {
         };
         if failures < 2 {
             let me = weak(self);
-            let t = set_timeout(move || if let Some(c) = upgrade(&me) { c.connect() }, 400.0);
+            let t = set_timeout(
+                move || {
+                    if let Some(c) = upgrade(&me) {
+                        c.connect()
+                    }
+                },
+                400.0,
+            );
             self.0.borrow_mut().timer = t;
             return;
         }
@@ -459,7 +479,14 @@ impl Client {
         let mode = self.0.borrow().status.mode;
         self.set_status(ConnState::Reconnecting, mode, Some(retry_at));
         let me = weak(self);
-        let t = set_timeout(move || if let Some(c) = upgrade(&me) { c.connect() }, delay);
+        let t = set_timeout(
+            move || {
+                if let Some(c) = upgrade(&me) {
+                    c.connect()
+                }
+            },
+            delay,
+        );
         let old = self.0.borrow_mut().timer.replace(t.unwrap_or_default());
         clear_timeout(old);
     }
@@ -530,7 +557,14 @@ impl Client {
         let ms = self.0.borrow().cfg.upgrade_ms as f64;
         let delay = ms + js_sys::Math::random() * ms;
         let me = weak(self);
-        let t = set_timeout(move || if let Some(c) = upgrade(&me) { c.probe_now() }, delay);
+        let t = set_timeout(
+            move || {
+                if let Some(c) = upgrade(&me) {
+                    c.probe_now()
+                }
+            },
+            delay,
+        );
         let old = std::mem::replace(&mut self.0.borrow_mut().upgrade_timer, t);
         clear_timeout(old);
     }
@@ -591,7 +625,11 @@ impl Client {
 
     fn with_token(&self, url: String) -> String {
         match self.token() {
-            Some(t) => format!("{url}{}token={}", if url.contains('?') { '&' } else { '?' }, js::encode(&t)),
+            Some(t) => format!(
+                "{url}{}token={}",
+                if url.contains('?') { '&' } else { '?' },
+                js::encode(&t)
+            ),
             None => url,
         }
     }
@@ -611,14 +649,19 @@ impl Client {
                 _ => false,
             };
         }
-        let Some(obj) = js::parse(frame) else { return false };
+        let Some(obj) = js::parse(frame) else {
+            return false;
+        };
         let ty = js::get_str(&obj, "type").unwrap_or_default();
         match ty.as_str() {
             "message" => self.http_send(obj, "/api/v1/chat/messages"),
             "regenerate" => self.http_send(obj, "/api/v1/chat/regenerate"),
             "stop" => {
                 if let Some(id) = js::get_str(&obj, "reply_id") {
-                    let (url, token) = (self.url(&format!("/api/v1/chat/replies/{}/stop", js::encode(&id))), self.token());
+                    let (url, token) = (
+                        self.url(&format!("/api/v1/chat/replies/{}/stop", js::encode(&id))),
+                        self.token(),
+                    );
                     wasm_bindgen_futures::spawn_local(async move {
                         js::fetch("POST", &url, Some("{}"), token.as_deref()).await;
                     });
@@ -674,7 +717,11 @@ impl Client {
                     let v = if v.is_undefined() { JsValue::NULL } else { v };
                     js::set(&out, k, &v);
                 }
-                js::set(&out, "created_at", &JsValue::from_str(&js_sys::Date::new_0().to_iso_string().as_string().unwrap_or_default()));
+                js::set(
+                    &out,
+                    "created_at",
+                    &JsValue::from_str(&js_sys::Date::new_0().to_iso_string().as_string().unwrap_or_default()),
+                );
                 c.frame(&js::stringify(&out));
                 if let Some(reply) = js::get_str(&answer, "reply_id") {
                     c.follow(&reply, 0);
@@ -693,14 +740,27 @@ impl Client {
         if self.status().mode != Mode::Sse {
             return;
         }
-        let Some(session) = self.0.borrow().joined.clone() else { return };
+        let Some(session) = self.0.borrow().joined.clone() else {
+            return;
+        };
         let url = self.with_token(self.url(&format!("/api/v1/chat/events?session_id={}", js::encode(&session))));
-        let Ok(source) = EventSource::new(&url) else { return };
+        let Ok(source) = EventSource::new(&url) else {
+            return;
+        };
         let mut cbs = Vec::new();
-        for name in ["message_added", "conversation_updated", "conversation_deleted", "stream_start", "typing", "complete"] {
+        for name in [
+            "message_added",
+            "conversation_updated",
+            "conversation_deleted",
+            "stream_start",
+            "typing",
+            "complete",
+        ] {
             let me = weak(self);
             let cb: Cb = Closure::new(move |e: JsValue| {
-                let Some(data) = e.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string()) else { return };
+                let Some(data) = e.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string()) else {
+                    return;
+                };
                 let Some(c) = upgrade(&me) else { return };
                 if name == "stream_start" {
                     if let Some(id) = js::parse(&data).and_then(|o| js::get_str(&o, "reply_id")) {
@@ -730,7 +790,13 @@ impl Client {
             }
             i.follows.insert(
                 reply_id.to_string(),
-                Follow { seq: after, es: None, errors: 0, progress_at: js::now_ms(), poll_gen: 0 },
+                Follow {
+                    seq: after,
+                    es: None,
+                    errors: 0,
+                    progress_at: js::now_ms(),
+                    poll_gen: 0,
+                },
             );
         }
         match mode {
@@ -745,7 +811,9 @@ impl Client {
             "/api/v1/chat/replies/{}/events?after_seq={after}",
             js::encode(reply_id)
         )));
-        let Ok(source) = EventSource::new(&url) else { return self.to_poll() };
+        let Ok(source) = EventSource::new(&url) else {
+            return self.to_poll();
+        };
         let mut cbs = Vec::new();
         for name in ["token", "complete", "error"] {
             let me = weak(self);
@@ -773,12 +841,11 @@ impl Client {
         set_timeout(
             move || {
                 if let Some(c) = upgrade(&me) {
-                    let stale = c
-                        .0
-                        .borrow()
-                        .follows
-                        .get(&id)
-                        .is_some_and(|f| f.es.is_some() && js::now_ms() - f.progress_at > 19_000.0);
+                    let stale =
+                        c.0.borrow()
+                            .follows
+                            .get(&id)
+                            .is_some_and(|f| f.es.is_some() && js::now_ms() - f.progress_at > 19_000.0);
                     if stale {
                         c.to_poll();
                     }
@@ -829,7 +896,9 @@ impl Client {
         let ty = js::get_str(&o, "type").unwrap_or_default();
         {
             let mut i = self.0.borrow_mut();
-            let Some(f) = i.follows.get_mut(reply_id) else { return };
+            let Some(f) = i.follows.get_mut(reply_id) else {
+                return;
+            };
             f.progress_at = js::now_ms();
             f.errors = 0;
             if ty == "token" {
@@ -851,7 +920,9 @@ impl Client {
     fn follow_poll(&self, reply_id: &str) {
         let gen = {
             let mut i = self.0.borrow_mut();
-            let Some(f) = i.follows.get_mut(reply_id) else { return };
+            let Some(f) = i.follows.get_mut(reply_id) else {
+                return;
+            };
             f.poll_gen += 1;
             f.poll_gen
         };
@@ -878,7 +949,9 @@ impl Client {
                     js::sleep(2000).await;
                     continue;
                 }
-                let Some(answer) = js::parse(&text) else { return };
+                let Some(answer) = js::parse(&text) else {
+                    return;
+                };
                 if !(200..300).contains(&status) {
                     let gone = c.0.borrow_mut().follows.remove(&id);
                     if let Some(mut f) = gone {
@@ -890,10 +963,15 @@ impl Client {
                     return;
                 }
                 let tokens = js::get(&answer, "tokens");
-                let session = js::get(&js::get(&answer, "complete").dyn_into::<Object>().unwrap_or_default(), "session_id");
+                let session = js::get(
+                    &js::get(&answer, "complete").dyn_into::<Object>().unwrap_or_default(),
+                    "session_id",
+                );
                 if let Ok(arr) = tokens.dyn_into::<js_sys::Array>() {
                     for t in arr.iter() {
-                        let Ok(t) = t.dyn_into::<Object>() else { continue };
+                        let Ok(t) = t.dyn_into::<Object>() else {
+                            continue;
+                        };
                         js::set(&t, "type", &JsValue::from_str("token"));
                         js::set(&t, "reply_id", &JsValue::from_str(&id));
                         if !session.is_undefined() {

@@ -51,7 +51,9 @@ pub async fn sleep(ms: u32) {
 /// failures are status 0. `token`: `None` sends the page's own cookies
 /// (same-origin); `Some` sends no cookies, and a bearer header unless empty.
 pub async fn fetch(method: &str, url: &str, body: Option<&str>, token: Option<&str>) -> (u16, String) {
-    let Some(w) = window() else { return (0, String::new()) };
+    let Some(w) = window() else {
+        return (0, String::new());
+    };
     let init = RequestInit::new();
     init.set_method(method);
     let headers = Headers::new().ok();
@@ -68,14 +70,24 @@ pub async fn fetch(method: &str, url: &str, body: Option<&str>, token: Option<&s
         init.set_body(&JsValue::from_str(b));
     }
     // The app authenticates with its same-origin cookie; the widget with its token.
-    init.set_credentials(if token.is_some() { RequestCredentials::Omit } else { RequestCredentials::SameOrigin });
+    init.set_credentials(if token.is_some() {
+        RequestCredentials::Omit
+    } else {
+        RequestCredentials::SameOrigin
+    });
     let Ok(resp) = JsFuture::from(w.fetch_with_str_and_init(url, &init)).await else {
         return (0, String::new());
     };
-    let Ok(resp) = resp.dyn_into::<Response>() else { return (0, String::new()) };
+    let Ok(resp) = resp.dyn_into::<Response>() else {
+        return (0, String::new());
+    };
     let status = resp.status();
     let text = match resp.text() {
-        Ok(p) => JsFuture::from(p).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
+        Ok(p) => JsFuture::from(p)
+            .await
+            .ok()
+            .and_then(|t| t.as_string())
+            .unwrap_or_default(),
         Err(_) => String::new(),
     };
     (status, text)

@@ -76,7 +76,9 @@ fn widget() -> Option<Rc<Widget>> {
 }
 
 fn opt(o: &JsValue, k: &str) -> String {
-    o.dyn_ref::<Object>().and_then(|o| js::get_str(o, k)).unwrap_or_default()
+    o.dyn_ref::<Object>()
+        .and_then(|o| js::get_str(o, k))
+        .unwrap_or_default()
 }
 
 fn storage() -> Option<web_sys::Storage> {
@@ -124,14 +126,22 @@ async fn init(root: ShadowRoot, host: String, opts: JsValue) {
     let bot_key = opt(&opts, "botKey");
     let key = format!("brook:{bot_key}");
     // The visitor's previous token (never its id alone) brings it back.
-    let saved = storage().and_then(|s| s.get_item(&key).ok().flatten()).and_then(|t| js::parse(&t));
+    let saved = storage()
+        .and_then(|s| s.get_item(&key).ok().flatten())
+        .and_then(|t| js::parse(&t));
     let prev_token = saved.as_ref().and_then(|o| js::get_str(o, "token"));
     let body = Object::new();
     js::set(&body, "bot_key", &JsValue::from_str(&bot_key));
     if let Some(t) = &prev_token {
         js::set(&body, "token", &JsValue::from_str(t));
     }
-    let (status, text) = js::fetch("POST", &format!("{host}{}", paths::WIDGET_SESSION), Some(&js::stringify(&body)), Some("")).await;
+    let (status, text) = js::fetch(
+        "POST",
+        &format!("{host}{}", paths::WIDGET_SESSION),
+        Some(&js::stringify(&body)),
+        Some(""),
+    )
+    .await;
     let Some(answer) = js::parse(&text).filter(|_| status == 200) else {
         web_sys::console::warn_1(&JsValue::from_str(
             "Brook widget: this site may not use this bot (its widget is off, or this origin is not in its allowed origins).",
@@ -141,7 +151,9 @@ async fn init(root: ShadowRoot, host: String, opts: JsValue) {
     let token = js::get_str(&answer, "token").unwrap_or_default();
     let visitor_id = js::get_str(&answer, "visitor_id").unwrap_or_default();
     // Same visitor: keep its conversation; a new visitor starts a new one.
-    let same = saved.as_ref().filter(|o| js::get_str(o, "visitor_id").as_deref() == Some(visitor_id.as_str()));
+    let same = saved
+        .as_ref()
+        .filter(|o| js::get_str(o, "visitor_id").as_deref() == Some(visitor_id.as_str()));
     let session = same.and_then(|o| js::get_str(o, "session")).unwrap_or_else(uuid);
     let exists = same.is_some_and(|o| js::get(o, "exists").as_bool() == Some(true));
     let bot = js::get(&answer, "bot");
@@ -149,7 +161,13 @@ async fn init(root: ShadowRoot, host: String, opts: JsValue) {
     let name = js::get_str(&bot, "name").unwrap_or_else(|| "Chat".into());
     let greeting = js::get_str(&bot, "greeting").unwrap_or_default();
     let theme = js::get(&bot, "theme").dyn_into::<Object>().unwrap_or_default();
-    let pick = |attr: String, theme_key: &str| if attr.is_empty() { js::get_str(&theme, theme_key).unwrap_or_default() } else { attr };
+    let pick = |attr: String, theme_key: &str| {
+        if attr.is_empty() {
+            js::get_str(&theme, theme_key).unwrap_or_default()
+        } else {
+            attr
+        }
+    };
     let color = pick(opt(&opts, "color"), "color");
     let position = pick(opt(&opts, "position"), "position");
     let title = pick(opt(&opts, "title"), "title");
@@ -171,12 +189,23 @@ async fn init(root: ShadowRoot, host: String, opts: JsValue) {
     }
     w.load_history().await;
     w.connect();
-    if opts.dyn_ref::<Object>().is_some_and(|o| js::get(o, "open").as_bool() == Some(true)) {
+    if opts
+        .dyn_ref::<Object>()
+        .is_some_and(|o| js::get(o, "open").as_bool() == Some(true))
+    {
         w.set_open(true);
     }
 }
 
-fn build(root: &ShadowRoot, host: String, bot_key: String, key: String, title: &str, color: &str, position: &str) -> Widget {
+fn build(
+    root: &ShadowRoot,
+    host: String,
+    bot_key: String,
+    key: String,
+    title: &str,
+    color: &str,
+    position: &str,
+) -> Widget {
     let wrap = el("div", "root");
     if position == "left" {
         let _ = wrap.class_list().add_1("left");
@@ -252,7 +281,9 @@ fn build(root: &ShadowRoot, host: String, bot_key: String, key: String, title: &
         }
     });
     on(&input, "keydown", |e| {
-        let Some(k) = e.dyn_ref::<web_sys::KeyboardEvent>() else { return };
+        let Some(k) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
+            return;
+        };
         if k.key() == "Enter" && !k.shift_key() && !k.is_composing() {
             k.prevent_default();
             if let Some(w) = widget() {
@@ -261,7 +292,9 @@ fn build(root: &ShadowRoot, host: String, bot_key: String, key: String, title: &
         }
     });
     on(&wrap, "keydown", |e| {
-        if e.dyn_ref::<web_sys::KeyboardEvent>().is_some_and(|k| k.key() == "Escape") {
+        if e.dyn_ref::<web_sys::KeyboardEvent>()
+            .is_some_and(|k| k.key() == "Escape")
+        {
             close();
         }
     });
@@ -269,7 +302,10 @@ fn build(root: &ShadowRoot, host: String, bot_key: String, key: String, title: &
     if let Some(vv) = web_sys::window().and_then(|w| w.visual_viewport()) {
         on(&vv, "resize", |_| {
             if let (Some(w), Some(vv)) = (widget(), web_sys::window().and_then(|w| w.visual_viewport())) {
-                let small = web_sys::window().and_then(|x| x.inner_width().ok()).and_then(|v| v.as_f64()).is_some_and(|v| v <= 480.0);
+                let small = web_sys::window()
+                    .and_then(|x| x.inner_width().ok())
+                    .and_then(|v| v.as_f64())
+                    .is_some_and(|v| v <= 480.0);
                 let style = w.panel.style();
                 if small {
                     // Whole pixels: formatting floats would cost the bundle kilobytes.
@@ -327,7 +363,9 @@ impl Widget {
         if let Some(root) = self.panel.parent_element() {
             let _ = root.class_list().toggle_with_force("open", open);
         }
-        let _ = self.launcher.set_attribute("aria-expanded", if open { "true" } else { "false" });
+        let _ = self
+            .launcher
+            .set_attribute("aria-expanded", if open { "true" } else { "false" });
         if open {
             self.st.borrow_mut().unread = 0;
             self.badge.set_hidden(true);
@@ -358,7 +396,15 @@ impl Widget {
         }
         let b = self.bubble("assistant");
         let _ = b.set_attribute("data-message-id", id);
-        self.st.borrow_mut().replies.insert(id.to_string(), Reply { body: b.clone(), text: String::new(), seq: 0, live: true });
+        self.st.borrow_mut().replies.insert(
+            id.to_string(),
+            Reply {
+                body: b.clone(),
+                text: String::new(),
+                seq: 0,
+                live: true,
+            },
+        );
         b
     }
 
@@ -372,16 +418,24 @@ impl Widget {
         if !exists {
             return;
         }
-        let url = format!("{}/api/v1/conversations/{}/messages?limit=50", self.host, js::encode(&session));
+        let url = format!(
+            "{}/api/v1/conversations/{}/messages?limit=50",
+            self.host,
+            js::encode(&session)
+        );
         let (status, text) = js::fetch("GET", &url, None, Some(&token)).await;
         if status != 200 {
             return;
         }
         self.st.borrow_mut().exists = true;
         let Some(page) = js::parse(&text) else { return };
-        let Ok(list) = js::get(&page, "messages").dyn_into::<js_sys::Array>() else { return };
+        let Ok(list) = js::get(&page, "messages").dyn_into::<js_sys::Array>() else {
+            return;
+        };
         for m in list.iter() {
-            let Ok(m) = m.dyn_into::<Object>() else { continue };
+            let Ok(m) = m.dyn_into::<Object>() else {
+                continue;
+            };
             let role = js::get_str(&m, "role").unwrap_or_default();
             let content = js::get_str(&m, "content").unwrap_or_default();
             let id = js::get_str(&m, "id").unwrap_or_default();
@@ -392,7 +446,8 @@ impl Widget {
             } else {
                 let status = js::get_str(&m, "status").unwrap_or_default();
                 let live = status == "queued" || status == "streaming";
-                let seq = js::get_f64(&js::get(&m, "metadata").dyn_into::<Object>().unwrap_or_default(), "seq").unwrap_or(0.0) as u64;
+                let seq = js::get_f64(&js::get(&m, "metadata").dyn_into::<Object>().unwrap_or_default(), "seq")
+                    .unwrap_or(0.0) as u64;
                 let b = self.reply(&id);
                 md::render(&b, &content);
                 if let Some(r) = self.st.borrow_mut().replies.get_mut(&id) {
@@ -408,7 +463,12 @@ impl Widget {
     fn connect(&self) {
         let token = self.st.borrow().token.clone();
         let client = Client::start(
-            Config { base: self.host.clone(), ws_path: paths::WS_CHAT.into(), token: Some(token), upgrade_ms: 30_000 },
+            Config {
+                base: self.host.clone(),
+                ws_path: paths::WS_CHAT.into(),
+                token: Some(token),
+                upgrade_ms: 30_000,
+            },
             Rc::new(|t: &str| {
                 if let Some(w) = widget() {
                     w.on_frame(t);
@@ -451,7 +511,12 @@ impl Widget {
     fn on_ready(&self) {
         let (session, exists, live, pending) = {
             let st = self.st.borrow();
-            let live: Vec<(String, u64)> = st.replies.iter().filter(|(_, r)| r.live).map(|(k, r)| (k.clone(), r.seq)).collect();
+            let live: Vec<(String, u64)> = st
+                .replies
+                .iter()
+                .filter(|(_, r)| r.live)
+                .map(|(k, r)| (k.clone(), r.seq))
+                .collect();
             let pending: Vec<(String, String)> = st.pending.iter().map(|(c, _, t)| (c.clone(), t.clone())).collect();
             (st.session.clone(), st.exists, live, pending)
         };
@@ -524,7 +589,8 @@ impl Widget {
                 }
             }
             frame::TYPING if mine && s("actor") == "assistant" => {
-                self.typing.set_hidden(!js::get(&f, "is_typing").as_bool().unwrap_or(false));
+                self.typing
+                    .set_hidden(!js::get(&f, "is_typing").as_bool().unwrap_or(false));
             }
             frame::TOKEN if mine => {
                 let id = s("reply_id");
@@ -532,7 +598,9 @@ impl Widget {
                 let seq = js::get_f64(&f, "seq").unwrap_or(0.0) as u64;
                 let text = {
                     let mut st = self.st.borrow_mut();
-                    let Some(r) = st.replies.get_mut(&id) else { return };
+                    let Some(r) = st.replies.get_mut(&id) else {
+                        return;
+                    };
                     if seq != r.seq + 1 {
                         return;
                     }
@@ -607,9 +675,16 @@ impl Widget {
         let body = Object::new();
         js::set(&body, "bot_key", &JsValue::from_str(&self.bot_key));
         js::set(&body, "token", &JsValue::from_str(&self.st.borrow().token));
-        let (status, text) =
-            js::fetch("POST", &format!("{}{}", self.host, paths::WIDGET_SESSION), Some(&js::stringify(&body)), Some("")).await;
-        let Some(a) = js::parse(&text).filter(|_| status == 200) else { return };
+        let (status, text) = js::fetch(
+            "POST",
+            &format!("{}{}", self.host, paths::WIDGET_SESSION),
+            Some(&js::stringify(&body)),
+            Some(""),
+        )
+        .await;
+        let Some(a) = js::parse(&text).filter(|_| status == 200) else {
+            return;
+        };
         self.st.borrow_mut().token = js::get_str(&a, "token").unwrap_or_default();
         self.save();
         if let Some(c) = self.client.borrow_mut().take() {

@@ -20,7 +20,10 @@ fn describe(meta: &serde_json::Value) -> Option<String> {
     if let Some(ms) = meta.get("duration_ms").and_then(|v| v.as_u64()) {
         parts.push(format!("{:.1} s", ms as f64 / 1000.0));
     }
-    if let (Some(v), Some(n)) = (meta.get("version").and_then(|v| v.as_u64()), meta.get("versions").and_then(|v| v.as_u64())) {
+    if let (Some(v), Some(n)) = (
+        meta.get("version").and_then(|v| v.as_u64()),
+        meta.get("versions").and_then(|v| v.as_u64()),
+    ) {
         if n > 1 {
             parts.push(format!("version {v} of {n}"));
         }

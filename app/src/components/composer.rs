@@ -12,15 +12,22 @@ const MAX_HEIGHT_PX: i32 = 220;
 pub fn Composer(store: Store) -> impl IntoView {
     let text = RwSignal::new(String::new());
     let area = NodeRef::<html::Textarea>::new();
-    let limit = move || store.session.with(|s| s.as_ref().map(|s| s.info.max_message_chars).unwrap_or(16000));
+    let limit = move || {
+        store
+            .session
+            .with(|s| s.as_ref().map(|s| s.info.max_message_chars).unwrap_or(16000))
+    };
     let count = move || text.with(|t| t.chars().count());
     let near = move || count() * 10 >= limit() * 8;
     let over = move || count() > limit();
     let empty = move || text.with(|t| t.trim().is_empty());
     let streaming_reply = move || {
-        store
-            .messages
-            .with(|v| v.iter().rev().find(|m| m.status.get().is_live()).and_then(|m| m.id.get()))
+        store.messages.with(|v| {
+            v.iter()
+                .rev()
+                .find(|m| m.status.get().is_live())
+                .and_then(|m| m.id.get())
+        })
     };
 
     let grow = move || {

@@ -12,7 +12,11 @@ pub fn ConnectionIndicator(store: Store) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
         now.set(js_sys::Date::now());
-        let handle = set_interval_with_handle(move || now.set(js_sys::Date::now()), std::time::Duration::from_millis(500)).ok();
+        let handle = set_interval_with_handle(
+            move || now.set(js_sys::Date::now()),
+            std::time::Duration::from_millis(500),
+        )
+        .ok();
         on_cleanup(move || {
             if let Some(h) = handle {
                 h.clear();

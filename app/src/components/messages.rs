@@ -34,7 +34,9 @@ pub fn MessageList(store: Store) -> impl IntoView {
         }
         let (Some(session), Some(first)) = (
             store.current.get_untracked(),
-            store.messages.with_untracked(|v| v.first().and_then(|m| m.id.get_untracked())),
+            store
+                .messages
+                .with_untracked(|v| v.first().and_then(|m| m.id.get_untracked())),
         ) else {
             return;
         };
@@ -57,7 +59,9 @@ pub fn MessageList(store: Store) -> impl IntoView {
     };
 
     let on_scroll = move |_| {
-        let Some(el) = scroller.get_untracked() else { return };
+        let Some(el) = scroller.get_untracked() else {
+            return;
+        };
         let near_bottom = el.scroll_height() - el.scroll_top() - el.client_height() < 48;
         if near_bottom != at_bottom.get_untracked() {
             at_bottom.set(near_bottom);
@@ -72,9 +76,18 @@ pub fn MessageList(store: Store) -> impl IntoView {
         #[cfg(feature = "hydrate")]
         {
             use wasm_bindgen::JsCast;
-            let Some(target) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
-            let Ok(Some(button)) = target.closest("[data-copy]") else { return };
-            let Some(code) = button.closest(".code").ok().flatten().and_then(|c| c.query_selector("pre").ok().flatten()) else {
+            let Some(target) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else {
+                return;
+            };
+            let Ok(Some(button)) = target.closest("[data-copy]") else {
+                return;
+            };
+            let Some(code) = button
+                .closest(".code")
+                .ok()
+                .flatten()
+                .and_then(|c| c.query_selector("pre").ok().flatten())
+            else {
                 return;
             };
             let text = code.text_content().unwrap_or_default();
@@ -83,16 +96,22 @@ pub fn MessageList(store: Store) -> impl IntoView {
             }
             button.set_text_content(Some("Copied"));
             let b = button.clone();
-            set_timeout(move || b.set_text_content(Some("Copy")), std::time::Duration::from_millis(1500));
+            set_timeout(
+                move || b.set_text_content(Some("Copy")),
+                std::time::Duration::from_millis(1500),
+            );
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = ev;
     };
 
     let last_reply_key = Memo::new(move |_| {
-        store
-            .messages
-            .with(|v| v.iter().rev().find(|m| m.role == MessageRole::Assistant).map(|m| m.key.clone()))
+        store.messages.with(|v| {
+            v.iter()
+                .rev()
+                .find(|m| m.role == MessageRole::Assistant)
+                .map(|m| m.key.clone())
+        })
     });
 
     view! {

@@ -15,7 +15,9 @@ pub fn Sidebar(store: Store, open: RwSignal<bool>) -> impl IntoView {
     let search_gen = StoredValue::new(0u64);
 
     let load_more = move || {
-        let Some(cursor) = store.next_cursor.get_untracked() else { return };
+        let Some(cursor) = store.next_cursor.get_untracked() else {
+            return;
+        };
         if loading_more.get_untracked() {
             return;
         }
@@ -64,7 +66,13 @@ pub fn Sidebar(store: Store, open: RwSignal<bool>) -> impl IntoView {
     let user_label = move || {
         store.session.with(|s| {
             s.as_ref()
-                .map(|s| s.user.name.clone().or(s.user.email.clone()).unwrap_or_else(|| "Guest".into()))
+                .map(|s| {
+                    s.user
+                        .name
+                        .clone()
+                        .or(s.user.email.clone())
+                        .unwrap_or_else(|| "Guest".into())
+                })
                 .unwrap_or_default()
         })
     };
@@ -130,7 +138,8 @@ fn ConversationRow(store: Store, c: Conversation) -> impl IntoView {
             }
             let id = id.clone();
             leptos::task::spawn_local(async move {
-                match rest::patch::<_, Conversation>(&format!("/api/v1/conversations/{id}"), &json!({"title": t})).await {
+                match rest::patch::<_, Conversation>(&format!("/api/v1/conversations/{id}"), &json!({"title": t})).await
+                {
                     Ok(Some(c)) => store.upsert_conversation(c),
                     Ok(None) => {}
                     Err(e) => store.notice.set(Some(e.message)),
@@ -143,7 +152,9 @@ fn ConversationRow(store: Store, c: Conversation) -> impl IntoView {
         move |_| {
             #[cfg(feature = "hydrate")]
             {
-                let ok = web_sys::window().and_then(|w| w.confirm_with_message("Delete this conversation?").ok()).unwrap_or(false);
+                let ok = web_sys::window()
+                    .and_then(|w| w.confirm_with_message("Delete this conversation?").ok())
+                    .unwrap_or(false);
                 if !ok {
                     return;
                 }

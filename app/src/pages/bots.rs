@@ -118,7 +118,10 @@ fn BotEditor(bot: Bot, bots: RwSignal<Vec<Bot>>, models: Vec<String>, base: Stri
     let wtitle = RwSignal::new(bot.widget.theme.title.clone());
     let saved = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
-    let snippet = format!("<script src=\"{base}/widget.js\" data-bot-key=\"{}\" async></script>", bot.widget.public_key);
+    let snippet = format!(
+        "<script src=\"{base}/widget.js\" data-bot-key=\"{}\" async></script>",
+        bot.widget.public_key
+    );
     let save = {
         let id = id.clone();
         move |ev: leptos::ev::SubmitEvent| {

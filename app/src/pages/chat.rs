@@ -53,7 +53,12 @@ pub async fn open_conversation(id: Option<String>, new: bool) -> Result<Opened, 
             .map(|c| c.id),
     };
     let Some(id) = id else {
-        return Ok(Opened { session_id: None, bot_id: None, title: None, page: None });
+        return Ok(Opened {
+            session_id: None,
+            bot_id: None,
+            title: None,
+            page: None,
+        });
     };
     let conv = engine.get_conversation(&who, &id).await.ok();
     let page = match &conv {
@@ -182,7 +187,11 @@ fn AfterOpen(store: Store, exists: bool) -> impl IntoView {
 /// Which bot a new chat talks to; an existing conversation shows its bot.
 #[component]
 fn BotPicker(store: Store, exists: bool, bot_of_conversation: Option<String>) -> impl IntoView {
-    let bot_name = move |id: &str| store.bots.with_untracked(|b| b.iter().find(|x| x.id == id).map(|x| x.name.clone()));
+    let bot_name = move |id: &str| {
+        store
+            .bots
+            .with_untracked(|b| b.iter().find(|x| x.id == id).map(|x| x.name.clone()))
+    };
     view! {
         {move || {
             if exists || store.current_exists.get() {
@@ -211,7 +220,12 @@ fn BotPicker(store: Store, exists: bool, bot_of_conversation: Option<String>) ->
 #[component]
 fn DemoNote(store: Store) -> impl IntoView {
     let hidden = RwSignal::new(false);
-    let demo = move || !hidden.get() && store.session.with(|s| s.as_ref().is_some_and(|s| s.info.provider == "demo"));
+    let demo = move || {
+        !hidden.get()
+            && store
+                .session
+                .with(|s| s.as_ref().is_some_and(|s| s.info.provider == "demo"))
+    };
     view! {
         <Show when=demo>
             <div class="demo-note" role="note" id="demo-note">

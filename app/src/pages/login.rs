@@ -59,7 +59,10 @@ fn LoginForm(guests: bool) -> impl IntoView {
         busy.set(true);
         error.set(None);
         let (url, body) = match tab.get_untracked() {
-            Tab::SignIn => ("/api/v1/auth/login", json!({"email": email.get_untracked(), "password": password.get_untracked()})),
+            Tab::SignIn => (
+                "/api/v1/auth/login",
+                json!({"email": email.get_untracked(), "password": password.get_untracked()}),
+            ),
             Tab::SignUp => (
                 "/api/v1/auth/register",
                 json!({"email": email.get_untracked(), "password": password.get_untracked(), "name": name.get_untracked()}),

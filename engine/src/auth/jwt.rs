@@ -128,12 +128,22 @@ mod tests {
         assert_eq!(k.verify(&parts.join(".")), Err(TokenError::Invalid));
 
         // HS512 with the right secret is still refused: the algorithm is pinned
-        let hs512 = encode(&Header::new(Algorithm::HS512), &c, &EncodingKey::from_secret(b"secret-secret-secret-secret-1234")).unwrap();
+        let hs512 = encode(
+            &Header::new(Algorithm::HS512),
+            &c,
+            &EncodingKey::from_secret(b"secret-secret-secret-secret-1234"),
+        )
+        .unwrap();
         assert_eq!(k.verify(&hs512), Err(TokenError::Invalid));
 
         // missing exp
         let no_exp = serde_json::json!({"sub": "u1", "role": "user", "iat": now, "jti": "x"});
-        let t = encode(&Header::new(Algorithm::HS256), &no_exp, &EncodingKey::from_secret(b"secret-secret-secret-secret-1234")).unwrap();
+        let t = encode(
+            &Header::new(Algorithm::HS256),
+            &no_exp,
+            &EncodingKey::from_secret(b"secret-secret-secret-secret-1234"),
+        )
+        .unwrap();
         assert_eq!(k.verify(&t), Err(TokenError::Invalid));
     }
 }

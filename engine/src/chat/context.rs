@@ -8,7 +8,11 @@ use crate::store::MessageRow;
 
 /// `history` is newest first and ends (at index 0) with the message being answered.
 pub fn build(system_prompt: &str, history: &[MessageRow], budget: usize) -> Vec<Turn> {
-    let mut used = if system_prompt.trim().is_empty() { 0 } else { estimate_tokens(system_prompt) };
+    let mut used = if system_prompt.trim().is_empty() {
+        0
+    } else {
+        estimate_tokens(system_prompt)
+    };
     let mut picked: Vec<Turn> = Vec::new();
     for (i, m) in history.iter().enumerate() {
         let role = match m.role() {
@@ -27,12 +31,18 @@ pub fn build(system_prompt: &str, history: &[MessageRow], budget: usize) -> Vec<
             break;
         }
         used += cost;
-        picked.push(Turn { role, content: m.content.clone() });
+        picked.push(Turn {
+            role,
+            content: m.content.clone(),
+        });
     }
     picked.reverse();
     let mut turns = Vec::with_capacity(picked.len() + 1);
     if !system_prompt.trim().is_empty() {
-        turns.push(Turn { role: TurnRole::System, content: system_prompt.to_string() });
+        turns.push(Turn {
+            role: TurnRole::System,
+            content: system_prompt.to_string(),
+        });
     }
     turns.extend(picked);
     turns
@@ -67,7 +77,13 @@ mod tests {
     #[test]
     fn keeps_newest_within_budget_and_orders_oldest_first() {
         let long = "x".repeat(400); // ~100 tokens
-        let history = vec![row("user", "q3"), row("assistant", &long), row("user", &long), row("assistant", "a1"), row("user", "q1")];
+        let history = vec![
+            row("user", "q3"),
+            row("assistant", &long),
+            row("user", &long),
+            row("assistant", "a1"),
+            row("user", "q1"),
+        ];
         let turns = build("sys", &history, 150);
         let contents: Vec<&str> = turns.iter().map(|t| t.content.as_str()).collect();
         assert_eq!(contents, vec!["sys", &long, "q3"]);

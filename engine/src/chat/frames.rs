@@ -16,7 +16,14 @@ struct TokenOut<'a> {
 }
 
 pub fn token(token: &str, reply_id: &str, session_id: &str, seq: u64) -> String {
-    serde_json::to_string(&TokenOut { ty: "token", token, reply_id, session_id, seq }).unwrap_or_default()
+    serde_json::to_string(&TokenOut {
+        ty: "token",
+        token,
+        reply_id,
+        session_id,
+        seq,
+    })
+    .unwrap_or_default()
 }
 
 pub fn progress(step: ProgressStep) -> String {
@@ -24,11 +31,21 @@ pub fn progress(step: ProgressStep) -> String {
         ProgressStep::Starting => "Processing started",
         ProgressStep::Generating => "Generating response",
     };
-    ServerFrame::Progress { step, message: message.into() }.to_json()
+    ServerFrame::Progress {
+        step,
+        message: message.into(),
+    }
+    .to_json()
 }
 
 pub fn assistant_typing(session_id: &str, is_typing: bool) -> String {
-    ServerFrame::Typing { session_id: session_id.into(), actor: Actor::Assistant, is_typing, user_id: None }.to_json()
+    ServerFrame::Typing {
+        session_id: session_id.into(),
+        actor: Actor::Assistant,
+        is_typing,
+        user_id: None,
+    }
+    .to_json()
 }
 
 pub fn user_typing(session_id: &str, user_id: &str, is_typing: bool) -> String {
@@ -63,11 +80,18 @@ pub fn conversation_updated(c: Conversation) -> String {
 }
 
 pub fn conversation_deleted(session_id: &str) -> String {
-    ServerFrame::ConversationDeleted { session_id: session_id.into() }.to_json()
+    ServerFrame::ConversationDeleted {
+        session_id: session_id.into(),
+    }
+    .to_json()
 }
 
 pub fn message_added(session_id: &str, message: Message) -> String {
-    ServerFrame::MessageAdded { session_id: session_id.into(), message }.to_json()
+    ServerFrame::MessageAdded {
+        session_id: session_id.into(),
+        message,
+    }
+    .to_json()
 }
 
 /// A frame for a bot owner's live view: the same JSON plus `visitor_id`.
@@ -91,7 +115,12 @@ mod tests {
         let back: ServerFrame = serde_json::from_str(&s).unwrap();
         assert_eq!(
             back,
-            ServerFrame::Token { token: "he said \"hi\"\n".into(), reply_id: "r".into(), session_id: "s".into(), seq: 7 }
+            ServerFrame::Token {
+                token: "he said \"hi\"\n".into(),
+                reply_id: "r".into(),
+                session_id: "s".into(),
+                seq: 7
+            }
         );
     }
 

@@ -24,7 +24,13 @@ pub fn title_from(message: &str) -> String {
         title.push_str(w);
     }
     if title.is_empty() {
-        title = message.split_whitespace().next().unwrap_or("").chars().take(60).collect();
+        title = message
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(60)
+            .collect();
     }
     if title.is_empty() {
         "New chat".into()
@@ -39,7 +45,11 @@ pub fn preview(text: &str) -> String {
     let plain: String = text
         .lines()
         .filter(|l| !l.trim_start().starts_with("```"))
-        .map(|l| l.trim_start().trim_start_matches(['#', '>', '-', '*', '+']).trim_start())
+        .map(|l| {
+            l.trim_start()
+                .trim_start_matches(['#', '>', '-', '*', '+'])
+                .trim_start()
+        })
         .collect::<Vec<_>>()
         .join(" ")
         .replace("**", "")
@@ -60,12 +70,18 @@ mod tests {
 
     #[test]
     fn titles_and_previews() {
-        assert_eq!(title_from("  What is   the engine power? "), "What is the engine power?");
+        assert_eq!(
+            title_from("  What is   the engine power? "),
+            "What is the engine power?"
+        );
         assert!(title_from(&"word ".repeat(100)).chars().count() <= 60);
         assert_eq!(title_from(&"x".repeat(100)).chars().count(), 60);
         assert_eq!(title_from("   "), "New chat");
         assert_eq!(preview("a\n\nb"), "a b");
-        assert_eq!(preview("This is **bold**\n\n- item `code`\n```rust\nx\n```"), "This is bold item code x");
+        assert_eq!(
+            preview("This is **bold**\n\n- item `code`\n```rust\nx\n```"),
+            "This is bold item code x"
+        );
         assert_eq!(preview(&"y".repeat(500)).chars().count(), 140);
     }
 }

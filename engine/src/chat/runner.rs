@@ -43,7 +43,16 @@ impl Outcome {
     }
 
     fn not_started(reason: FinishReason) -> Outcome {
-        Outcome { text: String::new(), seq: 0, finish: reason, usage: None, error: None, ttft: None, duration: None, started: false }
+        Outcome {
+            text: String::new(),
+            seq: 0,
+            finish: reason,
+            usage: None,
+            error: None,
+            ttft: None,
+            duration: None,
+            started: false,
+        }
     }
 }
 
@@ -77,7 +86,11 @@ impl Engine {
             if let Some(bot) = &job.bot {
                 self.hub.registry.publish_bot(
                     &bot.id,
-                    Event::Frame { frame: frames::with_visitor(&start, &log.owner_id).into(), name: "stream_start", origin: None },
+                    Event::Frame {
+                        frame: frames::with_visitor(&start, &log.owner_id).into(),
+                        name: "stream_start",
+                        origin: None,
+                    },
                 );
             }
         }
@@ -126,9 +139,16 @@ impl Engine {
         };
         let mut turns = super::context::build(&system_prompt, &history, self.config.context_tokens);
         if !turns.iter().any(|t| t.role == crate::provider::TurnRole::User) {
-            turns.push(crate::provider::Turn { role: crate::provider::TurnRole::User, content: job.user_content.clone() });
+            turns.push(crate::provider::Turn {
+                role: crate::provider::TurnRole::User,
+                content: job.user_content.clone(),
+            });
         }
-        let request = CompletionRequest { model, temperature, turns };
+        let request = CompletionRequest {
+            model,
+            temperature,
+            turns,
+        };
 
         let mut out = Outcome::not_started(FinishReason::Stop);
         out.started = true;
@@ -154,7 +174,11 @@ impl Engine {
                 }
                 Ok(Err(e)) => e,
                 Ok(Ok(mut stream)) => loop {
-                    let wait = if out.seq == 0 { first_token.saturating_sub(attempt_start.elapsed()) } else { idle };
+                    let wait = if out.seq == 0 {
+                        first_token.saturating_sub(attempt_start.elapsed())
+                    } else {
+                        idle
+                    };
                     let next = tokio::select! {
                         n = tokio::time::timeout(wait, stream.next()) => n,
                         _ = cancel.cancelled() => { out.finish = job.control.reason(); break 'attempts; }
@@ -186,7 +210,8 @@ impl Engine {
                             if out.ttft.is_none() {
                                 out.ttft = Some(started.elapsed());
                             }
-                            out.seq = log.push_token(&t, |seq| frames::token(&t, &log.reply_id, &log.conversation_id, seq));
+                            out.seq =
+                                log.push_token(&t, |seq| frames::token(&t, &log.reply_id, &log.conversation_id, seq));
                             out.text.push_str(&t);
                             if last_checkpoint.elapsed() >= CHECKPOINT_EVERY
                                 && checkpoint.as_ref().is_none_or(|h| h.is_finished())
@@ -236,14 +261,30 @@ impl Engine {
     pub(crate) async fn finalize(self: &Arc<Self>, job: &Job, out: Outcome) {
         let log = &job.log;
         let now = now_micros();
+        self.metrics.finished(out.finish);
+        self.metrics
+            .tokens
+            .fetch_add(out.seq, std::sync::atomic::Ordering::Relaxed);
         let (agent, model) = match &job.bot {
             Some(b) => (b.name.clone(), b.model.clone()),
             None => ("Assistant".to_string(), self.config.model.clone()),
         };
-        let model = if self.provider.kind() == "demo" { crate::provider::demo::DEMO_MODEL.to_string() } else { model };
+        let model = if self.provider.kind() == "demo" {
+            crate::provider::demo::DEMO_MODEL.to_string()
+        } else {
+            model
+        };
         let usage = out.usage.unwrap_or_else(|| {
-            let completion = if out.text.is_empty() { 0 } else { estimate_tokens(&out.text) as u32 };
-            Usage { prompt_tokens: 0, completion_tokens: completion, total_tokens: completion }
+            let completion = if out.text.is_empty() {
+                0
+            } else {
+                estimate_tokens(&out.text) as u32
+            };
+            Usage {
+                prompt_tokens: 0,
+                completion_tokens: completion,
+                total_tokens: completion,
+            }
         });
         if let Some(e) = &out.error {
             tracing::warn!(reply_id = %log.reply_id, error = %e, "reply failed upstream");
@@ -283,7 +324,11 @@ impl Engine {
         }
         // Before `complete`: a client that sends again at once must meet its quota.
         if usage.completion_tokens > 0 {
-            if let Err(e) = self.store.add_usage(&log.owner_id, &utc_day(now), usage.completion_tokens as i64).await {
+            if let Err(e) = self
+                .store
+                .add_usage(&log.owner_id, &utc_day(now), usage.completion_tokens as i64)
+                .await
+            {
                 tracing::warn!(error = %e, "could not record token usage");
             }
         }
@@ -312,21 +357,32 @@ impl Engine {
                 self.hub.registry.publish_conversation(
                     &log.owner_id,
                     &log.conversation_id,
-                    Event::Frame { frame: added.clone().into(), name: "message_added", origin: job.origin_conn },
+                    Event::Frame {
+                        frame: added.clone().into(),
+                        name: "message_added",
+                        origin: job.origin_conn,
+                    },
                 );
                 if job.is_visitor {
                     if let Some(bot) = &job.bot {
                         for (f, name) in [(&added, "message_added"), (&complete_frame, "complete")] {
                             self.hub.registry.publish_bot(
                                 &bot.id,
-                                Event::Frame { frame: frames::with_visitor(f, &log.owner_id).into(), name, origin: None },
+                                Event::Frame {
+                                    frame: frames::with_visitor(f, &log.owner_id).into(),
+                                    name,
+                                    origin: None,
+                                },
                             );
                         }
                         self.hub.registry.publish_bot(
                             &bot.id,
                             Event::Frame {
-                                frame: frames::with_visitor(&frames::conversation_updated(conv.to_conversation()), &log.owner_id)
-                                    .into(),
+                                frame: frames::with_visitor(
+                                    &frames::conversation_updated(conv.to_conversation()),
+                                    &log.owner_id,
+                                )
+                                .into(),
                                 name: "conversation_updated",
                                 origin: None,
                             },
@@ -334,9 +390,14 @@ impl Engine {
                     }
                 }
             }
-            self.hub
-                .registry
-                .publish_owner(&log.owner_id, Event::Frame { frame: updated.into(), name: "conversation_updated", origin: None });
+            self.hub.registry.publish_owner(
+                &log.owner_id,
+                Event::Frame {
+                    frame: updated.into(),
+                    name: "conversation_updated",
+                    origin: None,
+                },
+            );
         }
         self.hub.retire(log.reply_id.clone());
     }

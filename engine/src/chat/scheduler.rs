@@ -33,7 +33,10 @@ pub struct Control {
 
 impl Control {
     pub fn new_arc() -> Arc<Control> {
-        Arc::new(Control { cancel: CancellationToken::new(), reason: Mutex::new(FinishReason::Stopped) })
+        Arc::new(Control {
+            cancel: CancellationToken::new(),
+            reason: Mutex::new(FinishReason::Stopped),
+        })
     }
     pub fn stop(&self, reason: FinishReason) {
         if let Ok(mut r) = self.reason.lock() {
@@ -129,7 +132,9 @@ impl Drop for Reservation {
 impl Reservation {
     /// Puts the stored job in line. Returns whether a worker must be started.
     pub fn commit(mut self, job: Job) -> Committed {
-        let Some(key) = self.key.take() else { return Committed::Queued };
+        let Some(key) = self.key.take() else {
+            return Committed::Queued;
+        };
         let mut s = lock(&self.state);
         let q = s.queues.entry(key).or_default();
         q.reserved -= 1;
@@ -184,10 +189,19 @@ impl Scheduler {
                     return Err(Error::unavailable("the server is at its limit of generating replies"));
                 }
                 *s.per_owner.entry(owner.to_string()).or_default() += 1;
-                s.queues.insert(key.clone(), Queue { reserved: 1, ..Default::default() });
+                s.queues.insert(
+                    key.clone(),
+                    Queue {
+                        reserved: 1,
+                        ..Default::default()
+                    },
+                );
             }
         }
-        Ok(Reservation { key: Some(key), state: self.state.clone() })
+        Ok(Reservation {
+            key: Some(key),
+            state: self.state.clone(),
+        })
     }
 
     /// The next job of a conversation, marking it running; `None` ends the worker.
@@ -230,7 +244,9 @@ impl Scheduler {
     pub fn stop(&self, owner: &str, conversation: &str, reply_id: &str, reason: FinishReason) -> Stopped {
         let key = (owner.to_string(), conversation.to_string());
         let mut s = lock(&self.state);
-        let Some(q) = s.queues.get_mut(&key) else { return Stopped::NotRunning };
+        let Some(q) = s.queues.get_mut(&key) else {
+            return Stopped::NotRunning;
+        };
         if let Some((id, control)) = &q.running {
             if id == reply_id {
                 control.stop(reason);

@@ -58,7 +58,11 @@ pub struct SendMessage {
 /// A reply as a reader finds it: live in the hub, or only in storage.
 pub enum ReplyView {
     Live(Arc<ReplyLog>),
-    Stored { complete: Box<Complete>, status: MessageStatus, row: Box<MessageRow> },
+    Stored {
+        complete: Box<Complete>,
+        status: MessageStatus,
+        row: Box<MessageRow>,
+    },
 }
 
 fn ack_of_user(row: &MessageRow, client_id: Option<String>) -> Ack {
@@ -96,8 +100,16 @@ pub fn stored_complete(row: &MessageRow, default_model: &str) -> Complete {
             MessageStatus::Complete => FinishReason::Stop,
         });
     let metadata = ReplyMetadata {
-        agent: meta.get("agent").and_then(|v| v.as_str()).unwrap_or("Assistant").to_string(),
-        model: meta.get("model").and_then(|v| v.as_str()).unwrap_or(default_model).to_string(),
+        agent: meta
+            .get("agent")
+            .and_then(|v| v.as_str())
+            .unwrap_or("Assistant")
+            .to_string(),
+        model: meta
+            .get("model")
+            .and_then(|v| v.as_str())
+            .unwrap_or(default_model)
+            .to_string(),
         finish_reason: finish,
         usage: meta
             .get("usage")
@@ -183,6 +195,16 @@ impl Engine {
     /// Refusals come first and store nothing; a repeated `client_id` answers with
     /// the original `ack`.
     pub async fn send_message(self: &Arc<Self>, who: &Identity, req: SendMessage) -> Result<Ack> {
+        let r = self.send_message_inner(who, req).await;
+        let m = &self.metrics;
+        match &r {
+            Ok(_) => m.messages.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            Err(_) => m.refusals.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        };
+        r
+    }
+
+    async fn send_message_inner(self: &Arc<Self>, who: &Identity, req: SendMessage) -> Result<Ack> {
         let surface = req.surface;
         if req.message.trim().is_empty() {
             return Err(Error::new(ErrorCode::EmptyMessage, "message is empty"));
@@ -191,14 +213,15 @@ impl Engine {
         if chars > self.config.max_message_chars {
             return Err(Error::new(
                 ErrorCode::MessageTooLong,
-                format!("message is {chars} characters; the limit is {}", self.config.max_message_chars),
+                format!(
+                    "message is {chars} characters; the limit is {}",
+                    self.config.max_message_chars
+                ),
             ));
         }
         if let Some(s) = &req.session_id {
             if !valid_session_id(s) {
-                return Err(surface.invalid(
-                    "session_id: 1 to 128 characters of A-Z a-z 0-9 . _ : - (and not . or ..)",
-                ));
+                return Err(surface.invalid("session_id: 1 to 128 characters of A-Z a-z 0-9 . _ : - (and not . or ..)"));
             }
         }
         let client_id = Self::check_client_id(&req.client_id, surface)?;
@@ -209,12 +232,20 @@ impl Engine {
         }
         self.admit(who, req.ip).await?;
 
-        let requested_bot = req.path_bot.as_deref().or(req.bot_id.as_deref()).filter(|b| !b.is_empty());
+        let requested_bot = req
+            .path_bot
+            .as_deref()
+            .or(req.bot_id.as_deref())
+            .filter(|b| !b.is_empty());
         let session_id = req.session_id.clone().unwrap_or_else(ids::new_id);
         let existing = self.store.conversation(&who.user_id, &session_id).await?;
         let bot = match &existing {
             Some(c) => {
-                let named = if who.role == Role::Visitor { who.bot_id.as_deref().or(requested_bot) } else { requested_bot };
+                let named = if who.role == Role::Visitor {
+                    who.bot_id.as_deref().or(requested_bot)
+                } else {
+                    requested_bot
+                };
                 if named.is_some_and(|b| b != c.bot_id) {
                     return Err(surface.invalid("bot_id: this conversation belongs to another bot"));
                 }
@@ -240,9 +271,12 @@ impl Engine {
             now,
         };
         let (conversation, created, user, reply) = match self.store.begin_exchange(&x).await? {
-            ExchangeOutcome::Stored { conversation, created_conversation, user, reply } => {
-                (conversation, created_conversation, user, reply)
-            }
+            ExchangeOutcome::Stored {
+                conversation,
+                created_conversation,
+                user,
+                reply,
+            } => (conversation, created_conversation, user, reply),
             ExchangeOutcome::Duplicate { user } => {
                 drop(reservation);
                 return self.duplicate_ack(user, client_id, req.origin_conn);
@@ -272,6 +306,9 @@ impl Engine {
     }
 
     fn duplicate_ack(&self, row: MessageRow, client_id: Option<String>, origin: Option<ConnId>) -> Result<Ack> {
+        self.metrics
+            .duplicates
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Some(conn) = origin {
             self.hub.registry.join(conn, &row.conversation_id);
         }
@@ -296,17 +333,30 @@ impl Engine {
         self.hub.registry.publish_conversation(
             &who.user_id,
             &conversation.id,
-            Event::Frame { frame: added.clone().into(), name: "message_added", origin },
+            Event::Frame {
+                frame: added.clone().into(),
+                name: "message_added",
+                origin,
+            },
         );
-        self.hub
-            .registry
-            .publish_owner(&who.user_id, Event::Frame { frame: updated.clone().into(), name: "conversation_updated", origin: None });
+        self.hub.registry.publish_owner(
+            &who.user_id,
+            Event::Frame {
+                frame: updated.clone().into(),
+                name: "conversation_updated",
+                origin: None,
+            },
+        );
         if who.role == Role::Visitor {
             if let Some(bot) = bot {
                 for (f, name) in [(&updated, "conversation_updated"), (&added, "message_added")] {
                     self.hub.registry.publish_bot(
                         &bot.id,
-                        Event::Frame { frame: frames::with_visitor(f, &who.user_id).into(), name, origin: None },
+                        Event::Frame {
+                            frame: frames::with_visitor(f, &who.user_id).into(),
+                            name,
+                            origin: None,
+                        },
                     );
                 }
             }
@@ -346,7 +396,11 @@ impl Engine {
             now: now_micros(),
         };
         let (conversation, user, reply) = match self.store.begin_regenerate(&x).await? {
-            RegenerateOutcome::Stored { conversation, user, reply } => (conversation, user, reply),
+            RegenerateOutcome::Stored {
+                conversation,
+                user,
+                reply,
+            } => (conversation, user, reply),
             RegenerateOutcome::Duplicate { reply } => {
                 drop(reservation);
                 return self.duplicate_ack(reply, client_id, origin);
@@ -373,9 +427,14 @@ impl Engine {
         };
         self.start_job(reservation.commit(job), &who.user_id, session_id);
         let updated = frames::conversation_updated(conversation.to_conversation());
-        self.hub
-            .registry
-            .publish_owner(&who.user_id, Event::Frame { frame: updated.into(), name: "conversation_updated", origin: None });
+        self.hub.registry.publish_owner(
+            &who.user_id,
+            Event::Frame {
+                frame: updated.into(),
+                name: "conversation_updated",
+                origin: None,
+            },
+        );
         Ok(ack_of_reply(&reply, client_id))
     }
 
@@ -407,8 +466,14 @@ impl Engine {
             ReplyView::Live(log) => log,
             ReplyView::Stored { .. } => return Ok(()),
         };
-        match self.scheduler.stop(&log.owner_id, &log.conversation_id, reply_id, FinishReason::Stopped) {
-            Stopped::Dequeued(job) => self.finalize(&job, Outcome::not_started_pub(FinishReason::Stopped)).await,
+        match self
+            .scheduler
+            .stop(&log.owner_id, &log.conversation_id, reply_id, FinishReason::Stopped)
+        {
+            Stopped::Dequeued(job) => {
+                self.finalize(&job, Outcome::not_started_pub(FinishReason::Stopped))
+                    .await
+            }
             Stopped::Cancelled | Stopped::NotRunning => {}
         }
         Ok(())
@@ -430,7 +495,10 @@ impl Engine {
         let log = self.hub.reply(&id)?;
         match log.state() {
             ReplyState::Finished { .. } => None,
-            _ => Some(ActiveReply { reply_id: id, seq: log.last_seq() }),
+            _ => Some(ActiveReply {
+                reply_id: id,
+                seq: log.last_seq(),
+            }),
         }
     }
 
@@ -440,7 +508,13 @@ impl Engine {
 
     /// Relays the user's typing state to the conversation's other connections;
     /// `true` expires after 5 s without a refresh.
-    pub async fn typing(self: &Arc<Self>, who: &Identity, conn: ConnId, session_id: &str, is_typing: bool) -> Result<()> {
+    pub async fn typing(
+        self: &Arc<Self>,
+        who: &Identity,
+        conn: ConnId,
+        session_id: &str,
+        is_typing: bool,
+    ) -> Result<()> {
         if !valid_session_id(session_id) || self.store.conversation(&who.user_id, session_id).await?.is_none() {
             return Err(Error::not_found("conversation"));
         }
@@ -457,14 +531,22 @@ impl Engine {
             }
         };
         let frame = frames::user_typing(session_id, &who.user_id, is_typing);
-        self.hub
-            .registry
-            .publish_conversation(&who.user_id, session_id, Event::Frame { frame: frame.into(), name: "typing", origin: Some(conn) });
+        self.hub.registry.publish_conversation(
+            &who.user_id,
+            session_id,
+            Event::Frame {
+                frame: frame.into(),
+                name: "typing",
+                origin: Some(conn),
+            },
+        );
         if let Some(g) = generation {
             let engine = Arc::downgrade(self);
             tokio::spawn(async move {
                 tokio::time::sleep(TYPING_EXPIRY).await;
-                let Some(engine) = engine.upgrade() else { return };
+                let Some(engine) = engine.upgrade() else {
+                    return;
+                };
                 let expired = {
                     let mut t = engine.typing.lock().unwrap_or_else(|p| p.into_inner());
                     if t.get(&key) == Some(&g) {
@@ -479,7 +561,11 @@ impl Engine {
                     engine.hub.registry.publish_conversation(
                         &key.0,
                         &key.1,
-                        Event::Frame { frame: frame.into(), name: "typing", origin: Some(key.2) },
+                        Event::Frame {
+                            frame: frame.into(),
+                            name: "typing",
+                            origin: Some(key.2),
+                        },
                     );
                 }
             });
@@ -493,27 +579,44 @@ impl Engine {
         if self.store.conversation(&who.user_id, session_id).await?.is_none() {
             return Err(Error::not_found("conversation"));
         }
-        let running = self.scheduler.running(&who.user_id, session_id).and_then(|id| self.hub.reply(&id));
-        for job in self.scheduler.stop_all(Some((&who.user_id, session_id)), FinishReason::Stopped) {
-            self.finalize(&job, Outcome::not_started_pub(FinishReason::Stopped)).await;
+        let running = self
+            .scheduler
+            .running(&who.user_id, session_id)
+            .and_then(|id| self.hub.reply(&id));
+        for job in self
+            .scheduler
+            .stop_all(Some((&who.user_id, session_id)), FinishReason::Stopped)
+        {
+            self.finalize(&job, Outcome::not_started_pub(FinishReason::Stopped))
+                .await;
         }
         if let Some(log) = running {
             // Give the runner a moment to store the stopped reply and say `complete`.
             let mut f = log.follow(crate::hub::Filter::After(u64::MAX));
-            let _ = tokio::time::timeout(Duration::from_secs(3), async { while f.next_batch().await.is_some() {} }).await;
+            let _ = tokio::time::timeout(Duration::from_secs(3), async {
+                while f.next_batch().await.is_some() {}
+            })
+            .await;
         }
         self.store.delete_conversation(&who.user_id, session_id).await?;
         self.hub.registry.forget_conversation(&who.user_id, session_id);
         let frame = frames::conversation_deleted(session_id);
         self.hub.registry.publish_owner(
             &who.user_id,
-            Event::Deleted { session_id: session_id.to_string(), frame: frame.clone().into() },
+            Event::Deleted {
+                session_id: session_id.to_string(),
+                frame: frame.clone().into(),
+            },
         );
         if who.role == Role::Visitor {
             if let Some(bot) = &who.bot_id {
                 self.hub.registry.publish_bot(
                     bot,
-                    Event::Frame { frame: frames::with_visitor(&frame, &who.user_id).into(), name: "conversation_deleted", origin: None },
+                    Event::Frame {
+                        frame: frames::with_visitor(&frame, &who.user_id).into(),
+                        name: "conversation_deleted",
+                        origin: None,
+                    },
                 );
             }
         }
@@ -541,7 +644,11 @@ impl Engine {
         let c = row.to_conversation();
         self.hub.registry.publish_owner(
             &who.user_id,
-            Event::Frame { frame: frames::conversation_updated(c.clone()).into(), name: "conversation_updated", origin: None },
+            Event::Frame {
+                frame: frames::conversation_updated(c.clone()).into(),
+                name: "conversation_updated",
+                origin: None,
+            },
         );
         Ok(c)
     }

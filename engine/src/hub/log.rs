@@ -92,7 +92,9 @@ impl Filter {
 
 impl std::fmt::Debug for ReplyLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReplyLog").field("reply_id", &self.reply_id).finish_non_exhaustive()
+        f.debug_struct("ReplyLog")
+            .field("reply_id", &self.reply_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -129,7 +131,12 @@ impl ReplyLog {
     }
 
     pub fn push_preamble(&self, frame: String) {
-        self.append(Entry { kind: EntryKind::Preamble, seq: 0, frame: frame.into(), text: None });
+        self.append(Entry {
+            kind: EntryKind::Preamble,
+            seq: 0,
+            frame: frame.into(),
+            text: None,
+        });
     }
 
     pub fn set_streaming(&self) {
@@ -161,7 +168,12 @@ impl ReplyLog {
     }
 
     pub fn push_error(&self, frame: String) {
-        self.append(Entry { kind: EntryKind::Error, seq: 0, frame: frame.into(), text: None });
+        self.append(Entry {
+            kind: EntryKind::Error,
+            seq: 0,
+            frame: frame.into(),
+            text: None,
+        });
     }
 
     /// Ends the log with `complete`; nothing but the epilogue follows.
@@ -171,15 +183,28 @@ impl ReplyLog {
             if matches!(g.state, ReplyState::Finished { .. }) {
                 return;
             }
-            g.entries.push(Entry { kind: EntryKind::Complete, seq: 0, frame: frame.into(), text: None });
-            g.state = ReplyState::Finished { status, complete: Box::new(complete) };
+            g.entries.push(Entry {
+                kind: EntryKind::Complete,
+                seq: 0,
+                frame: frame.into(),
+                text: None,
+            });
+            g.state = ReplyState::Finished {
+                status,
+                complete: Box::new(complete),
+            };
             g.entries.len()
         };
         self.len.send_replace(len);
     }
 
     pub fn push_epilogue(&self, frame: String) {
-        self.append(Entry { kind: EntryKind::Epilogue, seq: 0, frame: frame.into(), text: None });
+        self.append(Entry {
+            kind: EntryKind::Epilogue,
+            seq: 0,
+            frame: frame.into(),
+            text: None,
+        });
     }
 
     pub fn state(&self) -> ReplyState {
@@ -202,13 +227,23 @@ impl ReplyLog {
         let from = from.min(g.entries.len());
         let entries = g.entries[from..].to_vec();
         let finished = matches!(g.state, ReplyState::Finished { .. });
-        LogRead { next: g.entries.len(), entries, finished }
+        LogRead {
+            next: g.entries.len(),
+            entries,
+            finished,
+        }
     }
 
     /// A reader that yields batches of entries passing `filter`, waiting for more
     /// until the reply finishes.
     pub fn follow(self: &Arc<Self>, filter: Filter) -> Follower {
-        Follower { log: self.clone(), rx: self.len.subscribe(), next: 0, filter, done: false }
+        Follower {
+            log: self.clone(),
+            rx: self.len.subscribe(),
+            next: 0,
+            filter,
+            done: false,
+        }
     }
 }
 
@@ -308,10 +343,18 @@ mod tests {
         }
         writer.await.unwrap();
         assert_eq!(seen_all.first(), Some(&(EntryKind::Preamble, 0)));
-        let seqs: Vec<u64> = seen_all.iter().filter(|(k, _)| *k == EntryKind::Token).map(|(_, s)| *s).collect();
+        let seqs: Vec<u64> = seen_all
+            .iter()
+            .filter(|(k, _)| *k == EntryKind::Token)
+            .map(|(_, s)| *s)
+            .collect();
         assert_eq!(seqs, (1..=100).collect::<Vec<_>>());
         assert_eq!(seen_all.last(), Some(&(EntryKind::Complete, 0)));
-        let rseqs: Vec<u64> = seen_resume.iter().filter(|(k, _)| *k == EntryKind::Token).map(|(_, s)| *s).collect();
+        let rseqs: Vec<u64> = seen_resume
+            .iter()
+            .filter(|(k, _)| *k == EntryKind::Token)
+            .map(|(_, s)| *s)
+            .collect();
         assert_eq!(rseqs, (41..=100).collect::<Vec<_>>());
         assert_eq!(seen_resume.last(), Some(&(EntryKind::Complete, 0)));
     }

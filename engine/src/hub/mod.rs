@@ -73,10 +73,7 @@ impl Hub {
     }
 
     fn remove(&self, reply_id: &str) {
-        self.replies
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(reply_id);
+        self.replies.lock().unwrap_or_else(|p| p.into_inner()).remove(reply_id);
     }
 
     /// Number of logs held (finished ones included), for metrics.

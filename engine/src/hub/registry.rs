@@ -136,7 +136,12 @@ impl Registry {
             },
         );
         s.by_owner.entry(owner.to_string()).or_default().insert(id);
-        Ok(Subscription { id, inbox: rx, slow, state: self.state.clone() })
+        Ok(Subscription {
+            id,
+            inbox: rx,
+            slow,
+            state: self.state.clone(),
+        })
     }
 
     /// Whether `owner` could open one more connection now.
@@ -150,7 +155,9 @@ impl Registry {
 
     pub fn join(&self, conn: ConnId, session_id: &str) {
         let mut s = self.lock();
-        let Some(c) = s.conns.get_mut(&conn) else { return };
+        let Some(c) = s.conns.get_mut(&conn) else {
+            return;
+        };
         if !c.conversations.insert(session_id.to_string()) {
             return;
         }
@@ -160,7 +167,9 @@ impl Registry {
 
     pub fn leave(&self, conn: ConnId, session_id: &str) {
         let mut s = self.lock();
-        let Some(c) = s.conns.get_mut(&conn) else { return };
+        let Some(c) = s.conns.get_mut(&conn) else {
+            return;
+        };
         if !c.conversations.remove(session_id) {
             return;
         }
@@ -183,7 +192,9 @@ impl Registry {
     /// Subscribes a bot owner's connection to the bot's visitor events.
     pub fn watch_bot(&self, conn: ConnId, bot_id: &str) {
         let mut s = self.lock();
-        let Some(c) = s.conns.get_mut(&conn) else { return };
+        let Some(c) = s.conns.get_mut(&conn) else {
+            return;
+        };
         if c.bots.insert(bot_id.to_string()) {
             s.by_bot.entry(bot_id.to_string()).or_default().insert(conn);
         }
@@ -200,7 +211,10 @@ impl Registry {
         }
     }
 
-    fn targets<'a>(s: &State, ids: impl IntoIterator<Item = &'a ConnId>) -> Vec<(mpsc::Sender<Arc<Event>>, CancellationToken)> {
+    fn targets<'a>(
+        s: &State,
+        ids: impl IntoIterator<Item = &'a ConnId>,
+    ) -> Vec<(mpsc::Sender<Arc<Event>>, CancellationToken)> {
         ids.into_iter()
             .filter_map(|id| s.conns.get(id))
             .map(|c| (c.inbox.clone(), c.slow.clone()))
@@ -261,7 +275,11 @@ mod tests {
     use super::*;
 
     fn frame(s: &str) -> Event {
-        Event::Frame { frame: s.to_string().into(), name: "x", origin: None }
+        Event::Frame {
+            frame: s.to_string().into(),
+            name: "x",
+            origin: None,
+        }
     }
 
     #[tokio::test]

@@ -13,9 +13,8 @@ use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::{HttpRequestFactory, ReqwestService};
 use async_openai::types::chat::{
-    ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent,
-    ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
-    ChatCompletionRequestSystemMessageContent, ChatCompletionRequestUserMessage,
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent, ChatCompletionRequestMessage,
+    ChatCompletionRequestSystemMessage, ChatCompletionRequestSystemMessageContent, ChatCompletionRequestUserMessage,
     ChatCompletionRequestUserMessageContent, ChatCompletionStreamOptions, CreateChatCompletionRequest,
     FinishReason as OaiFinish,
 };
@@ -86,14 +85,14 @@ impl OpenAiProvider {
 
 fn to_message(turn: &super::Turn) -> ChatCompletionRequestMessage {
     match turn.role {
-        TurnRole::System => ChatCompletionRequestSystemMessage::from(
-            ChatCompletionRequestSystemMessageContent::Text(turn.content.clone()),
-        )
+        TurnRole::System => ChatCompletionRequestSystemMessage::from(ChatCompletionRequestSystemMessageContent::Text(
+            turn.content.clone(),
+        ))
         .into(),
-        TurnRole::User => ChatCompletionRequestUserMessage::from(
-            ChatCompletionRequestUserMessageContent::Text(turn.content.clone()),
-        )
-        .into(),
+        TurnRole::User => {
+            ChatCompletionRequestUserMessage::from(ChatCompletionRequestUserMessageContent::Text(turn.content.clone()))
+                .into()
+        }
         TurnRole::Assistant => ChatCompletionRequestAssistantMessage::from(
             ChatCompletionRequestAssistantMessageContent::Text(turn.content.clone()),
         )
@@ -109,7 +108,10 @@ fn classify(e: &OpenAIError, seen: Seen) -> ProviderError {
             let status = r.status_code.as_u16();
             let message = format!("upstream answered {status}: {}", r.api_error.message);
             if retryable_status(status) {
-                ProviderError::Retryable { message, retry_after: seen.retry_after }
+                ProviderError::Retryable {
+                    message,
+                    retry_after: seen.retry_after,
+                }
             } else {
                 ProviderError::Fatal(message)
             }

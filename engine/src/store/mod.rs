@@ -38,23 +38,17 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
-            sqlx::Error::Database(db) if db.is_unique_violation() => {
-                StoreError::Conflict(db.message().to_string())
-            }
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_string()),
             sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
-            sqlx::Error::Database(db)
-                if db.code().as_deref() == Some("5") || db.code().as_deref() == Some("517") =>
-            {
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("5") || db.code().as_deref() == Some("517") => {
                 // SQLITE_BUSY / SQLITE_BUSY_SNAPSHOT after the busy timeout.
                 StoreError::Unavailable(db.message().to_string())
             }
-            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
-                StoreError::Corrupt(e.to_string())
-            }
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::Corrupt(e.to_string()),
             _ => StoreError::Other(e.to_string()),
         }
     }
@@ -139,11 +133,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<MessageRow>>;
     /// A message by id, whoever owns it (callers check ownership).
     async fn message(&self, id: &str) -> StoreResult<Option<MessageRow>>;
-    async fn message_by_client_id(
-        &self,
-        owner_id: &str,
-        client_id: &str,
-    ) -> StoreResult<Option<MessageRow>>;
+    async fn message_by_client_id(&self, owner_id: &str, client_id: &str) -> StoreResult<Option<MessageRow>>;
     /// Every reply to `in_reply_to`, oldest first.
     async fn versions(&self, in_reply_to: &str) -> StoreResult<Vec<MessageRow>>;
     /// History for the model: visible messages up to `up_to_pos`, newest first.

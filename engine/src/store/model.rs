@@ -6,8 +6,7 @@
 
 use base64::Engine as _;
 use protocol::objects::{
-    Bot, BotWidget, Conversation, Message, MessageRole, MessageStatus, Role, Theme,
-    VisitorConversation,
+    Bot, BotWidget, Conversation, Message, MessageRole, MessageStatus, Role, Theme, VisitorConversation,
 };
 
 use crate::time::rfc3339;
@@ -270,6 +269,8 @@ pub struct NewExchange {
     pub now: i64,
 }
 
+// Built once per message; boxing the rows would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum ExchangeOutcome {
     Stored {
@@ -293,6 +294,7 @@ pub struct NewRegenerate {
     pub now: i64,
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum RegenerateOutcome {
     Stored {
@@ -301,7 +303,9 @@ pub enum RegenerateOutcome {
         reply: MessageRow,
     },
     /// The `client_id` was seen before: the reply it made.
-    Duplicate { reply: MessageRow },
+    Duplicate {
+        reply: MessageRow,
+    },
     NoConversation,
     NoUserMessage,
 }
@@ -326,7 +330,10 @@ mod tests {
 
     #[test]
     fn cursor_round_trip_and_garbage() {
-        let c = Cursor { at: 1_700_000_000_000_000, id: "a|b".into() };
+        let c = Cursor {
+            at: 1_700_000_000_000_000,
+            id: "a|b".into(),
+        };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("!!!"), None);
         assert_eq!(Cursor::decode(""), None);
@@ -335,7 +342,10 @@ mod tests {
 
     #[test]
     fn search_terms_strip_syntax() {
-        assert_eq!(search_terms("\"hello\" OR wor*ld: NEAR(x)"), vec!["hello", "or", "wor", "ld", "near", "x"]);
+        assert_eq!(
+            search_terms("\"hello\" OR wor*ld: NEAR(x)"),
+            vec!["hello", "or", "wor", "ld", "near", "x"]
+        );
         assert!(search_terms("***").is_empty());
     }
 

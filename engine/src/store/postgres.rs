@@ -30,10 +30,7 @@ impl PostgresStore {
             .connect_with(opts)
             .await
             .map_err(|e| {
-                StoreError::Unavailable(format!(
-                    "cannot connect to {}: {e}",
-                    crate::config::redact_url(url)
-                ))
+                StoreError::Unavailable(format!("cannot connect to {}: {e}", crate::config::redact_url(url)))
             })?;
         Ok(PostgresStore { pool })
     }
@@ -48,9 +45,7 @@ impl PostgresStore {
 }
 
 fn push_search(qb: &mut sqlx::QueryBuilder<'_, Db>, owner_id: &str, terms: &[String]) {
-    qb.push(
-        "c.id IN (SELECT m.conversation_id FROM messages m WHERE m.owner_id = ",
-    );
+    qb.push("c.id IN (SELECT m.conversation_id FROM messages m WHERE m.owner_id = ");
     qb.push_bind(owner_id.to_string());
     qb.push(" AND to_tsvector('simple', m.content) @@ to_tsquery('simple', ");
     qb.push_bind(fts_query(terms));
@@ -59,11 +54,7 @@ fn push_search(qb: &mut sqlx::QueryBuilder<'_, Db>, owner_id: &str, terms: &[Str
 
 /// `word:* & word2:*`; the words are letters and digits only (see `search_terms`).
 fn fts_query(terms: &[String]) -> String {
-    terms
-        .iter()
-        .map(|t| format!("{t}:*"))
-        .collect::<Vec<_>>()
-        .join(" & ")
+    terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ")
 }
 
 include!("sql_common.rs");

@@ -84,38 +84,49 @@ pub async fn stream(
     JsonBody(body): JsonBody<Value>,
 ) -> HttpResult<Response> {
     let who = &auth.who;
-    let ack = if body.get("messages").is_some() {
-        let b: UseChatBody = serde_json::from_value(body).map_err(bad_body)?;
-        if b.trigger.as_deref() == Some("regenerate-message") {
-            engine.regenerate(who, &b.id, None, None, Some(ip), Surface::Http).await?
+    let ack =
+        if body.get("messages").is_some() {
+            let b: UseChatBody = serde_json::from_value(body).map_err(bad_body)?;
+            if b.trigger.as_deref() == Some("regenerate-message") {
+                engine
+                    .regenerate(who, &b.id, None, None, Some(ip), Surface::Http)
+                    .await?
+            } else {
+                let last =
+                    b.messages.iter().rev().find(|m| m.role == "user").ok_or_else(|| {
+                        HttpError::new(ErrorCode::InvalidFrame, "messages: no user message to answer")
+                    })?;
+                let text: String = last
+                    .parts
+                    .iter()
+                    .filter(|p| p.get("type").and_then(Value::as_str) == Some("text"))
+                    .filter_map(|p| p.get("text").and_then(Value::as_str))
+                    .collect::<Vec<_>>()
+                    .join("");
+                let req = ChatRequest {
+                    message: text,
+                    session_id: Some(b.id),
+                    client_id: Some(last.id.clone()),
+                    bot_id: None,
+                };
+                engine.send_message(who, send_request(req, ip)).await?
+            }
         } else {
-            let last = b
-                .messages
-                .iter()
-                .rev()
-                .find(|m| m.role == "user")
-                .ok_or_else(|| HttpError::new(ErrorCode::InvalidFrame, "messages: no user message to answer"))?;
-            let text: String = last
-                .parts
-                .iter()
-                .filter(|p| p.get("type").and_then(Value::as_str) == Some("text"))
-                .filter_map(|p| p.get("text").and_then(Value::as_str))
-                .collect::<Vec<_>>()
-                .join("");
-            let req = ChatRequest { message: text, session_id: Some(b.id), client_id: Some(last.id.clone()), bot_id: None };
+            let req: ChatRequest = serde_json::from_value(body).map_err(bad_body)?;
             engine.send_message(who, send_request(req, ip)).await?
-        }
-    } else {
-        let req: ChatRequest = serde_json::from_value(body).map_err(bad_body)?;
-        engine.send_message(who, send_request(req, ip)).await?
-    };
+        };
     let meta = json!({ "session_id": ack.session_id, "reply_id": ack.reply_id, "message_id": ack.message_id });
     let log = match engine.find_reply(who, &ack.reply_id).await? {
         ReplyView::Live(log) => Some(log),
         ReplyView::Stored { .. } => None,
     };
     let text_id = format!("text-{}", ack.reply_id);
-    let head = vec![event(&Chunk::Start { message_metadata: &meta }), event(&Chunk::TextStart { id: &text_id })];
+    let head = vec![
+        event(&Chunk::Start {
+            message_metadata: &meta,
+        }),
+        event(&Chunk::TextStart { id: &text_id }),
+    ];
     let tail_meta = meta.clone();
     let tail_id = text_id.clone();
     let body = match log {
@@ -123,9 +134,14 @@ pub async fn stream(
         None => {
             let (complete, _) = super::chat::wait_for(&engine, who, &ack.reply_id).await?;
             let mut v = head;
-            v.push(event(&Chunk::TextDelta { id: &text_id, delta: &complete.response }));
+            v.push(event(&Chunk::TextDelta {
+                id: &text_id,
+                delta: &complete.response,
+            }));
             v.push(event(&Chunk::TextEnd { id: &text_id }));
-            v.push(event(&Chunk::Finish { message_metadata: &meta }));
+            v.push(event(&Chunk::Finish {
+                message_metadata: &meta,
+            }));
             v.push(Ok(Event::default().data("[DONE]")));
             stream::iter(v).boxed()
         }
@@ -142,9 +158,10 @@ pub async fn stream(
                     let mut failed = false;
                     for e in &batch {
                         match e.kind {
-                            EntryKind::Token => {
-                                out.push(event(&Chunk::TextDelta { id: &id, delta: e.text.as_deref().unwrap_or_default() }))
-                            }
+                            EntryKind::Token => out.push(event(&Chunk::TextDelta {
+                                id: &id,
+                                delta: e.text.as_deref().unwrap_or_default(),
+                            })),
                             EntryKind::Error => {
                                 let msg = serde_json::from_str::<Value>(e.frame.as_str())
                                     .ok()
@@ -158,7 +175,9 @@ pub async fn stream(
                             }
                             EntryKind::Complete => {
                                 out.push(event(&Chunk::TextEnd { id: &id }));
-                                out.push(event(&Chunk::Finish { message_metadata: &meta }));
+                                out.push(event(&Chunk::Finish {
+                                    message_metadata: &meta,
+                                }));
                                 out.push(Ok(Event::default().data("[DONE]")));
                             }
                             EntryKind::Preamble | EntryKind::Epilogue => {}
@@ -171,9 +190,14 @@ pub async fn stream(
             stream::iter(head).chain(tokens).boxed()
         }
     };
-    let mut res = (super::stream_headers(), Sse::new(body).keep_alive(KeepAlive::new().interval(super::sse::HEARTBEAT)))
+    let mut res = (
+        super::stream_headers(),
+        Sse::new(body).keep_alive(KeepAlive::new().interval(super::sse::HEARTBEAT)),
+    )
         .into_response();
-    res.headers_mut()
-        .insert(HeaderName::from_static("x-vercel-ai-ui-message-stream"), HeaderValue::from_static("v1"));
+    res.headers_mut().insert(
+        HeaderName::from_static("x-vercel-ai-ui-message-stream"),
+        HeaderValue::from_static("v1"),
+    );
     Ok(res)
 }

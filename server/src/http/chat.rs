@@ -79,7 +79,11 @@ pub async fn messages(
     let ack = engine.send_message(&auth.who, send_request(body, ip)).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(Accepted { message_id: ack.message_id, reply_id: ack.reply_id, session_id: ack.session_id }),
+        Json(Accepted {
+            message_id: ack.message_id,
+            reply_id: ack.reply_id,
+            session_id: ack.session_id,
+        }),
     ))
 }
 
@@ -90,12 +94,29 @@ pub async fn regenerate(
     JsonBody(body): JsonBody<RegenerateRequest>,
 ) -> HttpResult<(StatusCode, Json<RegenerateAccepted>)> {
     let ack = engine
-        .regenerate(&auth.who, &body.session_id, body.client_id, None, Some(ip), Surface::Http)
+        .regenerate(
+            &auth.who,
+            &body.session_id,
+            body.client_id,
+            None,
+            Some(ip),
+            Surface::Http,
+        )
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(RegenerateAccepted { reply_id: ack.reply_id, session_id: ack.session_id })))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(RegenerateAccepted {
+            reply_id: ack.reply_id,
+            session_id: ack.session_id,
+        }),
+    ))
 }
 
-pub async fn stop(State(engine): State<Arc<Engine>>, auth: Auth, Path(reply_id): Path<String>) -> HttpResult<StatusCode> {
+pub async fn stop(
+    State(engine): State<Arc<Engine>>,
+    auth: Auth,
+    Path(reply_id): Path<String>,
+) -> HttpResult<StatusCode> {
     engine.stop_reply(&auth.who, &reply_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -30,7 +30,12 @@ pub async fn sse_probe() -> Response {
         if i > 0 {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        Ok::<_, Infallible>(Event::default().id(i.to_string()).event("probe").data(format!("{{\"n\":{i}}}")))
+        Ok::<_, Infallible>(
+            Event::default()
+                .id(i.to_string())
+                .event("probe")
+                .data(format!("{{\"n\":{i}}}")),
+        )
     });
     (super::stream_headers(), Sse::new(events)).into_response()
 }

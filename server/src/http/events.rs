@@ -78,7 +78,11 @@ fn tokio_stream_from(mut rx: mpsc::Receiver<SseEvent>) -> impl futures::Stream<I
 
 fn respond(sub: Subscription, close: CancellationToken) -> Response {
     let body = pump(sub, close);
-    (super::stream_headers(), Sse::new(body).keep_alive(KeepAlive::new().interval(super::sse::HEARTBEAT))).into_response()
+    (
+        super::stream_headers(),
+        Sse::new(body).keep_alive(KeepAlive::new().interval(super::sse::HEARTBEAT)),
+    )
+        .into_response()
 }
 
 fn register(engine: &Engine, owner: &str) -> HttpResult<Subscription> {
@@ -89,7 +93,11 @@ fn register(engine: &Engine, owner: &str) -> HttpResult<Subscription> {
         .map_err(|_| HttpError::new(ErrorCode::RateLimited, "too many open connections for this identity"))
 }
 
-pub async fn chat_events(State(state): State<AppState>, StreamAuth(auth): StreamAuth, params: Params) -> HttpResult<Response> {
+pub async fn chat_events(
+    State(state): State<AppState>,
+    StreamAuth(auth): StreamAuth,
+    params: Params,
+) -> HttpResult<Response> {
     let engine: Arc<Engine> = state.engine.clone();
     let sub = register(&engine, &auth.who.user_id)?;
     if let Some(session) = params.get("session_id").filter(|s| !s.is_empty()) {
@@ -98,7 +106,11 @@ pub async fn chat_events(State(state): State<AppState>, StreamAuth(auth): Stream
     Ok(respond(sub, state.shutdown.clone()))
 }
 
-pub async fn bot_events(State(state): State<AppState>, StreamAuth(auth): StreamAuth, Path(bot_id): Path<String>) -> HttpResult<Response> {
+pub async fn bot_events(
+    State(state): State<AppState>,
+    StreamAuth(auth): StreamAuth,
+    Path(bot_id): Path<String>,
+) -> HttpResult<Response> {
     let engine: Arc<Engine> = state.engine.clone();
     let bot = engine.own_bot(&auth.who, &bot_id).await?;
     let sub = register(&engine, &auth.who.user_id)?;

@@ -17,7 +17,10 @@ use axum::http::{header, HeaderName, HeaderValue};
 pub fn stream_headers() -> [(HeaderName, HeaderValue); 3] {
     [
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        (HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no")),
+        (
+            HeaderName::from_static("x-accel-buffering"),
+            HeaderValue::from_static("no"),
+        ),
         (header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream")),
     ]
 }
@@ -34,7 +37,10 @@ pub fn frame_type(frame: &str) -> &str {
 mod tests {
     #[test]
     fn frame_types() {
-        assert_eq!(super::frame_type(r#"{"type":"stream_start","reply_id":"x"}"#), "stream_start");
+        assert_eq!(
+            super::frame_type(r#"{"type":"stream_start","reply_id":"x"}"#),
+            "stream_start"
+        );
         assert_eq!(super::frame_type("garbage"), "message");
     }
 }

@@ -32,26 +32,28 @@ pub async fn poll(
     let log = match engine.find_reply(&auth.who, &reply_id).await? {
         ReplyView::Stored { complete, status, .. } => {
             let complete = (!status.is_live()).then_some(*complete);
-            return Ok(Json(PollResponse { tokens: Vec::new(), status, complete }));
+            return Ok(Json(PollResponse {
+                tokens: Vec::new(),
+                status,
+                complete,
+            }));
         }
         ReplyView::Live(log) => log,
     };
     let mut follower = log.follow(Filter::After(after));
     let mut tokens = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_millis(wait_ms);
-    loop {
-        match tokio::time::timeout_at(deadline, follower.next_batch()).await {
-            Ok(Some(batch)) => {
-                for e in batch {
-                    if e.kind == EntryKind::Token {
-                        tokens.push(PolledToken { seq: e.seq, token: e.text.as_deref().unwrap_or_default().to_string() });
-                    }
-                }
-                if !tokens.is_empty() || log.is_finished() {
-                    break;
-                }
+    while let Ok(Some(batch)) = tokio::time::timeout_at(deadline, follower.next_batch()).await {
+        for e in batch {
+            if e.kind == EntryKind::Token {
+                tokens.push(PolledToken {
+                    seq: e.seq,
+                    token: e.text.as_deref().unwrap_or_default().to_string(),
+                });
             }
-            Ok(None) | Err(_) => break,
+        }
+        if !tokens.is_empty() || log.is_finished() {
+            break;
         }
     }
     let (status, complete) = match log.state() {
@@ -67,5 +69,9 @@ pub async fn poll(
             }
         }
     };
-    Ok(Json(PollResponse { tokens, status, complete }))
+    Ok(Json(PollResponse {
+        tokens,
+        status,
+        complete,
+    }))
 }

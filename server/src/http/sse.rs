@@ -41,20 +41,28 @@ pub async fn reply_events(
     params: Params,
     headers: HeaderMap,
 ) -> HttpResult<Response> {
-    let last = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::trim);
+    let last = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
     if last == Some("end") {
         // The stream already ended for this client: tell EventSource to stop.
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let after = match last {
         Some(id) => id.parse::<u64>().map_err(|_| {
-            HttpError::new(ErrorCode::ValidationError, format!("Last-Event-ID: expected a seq or \"end\", got {id:?}"))
+            HttpError::new(
+                ErrorCode::ValidationError,
+                format!("Last-Event-ID: expected a seq or \"end\", got {id:?}"),
+            )
         })?,
         None => params.u64("after_seq", 0)?,
     };
-    let sub = engine.hub.registry.register(&auth.who.user_id).map_err(|_| {
-        HttpError::new(ErrorCode::RateLimited, "too many open connections for this identity")
-    })?;
+    let sub = engine
+        .hub
+        .registry
+        .register(&auth.who.user_id)
+        .map_err(|_| HttpError::new(ErrorCode::RateLimited, "too many open connections for this identity"))?;
     let body: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> =
         match engine.find_reply(&auth.who, &reply_id).await? {
             ReplyView::Stored { complete, .. } => {
@@ -74,5 +82,9 @@ pub async fn reply_events(
                 retry.chain(events).boxed()
             }
         };
-    Ok((super::stream_headers(), Sse::new(body).keep_alive(KeepAlive::new().interval(HEARTBEAT))).into_response())
+    Ok((
+        super::stream_headers(),
+        Sse::new(body).keep_alive(KeepAlive::new().interval(HEARTBEAT)),
+    )
+        .into_response())
 }

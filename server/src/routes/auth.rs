@@ -50,8 +50,11 @@ fn with_session(status: StatusCode, body: AuthResponse, headers: &HeaderMap) -> 
 pub fn auth_budget(engine: &Engine, ip: std::net::IpAddr) -> HttpResult<()> {
     engine.auth_limiter.check(&ip.to_string()).map_err(|wait| {
         HttpError(
-            engine::Error::new(ErrorCode::RateLimited, "too many attempts from this address; try again shortly")
-                .with_retry_after_ms(wait.as_millis() as u64),
+            engine::Error::new(
+                ErrorCode::RateLimited,
+                "too many attempts from this address; try again shortly",
+            )
+            .with_retry_after_ms(wait.as_millis() as u64),
         )
     })
 }
@@ -65,7 +68,13 @@ pub async fn register(
     auth_budget(&engine, ip)?;
     let r = engine
         .accounts
-        .register(engine.store.as_ref(), &engine.config.model, &body.email, &body.password, body.name.as_deref())
+        .register(
+            engine.store.as_ref(),
+            &engine.config.model,
+            &body.email,
+            &body.password,
+            body.name.as_deref(),
+        )
         .await?;
     Ok(with_session(StatusCode::CREATED, r, &headers))
 }
@@ -77,16 +86,29 @@ pub async fn login(
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> HttpResult<Response> {
     auth_budget(&engine, ip)?;
-    let r = engine.accounts.login(engine.store.as_ref(), &body.email, &body.password).await?;
+    let r = engine
+        .accounts
+        .login(engine.store.as_ref(), &body.email, &body.password)
+        .await?;
     Ok(with_session(StatusCode::OK, r, &headers))
 }
 
-pub async fn guest(State(engine): State<Arc<Engine>>, ClientIp(ip): ClientIp, headers: HeaderMap) -> HttpResult<Response> {
+pub async fn guest(
+    State(engine): State<Arc<Engine>>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+) -> HttpResult<Response> {
     if !engine.config.guests {
-        return Err(HttpError::new(ErrorCode::Forbidden, "guest accounts are turned off on this server"));
+        return Err(HttpError::new(
+            ErrorCode::Forbidden,
+            "guest accounts are turned off on this server",
+        ));
     }
     auth_budget(&engine, ip)?;
-    let r = engine.accounts.guest(engine.store.as_ref(), &engine.config.model).await?;
+    let r = engine
+        .accounts
+        .guest(engine.store.as_ref(), &engine.config.model)
+        .await?;
     Ok(with_session(StatusCode::CREATED, r, &headers))
 }
 

@@ -14,7 +14,9 @@ use crate::error::HttpResult;
 use crate::extract::{Auth, JsonBody, Params};
 
 pub async fn list(State(engine): State<Arc<Engine>>, auth: Auth) -> HttpResult<Json<BotList>> {
-    Ok(Json(BotList { bots: engine.list_bots(&auth.who).await? }))
+    Ok(Json(BotList {
+        bots: engine.list_bots(&auth.who).await?,
+    }))
 }
 
 pub async fn create(
@@ -50,7 +52,11 @@ pub async fn visitor_conversations(
     params: Params,
 ) -> HttpResult<Json<VisitorConversationList>> {
     let limit = params.limit(20, 100)?;
-    Ok(Json(engine.visitor_conversations(&auth.who, &id, limit, params.get("cursor")).await?))
+    Ok(Json(
+        engine
+            .visitor_conversations(&auth.who, &id, limit, params.get("cursor"))
+            .await?,
+    ))
 }
 
 pub async fn visitor_messages(

@@ -14,10 +14,18 @@ use crate::extract::{Auth, JsonBody, Params};
 
 pub async fn list(State(engine): State<Arc<Engine>>, auth: Auth, params: Params) -> HttpResult<Json<ConversationList>> {
     let limit = params.limit(20, 100)?;
-    Ok(Json(engine.list_conversations(&auth.who, limit, params.get("cursor"), params.get("q")).await?))
+    Ok(Json(
+        engine
+            .list_conversations(&auth.who, limit, params.get("cursor"), params.get("q"))
+            .await?,
+    ))
 }
 
-pub async fn get(State(engine): State<Arc<Engine>>, auth: Auth, Path(id): Path<String>) -> HttpResult<Json<Conversation>> {
+pub async fn get(
+    State(engine): State<Arc<Engine>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> HttpResult<Json<Conversation>> {
     Ok(Json(engine.get_conversation(&auth.who, &id).await?))
 }
 
@@ -28,7 +36,11 @@ pub async fn messages(
     params: Params,
 ) -> HttpResult<Json<MessageList>> {
     let limit = params.limit(50, 200)?;
-    Ok(Json(engine.list_messages(&auth.who, &id, limit, params.get("before")).await?))
+    Ok(Json(
+        engine
+            .list_messages(&auth.who, &id, limit, params.get("before"))
+            .await?,
+    ))
 }
 
 pub async fn rename(
@@ -45,6 +57,12 @@ pub async fn delete(State(engine): State<Arc<Engine>>, auth: Auth, Path(id): Pat
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn versions(State(engine): State<Arc<Engine>>, auth: Auth, Path(id): Path<String>) -> HttpResult<Json<VersionList>> {
-    Ok(Json(VersionList { versions: engine.versions(&auth.who, &id).await? }))
+pub async fn versions(
+    State(engine): State<Arc<Engine>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> HttpResult<Json<VersionList>> {
+    Ok(Json(VersionList {
+        versions: engine.versions(&auth.who, &id).await?,
+    }))
 }

@@ -27,6 +27,21 @@ pub async fn ready(State(engine): State<Arc<Engine>>) -> impl IntoResponse {
         "database": if db_ok { "ok" } else { "unavailable" },
         "redis": match redis_ok { None => "not configured", Some(true) => "ok", Some(false) => "unavailable" },
     });
-    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(body))
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(engine): State<Arc<Engine>>) -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        engine.render_metrics(),
+    )
 }

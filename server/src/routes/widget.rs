@@ -23,14 +23,19 @@ use crate::extract::{same_site_origin, ClientIp, JsonBody};
 use crate::state::AppState;
 
 fn origin_of(headers: &HeaderMap) -> Option<String> {
-    headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_string).filter(|o| o != "null")
+    headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .filter(|o| o != "null")
 }
 
 fn allow(res: &mut Response, origin: &str) {
     if let Ok(v) = HeaderValue::from_str(origin) {
         res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
     }
-    res.headers_mut().append(header::VARY, HeaderValue::from_static("Origin"));
+    res.headers_mut()
+        .append(header::VARY, HeaderValue::from_static("Origin"));
     res.headers_mut().insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static("Retry-After, x-vercel-ai-ui-message-stream"),
@@ -57,7 +62,9 @@ pub async fn session(
     let origin = origin_of(&headers);
     let bot = engine.store.bot_by_key(body.bot_key.trim()).await?;
     let refused = || HttpError::new(ErrorCode::Forbidden, "this site may not use this widget");
-    let Some(bot) = bot else { return Err(refused()) };
+    let Some(bot) = bot else {
+        return Err(refused());
+    };
     let allowed = match &origin {
         Some(o) => bot.allows_origin(o) || (bot.widget_enabled != 0 && same_site_origin(&headers)),
         None => false,
@@ -66,7 +73,10 @@ pub async fn session(
         tracing::info!(bot = %bot.id, origin = ?origin, "widget session refused");
         return Err(refused());
     }
-    let answer: WidgetSessionResponse = engine.accounts.visitor_session(engine.store.as_ref(), &bot, body.token.as_deref()).await?;
+    let answer: WidgetSessionResponse = engine
+        .accounts
+        .visitor_session(engine.store.as_ref(), &bot, body.token.as_deref())
+        .await?;
     let mut res = (StatusCode::OK, Json(answer)).into_response();
     if let Some(o) = &origin {
         allow(&mut res, o);
@@ -96,7 +106,9 @@ fn bearer_or_query(req: &Request) -> Option<String> {
 /// bot's allowed origins.
 pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
-    let Some(origin) = origin_of(req.headers()) else { return next.run(req).await };
+    let Some(origin) = origin_of(req.headers()) else {
+        return next.run(req).await;
+    };
     if !is_visitor_route(&path) || same_site_origin(req.headers()) {
         return next.run(req).await;
     }
@@ -108,7 +120,10 @@ pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Re
         let mut res = StatusCode::NO_CONTENT.into_response();
         allow(&mut res, &origin);
         let h = res.headers_mut();
-        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, PATCH, DELETE, OPTIONS"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, PATCH, DELETE, OPTIONS"),
+        );
         h.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
             HeaderValue::from_static("authorization, content-type, last-event-id"),
@@ -145,7 +160,8 @@ pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Re
 /// Adds `Access-Control-Allow-Origin: *` to the widget's static files.
 pub async fn public_files(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
-    res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    res.headers_mut()
+        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     res
@@ -153,7 +169,9 @@ pub async fn public_files(req: Request, next: Next) -> Response {
 
 /// `GET /widget.js`: the loader.
 pub async fn loader(State(state): State<AppState>) -> Response {
-    let path = std::path::Path::new(&*state.leptos.site_root).join("widget").join("widget.js");
+    let path = std::path::Path::new(&*state.leptos.site_root)
+        .join("widget")
+        .join("widget.js");
     match tokio::fs::read(&path).await {
         Ok(bytes) => (
             [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],

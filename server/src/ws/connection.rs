@@ -14,11 +14,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures::stream::SplitSink;
-use futures::{SinkExt, StreamExt};
 use engine::auth::Identity;
 use engine::chat::{ReplyView, SendMessage, Surface};
 use engine::hub::{EntryKind, Event, Filter, Subscription};
+use futures::stream::SplitSink;
+use futures::{SinkExt, StreamExt};
 use protocol::frames::{ClientFrame, ErrorFrame, ServerFrame};
 use protocol::ErrorCode;
 use tokio::sync::mpsc;
@@ -122,7 +122,10 @@ impl Conn {
 
     async fn authenticate(&mut self, who: Identity) -> Flow {
         if !origin_allowed(&self.state, &who, self.foreign_origin.as_deref()).await {
-            return self.send_frame(ServerFrame::AuthError { message: "Invalid token".into(), code: Some(ErrorCode::Forbidden) });
+            return self.send_frame(ServerFrame::AuthError {
+                message: "Invalid token".into(),
+                code: Some(ErrorCode::Forbidden),
+            });
         }
         let engine = &self.state.engine;
         let sub = match engine.hub.registry.register(&who.user_id) {
@@ -138,9 +141,15 @@ impl Conn {
             Ok(user) => {
                 self.who = Some(who);
                 self.sub = Some(sub);
-                self.send_frame(ServerFrame::AuthSuccess { message: "Authentication successful".into(), user })
+                self.send_frame(ServerFrame::AuthSuccess {
+                    message: "Authentication successful".into(),
+                    user,
+                })
             }
-            Err(_) => self.send_frame(ServerFrame::AuthError { message: "Invalid token".into(), code: None }),
+            Err(_) => self.send_frame(ServerFrame::AuthError {
+                message: "Invalid token".into(),
+                code: None,
+            }),
         }
     }
 
@@ -157,7 +166,8 @@ impl Conn {
             }
         }
         if self.forwarders.len() >= REMEMBERED {
-            self.forwarders.retain(|_, f| f.handle.as_ref().is_some_and(|h| !h.is_finished()));
+            self.forwarders
+                .retain(|_, f| f.handle.as_ref().is_some_and(|h| !h.is_finished()));
         }
         let floor = self
             .forwarders
@@ -194,7 +204,13 @@ impl Conn {
                 }
             }
         });
-        self.forwarders.insert(key, Forwarder { floor, handle: Some(handle) });
+        self.forwarders.insert(
+            key,
+            Forwarder {
+                floor,
+                handle: Some(handle),
+            },
+        );
     }
 
     async fn on_text(&mut self, text: &str) -> Flow {
@@ -206,19 +222,26 @@ impl Conn {
         if let ClientFrame::Auth(a) = &frame {
             return match (&self.who, engine.accounts.authenticate(&a.token)) {
                 (None, Ok(who)) => self.authenticate(who).await,
-                (Some(current), Ok(who)) if who.user_id == current.user_id => match engine
-                    .accounts
-                    .user(engine.store.as_ref(), current)
-                    .await
-                {
-                    Ok(user) => self.send_frame(ServerFrame::AuthSuccess { message: "Authentication successful".into(), user }),
-                    Err(e) => self.error(&e, None),
-                },
-                _ => self.send_frame(ServerFrame::AuthError { message: "Invalid token".into(), code: None }),
+                (Some(current), Ok(who)) if who.user_id == current.user_id => {
+                    match engine.accounts.user(engine.store.as_ref(), current).await {
+                        Ok(user) => self.send_frame(ServerFrame::AuthSuccess {
+                            message: "Authentication successful".into(),
+                            user,
+                        }),
+                        Err(e) => self.error(&e, None),
+                    }
+                }
+                _ => self.send_frame(ServerFrame::AuthError {
+                    message: "Invalid token".into(),
+                    code: None,
+                }),
             };
         }
         let (Some(who), Some(conn)) = (self.who.clone(), self.sub.as_ref().map(|s| s.id)) else {
-            return self.error_code(ErrorCode::AuthRequired, "authenticate first: send {\"type\":\"auth\",\"token\":\"…\"}");
+            return self.error_code(
+                ErrorCode::AuthRequired,
+                "authenticate first: send {\"type\":\"auth\",\"token\":\"…\"}",
+            );
         };
         match frame {
             ClientFrame::Auth(_) => Flow::Continue,
@@ -241,7 +264,17 @@ impl Conn {
             }
             ClientFrame::Regenerate(r) => {
                 let client_id = r.client_id.clone();
-                match engine.regenerate(&who, &r.session_id, r.client_id, Some(conn), Some(self.ip), Surface::Frame).await {
+                match engine
+                    .regenerate(
+                        &who,
+                        &r.session_id,
+                        r.client_id,
+                        Some(conn),
+                        Some(self.ip),
+                        Surface::Frame,
+                    )
+                    .await
+                {
                     Ok(ack) => self.send_frame(ServerFrame::Ack(ack)),
                     Err(e) => self.error(&e, client_id),
                 }
@@ -259,7 +292,10 @@ impl Conn {
                 Err(e) => self.error(&e.with_reply(r.reply_id), None),
             },
             ClientFrame::Join(j) => match engine.join(&who, conn, &j.session_id).await {
-                Ok(active_reply) => self.send_frame(ServerFrame::Joined { session_id: j.session_id, active_reply }),
+                Ok(active_reply) => self.send_frame(ServerFrame::Joined {
+                    session_id: j.session_id,
+                    active_reply,
+                }),
                 Err(e) => self.error(&e, None),
             },
             ClientFrame::Leave(l) => {
@@ -383,7 +419,10 @@ pub async fn run(
     };
     let flow = match start {
         Start::Unauthenticated => Flow::Continue,
-        Start::InvalidToken => conn.send_frame(ServerFrame::AuthError { message: "Invalid token".into(), code: None }),
+        Start::InvalidToken => conn.send_frame(ServerFrame::AuthError {
+            message: "Invalid token".into(),
+            code: None,
+        }),
         Start::Authenticated(who) => Box::pin(conn.authenticate(who)).await,
     };
     let mut close: Option<(u16, &'static str)> = None;
@@ -461,7 +500,10 @@ pub async fn run(
     }
     // A client that does not read cannot hold the connection open for long.
     let abort = writer.abort_handle();
-    if tokio::time::timeout(std::time::Duration::from_secs(5), writer).await.is_err() {
+    if tokio::time::timeout(std::time::Duration::from_secs(5), writer)
+        .await
+        .is_err()
+    {
         abort.abort();
     }
 }

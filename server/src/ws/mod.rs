@@ -66,8 +66,11 @@ async fn upgrade(
         // An invalid or expired cookie is ignored; a valid one must come from our own pages.
         if let Ok(who) = accounts.authenticate(&cookie) {
             if !same_site_origin(&headers) {
-                return HttpError::new(ErrorCode::Forbidden, "a cookie-authenticated WebSocket must come from Brook's own origin")
-                    .into_response();
+                return HttpError::new(
+                    ErrorCode::Forbidden,
+                    "a cookie-authenticated WebSocket must come from Brook's own origin",
+                )
+                .into_response();
             }
             start = Start::Authenticated(who);
         }

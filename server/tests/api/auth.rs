@@ -1,14 +1,28 @@
 //! Accounts and tokens (contract §2).
 
+use crate::both_backends;
 use crate::helpers::*;
-use crate::{both_backends, sqlite_only};
 
-both_backends!(register_login_me_logout, validation_and_conflicts, guests);
-sqlite_only!(cookie_and_csrf, jwt_forgeries_are_rejected, auth_rate_limit, guests_off, tokens_survive_restart);
+both_backends!(
+    register_login_me_logout,
+    validation_and_conflicts,
+    guests,
+    cookie_and_csrf,
+    jwt_forgeries_are_rejected,
+    auth_rate_limit,
+    guests_off,
+    tokens_survive_restart
+);
 
 async fn register_login_me_logout(b: Backend) {
     let Some(app) = app(b).await else { return };
-    let r = app.post("/api/v1/auth/register", None, json!({"email": "Ada@Example.com", "password": "analytical", "name": "Ada"})).await;
+    let r = app
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({"email": "Ada@Example.com", "password": "analytical", "name": "Ada"}),
+        )
+        .await;
     let (status, v) = body(r).await;
     assert_eq!(status, 201, "{v}");
     let token = v["token"].as_str().unwrap().to_string();
@@ -20,11 +34,35 @@ async fn register_login_me_logout(b: Backend) {
     assert_eq!(me["role"], "user");
     assert_eq!(me["id"], v["user"]["id"]);
 
-    let (s, login) = body(app.post("/api/v1/auth/login", None, json!({"email": "ada@example.com", "password": "analytical"})).await).await;
+    let (s, login) = body(
+        app.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "ada@example.com", "password": "analytical"}),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(s, 200, "{login}");
-    let wrong = body(app.post("/api/v1/auth/login", None, json!({"email": "ada@example.com", "password": "nope nope"})).await).await;
+    let wrong = body(
+        app.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "ada@example.com", "password": "nope nope"}),
+        )
+        .await,
+    )
+    .await;
     assert_error(&wrong, 401, "INVALID_CREDENTIALS");
-    let unknown = body(app.post("/api/v1/auth/login", None, json!({"email": "who@example.com", "password": "whatever1"})).await).await;
+    let unknown = body(
+        app.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "who@example.com", "password": "whatever1"}),
+        )
+        .await,
+    )
+    .await;
     assert_error(&unknown, 401, "INVALID_CREDENTIALS");
 
     // Refresh gives a working token; logout revokes the one used.
@@ -33,23 +71,67 @@ async fn register_login_me_logout(b: Backend) {
     let fresh = fresh["token"].as_str().unwrap().to_string();
     let r = app.post("/api/v1/auth/logout", Some(&token), json!({})).await;
     assert_eq!(r.status(), 204);
-    assert_error(&body(app.get("/api/v1/auth/me", Some(&token)).await).await, 401, "AUTH_REQUIRED");
+    assert_error(
+        &body(app.get("/api/v1/auth/me", Some(&token)).await).await,
+        401,
+        "AUTH_REQUIRED",
+    );
     assert_eq!(app.get("/api/v1/auth/me", Some(&fresh)).await.status(), 200);
-    assert_error(&body(app.get("/api/v1/auth/me", None).await).await, 401, "AUTH_REQUIRED");
+    assert_error(
+        &body(app.get("/api/v1/auth/me", None).await).await,
+        401,
+        "AUTH_REQUIRED",
+    );
 }
 
 async fn validation_and_conflicts(b: Backend) {
     let Some(app) = app(b).await else { return };
     app.register("taken@example.com").await;
-    let dup = body(app.post("/api/v1/auth/register", None, json!({"email": "TAKEN@example.com", "password": "12345678"})).await).await;
+    let dup = body(
+        app.post(
+            "/api/v1/auth/register",
+            None,
+            json!({"email": "TAKEN@example.com", "password": "12345678"}),
+        )
+        .await,
+    )
+    .await;
     assert_error(&dup, 409, "CONFLICT");
-    let bad_email = body(app.post("/api/v1/auth/register", None, json!({"email": "not-an-email", "password": "12345678"})).await).await;
+    let bad_email = body(
+        app.post(
+            "/api/v1/auth/register",
+            None,
+            json!({"email": "not-an-email", "password": "12345678"}),
+        )
+        .await,
+    )
+    .await;
     assert_error(&bad_email, 422, "VALIDATION_ERROR");
-    let short = body(app.post("/api/v1/auth/register", None, json!({"email": "a@b.co", "password": "1234567"})).await).await;
+    let short = body(
+        app.post(
+            "/api/v1/auth/register",
+            None,
+            json!({"email": "a@b.co", "password": "1234567"}),
+        )
+        .await,
+    )
+    .await;
     assert_error(&short, 422, "VALIDATION_ERROR");
-    let missing = body(app.post("/api/v1/auth/register", None, json!({"email": "a@b.co"})).await).await;
+    let missing = body(
+        app.post("/api/v1/auth/register", None, json!({"email": "a@b.co"}))
+            .await,
+    )
+    .await;
     assert_error(&missing, 400, "INVALID_FRAME");
-    let wrong_type = body(app.post("/api/v1/auth/register", None, json!({"email": 5, "password": "12345678"})).await).await;
+    let wrong_type = body(
+        app.post(
+            "/api/v1/auth/register",
+            None,
+            json!({"email": 5, "password": "12345678"}),
+        )
+        .await,
+    )
+    .await;
     assert_error(&wrong_type, 400, "INVALID_FRAME");
     let r = app
         .http
@@ -78,25 +160,50 @@ async fn guests(b: Backend) {
 }
 
 async fn guests_off(b: Backend) {
-    let Some(app) = spawn_app(AppOptions::new(b).config(|c| c.guests = false)).await else { return };
-    assert_error(&body(app.post("/api/v1/auth/guest", None, json!({})).await).await, 403, "FORBIDDEN");
+    let Some(app) = spawn_app(AppOptions::new(b).config(|c| c.guests = false)).await else {
+        return;
+    };
+    assert_error(
+        &body(app.post("/api/v1/auth/guest", None, json!({})).await).await,
+        403,
+        "FORBIDDEN",
+    );
 }
 
 async fn cookie_and_csrf(b: Backend) {
     let Some(app) = app(b).await else { return };
-    let r = app.post("/api/v1/auth/register", None, json!({"email": "c@example.com", "password": "12345678"})).await;
+    let r = app
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({"email": "c@example.com", "password": "12345678"}),
+        )
+        .await;
     let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
     assert!(cookie.starts_with("brook_session="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     let pair = cookie.split(';').next().unwrap().to_string();
     let origin = format!("http://{}", app.addr);
 
     // Reading with the cookie works.
-    let r = app.http.get(app.url("/api/v1/auth/me")).header("cookie", &pair).send().await.unwrap();
+    let r = app
+        .http
+        .get(app.url("/api/v1/auth/me"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     // Changing state with the cookie needs JSON and our own Origin.
     let post = |ct: Option<&str>, o: Option<&str>| {
-        let mut r = app.http.post(app.url("/api/v1/bots")).header("cookie", &pair).body(r#"{"name":"x"}"#);
+        let mut r = app
+            .http
+            .post(app.url("/api/v1/bots"))
+            .header("cookie", &pair)
+            .body(r#"{"name":"x"}"#);
         if let Some(ct) = ct {
             r = r.header("content-type", ct);
         }
@@ -105,17 +212,48 @@ async fn cookie_and_csrf(b: Backend) {
         }
         r.send()
     };
-    assert_error(&body(post(Some("text/plain"), Some(&origin)).await.unwrap()).await, 403, "FORBIDDEN");
-    assert_error(&body(post(Some("application/json"), Some("http://evil.example")).await.unwrap()).await, 403, "FORBIDDEN");
-    assert_error(&body(post(Some("application/json"), None).await.unwrap()).await, 403, "FORBIDDEN");
+    assert_error(
+        &body(post(Some("text/plain"), Some(&origin)).await.unwrap()).await,
+        403,
+        "FORBIDDEN",
+    );
+    assert_error(
+        &body(
+            post(Some("application/json"), Some("http://evil.example"))
+                .await
+                .unwrap(),
+        )
+        .await,
+        403,
+        "FORBIDDEN",
+    );
+    assert_error(
+        &body(post(Some("application/json"), None).await.unwrap()).await,
+        403,
+        "FORBIDDEN",
+    );
     let (s, v) = body(post(Some("application/json"), Some(&origin)).await.unwrap()).await;
     assert_eq!(s, 201, "{v}");
     // Bearer requests read any content type as JSON and need no Origin.
     let token = {
-        let r = app.post("/api/v1/auth/login", None, json!({"email": "c@example.com", "password": "12345678"})).await;
+        let r = app
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"email": "c@example.com", "password": "12345678"}),
+            )
+            .await;
         body(r).await.1["token"].as_str().unwrap().to_string()
     };
-    let r = app.http.post(app.url("/api/v1/bots")).bearer_auth(&token).header("content-type", "text/plain").body(r#"{"name":"y"}"#).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url("/api/v1/bots"))
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body(r#"{"name":"y"}"#)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     // Logout through the cookie clears it.
     let r = app
@@ -129,8 +267,20 @@ async fn cookie_and_csrf(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    assert!(r.headers().get("set-cookie").unwrap().to_str().unwrap().contains("Max-Age=0"));
-    let r = app.http.get(app.url("/api/v1/auth/me")).header("cookie", &pair).send().await.unwrap();
+    assert!(r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    let r = app
+        .http
+        .get(app.url("/api/v1/auth/me"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
 }
 
@@ -144,11 +294,23 @@ async fn jwt_forgeries_are_rejected(b: Backend) {
     let none = format!("{}.{}.", b64(r#"{"alg":"none","typ":"JWT"}"#), b64(&claims.to_string()));
     let other_key = engine::auth::Keys::new(b"some-other-secret-some-other-sec");
     let wrong_key = other_key.encode(&serde_json::from_value(claims.clone()).unwrap());
-    let expired = app.engine.accounts.keys().encode(&serde_json::from_value(json!({"sub": user_id, "role": "user", "iat": now - 7200, "exp": now - 3600, "jti": "y"})).unwrap());
+    let expired = app.engine.accounts.keys().encode(
+        &serde_json::from_value(
+            json!({"sub": user_id, "role": "user", "iat": now - 7200, "exp": now - 3600, "jti": "y"}),
+        )
+        .unwrap(),
+    );
     let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
-    parts[1] = b64(&json!({"sub": "someone-else", "role": "user", "iat": now, "exp": now + 3600, "jti": "z"}).to_string());
+    parts[1] =
+        b64(&json!({"sub": "someone-else", "role": "user", "iat": now, "exp": now + 3600, "jti": "z"}).to_string());
     let tampered = parts.join(".");
-    for (what, t) in [("alg none", none), ("wrong key", wrong_key), ("expired", expired), ("tampered", tampered), ("garbage", "abc.def.ghi".to_string())] {
+    for (what, t) in [
+        ("alg none", none),
+        ("wrong key", wrong_key),
+        ("expired", expired),
+        ("tampered", tampered),
+        ("garbage", "abc.def.ghi".to_string()),
+    ] {
         let got = body(app.get("/api/v1/auth/me", Some(&t)).await).await;
         assert_eq!(got.0, 401, "{what}: {}", got.1);
         assert_eq!(got.1["code"], "AUTH_REQUIRED", "{what}");
@@ -163,14 +325,29 @@ async fn jwt_forgeries_are_rejected(b: Backend) {
 }
 
 async fn auth_rate_limit(b: Backend) {
-    let Some(app) = spawn_app(AppOptions::new(b).config(|c| c.auth_rate_limit_per_min = 3)).await else { return };
+    let Some(app) = spawn_app(AppOptions::new(b).config(|c| c.auth_rate_limit_per_min = 3)).await else {
+        return;
+    };
     for i in 0..3 {
-        let r = app.post("/api/v1/auth/login", None, json!({"email": format!("{i}@x.io"), "password": "12345678"})).await;
+        let r = app
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"email": format!("{i}@x.io"), "password": "12345678"}),
+            )
+            .await;
         assert_eq!(r.status(), 401);
     }
     let r = app.post("/api/v1/auth/guest", None, json!({})).await;
     assert_eq!(r.status(), 429);
-    let retry: u64 = r.headers().get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    let retry: u64 = r
+        .headers()
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
     assert_error(&body(r).await, 429, "RATE_LIMITED");
 }

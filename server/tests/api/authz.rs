@@ -13,7 +13,11 @@ pub async fn chat_once(app: &TestApp, token: &str, text: &str, session_id: Optio
     let c = ws.collect(&reply_id).await;
     assert!(c.complete.is_some());
     ws.close().await;
-    (ack["session_id"].as_str().unwrap().to_string(), ack["message_id"].as_str().unwrap().to_string(), reply_id)
+    (
+        ack["session_id"].as_str().unwrap().to_string(),
+        ack["message_id"].as_str().unwrap().to_string(),
+        reply_id,
+    )
 }
 
 async fn authorization_matrix(b: Backend) {
@@ -38,10 +42,42 @@ async fn authorization_matrix(b: Backend) {
         // And for the owner it exists.
         assert_eq!(app.get(path, Some(&a)).await.status(), 200, "{path}");
     }
-    assert_error(&body(app.patch(&format!("/api/v1/conversations/{session}"), Some(&bob), json!({"title": "mine"})).await).await, 404, "NOT_FOUND");
-    assert_error(&body(app.patch(&format!("/api/v1/bots/{bot}"), Some(&bob), json!({"name": "mine"})).await).await, 404, "NOT_FOUND");
-    assert_error(&body(app.delete(&format!("/api/v1/conversations/{session}"), Some(&bob)).await).await, 404, "NOT_FOUND");
-    assert_error(&body(app.delete(&format!("/api/v1/bots/{bot}"), Some(&bob)).await).await, 404, "NOT_FOUND");
+    assert_error(
+        &body(
+            app.patch(
+                &format!("/api/v1/conversations/{session}"),
+                Some(&bob),
+                json!({"title": "mine"}),
+            )
+            .await,
+        )
+        .await,
+        404,
+        "NOT_FOUND",
+    );
+    assert_error(
+        &body(
+            app.patch(&format!("/api/v1/bots/{bot}"), Some(&bob), json!({"name": "mine"}))
+                .await,
+        )
+        .await,
+        404,
+        "NOT_FOUND",
+    );
+    assert_error(
+        &body(
+            app.delete(&format!("/api/v1/conversations/{session}"), Some(&bob))
+                .await,
+        )
+        .await,
+        404,
+        "NOT_FOUND",
+    );
+    assert_error(
+        &body(app.delete(&format!("/api/v1/bots/{bot}"), Some(&bob)).await).await,
+        404,
+        "NOT_FOUND",
+    );
     // Bob's list does not show it, and Bob may use the same conversation id for his own.
     let (_, list) = body(app.get("/api/v1/conversations", Some(&bob)).await).await;
     assert_eq!(list["conversations"].as_array().unwrap().len(), 0);
@@ -64,10 +100,15 @@ async fn authorization_matrix(b: Backend) {
         assert_eq!(e["code"], "NOT_FOUND", "{frame}");
     }
     // Bob cannot post into Alice's bot.
-    ws.send(json!({"type": "message", "message": "hi", "bot_id": bot})).await;
+    ws.send(json!({"type": "message", "message": "hi", "bot_id": bot}))
+        .await;
     let e = ws.recv_type("error").await;
     assert_eq!(e["code"], "NOT_FOUND");
     // Nothing of Alice's changed.
-    let (_, after) = body(app.get(&format!("/api/v1/conversations/{session}/messages"), Some(&a)).await).await;
+    let (_, after) = body(
+        app.get(&format!("/api/v1/conversations/{session}/messages"), Some(&a))
+            .await,
+    )
+    .await;
     assert_eq!(after["messages"].as_array().unwrap().len(), 2);
 }

@@ -6,7 +6,11 @@ use crate::helpers::*;
 both_backends!(bot_crud_and_validation);
 
 async fn bot_crud_and_validation(b: Backend) {
-    let Some(app) = spawn_app(AppOptions::new(b).config(|c| c.models = vec!["gpt-4o-mini".into(), "llama3".into()])).await else { return };
+    let Some(app) =
+        spawn_app(AppOptions::new(b).config(|c| c.models = vec!["gpt-4o-mini".into(), "llama3".into()])).await
+    else {
+        return;
+    };
     let token = app.user_token().await;
     let t = Some(token.as_str());
     let (s, created) = body(
@@ -28,14 +32,31 @@ async fn bot_crud_and_validation(b: Backend) {
     assert!(created["widget"]["public_key"].as_str().unwrap().starts_with("pk_"));
 
     let (_, list) = body(app.get("/api/v1/bots", t).await).await;
-    let names: Vec<&str> = list["bots"].as_array().unwrap().iter().map(|b| b["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = list["bots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, vec!["Assistant", "Support"]);
 
-    let (s, edited) = body(app.patch(&format!("/api/v1/bots/{id}"), t, json!({"greeting": "Hi again", "widget": {"enabled": false}})).await).await;
+    let (s, edited) = body(
+        app.patch(
+            &format!("/api/v1/bots/{id}"),
+            t,
+            json!({"greeting": "Hi again", "widget": {"enabled": false}}),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(s, 200);
     assert_eq!(edited["greeting"], "Hi again");
     assert_eq!(edited["widget"]["enabled"], false);
-    assert_eq!(edited["widget"]["allowed_origins"], json!(["http://localhost:4100"]), "untouched fields stay");
+    assert_eq!(
+        edited["widget"]["allowed_origins"],
+        json!(["http://localhost:4100"]),
+        "untouched fields stay"
+    );
 
     for (patch, what) in [
         (json!({"model": "gpt-5-ultra"}), "model not in BROOK_MODELS"),
@@ -43,18 +64,41 @@ async fn bot_crud_and_validation(b: Backend) {
         (json!({"name": ""}), "empty name"),
         (json!({"name": "n".repeat(500)}), "long name"),
         (json!({"widget": {"allowed_origins": ["not an origin"]}}), "origin"),
-        (json!({"widget": {"allowed_origins": ["https://a.com/path"]}}), "origin with path"),
+        (
+            json!({"widget": {"allowed_origins": ["https://a.com/path"]}}),
+            "origin with path",
+        ),
         (json!({"widget": {"theme": {"color": "red"}}}), "color"),
         (json!({"widget": {"theme": {"position": "top"}}}), "position"),
     ] {
-        assert_error(&body(app.patch(&format!("/api/v1/bots/{id}"), t, patch).await).await, 422, "VALIDATION_ERROR");
+        assert_error(
+            &body(app.patch(&format!("/api/v1/bots/{id}"), t, patch).await).await,
+            422,
+            "VALIDATION_ERROR",
+        );
         let _ = what;
     }
-    assert_error(&body(app.post("/api/v1/bots", t, json!({"system_prompt": "no name"})).await).await, 422, "VALIDATION_ERROR");
-    assert_error(&body(app.post("/api/v1/bots", t, json!({"name": 5})).await).await, 400, "INVALID_FRAME");
+    assert_error(
+        &body(app.post("/api/v1/bots", t, json!({"system_prompt": "no name"})).await).await,
+        422,
+        "VALIDATION_ERROR",
+    );
+    assert_error(
+        &body(app.post("/api/v1/bots", t, json!({"name": 5})).await).await,
+        400,
+        "INVALID_FRAME",
+    );
 
     let default_id = list["bots"][0]["id"].as_str().unwrap().to_string();
-    assert_error(&body(app.delete(&format!("/api/v1/bots/{default_id}"), t).await).await, 409, "CONFLICT");
+    assert_error(
+        &body(app.delete(&format!("/api/v1/bots/{default_id}"), t).await).await,
+        409,
+        "CONFLICT",
+    );
     assert_eq!(app.delete(&format!("/api/v1/bots/{id}"), t).await.status(), 204);
-    assert_error(&body(app.get(&format!("/api/v1/bots/{id}"), t).await).await, 404, "NOT_FOUND");
+    assert_error(
+        &body(app.get(&format!("/api/v1/bots/{id}"), t).await).await,
+        404,
+        "NOT_FOUND",
+    );
 }

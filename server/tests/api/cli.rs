@@ -12,7 +12,11 @@ fn brook(db: &str, args: &[&str]) -> (bool, String, String) {
         .env("BROOK_LOG_FORMAT", "text")
         .output()
         .expect("run brook");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[test]
@@ -23,10 +27,32 @@ fn cli_commands_work_against_a_temporary_database() {
 
     let (ok, out, err) = brook(&db, &["migrate"]);
     assert!(ok, "{out}{err}");
-    let (ok, out, err) = brook(&db, &["user", "create", "--email", "owner@example.com", "--password", "s3cret-pass", "--name", "Owner"]);
+    let (ok, out, err) = brook(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "owner@example.com",
+            "--password",
+            "s3cret-pass",
+            "--name",
+            "Owner",
+        ],
+    );
     assert!(ok, "{out}{err}");
     assert!(out.contains("owner@example.com"), "{out}");
-    let (ok, _, err) = brook(&db, &["user", "create", "--email", "owner@example.com", "--password", "s3cret-pass"]);
+    let (ok, _, err) = brook(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "owner@example.com",
+            "--password",
+            "s3cret-pass",
+        ],
+    );
     assert!(!ok, "a duplicate account is refused");
     assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
 
@@ -34,10 +60,25 @@ fn cli_commands_work_against_a_temporary_database() {
     assert!(ok, "{err}");
     assert_eq!(token.trim().split('.').count(), 3, "a JWT: {token}");
 
-    let (ok, out, err) = brook(&db, &["bot", "create", "--owner", "owner@example.com", "--name", "Helper", "--allowed-origin", "https://shop.example"]);
+    let (ok, out, err) = brook(
+        &db,
+        &[
+            "bot",
+            "create",
+            "--owner",
+            "owner@example.com",
+            "--name",
+            "Helper",
+            "--allowed-origin",
+            "https://shop.example",
+        ],
+    );
     assert!(ok, "{out}{err}");
     assert!(out.contains("pk_"), "public key printed: {out}");
-    assert!(out.contains("<script") && out.contains("widget.js") && out.contains("data-bot-key=\"pk_"), "snippet printed: {out}");
+    assert!(
+        out.contains("<script") && out.contains("widget.js") && out.contains("data-bot-key=\"pk_"),
+        "snippet printed: {out}"
+    );
 
     let (ok, out, _) = brook(&db, &["bot", "list"]);
     assert!(ok);
@@ -55,7 +96,11 @@ fn bad_configuration_is_one_clear_line() {
         (vec!["--addr", "nonsense"], None, "LEPTOS_SITE_ADDR"),
         (vec![], Some(("DATABASE_URL", "ftp://x")), "DATABASE_URL"),
         (vec![], Some(("BROOK_PROVIDER", "skynet")), "BROOK_PROVIDER"),
-        (vec!["serve"], Some(("BROOK_MAX_MESSAGE_CHARS", "lots")), "BROOK_MAX_MESSAGE_CHARS"),
+        (
+            vec!["serve"],
+            Some(("BROOK_MAX_MESSAGE_CHARS", "lots")),
+            "BROOK_MAX_MESSAGE_CHARS",
+        ),
     ] {
         let mut c = Command::new(env!("CARGO_BIN_EXE_brook"));
         c.args(&args).env_remove("OPENAI_API_KEY").env_remove("OPENAI_BASE_URL");
@@ -69,4 +114,43 @@ fn bad_configuration_is_one_clear_line() {
         assert!(err.contains(needle), "{err}");
         assert!(!err.contains("panicked"), "{err}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_says_what_works_and_what_does_not() {
+    let upstream = testkit::FakeUpstream::start().await;
+    let dir = std::env::temp_dir().join(format!("brook-doctor-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = format!("sqlite://{}", dir.join("d.db").display());
+    let run = |base: String, model: &'static str| {
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_brook"))
+                .arg("doctor")
+                .env("DATABASE_URL", db)
+                .env("OPENAI_BASE_URL", base)
+                .env("OPENAI_API_KEY", "k")
+                .env("BROOK_MODEL", model)
+                .env_remove("REDIS_URL")
+                .output()
+                .unwrap()
+        })
+    };
+    let ok = run(upstream.base_url(), "gpt-4o-mini").await.unwrap();
+    let text = String::from_utf8_lossy(&ok.stdout).to_string();
+    assert!(ok.status.success(), "{text}{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        text.contains("ok   database") && text.contains("ok   completion"),
+        "{text}"
+    );
+    // An unknown model and an unreachable host are named in plain words.
+    let bad_model = run(upstream.base_url(), "no-such-model").await.unwrap();
+    let text = String::from_utf8_lossy(&bad_model.stdout).to_string();
+    assert!(!bad_model.status.success());
+    assert!(text.contains("FAIL model") && text.contains("no-such-model"), "{text}");
+    let down = run("http://127.0.0.1:9/v1".into(), "gpt-4o-mini").await.unwrap();
+    let text = String::from_utf8_lossy(&down.stdout).to_string();
+    assert!(!down.status.success());
+    assert!(text.contains("FAIL provider"), "{text}");
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -5,11 +5,18 @@ use crate::both_backends;
 use crate::helpers::*;
 use engine::store::{ExchangeOutcome, NewExchange};
 
-both_backends!(message_paging_is_exact, conversation_paging_and_search, rename_and_delete, bad_parameters);
+both_backends!(
+    message_paging_is_exact,
+    conversation_paging_and_search,
+    rename_and_delete,
+    bad_parameters
+);
 
 /// Stores `n` exchanges straight through the store (fast), returning ids in order.
 async fn seed_exchanges(app: &TestApp, owner: &str, session: &str, n: usize) -> Vec<String> {
-    let bot = engine::accounts::ensure_default_bot(app.engine.store.as_ref(), owner, "gpt-4o-mini").await.unwrap();
+    let bot = engine::accounts::ensure_default_bot(app.engine.store.as_ref(), owner, "gpt-4o-mini")
+        .await
+        .unwrap();
     let mut ids = Vec::new();
     for i in 0..n {
         let x = NewExchange {
@@ -51,7 +58,12 @@ async fn message_paging_is_exact(b: Backend) {
         };
         let (s, page) = body(app.get(&path, Some(&token)).await).await;
         assert_eq!(s, 200, "{page}");
-        let ids: Vec<String> = page["messages"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_string()).collect();
+        let ids: Vec<String> = page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect();
         pages += 1;
         // Oldest first within the page; pages go backwards.
         let mut merged = ids.clone();
@@ -83,7 +95,10 @@ async fn conversation_paging_and_search(b: Backend) {
         let (s, page) = body(app.get(&path, Some(&token)).await).await;
         assert_eq!(s, 200, "{page}");
         for c in page["conversations"].as_array().unwrap() {
-            all.push((c["updated_at"].as_str().unwrap().to_string(), c["id"].as_str().unwrap().to_string()));
+            all.push((
+                c["updated_at"].as_str().unwrap().to_string(),
+                c["id"].as_str().unwrap().to_string(),
+            ));
         }
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_string()),
@@ -100,9 +115,18 @@ async fn conversation_paging_and_search(b: Backend) {
     // Search finds words in message text (and titles), with search syntax treated as text.
     let (session, _, _) = chat_once(&app, &token, "Where do zebras sleep at night?", None).await;
     for q in ["zebras", "ZEBRAS", "zebr", "\"zebras*", "sleep zebras"] {
-        let (s, found) = body(app.get(&format!("/api/v1/conversations?q={}", urlencode(q)), Some(&token)).await).await;
+        let (s, found) = body(
+            app.get(&format!("/api/v1/conversations?q={}", urlencode(q)), Some(&token))
+                .await,
+        )
+        .await;
         assert_eq!(s, 200, "{q}: {found}");
-        let hits: Vec<&str> = found["conversations"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+        let hits: Vec<&str> = found["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
         assert_eq!(hits, vec![session.as_str()], "{q}");
     }
     let (_, none) = body(app.get("/api/v1/conversations?q=platypus", Some(&token)).await).await;
@@ -118,7 +142,13 @@ async fn conversation_paging_and_search(b: Backend) {
 
 fn urlencode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -129,15 +159,37 @@ async fn rename_and_delete(b: Backend) {
     let (_, c) = body(app.get(&format!("/api/v1/conversations/{session}"), Some(&token)).await).await;
     assert_eq!(c["title"], "first words of the chat");
     assert!(c["last_message_preview"].as_str().is_some());
-    let (s, renamed) = body(app.patch(&format!("/api/v1/conversations/{session}"), Some(&token), json!({"title": "  Renamed  "})).await).await;
+    let (s, renamed) = body(
+        app.patch(
+            &format!("/api/v1/conversations/{session}"),
+            Some(&token),
+            json!({"title": "  Renamed  "}),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(s, 200);
     assert_eq!(renamed["title"], "Renamed");
-    let r = app.delete(&format!("/api/v1/conversations/{session}"), Some(&token)).await;
+    let r = app
+        .delete(&format!("/api/v1/conversations/{session}"), Some(&token))
+        .await;
     assert_eq!(r.status(), 204);
-    assert_error(&body(app.get(&format!("/api/v1/conversations/{session}"), Some(&token)).await).await, 404, "NOT_FOUND");
+    assert_error(
+        &body(app.get(&format!("/api/v1/conversations/{session}"), Some(&token)).await).await,
+        404,
+        "NOT_FOUND",
+    );
     // Its messages went with it.
     assert!(app.engine.store.message(&user_msg).await.unwrap().is_none());
-    assert_error(&body(app.delete(&format!("/api/v1/conversations/{session}"), Some(&token)).await).await, 404, "NOT_FOUND");
+    assert_error(
+        &body(
+            app.delete(&format!("/api/v1/conversations/{session}"), Some(&token))
+                .await,
+        )
+        .await,
+        404,
+        "NOT_FOUND",
+    );
 }
 
 async fn bad_parameters(b: Backend) {
@@ -159,15 +211,71 @@ async fn bad_parameters(b: Backend) {
     }
     let long_q = format!("/api/v1/conversations?q={}", "a".repeat(300));
     assert_error(&body(app.get(&long_q, t).await).await, 422, "VALIDATION_ERROR");
-    assert_error(&body(app.get(&format!("/api/v1/conversations/{session}/messages?limit=-5"), t).await).await, 422, "VALIDATION_ERROR");
-    assert_error(&body(app.get(&format!("/api/v1/conversations/{session}/messages?before=nope"), t).await).await, 404, "NOT_FOUND");
-    assert_error(&body(app.get("/api/v1/conversations/unknown-id", t).await).await, 404, "NOT_FOUND");
-    assert_error(&body(app.get("/api/v1/conversations/bad%20id", t).await).await, 422, "VALIDATION_ERROR");
+    assert_error(
+        &body(
+            app.get(&format!("/api/v1/conversations/{session}/messages?limit=-5"), t)
+                .await,
+        )
+        .await,
+        422,
+        "VALIDATION_ERROR",
+    );
+    assert_error(
+        &body(
+            app.get(&format!("/api/v1/conversations/{session}/messages?before=nope"), t)
+                .await,
+        )
+        .await,
+        404,
+        "NOT_FOUND",
+    );
+    assert_error(
+        &body(app.get("/api/v1/conversations/unknown-id", t).await).await,
+        404,
+        "NOT_FOUND",
+    );
+    assert_error(
+        &body(app.get("/api/v1/conversations/bad%20id", t).await).await,
+        422,
+        "VALIDATION_ERROR",
+    );
     let huge = "t".repeat(100 * 1024);
-    assert_error(&body(app.patch(&format!("/api/v1/conversations/{session}"), t, json!({"title": huge})).await).await, 422, "VALIDATION_ERROR");
-    assert_error(&body(app.patch(&format!("/api/v1/conversations/{session}"), t, json!({"title": ""})).await).await, 422, "VALIDATION_ERROR");
-    assert_error(&body(app.patch(&format!("/api/v1/conversations/{session}"), t, json!({"title": 7})).await).await, 400, "INVALID_FRAME");
-    assert_error(&body(app.patch(&format!("/api/v1/conversations/{session}"), t, json!({})).await).await, 400, "INVALID_FRAME");
+    assert_error(
+        &body(
+            app.patch(&format!("/api/v1/conversations/{session}"), t, json!({"title": huge}))
+                .await,
+        )
+        .await,
+        422,
+        "VALIDATION_ERROR",
+    );
+    assert_error(
+        &body(
+            app.patch(&format!("/api/v1/conversations/{session}"), t, json!({"title": ""}))
+                .await,
+        )
+        .await,
+        422,
+        "VALIDATION_ERROR",
+    );
+    assert_error(
+        &body(
+            app.patch(&format!("/api/v1/conversations/{session}"), t, json!({"title": 7}))
+                .await,
+        )
+        .await,
+        400,
+        "INVALID_FRAME",
+    );
+    assert_error(
+        &body(
+            app.patch(&format!("/api/v1/conversations/{session}"), t, json!({}))
+                .await,
+        )
+        .await,
+        400,
+        "INVALID_FRAME",
+    );
     // The conversation is untouched and the server still answers.
     let (_, c) = body(app.get(&format!("/api/v1/conversations/{session}"), t).await).await;
     assert_eq!(c["title"], "hello");

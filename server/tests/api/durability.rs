@@ -80,7 +80,9 @@ async fn kill_9_mid_reply_keeps_the_message_and_the_checkpoint() {
     upstream.set_default(Behaviour::tokens(400).delay(Duration::ZERO, Duration::from_millis(10)));
     let mut brook = start(db.url(), &upstream, &[]).await;
     let token = register(&brook.addr).await;
-    let mut ws = testkit::ws::WsClient::connect(&format!("ws://{}/ws/chat?token={token}", brook.addr)).await.unwrap();
+    let mut ws = testkit::ws::WsClient::connect(&format!("ws://{}/ws/chat?token={token}", brook.addr))
+        .await
+        .unwrap();
     ws.recv().await.unwrap();
     let ack = ws.message("survive this", Some("crash"), Some("c-1")).await;
     let reply_id = ack["reply_id"].as_str().unwrap().to_string();
@@ -110,11 +112,18 @@ async fn kill_9_mid_reply_keeps_the_message_and_the_checkpoint() {
     let seq = reply["metadata"]["seq"].as_u64().unwrap();
     assert!(seq > 0 && seq <= last, "checkpoint at {seq}, streamed {last}");
     let expected: String = (1..=seq).map(|i| format!("w{i} ")).collect();
-    assert_eq!(reply["content"], expected.as_str(), "the checkpoint holds exactly the text up to its seq");
+    assert_eq!(
+        reply["content"],
+        expected.as_str(),
+        "the checkpoint holds exactly the text up to its seq"
+    );
     // Resume answers complete with the stored text and `interrupted`.
-    let mut ws = testkit::ws::WsClient::connect(&format!("ws://{}/ws/chat?token={token}", brook.addr)).await.unwrap();
+    let mut ws = testkit::ws::WsClient::connect(&format!("ws://{}/ws/chat?token={token}", brook.addr))
+        .await
+        .unwrap();
     ws.recv().await.unwrap();
-    ws.send(json!({"type": "resume", "reply_id": reply_id, "after_seq": 0})).await;
+    ws.send(json!({"type": "resume", "reply_id": reply_id, "after_seq": 0}))
+        .await;
     let c = ws.recv_type("complete").await;
     assert_eq!(c["metadata"]["finish_reason"], "interrupted");
     assert_eq!(c["response"], expected.as_str());
@@ -130,7 +139,9 @@ async fn sigterm_drains_then_interrupts() {
     let upstream = FakeUpstream::start().await;
     let mut brook = start(db.url(), &upstream, &[("BROOK_DRAIN_SECS", "2")]).await;
     let token = register(&brook.addr).await;
-    let mut ws = testkit::ws::WsClient::connect(&format!("ws://{}/ws/chat?token={token}", brook.addr)).await.unwrap();
+    let mut ws = testkit::ws::WsClient::connect(&format!("ws://{}/ws/chat?token={token}", brook.addr))
+        .await
+        .unwrap();
     ws.recv().await.unwrap();
     // One reply finishes within the drain, one cannot.
     upstream.push(Behaviour::tokens(20).delay(Duration::from_millis(200), Duration::from_millis(30)));
@@ -139,7 +150,10 @@ async fn sigterm_drains_then_interrupts() {
     let long = ws.message("long", Some("long"), None).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let pid = brook.child.id().unwrap();
-    std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
     // Live connections are told the server is going away.
     let mut completes = Vec::new();
     while let Some(f) = ws.recv_within(Duration::from_secs(10)).await {
@@ -147,11 +161,17 @@ async fn sigterm_drains_then_interrupts() {
             completes.push(f);
         }
     }
-    let status = tokio::time::timeout(Duration::from_secs(15), brook.child.wait()).await.expect("exits").unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(15), brook.child.wait())
+        .await
+        .expect("exits")
+        .unwrap();
     assert!(status.success(), "{status:?}");
     assert_eq!(ws.closed, Some(1001));
     let by_id = |id: &Value| completes.iter().find(|c| c["reply_id"] == *id).cloned();
-    assert_eq!(by_id(&short["reply_id"]).expect("short finished")["metadata"]["finish_reason"], "stop");
+    assert_eq!(
+        by_id(&short["reply_id"]).expect("short finished")["metadata"]["finish_reason"],
+        "stop"
+    );
     let interrupted = by_id(&long["reply_id"]).expect("long told it was interrupted");
     assert_eq!(interrupted["metadata"]["finish_reason"], "interrupted");
 
@@ -160,5 +180,8 @@ async fn sigterm_drains_then_interrupts() {
     assert_eq!(messages(&brook.addr, &token, "short").await[1]["status"], "complete");
     let long_reply = &messages(&brook.addr, &token, "long").await[1];
     assert_eq!(long_reply["status"], "interrupted");
-    assert!(!long_reply["content"].as_str().unwrap().is_empty(), "what streamed before shutdown is kept");
+    assert!(
+        !long_reply["content"].as_str().unwrap().is_empty(),
+        "what streamed before shutdown is kept"
+    );
 }

@@ -1,8 +1,8 @@
 //! Shared test helpers.
 
+pub use serde_json::{json, Value};
 pub use testkit::ws::Collected;
 pub use testkit::{spawn_app, AppOptions, Backend, Behaviour, TestApp};
-pub use serde_json::{json, Value};
 
 /// Runs an `async fn(Backend)` test on SQLite and on PostgreSQL.
 #[macro_export]
@@ -45,7 +45,11 @@ pub async fn app(b: Backend) -> Option<TestApp> {
 pub async fn body(r: reqwest::Response) -> (u16, Value) {
     let status = r.status().as_u16();
     let text = r.text().await.unwrap_or_default();
-    let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let v = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     (status, v)
 }
 
@@ -53,5 +57,9 @@ pub async fn body(r: reqwest::Response) -> (u16, Value) {
 pub fn assert_error(got: &(u16, Value), status: u16, code: &str) {
     assert_eq!(got.0, status, "status of {}", got.1);
     assert_eq!(got.1["code"], code, "code of {}", got.1);
-    assert!(got.1["error"].as_str().is_some_and(|e| !e.is_empty()), "error message in {}", got.1);
+    assert!(
+        got.1["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "error message in {}",
+        got.1
+    );
 }

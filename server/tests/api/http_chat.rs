@@ -58,23 +58,51 @@ pub async fn read_sse(
 async fn plain_json_chat(b: Backend) {
     let Some(app) = app(b).await else { return };
     let token = app.user_token().await;
-    let (s, v) = body(app.post("/api/v1/chat", Some(&token), json!({"message": "hello over http", "client_id": "h-1"})).await).await;
+    let (s, v) = body(
+        app.post(
+            "/api/v1/chat",
+            Some(&token),
+            json!({"message": "hello over http", "client_id": "h-1"}),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["response"], "w1 w2 w3 w4 w5 ");
     assert_eq!(v["metadata"]["finish_reason"], "stop");
     let session = v["session_id"].as_str().unwrap();
-    let (_, msgs) = body(app.get(&format!("/api/v1/conversations/{session}/messages"), Some(&token)).await).await;
+    let (_, msgs) = body(
+        app.get(&format!("/api/v1/conversations/{session}/messages"), Some(&token))
+            .await,
+    )
+    .await;
     assert_eq!(msgs["messages"][0]["id"], v["message_id"]);
     assert_eq!(msgs["messages"][1]["id"], v["reply_id"]);
     assert_eq!(msgs["messages"][1]["content"], v["response"]);
     // The same client_id again: the same answer, nothing new generated.
     let started = app.upstream().started();
-    let (_, again) = body(app.post("/api/v1/chat", Some(&token), json!({"message": "hello over http", "client_id": "h-1"})).await).await;
+    let (_, again) = body(
+        app.post(
+            "/api/v1/chat",
+            Some(&token),
+            json!({"message": "hello over http", "client_id": "h-1"}),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(again["reply_id"], v["reply_id"]);
     assert_eq!(again["response"], v["response"]);
     assert_eq!(app.upstream().started(), started);
     // A client-chosen session id.
-    let (s, v) = body(app.post("/api/v1/chat", Some(&token), json!({"message": "x", "session_id": "my-http-chat"})).await).await;
+    let (s, v) = body(
+        app.post(
+            "/api/v1/chat",
+            Some(&token),
+            json!({"message": "x", "session_id": "my-http-chat"}),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(s, 200);
     assert_eq!(v["session_id"], "my-http-chat");
 }
@@ -85,11 +113,20 @@ async fn sse_resumes_with_last_event_id(b: Backend) {
     let slow = Behaviour::tokens(40).delay(Duration::from_millis(100), Duration::from_millis(20));
     let expected = slow.text();
     app.upstream().push(slow);
-    let (s, acc) = body(app.post("/api/v1/chat/messages", Some(&token), json!({"message": "stream it"})).await).await;
+    let (s, acc) = body(
+        app.post("/api/v1/chat/messages", Some(&token), json!({"message": "stream it"}))
+            .await,
+    )
+    .await;
     assert_eq!(s, 202, "{acc}");
     let reply = acc["reply_id"].as_str().unwrap();
     // First connection: cut after 10 tokens.
-    let r = app.http.get(app.url(&format!("/api/v1/chat/replies/{reply}/events?token={token}"))).send().await.unwrap();
+    let r = app
+        .http
+        .get(app.url(&format!("/api/v1/chat/replies/{reply}/events?token={token}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let mut n = 0;
     let first = read_sse(r, |e, _, _| {
@@ -126,7 +163,10 @@ async fn sse_resumes_with_last_event_id(b: Backend) {
     let (e, id, data) = rest.last().unwrap();
     assert_eq!(e, "complete");
     assert_eq!(id.as_deref(), Some("end"));
-    assert_eq!(serde_json::from_str::<Value>(data).unwrap()["response"], expected.as_str());
+    assert_eq!(
+        serde_json::from_str::<Value>(data).unwrap()["response"],
+        expected.as_str()
+    );
     // After the end, Last-Event-ID: end answers 204 so the browser stops.
     let r = app
         .http
@@ -138,7 +178,13 @@ async fn sse_resumes_with_last_event_id(b: Backend) {
         .unwrap();
     assert_eq!(r.status(), 204);
     // An explicit after_seq works too, and a finished reply replays then completes.
-    let r = app.http.get(app.url(&format!("/api/v1/chat/replies/{reply}/events?after_seq=38"))).bearer_auth(&token).send().await.unwrap();
+    let r = app
+        .http
+        .get(app.url(&format!("/api/v1/chat/replies/{reply}/events?after_seq=38")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     let tail = read_sse(r, |e, _, _| e == "complete").await;
     let ids: Vec<Option<String>> = tail.iter().map(|t| t.1.clone()).collect();
     assert_eq!(ids, vec![Some("39".into()), Some("40".into()), Some("end".into())]);
@@ -150,13 +196,24 @@ async fn long_polling_rebuilds_the_text(b: Backend) {
     let slow = Behaviour::tokens(30).delay(Duration::from_millis(50), Duration::from_millis(40));
     let expected = slow.text();
     app.upstream().push(slow);
-    let (_, acc) = body(app.post("/api/v1/chat/messages", Some(&token), json!({"message": "poll me"})).await).await;
+    let (_, acc) = body(
+        app.post("/api/v1/chat/messages", Some(&token), json!({"message": "poll me"}))
+            .await,
+    )
+    .await;
     let reply = acc["reply_id"].as_str().unwrap();
     let mut after = 0u64;
     let mut text = String::new();
     let mut polls = 0;
     let complete = loop {
-        let (s, p) = body(app.get(&format!("/api/v1/chat/replies/{reply}/poll?after_seq={after}&wait_ms=2000&token={token}"), None).await).await;
+        let (s, p) = body(
+            app.get(
+                &format!("/api/v1/chat/replies/{reply}/poll?after_seq={after}&wait_ms=2000&token={token}"),
+                None,
+            )
+            .await,
+        )
+        .await;
         assert_eq!(s, 200, "{p}");
         polls += 1;
         for t in p["tokens"].as_array().unwrap() {
@@ -174,58 +231,162 @@ async fn long_polling_rebuilds_the_text(b: Backend) {
     assert_eq!(text, expected);
     assert_eq!(complete["response"], expected.as_str());
     // A poll of a finished reply answers at once.
-    let (_, p) = body(app.get(&format!("/api/v1/chat/replies/{reply}/poll?after_seq={after}&wait_ms=30000"), Some(&token)).await).await;
+    let (_, p) = body(
+        app.get(
+            &format!("/api/v1/chat/replies/{reply}/poll?after_seq={after}&wait_ms=30000"),
+            Some(&token),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(p["status"], "complete");
     assert!(p["tokens"].as_array().unwrap().is_empty());
-    assert_error(&body(app.get(&format!("/api/v1/chat/replies/{reply}/poll?wait_ms=30001"), Some(&token)).await).await, 422, "VALIDATION_ERROR");
-    assert_error(&body(app.get(&format!("/api/v1/chat/replies/{reply}/poll?after_seq=-1"), Some(&token)).await).await, 422, "VALIDATION_ERROR");
+    assert_error(
+        &body(
+            app.get(
+                &format!("/api/v1/chat/replies/{reply}/poll?wait_ms=30001"),
+                Some(&token),
+            )
+            .await,
+        )
+        .await,
+        422,
+        "VALIDATION_ERROR",
+    );
+    assert_error(
+        &body(
+            app.get(&format!("/api/v1/chat/replies/{reply}/poll?after_seq=-1"), Some(&token))
+                .await,
+        )
+        .await,
+        422,
+        "VALIDATION_ERROR",
+    );
 }
 
 async fn live_events_over_sse(b: Backend) {
     let Some(app) = app(b).await else { return };
     let token = app.user_token().await;
-    let (_, first) = body(app.post("/api/v1/chat", Some(&token), json!({"message": "open", "session_id": "live"})).await).await;
+    let (_, first) = body(
+        app.post(
+            "/api/v1/chat",
+            Some(&token),
+            json!({"message": "open", "session_id": "live"}),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(first["session_id"], "live");
-    let r = app.http.get(app.url(&format!("/api/v1/chat/events?session_id=live&token={token}"))).send().await.unwrap();
+    let r = app
+        .http
+        .get(app.url(&format!("/api/v1/chat/events?session_id=live&token={token}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let reader = tokio::spawn(read_sse(r, |e, _, _| e == "complete"));
     tokio::time::sleep(Duration::from_millis(200)).await;
-    app.upstream().push(Behaviour::tokens(5).delay(Duration::from_millis(100), Duration::ZERO));
-    let (s, _) = body(app.post("/api/v1/chat/messages", Some(&token), json!({"message": "second", "session_id": "live"})).await).await;
+    app.upstream()
+        .push(Behaviour::tokens(5).delay(Duration::from_millis(100), Duration::ZERO));
+    let (s, _) = body(
+        app.post(
+            "/api/v1/chat/messages",
+            Some(&token),
+            json!({"message": "second", "session_id": "live"}),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(s, 202);
     let events = reader.await.unwrap();
     let names: Vec<&str> = events.iter().map(|e| e.0.as_str()).collect();
-    for want in ["message_added", "conversation_updated", "stream_start", "typing", "complete"] {
+    for want in [
+        "message_added",
+        "conversation_updated",
+        "stream_start",
+        "typing",
+        "complete",
+    ] {
         assert!(names.contains(&want), "{want} in {names:?}");
     }
     assert!(!names.contains(&"token"), "tokens come from the reply's own stream");
     // A foreign or unknown conversation is NOT_FOUND.
-    assert_error(&body(app.get("/api/v1/chat/events?session_id=nope", Some(&token)).await).await, 404, "NOT_FOUND");
+    assert_error(
+        &body(app.get("/api/v1/chat/events?session_id=nope", Some(&token)).await).await,
+        404,
+        "NOT_FOUND",
+    );
 }
 
 async fn stop_and_regenerate_over_http(b: Backend) {
     let Some(app) = app(b).await else { return };
     let token = app.user_token().await;
-    app.upstream().push(Behaviour::tokens(500).delay(Duration::ZERO, Duration::from_millis(10)));
-    let (_, acc) = body(app.post("/api/v1/chat/messages", Some(&token), json!({"message": "long", "session_id": "st"})).await).await;
+    app.upstream()
+        .push(Behaviour::tokens(500).delay(Duration::ZERO, Duration::from_millis(10)));
+    let (_, acc) = body(
+        app.post(
+            "/api/v1/chat/messages",
+            Some(&token),
+            json!({"message": "long", "session_id": "st"}),
+        )
+        .await,
+    )
+    .await;
     let reply = acc["reply_id"].as_str().unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let r = app.post(&format!("/api/v1/chat/replies/{reply}/stop"), Some(&token), json!({})).await;
+    let r = app
+        .post(&format!("/api/v1/chat/replies/{reply}/stop"), Some(&token), json!({}))
+        .await;
     assert_eq!(r.status(), 204);
-    let (_, p) = body(app.get(&format!("/api/v1/chat/replies/{reply}/poll?after_seq=0&wait_ms=5000"), Some(&token)).await).await;
+    let (_, p) = body(
+        app.get(
+            &format!("/api/v1/chat/replies/{reply}/poll?after_seq=0&wait_ms=5000"),
+            Some(&token),
+        )
+        .await,
+    )
+    .await;
     let p = if p["complete"].is_null() {
-        body(app.get(&format!("/api/v1/chat/replies/{reply}/poll?after_seq=100000&wait_ms=5000"), Some(&token)).await).await.1
+        body(
+            app.get(
+                &format!("/api/v1/chat/replies/{reply}/poll?after_seq=100000&wait_ms=5000"),
+                Some(&token),
+            )
+            .await,
+        )
+        .await
+        .1
     } else {
         p
     };
     assert_eq!(p["status"], "stopped");
     assert_eq!(p["complete"]["metadata"]["finish_reason"], "stopped");
-    let (s, regen) = body(app.post("/api/v1/chat/regenerate", Some(&token), json!({"session_id": "st"})).await).await;
+    let (s, regen) = body(
+        app.post("/api/v1/chat/regenerate", Some(&token), json!({"session_id": "st"}))
+            .await,
+    )
+    .await;
     assert_eq!(s, 202, "{regen}");
     assert_eq!(regen["session_id"], "st");
     assert_ne!(regen["reply_id"], acc["reply_id"]);
-    assert_error(&body(app.post("/api/v1/chat/regenerate", Some(&token), json!({"session_id": "nope"})).await).await, 404, "NOT_FOUND");
-    assert_error(&body(app.post("/api/v1/chat/replies/unknown/stop", Some(&token), json!({})).await).await, 404, "NOT_FOUND");
+    assert_error(
+        &body(
+            app.post("/api/v1/chat/regenerate", Some(&token), json!({"session_id": "nope"}))
+                .await,
+        )
+        .await,
+        404,
+        "NOT_FOUND",
+    );
+    assert_error(
+        &body(
+            app.post("/api/v1/chat/replies/unknown/stop", Some(&token), json!({}))
+                .await,
+        )
+        .await,
+        404,
+        "NOT_FOUND",
+    );
 }
 
 async fn json_error_statuses(b: Backend) {
@@ -240,42 +401,145 @@ async fn json_error_statuses(b: Backend) {
     let token = app.user_token().await;
     let t = Some(token.as_str());
     for path in ["/api/v1/chat", "/api/v1/chat/messages"] {
-        assert_error(&body(app.post(path, t, json!({"message": "  "})).await).await, 400, "EMPTY_MESSAGE");
-        assert_error(&body(app.post(path, t, json!({"message": 3})).await).await, 400, "INVALID_FRAME");
+        assert_error(
+            &body(app.post(path, t, json!({"message": "  "})).await).await,
+            400,
+            "EMPTY_MESSAGE",
+        );
+        assert_error(
+            &body(app.post(path, t, json!({"message": 3})).await).await,
+            400,
+            "INVALID_FRAME",
+        );
         assert_error(&body(app.post(path, t, json!({})).await).await, 400, "INVALID_FRAME");
-        let r = app.http.post(app.url(path)).bearer_auth(&token).body("{oops").send().await.unwrap();
+        let r = app
+            .http
+            .post(app.url(path))
+            .bearer_auth(&token)
+            .body("{oops")
+            .send()
+            .await
+            .unwrap();
         assert_error(&body(r).await, 400, "INVALID_JSON");
-        assert_error(&body(app.post(path, None, json!({"message": "hi"})).await).await, 401, "AUTH_REQUIRED");
-        assert_error(&body(app.post(path, t, json!({"message": "x".repeat(101)})).await).await, 413, "MESSAGE_TOO_LONG");
-        assert_error(&body(app.post(path, t, json!({"message": "hi", "session_id": "no spaces"})).await).await, 422, "VALIDATION_ERROR");
-        assert_error(&body(app.post(path, t, json!({"message": "hi", "bot_id": "unknown-bot"})).await).await, 404, "NOT_FOUND");
+        assert_error(
+            &body(app.post(path, None, json!({"message": "hi"})).await).await,
+            401,
+            "AUTH_REQUIRED",
+        );
+        assert_error(
+            &body(app.post(path, t, json!({"message": "x".repeat(101)})).await).await,
+            413,
+            "MESSAGE_TOO_LONG",
+        );
+        assert_error(
+            &body(
+                app.post(path, t, json!({"message": "hi", "session_id": "no spaces"}))
+                    .await,
+            )
+            .await,
+            422,
+            "VALIDATION_ERROR",
+        );
+        assert_error(
+            &body(
+                app.post(path, t, json!({"message": "hi", "bot_id": "unknown-bot"}))
+                    .await,
+            )
+            .await,
+            404,
+            "NOT_FOUND",
+        );
     }
     // 403: cookie without our Origin.
-    let r = app.post("/api/v1/auth/login", None, json!({"email": "x@x.io", "password": "12345678"})).await;
+    let r = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "x@x.io", "password": "12345678"}),
+        )
+        .await;
     assert_eq!(r.status(), 401);
-    let reg = app.post("/api/v1/auth/register", None, json!({"email": "cookie@x.io", "password": "12345678"})).await;
-    let cookie = reg.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
-    let r = app.http.post(app.url("/api/v1/chat")).header("cookie", cookie).header("content-type", "application/json").body(r#"{"message":"hi"}"#).send().await.unwrap();
+    let reg = app
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({"email": "cookie@x.io", "password": "12345678"}),
+        )
+        .await;
+    let cookie = reg
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = app
+        .http
+        .post(app.url("/api/v1/chat"))
+        .header("cookie", cookie)
+        .header("content-type", "application/json")
+        .body(r#"{"message":"hi"}"#)
+        .send()
+        .await
+        .unwrap();
     assert_error(&body(r).await, 403, "FORBIDDEN");
     // 409: the conversation's queue is full.
-    app.upstream().set_default(Behaviour::tokens(50).delay(Duration::from_millis(500), Duration::from_millis(50)));
+    app.upstream()
+        .set_default(Behaviour::tokens(50).delay(Duration::from_millis(500), Duration::from_millis(50)));
     for i in 0..5 {
-        let (s, _) = body(app.post("/api/v1/chat/messages", t, json!({"message": format!("m{i}"), "session_id": "full"})).await).await;
+        let (s, _) = body(
+            app.post(
+                "/api/v1/chat/messages",
+                t,
+                json!({"message": format!("m{i}"), "session_id": "full"}),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(s, 202);
     }
-    let got = body(app.post("/api/v1/chat/messages", t, json!({"message": "m5", "session_id": "full"})).await).await;
+    let got = body(
+        app.post(
+            "/api/v1/chat/messages",
+            t,
+            json!({"message": "m5", "session_id": "full"}),
+        )
+        .await,
+    )
+    .await;
     assert_error(&got, 409, "REPLY_IN_PROGRESS");
     // 429 RATE_LIMITED (five conversations at once) with Retry-After.
     for i in 0..3 {
-        app.post("/api/v1/chat/messages", t, json!({"message": "x", "session_id": format!("busy-{i}")})).await;
+        app.post(
+            "/api/v1/chat/messages",
+            t,
+            json!({"message": "x", "session_id": format!("busy-{i}")}),
+        )
+        .await;
     }
-    let r = app.post("/api/v1/chat/messages", t, json!({"message": "x", "session_id": "busy-9"})).await;
+    let r = app
+        .post(
+            "/api/v1/chat/messages",
+            t,
+            json!({"message": "x", "session_id": "busy-9"}),
+        )
+        .await;
     assert!(r.headers().get("retry-after").is_some());
     assert_error(&body(r).await, 429, "RATE_LIMITED");
     app.upstream().set_default(Behaviour::tokens(5));
     // 429 QUOTA_EXCEEDED for a guest over its daily tokens.
-    let guest = body(app.post("/api/v1/auth/guest", None, json!({})).await).await.1["token"].as_str().unwrap().to_string();
-    let (s, _) = body(app.post("/api/v1/chat", Some(&guest), json!({"message": "spend"})).await).await;
+    let guest = body(app.post("/api/v1/auth/guest", None, json!({})).await).await.1["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, _) = body(
+        app.post("/api/v1/chat", Some(&guest), json!({"message": "spend"}))
+            .await,
+    )
+    .await;
     assert_eq!(s, 200);
     let r = app.post("/api/v1/chat", Some(&guest), json!({"message": "more"})).await;
     assert!(r.headers().get("retry-after").is_some());
@@ -283,9 +547,21 @@ async fn json_error_statuses(b: Backend) {
     // 502: the provider failed (the message stays stored).
     let other = app.user_token().await;
     app.upstream().push(Behaviour::status(400, None));
-    let got = body(app.post("/api/v1/chat", Some(&other), json!({"message": "fails", "session_id": "bad-upstream"})).await).await;
+    let got = body(
+        app.post(
+            "/api/v1/chat",
+            Some(&other),
+            json!({"message": "fails", "session_id": "bad-upstream"}),
+        )
+        .await,
+    )
+    .await;
     assert_error(&got, 502, "UPSTREAM_ERROR");
-    let (_, msgs) = body(app.get("/api/v1/conversations/bad-upstream/messages", Some(&other)).await).await;
+    let (_, msgs) = body(
+        app.get("/api/v1/conversations/bad-upstream/messages", Some(&other))
+            .await,
+    )
+    .await;
     assert_eq!(msgs["messages"][0]["content"], "fails");
     assert_eq!(msgs["messages"][1]["status"], "error");
     // 404 for unknown replies on the GET streams.
@@ -296,17 +572,46 @@ async fn json_error_statuses(b: Backend) {
 }
 
 async fn stream_error_statuses(b: Backend) {
-    let Some(app) = spawn_app(AppOptions::new(b).config(|c| c.max_message_chars = 100)).await else { return };
+    let Some(app) = spawn_app(AppOptions::new(b).config(|c| c.max_message_chars = 100)).await else {
+        return;
+    };
     let token = app.user_token().await;
     let t = Some(token.as_str());
     let path = "/api/v1/chat/stream";
-    assert_error(&body(app.post(path, t, json!({"message": ""})).await).await, 400, "EMPTY_MESSAGE");
-    assert_error(&body(app.post(path, t, json!({"id": "c1", "messages": []})).await).await, 400, "INVALID_FRAME");
-    assert_error(&body(app.post(path, t, json!({"id": "c1", "messages": "nope"})).await).await, 400, "INVALID_FRAME");
+    assert_error(
+        &body(app.post(path, t, json!({"message": ""})).await).await,
+        400,
+        "EMPTY_MESSAGE",
+    );
+    assert_error(
+        &body(app.post(path, t, json!({"id": "c1", "messages": []})).await).await,
+        400,
+        "INVALID_FRAME",
+    );
+    assert_error(
+        &body(app.post(path, t, json!({"id": "c1", "messages": "nope"})).await).await,
+        400,
+        "INVALID_FRAME",
+    );
     assert_error(&body(app.post(path, t, json!({"id": "bad id", "messages": [{"id": "u", "role": "user", "parts": [{"type": "text", "text": "hi"}]}]})).await).await, 422, "VALIDATION_ERROR");
-    assert_error(&body(app.post(path, t, json!({"message": "y".repeat(101)})).await).await, 413, "MESSAGE_TOO_LONG");
-    assert_error(&body(app.post(path, None, json!({"message": "hi"})).await).await, 401, "AUTH_REQUIRED");
-    let r = app.http.post(app.url(path)).bearer_auth(&token).body("nope").send().await.unwrap();
+    assert_error(
+        &body(app.post(path, t, json!({"message": "y".repeat(101)})).await).await,
+        413,
+        "MESSAGE_TOO_LONG",
+    );
+    assert_error(
+        &body(app.post(path, None, json!({"message": "hi"})).await).await,
+        401,
+        "AUTH_REQUIRED",
+    );
+    let r = app
+        .http
+        .post(app.url(path))
+        .bearer_auth(&token)
+        .body("nope")
+        .send()
+        .await
+        .unwrap();
     assert_error(&body(r).await, 400, "INVALID_JSON");
     // A failure after the stream began is an `error` chunk.
     app.upstream().push(Behaviour::tokens(6).cut_after(2));
@@ -324,7 +629,11 @@ async fn stream_error_statuses(b: Backend) {
 async fn stream_headers(b: Backend) {
     let Some(app) = app(b).await else { return };
     let token = app.user_token().await;
-    let (_, acc) = body(app.post("/api/v1/chat/messages", Some(&token), json!({"message": "h"})).await).await;
+    let (_, acc) = body(
+        app.post("/api/v1/chat/messages", Some(&token), json!({"message": "h"}))
+            .await,
+    )
+    .await;
     let reply = acc["reply_id"].as_str().unwrap();
     let urls = [
         format!("/api/v1/chat/replies/{reply}/events?token={token}"),
@@ -334,9 +643,14 @@ async fn stream_headers(b: Backend) {
         let r = app.http.get(app.url(&u)).send().await.unwrap();
         assert_eq!(r.headers()["cache-control"], "no-cache", "{u}");
         assert_eq!(r.headers()["x-accel-buffering"], "no", "{u}");
-        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
     }
-    let r = app.post("/api/v1/chat/stream", Some(&token), json!({"message": "h"})).await;
+    let r = app
+        .post("/api/v1/chat/stream", Some(&token), json!({"message": "h"}))
+        .await;
     assert_eq!(r.headers()["x-vercel-ai-ui-message-stream"], "v1");
     assert_eq!(r.headers()["x-accel-buffering"], "no");
     assert_eq!(r.headers()["cache-control"], "no-cache");
@@ -344,4 +658,27 @@ async fn stream_headers(b: Backend) {
     let r = app.get("/ws/test", None).await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("Brook connection test"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_prometheus_text() {
+    let Some(app) = app(Backend::Sqlite).await else { return };
+    let token = app.user_token().await;
+    let (s, _) = body(
+        app.post("/api/v1/chat", Some(&token), json!({"message": "count me"}))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let r = app.get("/metrics", None).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = r.text().await.unwrap();
+    assert!(text.contains("# TYPE brook_messages_total counter"), "{text}");
+    assert!(text.contains("brook_messages_total 1"), "{text}");
+    assert!(
+        text.contains("brook_replies_finished_total{finish_reason=\"stop\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("brook_tokens_total 5"), "{text}");
 }

@@ -11,7 +11,10 @@ use crate::helpers::*;
 
 fn seed_text() -> Option<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/seeds");
-    let entry = std::fs::read_dir(&dir).ok()?.flatten().find(|e| e.file_name().to_string_lossy().starts_with("002_"))?;
+    let entry = std::fs::read_dir(&dir)
+        .ok()?
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("002_"))?;
     std::fs::read_to_string(entry.path()).ok()
 }
 
@@ -34,19 +37,32 @@ fn skip(what: &str) {
 async fn run(mut cmd: tokio::process::Command) -> (bool, String) {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     let child = cmd.spawn().expect("spawn");
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output()).await.expect("client finished in time").unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("client finished in time")
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_seed_client_completes() {
-    let Some(seed) = seed_text() else { return skip("../shared/seeds/002 (the seed clients)") };
-    let python = std::process::Command::new("python3").args(["-c", "import websockets"]).status();
+    let Some(seed) = seed_text() else {
+        return skip("../shared/seeds/002 (the seed clients)");
+    };
+    let python = std::process::Command::new("python3")
+        .args(["-c", "import websockets"])
+        .status();
     if !python.is_ok_and(|s| s.success()) {
         return skip("python3 with the websockets package (pip install websockets)");
     }
-    let Some(app) = spawn_app(AppOptions::new(Backend::Sqlite).demo()).await else { return };
+    let Some(app) = spawn_app(AppOptions::new(Backend::Sqlite).demo()).await else {
+        return;
+    };
     let token = app.user_token().await;
     let code = block(&seed, "## Python Client Example", "python")
         .replace("ws://localhost:8000/ws/chat", &app.ws_url("/ws/chat"))
@@ -61,7 +77,12 @@ async fn python_seed_client_completes() {
     let expected = engine::provider::demo::demo_reply("What is the engine power?");
     assert!(out.contains(&format!("Response: {expected}")), "{out}");
     // Its conversation id was its own choice.
-    assert_eq!(app.get("/api/v1/conversations/python-session-1", Some(&token)).await.status(), 200);
+    assert_eq!(
+        app.get("/api/v1/conversations/python-session-1", Some(&token))
+            .await
+            .status(),
+        200
+    );
 }
 
 fn node_modules() -> Option<PathBuf> {
@@ -71,9 +92,15 @@ fn node_modules() -> Option<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn javascript_seed_client_completes() {
-    let Some(seed) = seed_text() else { return skip("../shared/seeds/002 (the seed clients)") };
-    let Some(modules) = node_modules() else { return skip("end2end/node_modules/ws (cd end2end && npm ci)") };
-    let Some(app) = spawn_app(AppOptions::new(Backend::Sqlite).demo()).await else { return };
+    let Some(seed) = seed_text() else {
+        return skip("../shared/seeds/002 (the seed clients)");
+    };
+    let Some(modules) = node_modules() else {
+        return skip("end2end/node_modules/ws (cd end2end && npm ci)");
+    };
+    let Some(app) = spawn_app(AppOptions::new(Backend::Sqlite).demo()).await else {
+        return;
+    };
     let token = app.user_token().await;
     let class = block(&seed, "## JavaScript Client Example", "javascript")
         .replace("ws://localhost:8000/ws/chat", &app.ws_url("/ws/chat"))
@@ -106,5 +133,8 @@ setTimeout(() => {{ console.log('TIMEOUT'); process.exit(4); }}, 30000);
     assert!(ok, "{out}");
     assert!(out.contains("SEED_JS_OK"), "{out}");
     assert!(out.contains("Authenticated:"), "{out}");
-    assert!(out.contains("[starting]") && out.contains("[generating]"), "progress reached the class: {out}");
+    assert!(
+        out.contains("[starting]") && out.contains("[generating]"),
+        "progress reached the class: {out}"
+    );
 }

@@ -11,7 +11,9 @@ both_backends!(concurrent_writers_lose_nothing, migrations_twice_change_nothing)
 async fn concurrent_writers_lose_nothing(b: Backend) {
     let Some(app) = app(b).await else { return };
     let (_, owner) = app.register("busy@example.com").await;
-    let bot = engine::accounts::ensure_default_bot(app.engine.store.as_ref(), &owner, "m").await.unwrap();
+    let bot = engine::accounts::ensure_default_bot(app.engine.store.as_ref(), &owner, "m")
+        .await
+        .unwrap();
     let store = app.engine.store.clone();
     let mut tasks = Vec::new();
     for w in 0..50 {
@@ -32,7 +34,10 @@ async fn concurrent_writers_lose_nothing(b: Backend) {
                     preview: "p".into(),
                     now: engine::time::now_micros(),
                 };
-                assert!(matches!(store.begin_exchange(&x).await.unwrap(), ExchangeOutcome::Stored { .. }));
+                assert!(matches!(
+                    store.begin_exchange(&x).await.unwrap(),
+                    ExchangeOutcome::Stored { .. }
+                ));
             }
         }));
     }
@@ -41,7 +46,11 @@ async fn concurrent_writers_lose_nothing(b: Backend) {
     }
     let mut total = 0;
     for c in 0..5 {
-        total += store.messages(&owner, &format!("writer-{c}"), 10_000, None).await.unwrap().len();
+        total += store
+            .messages(&owner, &format!("writer-{c}"), 10_000, None)
+            .await
+            .unwrap()
+            .len();
     }
     assert_eq!(total, 50 * 4 * 2, "every user message and reply stored");
 }
@@ -53,7 +62,11 @@ async fn migrations_twice_change_nothing(b: Backend) {
     let store: Arc<dyn engine::store::Store> = engine::store::connect(app.db.url()).await.unwrap();
     store.migrate().await.unwrap();
     store.migrate().await.unwrap();
-    let (_, msgs) = body(app.get(&format!("/api/v1/conversations/{session}/messages"), Some(&token)).await).await;
+    let (_, msgs) = body(
+        app.get(&format!("/api/v1/conversations/{session}/messages"), Some(&token))
+            .await,
+    )
+    .await;
     assert_eq!(msgs["messages"].as_array().unwrap().len(), 2);
     assert_eq!(msgs["messages"][0]["content"], "keep me");
 }

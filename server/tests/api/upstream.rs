@@ -6,7 +6,13 @@ use crate::helpers::*;
 use crate::{both_backends, sqlite_only};
 
 both_backends!(upstream_failure_keeps_partial_text);
-sqlite_only!(retries_before_the_first_token, errors_that_are_not_retried, timeouts, context_budget_and_bot_settings, demo_model);
+sqlite_only!(
+    retries_before_the_first_token,
+    errors_that_are_not_retried,
+    timeouts,
+    context_budget_and_bot_settings,
+    demo_model
+);
 
 async fn send(app: &TestApp, token: &str, text: &str) -> (Collected, String, String) {
     let mut ws = app.ws_authed(token).await;
@@ -56,7 +62,11 @@ async fn errors_that_are_not_retried(b: Backend) {
     let complete = types.iter().position(|t| *t == "complete").unwrap();
     assert!(start < err && err < complete, "{types:?}");
     // The user message stays stored.
-    let (_, msgs) = body(app.get(&format!("/api/v1/conversations/{session}/messages"), Some(&token)).await).await;
+    let (_, msgs) = body(
+        app.get(&format!("/api/v1/conversations/{session}/messages"), Some(&token))
+            .await,
+    )
+    .await;
     assert_eq!(msgs["messages"][0]["content"], "bad key");
     assert_eq!(msgs["messages"][1]["status"], "error");
     // A malformed line mid-stream is an upstream error that keeps the text so far.
@@ -70,7 +80,10 @@ async fn errors_that_are_not_retried(b: Backend) {
 async fn upstream_failure_keeps_partial_text(b: Backend) {
     let Some(app) = app(b).await else { return };
     let token = app.user_token().await;
-    for behaviour in [Behaviour::tokens(10).cut_after(4), Behaviour::tokens(10).truncate_after(4)] {
+    for behaviour in [
+        Behaviour::tokens(10).cut_after(4),
+        Behaviour::tokens(10).truncate_after(4),
+    ] {
         app.upstream().push(behaviour);
         let (c, session, reply_id) = send(&app, &token, "cut me off").await;
         assert_eq!(c.errors.len(), 1, "{:?}", c.frames);
@@ -80,7 +93,11 @@ async fn upstream_failure_keeps_partial_text(b: Backend) {
         assert_eq!(complete["metadata"]["finish_reason"], "error");
         assert_eq!(complete["response"], "w1 w2 w3 w4 ");
         assert_eq!(c.text(), "w1 w2 w3 w4 ");
-        let (_, msgs) = body(app.get(&format!("/api/v1/conversations/{session}/messages"), Some(&token)).await).await;
+        let (_, msgs) = body(
+            app.get(&format!("/api/v1/conversations/{session}/messages"), Some(&token))
+                .await,
+        )
+        .await;
         assert_eq!(msgs["messages"][1]["content"], "w1 w2 w3 w4 ");
         assert_eq!(msgs["messages"][1]["status"], "error");
         assert_eq!(msgs["messages"][1]["metadata"]["finish_reason"], "error");
@@ -100,10 +117,15 @@ async fn timeouts(b: Backend) {
     app.upstream().push(Behaviour::hang());
     let (c, _, _) = send(&app, &token, "anyone there?").await;
     assert_eq!(c.errors[0]["code"], "UPSTREAM_ERROR");
-    assert!(c.errors[0]["error"].as_str().unwrap().contains("did not answer"), "{}", c.errors[0]);
+    assert!(
+        c.errors[0]["error"].as_str().unwrap().contains("did not answer"),
+        "{}",
+        c.errors[0]
+    );
     assert_eq!(c.complete.unwrap()["metadata"]["finish_reason"], "error");
     // A stream that stalls between tokens.
-    app.upstream().push(Behaviour::tokens(3).delay(Duration::ZERO, Duration::from_secs(3)));
+    app.upstream()
+        .push(Behaviour::tokens(3).delay(Duration::ZERO, Duration::from_secs(3)));
     let (c, _, _) = send(&app, &token, "stall").await;
     assert_eq!(c.errors[0]["code"], "UPSTREAM_ERROR");
     assert_eq!(c.response(), "w1 ");
@@ -141,11 +163,19 @@ async fn context_budget_and_bot_settings(b: Backend) {
     assert_eq!(msgs[0]["role"], "system");
     assert_eq!(msgs[0]["content"], "Talk like a pirate.");
     assert!(msgs.len() < 12, "history was trimmed to the budget: {}", msgs.len());
-    assert!(msgs.last().unwrap()["content"].as_str().unwrap().starts_with("question number 5"), "newest kept");
+    assert!(
+        msgs.last().unwrap()["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("question number 5"),
+        "newest kept"
+    );
 }
 
 async fn demo_model(b: Backend) {
-    let Some(app) = spawn_app(AppOptions::new(b).demo()).await else { return };
+    let Some(app) = spawn_app(AppOptions::new(b).demo()).await else {
+        return;
+    };
     let token = app.user_token().await;
     let (c, _, _) = send(&app, &token, "hello demo").await;
     assert_eq!(c.response(), engine::provider::demo::demo_reply("hello demo"));

@@ -22,7 +22,11 @@ async fn widget_bot(app: &TestApp) -> (String, String, String) {
     )
     .await;
     assert_eq!(s, 201);
-    (owner, bot["id"].as_str().unwrap().to_string(), bot["widget"]["public_key"].as_str().unwrap().to_string())
+    (
+        owner,
+        bot["id"].as_str().unwrap().to_string(),
+        bot["widget"]["public_key"].as_str().unwrap().to_string(),
+    )
 }
 
 async fn session(app: &TestApp, origin: &str, key: &str, token: Option<&str>) -> reqwest::Response {
@@ -30,7 +34,13 @@ async fn session(app: &TestApp, origin: &str, key: &str, token: Option<&str>) ->
     if let Some(t) = token {
         b["token"] = json!(t);
     }
-    app.http.post(app.url("/api/v1/widget/session")).header("Origin", origin).json(&b).send().await.unwrap()
+    app.http
+        .post(app.url("/api/v1/widget/session"))
+        .header("Origin", origin)
+        .json(&b)
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn sessions_and_cors(b: Backend) {
@@ -92,8 +102,12 @@ async fn sessions_and_cors(b: Backend) {
         .unwrap();
     assert_eq!(r.status(), 403);
     // And over the WebSocket too.
-    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(app.ws_url(&format!("/ws/chat?token={token}"))).unwrap();
-    req.headers_mut().insert("Origin", "http://evil.example".parse().unwrap());
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        app.ws_url(&format!("/ws/chat?token={token}")),
+    )
+    .unwrap();
+    req.headers_mut()
+        .insert("Origin", "http://evil.example".parse().unwrap());
     assert!(tokio_tungstenite::connect_async(req).await.is_err());
     // A returning visitor presents its previous token (even an expired one); its id alone is nothing.
     let again: Value = session(&app, SITE, &key, Some(&token)).await.json().await.unwrap();
@@ -112,7 +126,12 @@ async fn sessions_and_cors(b: Backend) {
     let stranger: Value = session(&app, SITE, &key, Some(&visitor)).await.json().await.unwrap();
     assert_ne!(stranger["visitor_id"], visitor.as_str());
     // A disabled widget refuses new sessions.
-    app.patch(&format!("/api/v1/bots/{bot_id}"), Some(&owner), json!({"widget": {"enabled": false}})).await;
+    app.patch(
+        &format!("/api/v1/bots/{bot_id}"),
+        Some(&owner),
+        json!({"widget": {"enabled": false}}),
+    )
+    .await;
     assert_eq!(session(&app, SITE, &key, None).await.status(), 403);
 }
 
@@ -121,24 +140,55 @@ async fn visitors_are_scoped(b: Backend) {
     let (owner, bot_id, key) = widget_bot(&app).await;
     let a: Value = session(&app, SITE, &key, None).await.json().await.unwrap();
     let bv: Value = session(&app, SITE, &key, None).await.json().await.unwrap();
-    let (ta, tb) = (a["token"].as_str().unwrap().to_string(), bv["token"].as_str().unwrap().to_string());
-    let (_, sent) = body(app.post("/api/v1/chat", Some(&tb), json!({"message": "B's secret", "session_id": "b-chat"})).await).await;
+    let (ta, tb) = (
+        a["token"].as_str().unwrap().to_string(),
+        bv["token"].as_str().unwrap().to_string(),
+    );
+    let (_, sent) = body(
+        app.post(
+            "/api/v1/chat",
+            Some(&tb),
+            json!({"message": "B's secret", "session_id": "b-chat"}),
+        )
+        .await,
+    )
+    .await;
     let b_reply = sent["reply_id"].as_str().unwrap().to_string();
     // A cannot read, join or resume B's conversation.
-    assert_error(&body(app.get("/api/v1/conversations/b-chat/messages", Some(&ta)).await).await, 404, "NOT_FOUND");
-    assert_error(&body(app.get(&format!("/api/v1/chat/replies/{b_reply}/poll"), Some(&ta)).await).await, 404, "NOT_FOUND");
+    assert_error(
+        &body(app.get("/api/v1/conversations/b-chat/messages", Some(&ta)).await).await,
+        404,
+        "NOT_FOUND",
+    );
+    assert_error(
+        &body(
+            app.get(&format!("/api/v1/chat/replies/{b_reply}/poll"), Some(&ta))
+                .await,
+        )
+        .await,
+        404,
+        "NOT_FOUND",
+    );
     let mut ws = app.ws_authed(&ta).await;
-    for f in [json!({"type": "join", "session_id": "b-chat"}), json!({"type": "resume", "reply_id": b_reply, "after_seq": 0})] {
+    for f in [
+        json!({"type": "join", "session_id": "b-chat"}),
+        json!({"type": "resume", "reply_id": b_reply, "after_seq": 0}),
+    ] {
         ws.send(f.clone()).await;
         assert_eq!(ws.recv_type("error").await["code"], "NOT_FOUND", "{f}");
     }
     // A visitor talks to its own bot only, and manages no bots.
     let (_, other_bot) = body(app.post("/api/v1/bots", Some(&owner), json!({"name": "Other"})).await).await;
-    ws.send(json!({"type": "message", "message": "x", "bot_id": other_bot["id"]})).await;
+    ws.send(json!({"type": "message", "message": "x", "bot_id": other_bot["id"]}))
+        .await;
     assert_eq!(ws.recv_type("error").await["code"], "INVALID_FRAME");
     let (_, bots) = body(app.get("/api/v1/bots", Some(&ta)).await).await;
     assert_eq!(bots["bots"], json!([]));
-    assert_error(&body(app.post("/api/v1/bots", Some(&ta), json!({"name": "mine"})).await).await, 403, "FORBIDDEN");
+    assert_error(
+        &body(app.post("/api/v1/bots", Some(&ta), json!({"name": "mine"})).await).await,
+        403,
+        "FORBIDDEN",
+    );
     // A's own conversation goes to the widget's bot.
     let ack = ws.message("hello", Some("a-chat"), None).await;
     ws.collect(ack["reply_id"].as_str().unwrap()).await;
@@ -153,20 +203,44 @@ async fn owners_see_their_visitors(b: Backend) {
     let Some(app) = app(b).await else { return };
     let (owner, bot_id, key) = widget_bot(&app).await;
     // The owner watches the bot's live events.
-    let events = app.http.get(app.url(&format!("/api/v1/bots/{bot_id}/events?token={owner}"))).send().await.unwrap();
+    let events = app
+        .http
+        .get(app.url(&format!("/api/v1/bots/{bot_id}/events?token={owner}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(events.status(), 200);
     let reader = tokio::spawn(crate::http_chat::read_sse(events, |e, _, _| e == "complete"));
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let v: Value = session(&app, SITE, &key, None).await.json().await.unwrap();
     let (token, visitor) = (v["token"].as_str().unwrap(), v["visitor_id"].as_str().unwrap());
-    let (s, _) = body(app.post("/api/v1/chat", Some(token), json!({"message": "where is my order?", "session_id": "order-q"})).await).await;
+    let (s, _) = body(
+        app.post(
+            "/api/v1/chat",
+            Some(token),
+            json!({"message": "where is my order?", "session_id": "order-q"}),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(s, 200);
     let seen = reader.await.unwrap();
     let names: Vec<&str> = seen.iter().map(|e| e.0.as_str()).collect();
-    assert!(names.contains(&"message_added") && names.contains(&"stream_start") && names.contains(&"complete"), "{names:?}");
-    assert!(seen.iter().all(|(_, _, d)| serde_json::from_str::<Value>(d).unwrap()["visitor_id"] == visitor), "every event names the visitor");
+    assert!(
+        names.contains(&"message_added") && names.contains(&"stream_start") && names.contains(&"complete"),
+        "{names:?}"
+    );
+    assert!(
+        seen.iter()
+            .all(|(_, _, d)| serde_json::from_str::<Value>(d).unwrap()["visitor_id"] == visitor),
+        "every event names the visitor"
+    );
 
-    let (s, list) = body(app.get(&format!("/api/v1/bots/{bot_id}/conversations"), Some(&owner)).await).await;
+    let (s, list) = body(
+        app.get(&format!("/api/v1/bots/{bot_id}/conversations"), Some(&owner))
+            .await,
+    )
+    .await;
     assert_eq!(s, 200);
     let c = &list["conversations"][0];
     assert_eq!(c["visitor_id"], visitor);
@@ -179,8 +253,27 @@ async fn owners_see_their_visitors(b: Backend) {
     assert_eq!(t["messages"].as_array().unwrap().len(), 2);
     // Nobody else sees them.
     let stranger = app.user_token().await;
-    assert_error(&body(app.get(&format!("/api/v1/bots/{bot_id}/conversations"), Some(&stranger)).await).await, 404, "NOT_FOUND");
+    assert_error(
+        &body(
+            app.get(&format!("/api/v1/bots/{bot_id}/conversations"), Some(&stranger))
+                .await,
+        )
+        .await,
+        404,
+        "NOT_FOUND",
+    );
     assert_error(&body(app.get(&path, Some(&stranger)).await).await, 404, "NOT_FOUND");
     assert_error(&body(app.get(&path, Some(token)).await).await, 404, "NOT_FOUND");
-    assert_error(&body(app.get(&format!("/api/v1/bots/{bot_id}/visitors/nobody/conversations/order-q/messages"), Some(&owner)).await).await, 404, "NOT_FOUND");
+    assert_error(
+        &body(
+            app.get(
+                &format!("/api/v1/bots/{bot_id}/visitors/nobody/conversations/order-q/messages"),
+                Some(&owner),
+            )
+            .await,
+        )
+        .await,
+        404,
+        "NOT_FOUND",
+    );
 }

@@ -50,18 +50,45 @@ async fn bad_frames_keep_the_connection(b: Backend) {
         (Message::Text("{not json".into()), "INVALID_JSON"),
         (Message::Binary(vec![1u8, 2, 3].into()), "INVALID_FRAME"),
         (Message::Text(r#"{"type":"message"}"#.into()), "INVALID_FRAME"),
-        (Message::Text(r#"{"type":"message","message":42}"#.into()), "INVALID_FRAME"),
+        (
+            Message::Text(r#"{"type":"message","message":42}"#.into()),
+            "INVALID_FRAME",
+        ),
         (Message::Text(r#"{"no":"type"}"#.into()), "INVALID_FRAME"),
         (Message::Text(r#"[1,2]"#.into()), "INVALID_FRAME"),
         (Message::Text(r#"{"type":"teleport"}"#.into()), "UNKNOWN_TYPE"),
-        (Message::Text(r#"{"type":"message","message":"   \n "}"#.into()), "EMPTY_MESSAGE"),
-        (Message::Text(r#"{"type":"message","message":"hi","session_id":"bad id!"}"#.into()), "INVALID_FRAME"),
-        (Message::Text(r#"{"type":"message","message":"hi","session_id":".."}"#.into()), "INVALID_FRAME"),
-        (Message::Text(r#"{"type":"resume","reply_id":"unknown","after_seq":0}"#.into()), "NOT_FOUND"),
-        (Message::Text(r#"{"type":"stop","reply_id":"unknown"}"#.into()), "NOT_FOUND"),
-        (Message::Text(r#"{"type":"join","session_id":"nope"}"#.into()), "NOT_FOUND"),
-        (Message::Text(r#"{"type":"typing","session_id":"nope","is_typing":true}"#.into()), "NOT_FOUND"),
-        (Message::Text(r#"{"type":"regenerate","session_id":"nope"}"#.into()), "NOT_FOUND"),
+        (
+            Message::Text(r#"{"type":"message","message":"   \n "}"#.into()),
+            "EMPTY_MESSAGE",
+        ),
+        (
+            Message::Text(r#"{"type":"message","message":"hi","session_id":"bad id!"}"#.into()),
+            "INVALID_FRAME",
+        ),
+        (
+            Message::Text(r#"{"type":"message","message":"hi","session_id":".."}"#.into()),
+            "INVALID_FRAME",
+        ),
+        (
+            Message::Text(r#"{"type":"resume","reply_id":"unknown","after_seq":0}"#.into()),
+            "NOT_FOUND",
+        ),
+        (
+            Message::Text(r#"{"type":"stop","reply_id":"unknown"}"#.into()),
+            "NOT_FOUND",
+        ),
+        (
+            Message::Text(r#"{"type":"join","session_id":"nope"}"#.into()),
+            "NOT_FOUND",
+        ),
+        (
+            Message::Text(r#"{"type":"typing","session_id":"nope","is_typing":true}"#.into()),
+            "NOT_FOUND",
+        ),
+        (
+            Message::Text(r#"{"type":"regenerate","session_id":"nope"}"#.into()),
+            "NOT_FOUND",
+        ),
     ];
     for (frame, code) in cases {
         let shown = format!("{frame:?}");
@@ -79,8 +106,11 @@ async fn bad_frames_keep_the_connection(b: Backend) {
     assert_eq!(c.text(), c.response());
     // A conversation named with another bot is refused.
     let session = ack["session_id"].as_str().unwrap();
-    let other = body(app.post("/api/v1/bots", Some(&token), json!({"name": "Other"})).await).await.1;
-    ws.send(json!({"type": "message", "message": "x", "session_id": session, "bot_id": other["id"]})).await;
+    let other = body(app.post("/api/v1/bots", Some(&token), json!({"name": "Other"})).await)
+        .await
+        .1;
+    ws.send(json!({"type": "message", "message": "x", "session_id": session, "bot_id": other["id"]}))
+        .await;
     assert_eq!(ws.recv_type("error").await["code"], "INVALID_FRAME");
 }
 
@@ -90,7 +120,8 @@ async fn frame_size_limits(b: Backend) {
     let mut ws = app.ws_authed(&token).await;
     // 100 KiB is allowed (the padding field is unknown and ignored).
     let padding = "p".repeat(100 * 1024);
-    ws.send(json!({"type": "message", "message": "small", "padding": padding})).await;
+    ws.send(json!({"type": "message", "message": "small", "padding": padding}))
+        .await;
     let ack = ws.recv_type("ack").await;
     ws.collect(ack["reply_id"].as_str().unwrap()).await;
     // A 16000-character message of escaped characters still fits in a frame.
@@ -100,7 +131,10 @@ async fn frame_size_limits(b: Backend) {
     ws.collect(ack["reply_id"].as_str().unwrap()).await;
     // 300 KiB closes the connection with 1009.
     let big = "b".repeat(300 * 1024);
-    ws.send_raw(Message::Text(json!({"type": "message", "message": big}).to_string().into())).await;
+    ws.send_raw(Message::Text(
+        json!({"type": "message", "message": big}).to_string().into(),
+    ))
+    .await;
     while ws.recv().await.is_some() {}
     assert_eq!(ws.closed, Some(1009));
     // The server is fine.
@@ -125,7 +159,10 @@ async fn query_token_and_reauth(b: Backend) {
     assert_eq!(app.get("/api/v1/conversations/mine", Some(&a)).await.status(), 200);
 
     let mut bad = app.ws("/ws/chat?token=garbage").await;
-    assert_eq!(bad.recv().await.unwrap(), json!({"type": "auth_error", "message": "Invalid token"}));
+    assert_eq!(
+        bad.recv().await.unwrap(),
+        json!({"type": "auth_error", "message": "Invalid token"})
+    );
 }
 
 async fn message_limits(b: Backend) {
@@ -141,7 +178,8 @@ async fn message_limits(b: Backend) {
     let token = app.user_token().await;
     let mut ws = app.ws_authed(&token).await;
     // Characters are Unicode scalar values: 50 emoji fit, 51 do not.
-    ws.send(json!({"type": "message", "message": "é".repeat(51), "client_id": "long"})).await;
+    ws.send(json!({"type": "message", "message": "é".repeat(51), "client_id": "long"}))
+        .await;
     let e = ws.recv_type("error").await;
     assert_eq!(e["code"], "MESSAGE_TOO_LONG");
     assert_eq!(e["client_id"], "long");
@@ -158,7 +196,10 @@ async fn message_limits(b: Backend) {
     assert_eq!(list["conversations"].as_array().unwrap().len(), 3);
 
     // Guests have a daily quota of completion tokens.
-    let guest = body(app.post("/api/v1/auth/guest", None, json!({})).await).await.1["token"].as_str().unwrap().to_string();
+    let guest = body(app.post("/api/v1/auth/guest", None, json!({})).await).await.1["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut g = app.ws_authed(&guest).await;
     let ack = g.message("spend it", None, None).await;
     g.collect(ack["reply_id"].as_str().unwrap()).await;
@@ -170,7 +211,8 @@ async fn message_limits(b: Backend) {
 
 async fn queue_and_concurrency_limits(b: Backend) {
     let Some(app) = app(b).await else { return };
-    app.upstream().set_default(Behaviour::tokens(20).delay(Duration::from_millis(300), Duration::from_millis(100)));
+    app.upstream()
+        .set_default(Behaviour::tokens(20).delay(Duration::from_millis(300), Duration::from_millis(100)));
     let token = app.user_token().await;
     let mut ws = app.ws_authed(&token).await;
     // One generating and four waiting per conversation; the sixth is refused.
@@ -179,7 +221,8 @@ async fn queue_and_concurrency_limits(b: Backend) {
         let ack = ws.message(&format!("q{i}"), Some("busy"), Some(&format!("q{i}"))).await;
         replies.push(ack["reply_id"].as_str().unwrap().to_string());
     }
-    ws.send(json!({"type": "message", "message": "q5", "session_id": "busy", "client_id": "q5"})).await;
+    ws.send(json!({"type": "message", "message": "q5", "session_id": "busy", "client_id": "q5"}))
+        .await;
     let e = ws.recv_type("error").await;
     assert_eq!(e["code"], "REPLY_IN_PROGRESS", "{e}");
     assert_eq!(e["reply_id"], replies[0].as_str());
@@ -188,22 +231,35 @@ async fn queue_and_concurrency_limits(b: Backend) {
     for i in 1..4 {
         ws.message("x", Some(&format!("other-{i}")), None).await;
     }
-    ws.send(json!({"type": "message", "message": "x", "session_id": "fifth"})).await;
+    ws.send(json!({"type": "message", "message": "x", "session_id": "fifth"}))
+        .await;
     let e = ws.recv_type("error").await;
     assert_eq!(e["code"], "RATE_LIMITED", "{e}");
-    assert_eq!(app.get("/api/v1/conversations/fifth", Some(&token)).await.status(), 404, "refusals store nothing");
+    assert_eq!(
+        app.get("/api/v1/conversations/fifth", Some(&token)).await.status(),
+        404,
+        "refusals store nothing"
+    );
 }
 
 async fn global_cap(b: Backend) {
-    let Some(app) = spawn_app(AppOptions::new(b).config(|c| c.max_active_replies = 1)).await else { return };
-    app.upstream().set_default(Behaviour::tokens(10).delay(Duration::from_millis(200), Duration::from_millis(100)));
+    let Some(app) = spawn_app(AppOptions::new(b).config(|c| c.max_active_replies = 1)).await else {
+        return;
+    };
+    app.upstream()
+        .set_default(Behaviour::tokens(10).delay(Duration::from_millis(200), Duration::from_millis(100)));
     // One generates, the next three wait in line (and finish), the fifth is refused.
     let mut socks = Vec::new();
     let mut acks = Vec::new();
     for _ in 0..4 {
         let t = app.user_token().await;
         let mut ws = app.ws_authed(&t).await;
-        acks.push(ws.message("hello", None, None).await["reply_id"].as_str().unwrap().to_string());
+        acks.push(
+            ws.message("hello", None, None).await["reply_id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
         socks.push(ws);
     }
     let t = app.user_token().await;
@@ -219,7 +275,9 @@ async fn global_cap(b: Backend) {
 }
 
 async fn connection_limit(b: Backend) {
-    let Some(app) = spawn_app(AppOptions::new(b).config(|c| c.max_connections_per_identity = 2)).await else { return };
+    let Some(app) = spawn_app(AppOptions::new(b).config(|c| c.max_connections_per_identity = 2)).await else {
+        return;
+    };
     let token = app.user_token().await;
     let _a = app.ws_authed(&token).await;
     let _b = app.ws_authed(&token).await;
@@ -236,7 +294,11 @@ async fn connection_limit(b: Backend) {
     drop(_a);
     tokio::time::sleep(Duration::from_millis(300)).await;
     c.send(json!({"type": "auth", "token": token})).await;
-    assert_eq!(c.recv().await.unwrap()["type"], "auth_success", "a closed connection frees its place");
+    assert_eq!(
+        c.recv().await.unwrap()["type"],
+        "auth_success",
+        "a closed connection frees its place"
+    );
 }
 
 async fn heartbeat(b: Backend) {
@@ -265,7 +327,10 @@ async fn heartbeat(b: Backend) {
         got_pong |= f["type"] == "pong";
     }
     silent.send_raw(Message::Text(r#"{"type":"ping"}"#.into())).await;
-    assert!(silent.recv_within(Duration::from_millis(500)).await.is_none(), "dropped after 60 s (here 1 s) of silence");
+    assert!(
+        silent.recv_within(Duration::from_millis(500)).await.is_none(),
+        "dropped after 60 s (here 1 s) of silence"
+    );
     assert!(!got_pong);
 }
 
@@ -274,13 +339,24 @@ async fn all_three_paths(b: Backend) {
     let token = app.user_token().await;
     let (_, bot) = body(app.post("/api/v1/bots", Some(&token), json!({"name": "PathBot"})).await).await;
     let bot_id = bot["id"].as_str().unwrap();
-    for path in ["/ws/chat".to_string(), "/api/v1/chat/ws".to_string(), format!("/api/v1/chat/ws/{bot_id}")] {
+    for path in [
+        "/ws/chat".to_string(),
+        "/api/v1/chat/ws".to_string(),
+        format!("/api/v1/chat/ws/{bot_id}"),
+    ] {
         let mut ws = app.ws(&format!("{path}?token={token}")).await;
         assert_eq!(ws.recv().await.unwrap()["type"], "auth_success", "{path}");
         let ack = ws.message("hello", None, None).await;
         let c = ws.collect(ack["reply_id"].as_str().unwrap()).await;
         assert!(!c.text().is_empty(), "{path}");
-        let (_, conv) = body(app.get(&format!("/api/v1/conversations/{}", ack["session_id"].as_str().unwrap()), Some(&token)).await).await;
+        let (_, conv) = body(
+            app.get(
+                &format!("/api/v1/conversations/{}", ack["session_id"].as_str().unwrap()),
+                Some(&token),
+            )
+            .await,
+        )
+        .await;
         if path.ends_with(bot_id) {
             assert_eq!(conv["bot_id"], bot_id, "the path's bot gets every message");
             assert_eq!(c.complete.unwrap()["metadata"]["agent"], "PathBot");

@@ -8,7 +8,12 @@ use rand::Rng;
 use crate::helpers::*;
 use crate::{both_backends, sqlite_only};
 
-both_backends!(invariants_on_many_replies, disconnect_resume_and_stop, idempotent_client_ids, queued_messages_run_in_order);
+both_backends!(
+    invariants_on_many_replies,
+    disconnect_resume_and_stop,
+    idempotent_client_ids,
+    queued_messages_run_in_order
+);
 sqlite_only!(
     two_connections_one_conversation,
     join_mid_reply_then_resume,
@@ -19,18 +24,35 @@ sqlite_only!(
 );
 
 fn random_pieces(rng: &mut impl Rng, n: usize) -> Vec<String> {
-    const ALPHABET: &[&str] = &["a", "b", " ", "\n", "é", "漢", "🙂", "\"", "\\", "<", "{", "}", "`", "*", "\t"];
+    const ALPHABET: &[&str] = &[
+        "a", "b", " ", "\n", "é", "漢", "🙂", "\"", "\\", "<", "{", "}", "`", "*", "\t",
+    ];
     (0..n)
         .map(|_| {
             let len = rng.random_range(1..6);
-            (0..len).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())]).collect()
+            (0..len)
+                .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())])
+                .collect()
         })
         .collect()
 }
 
 async fn stored(app: &TestApp, token: &str, session: &str, reply_id: &str) -> Value {
-    let (_, page) = body(app.get(&format!("/api/v1/conversations/{session}/messages?limit=200"), Some(token)).await).await;
-    page["messages"].as_array().unwrap().iter().find(|m| m["id"] == reply_id).cloned().expect("reply stored")
+    let (_, page) = body(
+        app.get(
+            &format!("/api/v1/conversations/{session}/messages?limit=200"),
+            Some(token),
+        )
+        .await,
+    )
+    .await;
+    page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == reply_id)
+        .cloned()
+        .expect("reply stored")
 }
 
 async fn invariants_on_many_replies(b: Backend) {
@@ -49,7 +71,9 @@ async fn invariants_on_many_replies(b: Backend) {
         // A third subscriber resumes from a random point while the reply runs.
         let cut: u64 = rng.random_range(0..5);
         let mut resumer = app.ws_authed(&token).await;
-        resumer.send(json!({"type": "resume", "reply_id": reply_id, "after_seq": cut})).await;
+        resumer
+            .send(json!({"type": "resume", "reply_id": reply_id, "after_seq": cut}))
+            .await;
         let seen = sender.collect(&reply_id).await;
         let resumed = resumer.collect(&reply_id).await;
         // Every seq exactly once, in order, no gaps.
@@ -58,8 +82,17 @@ async fn invariants_on_many_replies(b: Backend) {
         assert_eq!(seen.text(), seen.response(), "round {round}");
         assert_eq!(seen.response(), expected, "round {round}");
         let from = cut.min(n);
-        assert_eq!(resumed.seqs(), ((from + 1)..=n).collect::<Vec<_>>(), "resumer, round {round}");
-        let tail: String = seen.tokens.iter().filter(|(s, _)| *s > cut).map(|(_, t)| t.as_str()).collect();
+        assert_eq!(
+            resumed.seqs(),
+            ((from + 1)..=n).collect::<Vec<_>>(),
+            "resumer, round {round}"
+        );
+        let tail: String = seen
+            .tokens
+            .iter()
+            .filter(|(s, _)| *s > cut)
+            .map(|(_, t)| t.as_str())
+            .collect();
         assert_eq!(resumed.text(), tail);
         assert_eq!(resumed.response(), expected);
         let m = stored(&app, &token, &session, &reply_id).await;
@@ -67,9 +100,18 @@ async fn invariants_on_many_replies(b: Backend) {
         assert_eq!(m["status"], "complete");
         assert_eq!(m["metadata"]["seq"], n);
         // The contract's order for the sender.
-        let types: Vec<&str> = seen.frames.iter().map(|f| f["type"].as_str().unwrap()).filter(|t| *t != "conversation_updated").collect();
+        let types: Vec<&str> = seen
+            .frames
+            .iter()
+            .map(|f| f["type"].as_str().unwrap())
+            .filter(|t| *t != "conversation_updated")
+            .collect();
         let before_tokens: Vec<&str> = types.iter().take_while(|t| **t != "token").copied().collect();
-        assert_eq!(before_tokens, vec!["progress", "typing", "stream_start", "progress"], "round {round}");
+        assert_eq!(
+            before_tokens,
+            vec!["progress", "typing", "stream_start", "progress"],
+            "round {round}"
+        );
         resumer.close().await;
     }
     // Metadata as the contract shapes it.
@@ -105,7 +147,9 @@ async fn disconnect_resume_and_stop(b: Backend) {
     drop(ws);
     tokio::time::sleep(Duration::from_millis(150)).await;
     let mut again = app.ws_authed(&token).await;
-    again.send(json!({"type": "resume", "reply_id": reply_id, "after_seq": got.last().unwrap().0})).await;
+    again
+        .send(json!({"type": "resume", "reply_id": reply_id, "after_seq": got.last().unwrap().0}))
+        .await;
     let rest = again.collect(&reply_id).await;
     got.extend(rest.tokens.clone());
     let seqs: Vec<u64> = got.iter().map(|(s, _)| *s).collect();
@@ -115,12 +159,16 @@ async fn disconnect_resume_and_stop(b: Backend) {
 
     // Resume of a finished reply whose log is held: replay what is lacking, then complete.
     let mut third = app.ws_authed(&token).await;
-    third.send(json!({"type": "resume", "reply_id": reply_id, "after_seq": 55})).await;
+    third
+        .send(json!({"type": "resume", "reply_id": reply_id, "after_seq": 55}))
+        .await;
     let replay = third.collect(&reply_id).await;
     assert_eq!(replay.seqs(), vec![56, 57, 58, 59, 60]);
     assert_eq!(replay.response(), expected);
     // On the connection that already has everything, nothing is sent twice.
-    again.send(json!({"type": "resume", "reply_id": reply_id, "after_seq": 55})).await;
+    again
+        .send(json!({"type": "resume", "reply_id": reply_id, "after_seq": 55}))
+        .await;
     let repeat = again.collect(&reply_id).await;
     assert!(repeat.tokens.is_empty(), "{:?}", repeat.seqs());
 
@@ -149,7 +197,11 @@ async fn disconnect_resume_and_stop(b: Backend) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(app.upstream().disconnects(), before + 1, "the upstream saw the request go away");
+    assert_eq!(
+        app.upstream().disconnects(),
+        before + 1,
+        "the upstream saw the request go away"
+    );
     // Stopping again does nothing.
     again.send(json!({"type": "stop", "reply_id": reply_id})).await;
     again.send(json!({"type": "ping", "ts": 1})).await;
@@ -203,19 +255,29 @@ async fn idempotent_client_ids(b: Backend) {
     let (_, list) = body(app.get("/api/v1/conversations", Some(&token)).await).await;
     assert_eq!(list["conversations"].as_array().unwrap().len(), 2);
     let session = ax["session_id"].as_str().unwrap();
-    let (_, msgs) = body(app.get(&format!("/api/v1/conversations/{session}/messages"), Some(&token)).await).await;
-    assert_eq!(msgs["messages"].as_array().unwrap().len(), 2, "one message and one reply");
+    let (_, msgs) = body(
+        app.get(&format!("/api/v1/conversations/{session}/messages"), Some(&token))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        msgs["messages"].as_array().unwrap().len(),
+        2,
+        "one message and one reply"
+    );
     assert_eq!(app.upstream().started(), 2, "two replies generated in all");
 }
 
 async fn queued_messages_run_in_order(b: Backend) {
     let Some(app) = app(b).await else { return };
-    app.upstream().set_default(Behaviour::tokens(8).delay(Duration::from_millis(50), Duration::from_millis(10)));
+    app.upstream()
+        .set_default(Behaviour::tokens(8).delay(Duration::from_millis(50), Duration::from_millis(10)));
     let token = app.user_token().await;
     let mut ws = app.ws_authed(&token).await;
     let mut replies = Vec::new();
     for q in ["first question", "second question", "third question"] {
-        ws.send(json!({"type": "message", "message": q, "session_id": "queue"})).await;
+        ws.send(json!({"type": "message", "message": q, "session_id": "queue"}))
+            .await;
     }
     for _ in 0..3 {
         replies.push(ws.recv_type("ack").await["reply_id"].as_str().unwrap().to_string());
@@ -231,19 +293,32 @@ async fn queued_messages_run_in_order(b: Backend) {
     let reqs = app.upstream().requests();
     assert_eq!(reqs.len(), 3);
     let contents = |i: usize| -> Vec<String> {
-        reqs[i]["messages"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap_or_default().to_string()).collect()
+        reqs[i]["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["content"].as_str().unwrap_or_default().to_string())
+            .collect()
     };
     let third = contents(2);
-    assert!(third.contains(&"first question".to_string()) && third.contains(&"second question".to_string()), "{third:?}");
+    assert!(
+        third.contains(&"first question".to_string()) && third.contains(&"second question".to_string()),
+        "{third:?}"
+    );
     assert_eq!(third.last().unwrap(), "third question");
-    assert_eq!(third.iter().filter(|c| c.starts_with("w1 w2")).count(), 2, "both earlier replies are in the context: {third:?}");
+    assert_eq!(
+        third.iter().filter(|c| c.starts_with("w1 w2")).count(),
+        2,
+        "both earlier replies are in the context: {third:?}"
+    );
     assert_eq!(contents(0).last().unwrap(), "first question");
     assert_eq!(reqs[0]["messages"][0]["role"], "system");
 }
 
 async fn two_connections_one_conversation(b: Backend) {
     let Some(app) = app(b).await else { return };
-    app.upstream().set_default(Behaviour::tokens(20).delay(Duration::from_millis(100), Duration::from_millis(10)));
+    app.upstream()
+        .set_default(Behaviour::tokens(20).delay(Duration::from_millis(100), Duration::from_millis(10)));
     let token = app.user_token().await;
     let mut a = app.ws_authed(&token).await;
     let first = a.message("hello", Some("shared"), None).await;
@@ -253,7 +328,8 @@ async fn two_connections_one_conversation(b: Backend) {
     let joined = b2.recv_type("joined").await;
     assert!(joined["active_reply"].is_null());
     // User typing is relayed to the other connection.
-    a.send(json!({"type": "typing", "session_id": "shared", "is_typing": true})).await;
+    a.send(json!({"type": "typing", "session_id": "shared", "is_typing": true}))
+        .await;
     let t = b2.recv_type("typing").await;
     assert_eq!(t["actor"], "user");
     assert_eq!(t["is_typing"], true);
@@ -263,8 +339,14 @@ async fn two_connections_one_conversation(b: Backend) {
     assert_eq!(added["message"]["content"], "second");
     let seen_a = a.collect(reply_id).await;
     let seen_b = b2.collect(reply_id).await;
-    assert_eq!(seen_a.tokens, seen_b.tokens, "the second connection streams the same tokens live");
-    assert!(seen_b.frames.iter().any(|f| f["type"] == "typing" && f["actor"] == "assistant" && f["is_typing"] == true));
+    assert_eq!(
+        seen_a.tokens, seen_b.tokens,
+        "the second connection streams the same tokens live"
+    );
+    assert!(seen_b
+        .frames
+        .iter()
+        .any(|f| f["type"] == "typing" && f["actor"] == "assistant" && f["is_typing"] == true));
     let assistant_added = b2.recv_type("message_added").await;
     assert_eq!(assistant_added["message"]["role"], "assistant");
     assert_eq!(assistant_added["message"]["content"], seen_a.response().as_str());
@@ -282,7 +364,8 @@ async fn two_connections_one_conversation(b: Backend) {
 
 async fn join_mid_reply_then_resume(b: Backend) {
     let Some(app) = app(b).await else { return };
-    app.upstream().push(Behaviour::tokens(40).delay(Duration::ZERO, Duration::from_millis(25)));
+    app.upstream()
+        .push(Behaviour::tokens(40).delay(Duration::ZERO, Duration::from_millis(25)));
     let token = app.user_token().await;
     let mut a = app.ws_authed(&token).await;
     let ack = a.message("long one", Some("mid"), None).await;
@@ -299,24 +382,33 @@ async fn join_mid_reply_then_resume(b: Backend) {
     assert_eq!(joined["active_reply"]["reply_id"], reply_id.as_str());
     let at = joined["active_reply"]["seq"].as_u64().unwrap();
     assert!(at >= 5);
-    late.send(json!({"type": "resume", "reply_id": reply_id, "after_seq": at})).await;
+    late.send(json!({"type": "resume", "reply_id": reply_id, "after_seq": at}))
+        .await;
     let c = late.collect(&reply_id).await;
     assert_eq!(c.seqs(), ((at + 1)..=40).collect::<Vec<_>>());
     // Resuming again on the same connection never repeats a seq.
-    late.send(json!({"type": "resume", "reply_id": reply_id, "after_seq": 0})).await;
+    late.send(json!({"type": "resume", "reply_id": reply_id, "after_seq": 0}))
+        .await;
     let again = late.collect(&reply_id).await;
-    assert!(again.tokens.iter().all(|(s, _)| *s <= at), "only what this connection lacked: {:?}", again.seqs());
+    assert!(
+        again.tokens.iter().all(|(s, _)| *s <= at),
+        "only what this connection lacked: {:?}",
+        again.seqs()
+    );
 }
 
 async fn resume_after_the_log_is_gone(b: Backend) {
-    let Some(app) = spawn_app(AppOptions::new(b).config(|c| c.reply_log_retention = Duration::ZERO)).await else { return };
+    let Some(app) = spawn_app(AppOptions::new(b).config(|c| c.reply_log_retention = Duration::ZERO)).await else {
+        return;
+    };
     let token = app.user_token().await;
     let mut ws = app.ws_authed(&token).await;
     let ack = ws.message("hi", None, None).await;
     let reply_id = ack["reply_id"].as_str().unwrap();
     let c = ws.collect(reply_id).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    ws.send(json!({"type": "resume", "reply_id": reply_id, "after_seq": 0})).await;
+    ws.send(json!({"type": "resume", "reply_id": reply_id, "after_seq": 0}))
+        .await;
     let alone = loop {
         let f = ws.recv().await.unwrap();
         // Live events of the finished reply may still arrive; no token may.
@@ -332,19 +424,23 @@ async fn resume_after_the_log_is_gone(b: Backend) {
 async fn regenerate_keeps_versions(b: Backend) {
     let Some(app) = app(b).await else { return };
     let token = app.user_token().await;
-    app.upstream().push(Behaviour::pieces(vec!["first ".into(), "answer".into()]));
-    app.upstream().push(Behaviour::pieces(vec!["second ".into(), "answer".into()]));
+    app.upstream()
+        .push(Behaviour::pieces(vec!["first ".into(), "answer".into()]));
+    app.upstream()
+        .push(Behaviour::pieces(vec!["second ".into(), "answer".into()]));
     let mut ws = app.ws_authed(&token).await;
     let ack = ws.message("question", Some("regen"), None).await;
     ws.collect(ack["reply_id"].as_str().unwrap()).await;
-    ws.send(json!({"type": "regenerate", "session_id": "regen", "client_id": "again-1"})).await;
+    ws.send(json!({"type": "regenerate", "session_id": "regen", "client_id": "again-1"}))
+        .await;
     let r = ws.recv_type("ack").await;
     assert_eq!(r["message_id"], ack["message_id"], "it answers the same user message");
     assert_ne!(r["reply_id"], ack["reply_id"]);
     let c = ws.collect(r["reply_id"].as_str().unwrap()).await;
     assert_eq!(c.response(), "second answer");
     // Idempotent with its own client id.
-    ws.send(json!({"type": "regenerate", "session_id": "regen", "client_id": "again-1"})).await;
+    ws.send(json!({"type": "regenerate", "session_id": "regen", "client_id": "again-1"}))
+        .await;
     assert_eq!(ws.recv_type("ack").await["reply_id"], r["reply_id"]);
     let (_, msgs) = body(app.get("/api/v1/conversations/regen/messages", Some(&token)).await).await;
     let msgs = msgs["messages"].as_array().unwrap();
@@ -353,14 +449,27 @@ async fn regenerate_keeps_versions(b: Backend) {
     assert_eq!(msgs[1]["metadata"]["version"], 2);
     assert_eq!(msgs[1]["metadata"]["versions"], 2);
     assert_eq!(msgs[1]["metadata"]["in_reply_to"], ack["message_id"]);
-    let (_, versions) = body(app.get(&format!("/api/v1/messages/{}/versions", r["reply_id"].as_str().unwrap()), Some(&token)).await).await;
-    let texts: Vec<&str> = versions["versions"].as_array().unwrap().iter().map(|v| v["content"].as_str().unwrap()).collect();
+    let (_, versions) = body(
+        app.get(
+            &format!("/api/v1/messages/{}/versions", r["reply_id"].as_str().unwrap()),
+            Some(&token),
+        )
+        .await,
+    )
+    .await;
+    let texts: Vec<&str> = versions["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["content"].as_str().unwrap())
+        .collect();
     assert_eq!(texts, vec!["first answer", "second answer"]);
 }
 
 async fn delete_while_streaming(b: Backend) {
     let Some(app) = app(b).await else { return };
-    app.upstream().push(Behaviour::tokens(200).delay(Duration::ZERO, Duration::from_millis(20)));
+    app.upstream()
+        .push(Behaviour::tokens(200).delay(Duration::ZERO, Duration::from_millis(20)));
     let token = app.user_token().await;
     let mut ws = app.ws_authed(&token).await;
     let ack = ws.message("doomed", Some("doomed"), None).await;
