@@ -17,15 +17,16 @@ BINARYEN_VERSION := 132.0.0
 ESBUILD_VERSION := 0.28.2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# What `make run` serves: SQLite and the demo model unless told otherwise.
-export DATABASE_URL ?= sqlite://brook.db
-export BROOK_PROVIDER ?= demo
+# What `make run` serves: SQLite and the demo model unless told otherwise. Not
+# exported: the test suite must not inherit them.
+RUN_DATABASE_URL := $(or $(DATABASE_URL),sqlite://brook.db)
+RUN_PROVIDER := $(or $(BROOK_PROVIDER),$(if $(or $(OPENAI_API_KEY),$(OPENAI_BASE_URL)),openai,demo))
 
 .PHONY: run build dev test tools rust-tests lint e2e e2e-deps site widget bench
 
 ## run: install what is missing, build the release site and serve http://127.0.0.1:3000
 run: build
-	LEPTOS_SITE_ROOT=target/site ./target/release/brook serve
+	DATABASE_URL='$(RUN_DATABASE_URL)' BROOK_PROVIDER='$(RUN_PROVIDER)' LEPTOS_SITE_ROOT=target/site ./target/release/brook serve
 
 ## build: the release binary (target/release/brook) and site (target/site)
 build: tools site widget

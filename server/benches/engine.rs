@@ -42,6 +42,7 @@ async fn start_brook(upstream: &FakeUpstream) -> Brook {
     let addr = format!("127.0.0.1:{port}");
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_brook"))
         .env("DATABASE_URL", format!("sqlite://{}", dir.join("bench.db").display()))
+        .env_remove("BROOK_PROVIDER")
         .env("LEPTOS_SITE_ADDR", &addr)
         .env("OPENAI_BASE_URL", upstream.base_url())
         .env("OPENAI_API_KEY", "bench")

@@ -6,6 +6,7 @@ fn brook(db: &str, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_brook"))
         .args(args)
         .env("DATABASE_URL", db)
+                .env_remove("BROOK_PROVIDER")
         .env_remove("OPENAI_API_KEY")
         .env_remove("OPENAI_BASE_URL")
         .env_remove("BROOK_PROVIDER")

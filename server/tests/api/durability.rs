@@ -21,6 +21,7 @@ async fn start(db: &str, upstream: &FakeUpstream, extra: &[(&str, &str)]) -> Chi
     let addr = format!("127.0.0.1:{port}");
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_brook"));
     cmd.env("DATABASE_URL", db)
+        .env_remove("BROOK_PROVIDER")
         .env("LEPTOS_SITE_ADDR", &addr)
         .env("OPENAI_BASE_URL", upstream.base_url())
         .env("OPENAI_API_KEY", "test")
