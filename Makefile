@@ -22,7 +22,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN_DATABASE_URL := $(or $(DATABASE_URL),sqlite://brook.db)
 RUN_PROVIDER := $(or $(BROOK_PROVIDER),$(if $(or $(OPENAI_API_KEY),$(OPENAI_BASE_URL)),openai,demo))
 
-.PHONY: run build dev test tools rust-tests lint e2e e2e-deps site widget bench
+.PHONY: run build dev test tools test-deps rust-tests lint e2e site widget bench
 
 ## run: install what is missing, build the release site and serve http://127.0.0.1:3000
 run: build
@@ -45,22 +45,25 @@ dev: tools
 	cargo leptos watch
 
 ## test: formatting, lints, Rust tests and the browser tests against the release build
-test: tools lint rust-tests build e2e
+test: tools test-deps lint rust-tests build e2e
 
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy -p brook-frontend -p brook-widget --target wasm32-unknown-unknown -- -D warnings
 
-rust-tests:
+rust-tests: test-deps
 	cargo test --all-targets
 
-e2e: e2e-deps
+e2e: test-deps
 	cd end2end && npx playwright test
 
-e2e-deps:
+## test-deps: Chromium, the end-to-end npm packages, and Python's websockets
+## (the seed's Python client), each only if missing
+test-deps:
 	@command -v chromium >/dev/null || { echo "installing chromium"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 	@[ -d end2end/node_modules/@playwright/test ] || (cd end2end && npm ci --no-audit --no-fund)
+	@python3 -c "import websockets" 2>/dev/null || python3 -m pip install --quiet websockets
 
 ## bench: the engine's speed and memory figures (prints numbers, asserts nothing)
 bench:

@@ -251,7 +251,12 @@ async fn idempotent_client_ids(b: Backend) {
     let (ax, ay) = (x.recv_type("ack").await, y.recv_type("ack").await);
     assert_eq!(ax["message_id"], ay["message_id"]);
     assert_eq!(ax["reply_id"], ay["reply_id"]);
-    x.collect(ax["reply_id"].as_str().unwrap()).await;
+    // The losing side got the original ack and resumes the reply, as a client would.
+    for ws in [&mut x, &mut y] {
+        ws.send(json!({"type": "resume", "reply_id": ax["reply_id"], "after_seq": 0})).await;
+        let c = ws.collect(ax["reply_id"].as_str().unwrap()).await;
+        assert_eq!(c.text(), c.response());
+    }
     let (_, list) = body(app.get("/api/v1/conversations", Some(&token)).await).await;
     assert_eq!(list["conversations"].as_array().unwrap().len(), 2);
     let session = ax["session_id"].as_str().unwrap();
