@@ -253,7 +253,8 @@ async fn idempotent_client_ids(b: Backend) {
     assert_eq!(ax["reply_id"], ay["reply_id"]);
     // The losing side got the original ack and resumes the reply, as a client would.
     for ws in [&mut x, &mut y] {
-        ws.send(json!({"type": "resume", "reply_id": ax["reply_id"], "after_seq": 0})).await;
+        ws.send(json!({"type": "resume", "reply_id": ax["reply_id"], "after_seq": 0}))
+            .await;
         let c = ws.collect(ax["reply_id"].as_str().unwrap()).await;
         assert_eq!(c.text(), c.response());
     }
