@@ -271,7 +271,10 @@ impl Client {
         } else {
             i.cfg.base.clone()
         };
-        let base = base.replacen("http", "ws", 1);
+        let base = match base.strip_prefix("http") {
+            Some(rest) => format!("ws{rest}"),
+            None => base,
+        };
         match &i.cfg.token {
             Some(t) => format!("{base}{}?token={}", i.cfg.ws_path, js::encode(t)),
             None => format!("{base}{}", i.cfg.ws_path),
