@@ -14,7 +14,7 @@ pub struct Session {
 }
 
 #[cfg(feature = "ssr")]
-mod server {
+pub(crate) mod server {
     use std::sync::Arc;
 
     use engine::auth::Identity;
@@ -29,14 +29,7 @@ mod server {
     pub async fn identity() -> Result<Option<(Arc<Engine>, Identity)>, ServerFnError> {
         let engine = engine()?;
         let headers: axum::http::HeaderMap = leptos_axum::extract().await?;
-        let token = headers
-            .get_all(axum::http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|p| p.trim().split_once('='))
-            .find(|(k, _)| *k == "brook_session")
-            .map(|(_, v)| v.to_string());
+        let token = engine::auth::session_token(&headers);
         Ok(token
             .and_then(|t| engine.accounts.authenticate(&t).ok())
             .map(|who| (engine, who)))

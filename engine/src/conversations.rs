@@ -21,6 +21,18 @@ fn cursor(raw: Option<&str>) -> Result<Option<Cursor>> {
     }
 }
 
+/// Lists are fetched one row longer than asked: the extra row says there is a
+/// next page, whose cursor is the last row shown.
+fn keyset_page(rows: &mut Vec<crate::store::ConversationRow>, limit: i64) -> Option<String> {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    if more {
+        rows.last().map(|r| r.cursor().encode())
+    } else {
+        None
+    }
+}
+
 fn check_session_id(id: &str) -> Result<()> {
     if valid_session_id(id) {
         Ok(())
@@ -52,13 +64,7 @@ impl Engine {
             text: q.map(str::to_string),
         };
         let mut rows = self.store.conversations(&query).await?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        let next_cursor = if more {
-            rows.last().map(|r| r.cursor().encode())
-        } else {
-            None
-        };
+        let next_cursor = keyset_page(&mut rows, limit);
         Ok(ConversationList {
             conversations: rows.iter().map(|r| r.to_conversation()).collect(),
             next_cursor,
@@ -144,13 +150,7 @@ impl Engine {
             .store
             .visitor_conversations(&bot.id, limit + 1, after.as_ref())
             .await?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        let next_cursor = if more {
-            rows.last().map(|r| r.cursor().encode())
-        } else {
-            None
-        };
+        let next_cursor = keyset_page(&mut rows, limit);
         Ok(VisitorConversationList {
             conversations: rows.iter().map(|r| r.to_visitor_conversation()).collect(),
             next_cursor,

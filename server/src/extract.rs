@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use crate::error::HttpError;
 use crate::state::AppState;
 
-pub const SESSION_COOKIE: &str = "brook_session";
+pub use engine::auth::SESSION_COOKIE;
 
 /// A JSON body: unparsable → `400 INVALID_JSON`; a missing or ill-typed field →
 /// `400 INVALID_FRAME`, with serde's description of what is wrong.
@@ -61,15 +61,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 }
 
 pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.trim().to_string())
-        .filter(|v| !v.is_empty())
+    engine::auth::session_token(headers)
 }
 
 /// Whether the request's `Origin` is Brook's own site (the host it was sent to).

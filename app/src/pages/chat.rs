@@ -26,22 +26,7 @@ pub struct Opened {
 /// `/?new` a new chat.
 #[server]
 pub async fn open_conversation(id: Option<String>, new: bool) -> Result<Opened, ServerFnError> {
-    use leptos::prelude::use_context;
-    let Some(engine) = use_context::<std::sync::Arc<engine::Engine>>() else {
-        return Err(ServerFnError::new("engine missing"));
-    };
-    let headers: axum::http::HeaderMap = leptos_axum::extract().await?;
-    let token = headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|p| p.trim().split_once('='))
-        .find(|(k, _)| *k == "brook_session")
-        .map(|(_, v)| v.to_string());
-    let Some(who) = token.and_then(|t| engine.accounts.authenticate(&t).ok()) else {
-        return Err(ServerFnError::new("AUTH_REQUIRED"));
-    };
+    let (engine, who) = crate::api::server::required().await?;
     let id = match (id, new) {
         (Some(id), _) => Some(id),
         (None, true) => None,

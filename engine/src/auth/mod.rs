@@ -41,3 +41,20 @@ pub enum TokenError {
     #[error("Token revoked")]
     Revoked,
 }
+
+/// The web UI's session cookie (contract §2).
+pub const SESSION_COOKIE: &str = "brook_session";
+
+/// The session token in a request's `Cookie` headers, if any. Shared by the
+/// API's extractor and the server functions, which both see raw headers.
+pub fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}

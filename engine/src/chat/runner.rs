@@ -82,17 +82,8 @@ impl Engine {
         log.push_preamble(frames::progress(ProgressStep::Starting));
         log.push_preamble(frames::assistant_typing(&log.conversation_id, true));
         let start = frames::stream_start(&log.reply_id, &log.conversation_id, &log.message_id);
-        if job.is_visitor {
-            if let Some(bot) = &job.bot {
-                self.hub.registry.publish_bot(
-                    &bot.id,
-                    Event::Frame {
-                        frame: frames::with_visitor(&start, &log.owner_id).into(),
-                        name: "stream_start",
-                        origin: None,
-                    },
-                );
-            }
+        if let Some(bot) = job.bot.as_ref().filter(|_| job.is_visitor) {
+            self.publish_to_owner_of(&bot.id, &log.owner_id, &start, "stream_start");
         }
         log.push_preamble(start);
         log.push_preamble(frames::progress(ProgressStep::Generating));
@@ -350,54 +341,14 @@ impl Engine {
             log.push_epilogue(frames::assistant_typing(&log.conversation_id, false));
         }
 
+        let visitor_bot = job.bot.as_ref().filter(|_| job.is_visitor).map(|b| b.id.as_str());
+        if let Some(bot) = visitor_bot {
+            self.publish_to_owner_of(bot, &log.owner_id, &complete_frame, "complete");
+        }
         if let Some(conv) = conversation {
-            let updated = frames::conversation_updated(conv.to_conversation());
             if let Ok(Some(row)) = self.store.message(&log.reply_id).await {
-                let added = frames::message_added(&log.conversation_id, row.to_message());
-                self.hub.registry.publish_conversation(
-                    &log.owner_id,
-                    &log.conversation_id,
-                    Event::Frame {
-                        frame: added.clone().into(),
-                        name: "message_added",
-                        origin: job.origin_conn,
-                    },
-                );
-                if job.is_visitor {
-                    if let Some(bot) = &job.bot {
-                        for (f, name) in [(&added, "message_added"), (&complete_frame, "complete")] {
-                            self.hub.registry.publish_bot(
-                                &bot.id,
-                                Event::Frame {
-                                    frame: frames::with_visitor(f, &log.owner_id).into(),
-                                    name,
-                                    origin: None,
-                                },
-                            );
-                        }
-                        self.hub.registry.publish_bot(
-                            &bot.id,
-                            Event::Frame {
-                                frame: frames::with_visitor(
-                                    &frames::conversation_updated(conv.to_conversation()),
-                                    &log.owner_id,
-                                )
-                                .into(),
-                                name: "conversation_updated",
-                                origin: None,
-                            },
-                        );
-                    }
-                }
+                self.announce(&conv, &row, job.origin_conn, visitor_bot);
             }
-            self.hub.registry.publish_owner(
-                &log.owner_id,
-                Event::Frame {
-                    frame: updated.into(),
-                    name: "conversation_updated",
-                    origin: None,
-                },
-            );
         }
         self.hub.retire(log.reply_id.clone());
     }

@@ -301,7 +301,11 @@ impl Engine {
             control: Control::new_arc(),
         };
         self.start_job(reservation.commit(job), &who.user_id, &session_id);
-        self.announce_message(who, &conversation, &user, req.origin_conn, bot.as_ref());
+        let visitor_bot = bot
+            .as_ref()
+            .filter(|_| who.role == Role::Visitor)
+            .map(|b| b.id.as_str());
+        self.announce(&conversation, &user, req.origin_conn, visitor_bot);
         Ok(ack_of_user(&user, client_id))
     }
 
@@ -318,20 +322,22 @@ impl Engine {
         })
     }
 
-    /// `conversation_updated` to the identity, `message_added` to the joined
-    /// connections (not the sender), and the same to a bot owner watching.
-    fn announce_message(
+    /// The live events of a stored message: `message_added` to the joined
+    /// connections (not `origin`, the sender's), `conversation_updated` to every
+    /// connection of the identity, and both, with `visitor_id`, to the owner of
+    /// the bot when the identity is one of its widget visitors.
+    pub(crate) fn announce(
         &self,
-        who: &Identity,
         conversation: &crate::store::ConversationRow,
-        user: &MessageRow,
+        message: &MessageRow,
         origin: Option<ConnId>,
-        bot: Option<&BotRow>,
+        visitor_bot: Option<&str>,
     ) {
+        let owner = &conversation.owner_id;
         let updated = frames::conversation_updated(conversation.to_conversation());
-        let added = frames::message_added(&conversation.id, user.to_message());
+        let added = frames::message_added(&conversation.id, message.to_message());
         self.hub.registry.publish_conversation(
-            &who.user_id,
+            owner,
             &conversation.id,
             Event::Frame {
                 frame: added.clone().into(),
@@ -340,27 +346,29 @@ impl Engine {
             },
         );
         self.hub.registry.publish_owner(
-            &who.user_id,
+            owner,
             Event::Frame {
                 frame: updated.clone().into(),
                 name: "conversation_updated",
                 origin: None,
             },
         );
-        if who.role == Role::Visitor {
-            if let Some(bot) = bot {
-                for (f, name) in [(&updated, "conversation_updated"), (&added, "message_added")] {
-                    self.hub.registry.publish_bot(
-                        &bot.id,
-                        Event::Frame {
-                            frame: frames::with_visitor(f, &who.user_id).into(),
-                            name,
-                            origin: None,
-                        },
-                    );
-                }
-            }
+        if let Some(bot) = visitor_bot {
+            self.publish_to_owner_of(bot, owner, &updated, "conversation_updated");
+            self.publish_to_owner_of(bot, owner, &added, "message_added");
         }
+    }
+
+    /// A visitor's event, with its `visitor_id`, to the bot owner's live views.
+    pub(crate) fn publish_to_owner_of(&self, bot_id: &str, visitor_id: &str, frame: &str, name: &'static str) {
+        self.hub.registry.publish_bot(
+            bot_id,
+            Event::Frame {
+                frame: frames::with_visitor(frame, visitor_id).into(),
+                name,
+                origin: None,
+            },
+        );
     }
 
     /// A new reply to the conversation's last user message; earlier replies stay
@@ -608,17 +616,8 @@ impl Engine {
                 frame: frame.clone().into(),
             },
         );
-        if who.role == Role::Visitor {
-            if let Some(bot) = &who.bot_id {
-                self.hub.registry.publish_bot(
-                    bot,
-                    Event::Frame {
-                        frame: frames::with_visitor(&frame, &who.user_id).into(),
-                        name: "conversation_deleted",
-                        origin: None,
-                    },
-                );
-            }
+        if let Some(bot) = who.bot_id.as_deref().filter(|_| who.role == Role::Visitor) {
+            self.publish_to_owner_of(bot, &who.user_id, &frame, "conversation_deleted");
         }
         Ok(())
     }
