@@ -73,6 +73,10 @@ pub struct Config {
     pub ws_idle_timeout: Duration,
     /// Interval of the server's WebSocket pings (contract: 25 s).
     pub ws_ping_interval: Duration,
+    /// Longest reply text kept, in bytes. A runaway model is cut off here and
+    /// the reply finishes `length`, so one reply cannot exhaust memory, the
+    /// database row or a client's socket (its `complete` carries the whole text).
+    pub max_reply_bytes: usize,
 }
 
 pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
@@ -112,6 +116,7 @@ impl Default for Config {
             demo_token_delay: Duration::from_millis(30),
             ws_idle_timeout: Duration::from_secs(60),
             ws_ping_interval: Duration::from_secs(25),
+            max_reply_bytes: 1024 * 1024,
         }
     }
 }
@@ -434,6 +439,7 @@ impl Config {
             )?),
             ws_idle_timeout: parse_secs("BROOK_WS_IDLE_SECS", &s.ws_idle_secs, d.ws_idle_timeout)?,
             ws_ping_interval: parse_secs("BROOK_WS_PING_SECS", &s.ws_ping_secs, d.ws_ping_interval)?,
+            max_reply_bytes: d.max_reply_bytes,
         })
     }
 

@@ -74,7 +74,10 @@ impl WsClient {
                     return None;
                 }
                 Ok(_) => continue,
-                Err(_) => return None,
+                Err(e) => {
+                    eprintln!("test websocket failed: {e}");
+                    return None;
+                }
             }
         }
     }
@@ -96,10 +99,15 @@ impl WsClient {
     pub async fn collect(&mut self, reply_id: &str) -> Collected {
         let mut c = Collected::default();
         loop {
-            let f = self
-                .recv()
-                .await
-                .unwrap_or_else(|| panic!("connection ended before complete of {reply_id}: {c:?}"));
+            let f = self.recv().await.unwrap_or_else(|| {
+                panic!(
+                    "connection ended (close {:?}) before complete of {reply_id}: {} tokens, last seq {:?}, {} errors",
+                    self.closed,
+                    c.tokens.len(),
+                    c.tokens.last().map(|t| t.0),
+                    c.errors.len()
+                )
+            });
             let mine = f["reply_id"] == reply_id;
             match f["type"].as_str() {
                 Some("token") if mine => c

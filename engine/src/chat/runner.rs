@@ -204,6 +204,11 @@ impl Engine {
                             out.seq =
                                 log.push_token(&t, |seq| frames::token(&t, &log.reply_id, &log.conversation_id, seq));
                             out.text.push_str(&t);
+                            if out.text.len() >= self.config.max_reply_bytes {
+                                tracing::warn!(reply_id = %log.reply_id, bytes = out.text.len(), "reply cut off at the size cap");
+                                out.finish = FinishReason::Length;
+                                break 'attempts;
+                            }
                             if last_checkpoint.elapsed() >= CHECKPOINT_EVERY
                                 && checkpoint.as_ref().is_none_or(|h| h.is_finished())
                             {

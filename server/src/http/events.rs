@@ -54,7 +54,7 @@ fn pump(mut sub: Subscription, close: CancellationToken) -> impl futures::Stream
                                 let name = frame_type(e.frame.as_str());
                                 let wanted = matches!(e.kind, EntryKind::Complete | EntryKind::Epilogue)
                                     || (e.kind == EntryKind::Preamble && matches!(name, "stream_start" | "typing"));
-                                if wanted && tx.try_send(sse(name, e.frame.as_str())).is_err() {
+                                if wanted && !queue(&tx, sse(name, e.frame.as_str())).await {
                                     return;
                                 }
                             }
@@ -63,13 +63,22 @@ fn pump(mut sub: Subscription, close: CancellationToken) -> impl futures::Stream
                     continue;
                 }
             };
-            if tx.try_send(out).is_err() {
+            if !queue(&tx, out).await {
                 break;
             }
         }
         watchers.abort_all();
     });
     tokio_stream_from(rx)
+}
+
+/// Queues an event for the response body; a client that has not taken any for
+/// five seconds is too slow, and its stream ends (EventSource reconnects).
+async fn queue(tx: &mpsc::Sender<SseEvent>, ev: SseEvent) -> bool {
+    matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(5), tx.send(ev)).await,
+        Ok(Ok(()))
+    )
 }
 
 fn tokio_stream_from(mut rx: mpsc::Receiver<SseEvent>) -> impl futures::Stream<Item = Result<SseEvent, Infallible>> {

@@ -91,50 +91,70 @@ enum Flow {
     Stop,
 }
 
-impl Conn {
-    /// Queues a frame; a full queue means the client stopped reading.
-    fn send(&self, frame: impl Into<Utf8Bytes>) -> Flow {
-        match self.out.try_send(Out::Frame(frame.into())) {
-            Ok(()) => Flow::Continue,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.kill.cancel();
-                Flow::Continue
+/// How long a full queue may stay full before the client counts as too slow.
+const STALL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Queues a frame for the socket. A full queue is normal during a big resume
+/// back-fill (the sender then waits: only this connection's own forwarder slows,
+/// never the reply or anyone else); one that stays full for [`STALL`] belongs to
+/// a client that stopped reading, which is told to go (1013) and resume later.
+async fn push(out: &mpsc::Sender<Out>, kill: &CancellationToken, item: Out) -> Flow {
+    match out.try_send(item) {
+        Ok(()) => Flow::Continue,
+        Err(mpsc::error::TrySendError::Closed(_)) => Flow::Stop,
+        Err(mpsc::error::TrySendError::Full(item)) => match tokio::time::timeout(STALL, out.send(item)).await {
+            Ok(Ok(())) => Flow::Continue,
+            Ok(Err(_)) => Flow::Stop,
+            Err(_) => {
+                kill.cancel();
+                Flow::Stop
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => Flow::Stop,
-        }
+        },
+    }
+}
+
+impl Conn {
+    /// Queues a frame, waiting a little if the queue is full (see [`push`]).
+    async fn send(&self, frame: impl Into<Utf8Bytes>) -> Flow {
+        push(&self.out, &self.kill, Out::Frame(frame.into())).await
     }
 
-    fn send_frame(&self, f: ServerFrame) -> Flow {
-        self.send(f.to_json())
+    async fn send_frame(&self, f: ServerFrame) -> Flow {
+        self.send(f.to_json()).await
     }
 
-    fn error(&self, e: &engine::Error, client_id: Option<String>) -> Flow {
+    async fn error(&self, e: &engine::Error, client_id: Option<String>) -> Flow {
         let mut f = ErrorFrame::new(e.code, e.message.clone());
         f.client_id = client_id;
         f.reply_id = e.reply_id.clone();
         f.retry_after_ms = e.retry_after_ms;
-        self.send_frame(ServerFrame::Error(f))
+        self.send_frame(ServerFrame::Error(f)).await
     }
 
-    fn error_code(&self, code: ErrorCode, message: impl Into<String>) -> Flow {
+    async fn error_code(&self, code: ErrorCode, message: impl Into<String>) -> Flow {
         self.send_frame(ServerFrame::Error(ErrorFrame::new(code, message)))
+            .await
     }
 
     async fn authenticate(&mut self, who: Identity) -> Flow {
         if !origin_allowed(&self.state, &who, self.foreign_origin.as_deref()).await {
-            return self.send_frame(ServerFrame::AuthError {
-                message: "Invalid token".into(),
-                code: Some(ErrorCode::Forbidden),
-            });
+            return self
+                .send_frame(ServerFrame::AuthError {
+                    message: "Invalid token".into(),
+                    code: Some(ErrorCode::Forbidden),
+                })
+                .await;
         }
         let engine = &self.state.engine;
         let sub = match engine.hub.registry.register(&who.user_id) {
             Ok(s) => s,
             Err(_) => {
-                return self.send_frame(ServerFrame::AuthError {
-                    message: "Too many connections".into(),
-                    code: Some(ErrorCode::RateLimited),
-                })
+                return self
+                    .send_frame(ServerFrame::AuthError {
+                        message: "Too many connections".into(),
+                        code: Some(ErrorCode::RateLimited),
+                    })
+                    .await
             }
         };
         match engine.accounts.user(engine.store.as_ref(), &who).await {
@@ -145,11 +165,15 @@ impl Conn {
                     message: "Authentication successful".into(),
                     user,
                 })
+                .await
             }
-            Err(_) => self.send_frame(ServerFrame::AuthError {
-                message: "Invalid token".into(),
-                code: None,
-            }),
+            Err(_) => {
+                self.send_frame(ServerFrame::AuthError {
+                    message: "Invalid token".into(),
+                    code: None,
+                })
+                .await
+            }
         }
     }
 
@@ -193,13 +217,8 @@ impl Conn {
                         }
                         task_floor.fetch_max(e.seq, Ordering::Relaxed);
                     }
-                    match out.try_send(Out::Frame(e.frame)) {
-                        Ok(()) => {}
-                        Err(mpsc::error::TrySendError::Full(_)) => {
-                            kill.cancel();
-                            return;
-                        }
-                        Err(mpsc::error::TrySendError::Closed(_)) => return,
+                    if let Flow::Stop = push(&out, &kill, Out::Frame(e.frame)).await {
+                        return;
                     }
                 }
             }
@@ -216,7 +235,7 @@ impl Conn {
     async fn on_text(&mut self, text: &str) -> Flow {
         let frame = match ClientFrame::parse(text) {
             Ok(f) => f,
-            Err(e) => return self.error_code(e.code, e.message),
+            Err(e) => return self.error_code(e.code, e.message).await,
         };
         let engine = self.state.engine.clone();
         if let ClientFrame::Auth(a) = &frame {
@@ -224,24 +243,32 @@ impl Conn {
                 (None, Ok(who)) => self.authenticate(who).await,
                 (Some(current), Ok(who)) if who.user_id == current.user_id => {
                     match engine.accounts.user(engine.store.as_ref(), current).await {
-                        Ok(user) => self.send_frame(ServerFrame::AuthSuccess {
-                            message: "Authentication successful".into(),
-                            user,
-                        }),
-                        Err(e) => self.error(&e, None),
+                        Ok(user) => {
+                            self.send_frame(ServerFrame::AuthSuccess {
+                                message: "Authentication successful".into(),
+                                user,
+                            })
+                            .await
+                        }
+                        Err(e) => self.error(&e, None).await,
                     }
                 }
-                _ => self.send_frame(ServerFrame::AuthError {
-                    message: "Invalid token".into(),
-                    code: None,
-                }),
+                _ => {
+                    self.send_frame(ServerFrame::AuthError {
+                        message: "Invalid token".into(),
+                        code: None,
+                    })
+                    .await
+                }
             };
         }
         let (Some(who), Some(conn)) = (self.who.clone(), self.sub.as_ref().map(|s| s.id)) else {
-            return self.error_code(
-                ErrorCode::AuthRequired,
-                "authenticate first: send {\"type\":\"auth\",\"token\":\"…\"}",
-            );
+            return self
+                .error_code(
+                    ErrorCode::AuthRequired,
+                    "authenticate first: send {\"type\":\"auth\",\"token\":\"…\"}",
+                )
+                .await;
         };
         match frame {
             ClientFrame::Auth(_) => Flow::Continue,
@@ -258,8 +285,8 @@ impl Conn {
                     surface: Surface::Frame,
                 };
                 match engine.send_message(&who, req).await {
-                    Ok(ack) => self.send_frame(ServerFrame::Ack(ack)),
-                    Err(e) => self.error(&e, client_id),
+                    Ok(ack) => self.send_frame(ServerFrame::Ack(ack)).await,
+                    Err(e) => self.error(&e, client_id).await,
                 }
             }
             ClientFrame::Regenerate(r) => {
@@ -275,28 +302,31 @@ impl Conn {
                     )
                     .await
                 {
-                    Ok(ack) => self.send_frame(ServerFrame::Ack(ack)),
-                    Err(e) => self.error(&e, client_id),
+                    Ok(ack) => self.send_frame(ServerFrame::Ack(ack)).await,
+                    Err(e) => self.error(&e, client_id).await,
                 }
             }
             ClientFrame::Stop(s) => match engine.stop_reply(&who, &s.reply_id).await {
                 Ok(()) => Flow::Continue,
-                Err(e) => self.error(&e.with_reply(s.reply_id), None),
+                Err(e) => self.error(&e.with_reply(s.reply_id), None).await,
             },
             ClientFrame::Resume(r) => match engine.find_reply(&who, &r.reply_id).await {
                 Ok(ReplyView::Live(log)) => {
                     self.follow(log, Filter::After(r.after_seq));
                     Flow::Continue
                 }
-                Ok(ReplyView::Stored { complete, .. }) => self.send_frame(ServerFrame::Complete(*complete)),
-                Err(e) => self.error(&e.with_reply(r.reply_id), None),
+                Ok(ReplyView::Stored { complete, .. }) => self.send_frame(ServerFrame::Complete(*complete)).await,
+                Err(e) => self.error(&e.with_reply(r.reply_id), None).await,
             },
             ClientFrame::Join(j) => match engine.join(&who, conn, &j.session_id).await {
-                Ok(active_reply) => self.send_frame(ServerFrame::Joined {
-                    session_id: j.session_id,
-                    active_reply,
-                }),
-                Err(e) => self.error(&e, None),
+                Ok(active_reply) => {
+                    self.send_frame(ServerFrame::Joined {
+                        session_id: j.session_id,
+                        active_reply,
+                    })
+                    .await
+                }
+                Err(e) => self.error(&e, None).await,
             },
             ClientFrame::Leave(l) => {
                 engine.leave(conn, &l.session_id);
@@ -304,13 +334,13 @@ impl Conn {
             }
             ClientFrame::Typing(t) => match engine.typing(&who, conn, &t.session_id, t.is_typing).await {
                 Ok(()) => Flow::Continue,
-                Err(e) => self.error(&e, None),
+                Err(e) => self.error(&e, None).await,
             },
-            ClientFrame::Ping(p) => self.send_frame(ServerFrame::Pong { ts: p.ts }),
+            ClientFrame::Ping(p) => self.send_frame(ServerFrame::Pong { ts: p.ts }).await,
         }
     }
 
-    fn on_event(&mut self, event: &Event) -> Flow {
+    async fn on_event(&mut self, event: &Event) -> Flow {
         let me = self.sub.as_ref().map(|s| s.id);
         match event {
             Event::ReplyStarted(log) => {
@@ -321,9 +351,9 @@ impl Conn {
                 if origin.is_some() && *origin == me {
                     return Flow::Continue;
                 }
-                self.send(frame.clone())
+                self.send(frame.clone()).await
             }
-            Event::Deleted { frame, .. } => self.send(frame.clone()),
+            Event::Deleted { frame, .. } => self.send(frame.clone()).await,
         }
     }
 }
@@ -419,10 +449,13 @@ pub async fn run(
     };
     let flow = match start {
         Start::Unauthenticated => Flow::Continue,
-        Start::InvalidToken => conn.send_frame(ServerFrame::AuthError {
-            message: "Invalid token".into(),
-            code: None,
-        }),
+        Start::InvalidToken => {
+            conn.send_frame(ServerFrame::AuthError {
+                message: "Invalid token".into(),
+                code: None,
+            })
+            .await
+        }
         Start::Authenticated(who) => Box::pin(conn.authenticate(who)).await,
     };
     let mut close: Option<(u16, &'static str)> = None;
@@ -441,7 +474,7 @@ pub async fn run(
                         // connection's task should not carry them.
                         Some(Ok(Message::Text(t))) => Box::pin(conn.on_text(t.as_str())).await,
                         Some(Ok(Message::Binary(_))) => {
-                            conn.error_code(ErrorCode::InvalidFrame, "binary frames are not supported; send JSON text")
+                            conn.error_code(ErrorCode::InvalidFrame, "binary frames are not supported; send JSON text").await
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Flow::Continue,
                         Some(Ok(Message::Close(_))) | None => Flow::Stop,
@@ -457,7 +490,7 @@ pub async fn run(
                     }
                 }
                 inbound = inbound(&mut conn.sub) => match inbound {
-                    Inbound::Event(event) => conn.on_event(&event),
+                    Inbound::Event(event) => Box::pin(conn.on_event(&event)).await,
                     Inbound::Slow => {
                         close = Some((protocol::CLOSE_SLOW_CONSUMER, "slow consumer"));
                         Flow::Stop
@@ -484,6 +517,9 @@ pub async fn run(
                 break;
             }
         }
+    }
+    if close.is_none() && conn.kill.is_cancelled() {
+        close = Some((protocol::CLOSE_SLOW_CONSUMER, "slow consumer"));
     }
     // Stop forwarders first so the close frame is the last thing queued.
     for f in conn.forwarders.values_mut() {

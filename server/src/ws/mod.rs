@@ -24,7 +24,13 @@ use crate::state::AppState;
 pub use connection::Start;
 
 const BUFFER: usize = 4 * 1024;
-const MAX_WRITE_BUFFER: usize = 512 * 1024;
+
+/// The socket's write buffer must hold the largest frame Brook sends: a
+/// `complete` repeats the whole reply, JSON-escaped (at most 6 bytes per byte).
+/// The writer waits for each flush, so a buffer only grows this far for one frame.
+fn max_write_buffer(max_reply_bytes: usize) -> usize {
+    BUFFER + max_reply_bytes.saturating_mul(6) + 64 * 1024
+}
 
 pub async fn chat(
     State(state): State<AppState>,
@@ -105,7 +111,7 @@ async fn upgrade(
     };
     ws.read_buffer_size(BUFFER)
         .write_buffer_size(BUFFER)
-        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .max_write_buffer_size(max_write_buffer(state.engine.config.max_reply_bytes))
         .max_message_size(protocol::MAX_FRAME_BYTES)
         .max_frame_size(protocol::MAX_FRAME_BYTES)
         .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))

@@ -494,3 +494,62 @@ async fn delete_while_streaming(b: Backend) {
     assert_eq!(d["session_id"], "doomed");
     assert!(app.engine.store.message(&reply_id).await.unwrap().is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_consumer_is_closed_with_1013_and_slows_nobody() {
+    // 2.4 MB: more than the socket buffers hold, so the silent reader stalls.
+    let opts = AppOptions::new(Backend::Sqlite).config(|c| c.max_reply_bytes = 8 << 20);
+    let Some(app) = spawn_app(opts).await else { return };
+    let pieces: Vec<String> = (0..60_000)
+        .map(|i| format!("token number {i} with some padding text "))
+        .collect();
+    let expected: String = pieces.concat();
+    app.upstream().push(Behaviour::pieces(pieces));
+    let token = app.user_token().await;
+    let mut slow = app.ws_authed(&token).await;
+    let ack = slow.message("flood me", Some("flood"), None).await;
+    let reply_id = ack["reply_id"].as_str().unwrap().to_string();
+    // A second reader of the same reply keeps up the whole way.
+    let mut fast = app.ws_authed(&token).await;
+    fast.send(json!({"type": "resume", "reply_id": reply_id, "after_seq": 0}))
+        .await;
+    let seen = fast.collect(&reply_id).await;
+    assert_eq!(seen.response(), expected);
+    assert_eq!(seen.seqs().len(), 60_000);
+    // The one that never read is cut off once its queue stays full for 5 s,
+    // and told to resume.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    while slow.recv_within(std::time::Duration::from_secs(5)).await.is_some() {}
+    assert_eq!(slow.closed, Some(1013));
+    let (_, msgs) = body(app.get("/api/v1/conversations/flood/messages", Some(&token)).await).await;
+    assert_eq!(msgs["messages"][1]["content"], expected.as_str());
+}
+
+#[tokio::test]
+async fn a_runaway_reply_is_cut_off_at_the_size_cap() {
+    let opts = AppOptions::new(Backend::Sqlite).config(|c| c.max_reply_bytes = 1000);
+    let Some(app) = spawn_app(opts).await else { return };
+    app.upstream()
+        .push(Behaviour::pieces((0..500).map(|i| format!("word{i} ")).collect()));
+    let token = app.user_token().await;
+    let mut ws = app.ws_authed(&token).await;
+    let ack = ws.message("never stop", Some("runaway"), None).await;
+    let reply_id = ack["reply_id"].as_str().unwrap().to_string();
+    let seen = ws.collect(&reply_id).await;
+    let complete = seen.complete.clone().unwrap();
+    assert_eq!(complete["metadata"]["finish_reason"], "length");
+    let text = complete["response"].as_str().unwrap();
+    assert!(
+        text.len() >= 1000 && text.len() < 1100,
+        "cut near the cap, got {} bytes",
+        text.len()
+    );
+    assert_eq!(seen.response(), text);
+    let (_, msgs) = body(app.get("/api/v1/conversations/runaway/messages", Some(&token)).await).await;
+    assert_eq!(msgs["messages"][1]["content"], text);
+    // The server is fine afterwards.
+    app.upstream().push(Behaviour::pieces(vec!["ok".into()]));
+    let ack = ws.message("again", Some("runaway"), None).await;
+    let again = ws.collect(ack["reply_id"].as_str().unwrap()).await;
+    assert_eq!(again.response(), "ok");
+}
