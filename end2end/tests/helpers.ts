@@ -38,6 +38,9 @@ export async function watchReply(page: Page, timeoutMs = 30_000): Promise<string
     if (streaming === null && status !== 'queued' && status !== 'streaming') break;
     await page.waitForTimeout(25);
   }
+  // The reply may have finished between reading the text and the attributes.
+  const last = (await bubble.locator('.md').textContent()) ?? '';
+  if (seen[seen.length - 1] !== last) seen.push(last);
   return seen;
 }
 
