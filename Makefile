@@ -33,6 +33,8 @@ build: tools site widget
 
 site:
 	cargo leptos build --release
+	@# Precompressed copies: the server sends them to browsers that accept gzip.
+	find target/site/pkg -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' \) -exec gzip -9 -k -f -n {} \;
 	@# The contract's layout: binary at target/release/brook even with an outside cache.
 	@if [ "$(CARGO_TARGET_DIR)" != "$(ROOT)/target" ]; then \
 		mkdir -p target/release && cp -f "$(CARGO_TARGET_DIR)/release/brook" target/release/brook; fi

@@ -158,7 +158,7 @@ impl Engine {
     pub async fn create_bot(&self, who: &Identity, patch: &BotPatch) -> Result<Bot> {
         no_visitors(who)?;
         let Some(name) = patch.name.as_deref() else {
-            return Err(Error::validation("name: required"));
+            return Err(Error::invalid_frame("name: required"));
         };
         let now = now_micros();
         let mut row = BotRow {

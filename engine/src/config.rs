@@ -177,7 +177,7 @@ pub struct Settings {
     pub openai_api_key: Option<String>,
     #[arg(global = true, long = "openai-base-url", env = "OPENAI_BASE_URL")]
     pub openai_base_url: Option<String>,
-    #[arg(global = true, long = "model", env = "BROOK_MODEL")]
+    #[arg(global = true, long = "default-model", env = "BROOK_MODEL")]
     pub model: Option<String>,
     #[arg(global = true, long = "models", env = "BROOK_MODELS")]
     pub models: Option<String>,
@@ -269,10 +269,10 @@ impl Config {
         let d = Config::default();
         let addr = match present(&s.addr) {
             None => d.addr,
-            Some(a) => a.parse::<SocketAddr>().map_err(|_| ConfigError::Invalid {
+            Some(a) => listen_addr(a).ok_or_else(|| ConfigError::Invalid {
                 name: "LEPTOS_SITE_ADDR (--addr)",
                 value: a.to_string(),
-                reason: "expected host:port, e.g. 127.0.0.1:3000".into(),
+                reason: "expected host:port with a known host, e.g. 127.0.0.1:3000 or localhost:3000".into(),
             })?,
         };
         let database_url = present(&s.database_url).map(str::to_string).unwrap_or(d.database_url);
@@ -453,6 +453,21 @@ impl Config {
     }
 }
 
+/// `ip:port`, or `host:port` resolved once at start-up (IPv4 preferred, as
+/// `localhost` usually means to the people who type it).
+fn listen_addr(raw: &str) -> Option<SocketAddr> {
+    if let Ok(a) = raw.parse::<SocketAddr>() {
+        return Some(a);
+    }
+    let (host, port) = raw.rsplit_once(':')?;
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return None;
+    }
+    use std::net::ToSocketAddrs;
+    let all: Vec<SocketAddr> = raw.to_socket_addrs().ok()?.collect();
+    all.iter().find(|a| a.is_ipv4()).or(all.first()).copied()
+}
+
 /// Hides a password in a connection URL before it is printed.
 pub fn redact_url(raw: &str) -> String {
     match url::Url::parse(raw) {
@@ -480,6 +495,19 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://brook.db");
         assert_eq!(c.models, vec!["gpt-4o-mini".to_string()]);
         assert_eq!(c.max_message_chars, 16000);
+    }
+
+    #[test]
+    fn a_host_name_is_a_listen_address() {
+        let mut s = settings();
+        s.addr = Some("localhost:3999".into());
+        let c = Config::from_settings(&s).unwrap();
+        assert_eq!(c.addr.port(), 3999);
+        assert!(c.addr.ip().is_loopback(), "{}", c.addr);
+        for bad in ["localhost", "localhost:http", ":3000"] {
+            s.addr = Some(bad.into());
+            assert!(Config::from_settings(&s).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -42,6 +42,19 @@ impl RateLimiter {
         self.check_at(key, Instant::now())
     }
 
+    /// Gives back the token of a request that was refused later for another
+    /// reason, so that refusals do not use up the allowance.
+    pub fn refund(&self, key: &str) {
+        if self.per_min == 0 {
+            return;
+        }
+        let shard = &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS];
+        let mut map = shard.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = map.get_mut(key) {
+            b.tokens = (b.tokens + 1.0).min(self.per_min as f64);
+        }
+    }
+
     fn check_at(&self, key: &str, now: Instant) -> Result<(), Duration> {
         if self.per_min == 0 {
             return Ok(());
@@ -71,6 +84,18 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refund_gives_one_token_back() {
+        let l = RateLimiter::new(2);
+        let t0 = Instant::now();
+        assert!(l.check_at("a", t0).is_ok());
+        assert!(l.check_at("a", t0).is_ok());
+        assert!(l.check_at("a", t0).is_err());
+        l.refund("a");
+        assert!(l.check_at("a", t0).is_ok());
+        assert!(l.check_at("a", t0).is_err());
+    }
 
     #[test]
     fn allows_a_minute_then_refuses_then_refills() {

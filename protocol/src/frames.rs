@@ -170,7 +170,7 @@ pub struct RegenerateFrame {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct ResumeFrame {
     pub reply_id: String,
-    #[serde(default)]
+    /// Required (contract §3.2): `0` asks for the reply from its start.
     pub after_seq: u64,
 }
 

@@ -11,6 +11,9 @@ use crate::objects::{Bot, Conversation, Message, ReplyMetadata, Theme, User, Vis
 pub struct ApiError {
     pub error: String,
     pub code: ErrorCode,
+    /// The reply the error is about: the running one for `REPLY_IN_PROGRESS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

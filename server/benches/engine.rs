@@ -49,7 +49,11 @@ async fn start_brook(upstream: &FakeUpstream) -> Brook {
         .env("BROOK_RATE_LIMIT_PER_MIN", "0")
         .env("BROOK_AUTH_RATE_LIMIT_PER_MIN", "0")
         .env("BROOK_MAX_CONNECTIONS_PER_IDENTITY", "0")
-        .env("RUST_LOG", "error")
+        // BROOK_BENCH_LOG=brook_engine=debug shows where the first token's time goes.
+        .env(
+            "RUST_LOG",
+            std::env::var("BROOK_BENCH_LOG").unwrap_or_else(|_| "error".into()),
+        )
         .stdout(Stdio::null())
         .kill_on_drop(true)
         .spawn()
@@ -124,21 +128,34 @@ async fn first_token_overhead(upstream: &FakeUpstream, brook: &Brook, n: usize) 
         .unwrap();
     ws.recv().await.unwrap();
     let mut through = Vec::new();
+    let mut acked = Vec::new();
+    let mut to_upstream = Vec::new();
     let mut relay = Vec::new();
     for i in 0..n {
         let t = Instant::now();
         ws.send(json!({"type": "message", "message": "hi", "session_id": format!("ttft-{}", i % 50)}))
             .await;
         let mut reply = String::new();
+        let mut ack_at = t;
         loop {
             let f = ws.recv().await.unwrap();
             match f["type"].as_str() {
-                Some("ack") => reply = f["reply_id"].as_str().unwrap().to_string(),
+                Some("ack") => {
+                    ack_at = Instant::now();
+                    acked.push((ack_at - t).as_secs_f64() * 1000.0);
+                    reply = f["reply_id"].as_str().unwrap().to_string();
+                }
                 Some("token") if f["reply_id"] == reply.as_str() && f["seq"] == 1 => {
                     let now = Instant::now();
                     through.push((now - t).as_secs_f64() * 1000.0);
                     if let Some(sent) = upstream.last_first_chunk() {
                         relay.push((now - sent).as_secs_f64() * 1000.0);
+                        // Negative when the upstream answered before the ack arrived.
+                        to_upstream.push(if sent > ack_at {
+                            (sent - ack_at).as_secs_f64() * 1000.0
+                        } else {
+                            -(ack_at - sent).as_secs_f64() * 1000.0
+                        });
                     }
                 }
                 Some("complete") if f["reply_id"] == reply.as_str() => break,
@@ -149,6 +166,8 @@ async fn first_token_overhead(upstream: &FakeUpstream, brook: &Brook, n: usize) 
     direct.sort_by(|a, b| a.partial_cmp(b).unwrap());
     through.sort_by(|a, b| a.partial_cmp(b).unwrap());
     relay.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    acked.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    to_upstream.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let (d50, d99) = (percentile(&direct, 0.5), percentile(&direct, 0.99));
     let (b50, b99) = (percentile(&through, 0.5), percentile(&through, 0.99));
     println!("first token, {n} messages (ms):");
@@ -158,6 +177,16 @@ async fn first_token_overhead(upstream: &FakeUpstream, brook: &Brook, n: usize) 
         "  overhead added by Brook       p50 {:.3}  p99 {:.3}  (includes the durable commit before ack)",
         b50 - d50,
         b99 - d99
+    );
+    println!(
+        "  ack (message and queued reply committed)  p50 {:.3}  p99 {:.3}",
+        percentile(&acked, 0.5),
+        percentile(&acked, 0.99)
+    );
+    println!(
+        "  ack -> upstream's first chunk sent        p50 {:.3}  p99 {:.3}",
+        percentile(&to_upstream, 0.5),
+        percentile(&to_upstream, 0.99)
     );
     println!(
         "  relay: upstream's first chunk -> client's first token frame  p50 {:.3}  p99 {:.3}",

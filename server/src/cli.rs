@@ -58,7 +58,9 @@ pub enum BotCommand {
         name: String,
         #[arg(long = "system-prompt")]
         system_prompt: Option<String>,
-        #[arg(long)]
+        /// The bot's model: one of BROOK_MODELS. (Its own id: clap would
+        /// otherwise hand the value to the global BROOK_MODEL setting too.)
+        #[arg(id = "bot_model", long = "model")]
         model: Option<String>,
         /// An origin allowed to embed the widget (repeatable); enables the widget.
         #[arg(long = "allowed-origin")]

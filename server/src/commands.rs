@@ -232,12 +232,13 @@ pub async fn doctor(config: &Config) -> CmdResult {
 
 fn explain(error: &str, base: &str) -> String {
     let lower = error.to_lowercase();
-    let hint = if lower.contains("401") || lower.contains("invalid api key") || lower.contains("incorrect api key") {
-        "the API key was refused: check OPENAI_API_KEY"
-    } else if lower.contains("404") || lower.contains("model") && lower.contains("not") {
-        "the model is unknown to the provider: check BROOK_MODEL"
-    } else if lower.contains("connect") || lower.contains("dns") || lower.contains("reach") {
+    let unknown_model = ["not found", "does not exist", "unknown model", "no such model"];
+    let hint = if lower.contains("cannot reach") || lower.contains("connect") || lower.contains("dns") {
         "the host is unreachable: check OPENAI_BASE_URL and the network"
+    } else if lower.contains("401") || lower.contains("invalid api key") || lower.contains("incorrect api key") {
+        "the API key was refused: check OPENAI_API_KEY"
+    } else if lower.contains("404") || unknown_model.iter().any(|w| lower.contains(w)) {
+        "the model is unknown to the provider: check BROOK_MODEL"
     } else {
         "see the error above"
     };

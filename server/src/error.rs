@@ -38,6 +38,7 @@ impl IntoResponse for HttpError {
             Json(ApiError {
                 error: e.message,
                 code: e.code,
+                reply_id: e.reply_id,
             }),
         )
             .into_response();
@@ -56,3 +57,26 @@ impl IntoResponse for HttpError {
 }
 
 pub type HttpResult<T> = Result<T, HttpError>;
+
+/// Shortens a request path before it is echoed in an error message.
+fn shown(path: &str) -> String {
+    path.chars().take(200).collect()
+}
+
+/// Any `/api/v1/…` path that is not an endpoint: the API's JSON `404`, not the
+/// web app's page.
+pub async fn api_not_found(uri: axum::http::Uri) -> HttpError {
+    HttpError::new(ErrorCode::NotFound, format!("no such endpoint: {}", shown(uri.path())))
+}
+
+/// An endpoint asked with a method it does not have: `405` with the usual JSON
+/// body (the code is `NOT_FOUND`: that method-and-path pair does not exist).
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let mut res = HttpError::new(
+        ErrorCode::NotFound,
+        format!("{method} is not allowed on {}", shown(uri.path())),
+    )
+    .into_response();
+    *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    res
+}

@@ -48,6 +48,18 @@ impl WsClient {
         Ok(WsClient { stream, closed: None })
     }
 
+    /// Connects with `Authorization: Bearer <token>` on the upgrade request.
+    pub async fn connect_bearer(url: &str, token: &str) -> Result<WsClient, tokio_tungstenite::tungstenite::Error> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = url.into_client_request()?;
+        let value = format!("Bearer {token}").parse().map_err(|_| {
+            tokio_tungstenite::tungstenite::Error::Url(tokio_tungstenite::tungstenite::error::UrlError::EmptyHostName)
+        })?;
+        req.headers_mut().insert("authorization", value);
+        let (stream, _) = tokio_tungstenite::connect_async(req).await?;
+        Ok(WsClient { stream, closed: None })
+    }
+
     pub async fn send(&mut self, v: Value) {
         self.stream
             .send(Message::Text(v.to_string().into()))

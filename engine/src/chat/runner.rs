@@ -117,6 +117,7 @@ impl Engine {
             Some(b) => (b.system_prompt.clone(), b.model.clone(), b.temperature as f32),
             None => (String::new(), self.config.model.clone(), 0.7),
         };
+        let history_read = Instant::now();
         let history = match self
             .store
             .context_messages(&log.owner_id, &log.conversation_id, job.user_pos, 200)
@@ -140,6 +141,7 @@ impl Engine {
             temperature,
             turns,
         };
+        tracing::debug!(reply_id = %log.reply_id, history_us = history_read.elapsed().as_micros() as u64, "context built");
 
         let mut out = Outcome::not_started(FinishReason::Stop);
         out.started = true;
@@ -344,6 +346,15 @@ impl Engine {
         log.finish(status, complete, complete_frame.clone());
         if out.started {
             log.push_epilogue(frames::assistant_typing(&log.conversation_id, false));
+        } else {
+            // Stopped (or dropped) before its turn: no connection subscribed to
+            // it yet, so point the joined ones at its log, which holds just the
+            // `complete` that every acked reply ends with.
+            self.hub.registry.publish_conversation(
+                &log.owner_id,
+                &log.conversation_id,
+                Event::ReplyStarted(log.clone()),
+            );
         }
 
         let visitor_bot = job.bot.as_ref().filter(|_| job.is_visitor).map(|b| b.id.as_str());

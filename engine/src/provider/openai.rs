@@ -136,12 +136,23 @@ fn classify(e: &OpenAIError, seen: Seen) -> ProviderError {
     }
 }
 
+/// The error without its URL (it may carry credentials), plus its root cause
+/// ("connection refused"), which reqwest's own message leaves out.
 fn without_url(e: &reqwest::Error) -> String {
     let mut s = e.to_string();
     if let Some(u) = e.url() {
-        s = s.replace(u.as_str(), "");
+        s = s.replace(&format!(" for url ({u})"), "").replace(u.as_str(), "");
     }
-    s
+    let mut root = None;
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        root = Some(cause.to_string());
+        source = cause.source();
+    }
+    match root {
+        Some(r) if !s.contains(&r) => format!("{s}: {r}"),
+        _ => s,
+    }
 }
 
 fn finish(reason: &OaiFinish) -> FinishReason {

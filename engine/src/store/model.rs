@@ -275,7 +275,6 @@ pub struct NewExchange {
 pub enum ExchangeOutcome {
     Stored {
         conversation: ConversationRow,
-        created_conversation: bool,
         user: MessageRow,
         reply: MessageRow,
     },

@@ -42,6 +42,9 @@ impl PostgresStore {
     fn write(&self) -> &PgPool {
         &self.pool
     }
+
+    /// Postgres needs nothing before its pool closes.
+    async fn before_close(&self) {}
 }
 
 fn push_search(qb: &mut sqlx::QueryBuilder<'_, Db>, owner_id: &str, terms: &[String]) {

@@ -7,8 +7,13 @@
 const USER_COLS: &str = "id, email, name, role, password_hash, bot_id, created_at";
 const BOT_COLS: &str = "id, owner_id, name, system_prompt, model, temperature, greeting, widget_enabled, \
      public_key, allowed_origins, theme, is_default, created_at, updated_at";
+/// Unqualified, for `RETURNING` (SQLite does not take the table's alias there).
+const CONV_COLS_BARE: &str = "owner_id, id, bot_id, title, created_at, updated_at, last_message_preview";
 const CONV_COLS: &str =
     "c.owner_id, c.id, c.bot_id, c.title, c.created_at, c.updated_at, c.last_message_preview";
+/// A message's own columns, without the version numbers.
+const MESSAGE_COLS_BARE: &str = "m.pos, m.id, m.owner_id, m.conversation_id, m.role, m.content, m.status, \
+     m.client_id, m.reply_id, m.in_reply_to, m.superseded, m.seq, m.metadata, m.created_at, m.finished_at";
 const MESSAGE_COLS: &str = "m.pos, m.id, m.owner_id, m.conversation_id, m.role, m.content, m.status, \
      m.client_id, m.reply_id, m.in_reply_to, m.superseded, m.seq, m.metadata, m.created_at, m.finished_at, \
      CASE WHEN m.in_reply_to IS NULL THEN 0 ELSE \
@@ -98,6 +103,28 @@ async fn insert_message_in(
     Ok(())
 }
 
+/// Inserts a new message as built in memory and returns its `pos`.
+async fn insert_row_in(tx: &mut Tx<'_>, m: &MessageRow) -> StoreResult<i64> {
+    let (pos,): (i64,) = sqlx::query_as(
+        "INSERT INTO messages (id, owner_id, conversation_id, role, content, status, client_id, reply_id, \
+         in_reply_to, metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING pos",
+    )
+    .bind(&m.id)
+    .bind(&m.owner_id)
+    .bind(&m.conversation_id)
+    .bind(&m.role)
+    .bind(&m.content)
+    .bind(&m.status)
+    .bind(&m.client_id)
+    .bind(&m.reply_id)
+    .bind(&m.in_reply_to)
+    .bind(&m.metadata)
+    .bind(m.created_at)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(pos)
+}
+
 async fn touch_conversation_in(
     tx: &mut Tx<'_>,
     owner_id: &str,
@@ -135,6 +162,7 @@ impl Store for This {
     }
 
     async fn close(&self) {
+        self.before_close().await;
         self.write().close().await;
         self.read().close().await;
     }
@@ -431,9 +459,12 @@ impl Store for This {
         up_to_pos: i64,
         limit: i64,
     ) -> StoreResult<Vec<MessageRow>> {
+        // The model needs no version numbers; skipping their subqueries keeps
+        // this read (on the first token's path) cheap.
         let sql = format!(
-            "SELECT {MESSAGE_COLS} FROM messages m WHERE m.owner_id = $1 AND m.conversation_id = $2 \
-             AND m.superseded = 0 AND m.pos <= $3 ORDER BY m.pos DESC LIMIT $4"
+            "SELECT {MESSAGE_COLS_BARE}, CAST(0 AS BIGINT) AS version, CAST(0 AS BIGINT) AS versions \
+             FROM messages m WHERE m.owner_id = $1 AND m.conversation_id = $2 AND m.superseded = 0 \
+             AND m.pos <= $3 ORDER BY m.pos DESC LIMIT $4"
         );
         Ok(sqlx::query_as::<_, MessageRow>(&sql)
             .bind(owner_id)
@@ -451,6 +482,9 @@ impl Store for This {
         Ok(sqlx::query_as::<_, MessageRow>(&sql).fetch_all(self.read()).await?)
     }
 
+    /// Five round trips to the writer (the first token waits on them): the
+    /// conversation is created or touched by one upsert that returns it, and the
+    /// two messages come back as built here plus the `pos` their inserts return.
     async fn begin_exchange(&self, x: &NewExchange) -> StoreResult<ExchangeOutcome> {
         let mut tx = self.write().begin().await?;
         if let Some(cid) = &x.client_id {
@@ -458,50 +492,52 @@ impl Store for This {
                 return Ok(ExchangeOutcome::Duplicate { user });
             }
         }
-        let (conversation, created) = match conversation_in(&mut tx, &x.owner_id, &x.conversation_id).await? {
-            Some(c) => {
-                if let Some(want) = &x.requested_bot_id {
-                    if *want != c.bot_id {
-                        return Ok(ExchangeOutcome::BotMismatch { bot_id: c.bot_id });
-                    }
-                }
-                (c, false)
+        // Another transaction may create the same conversation concurrently;
+        // the upsert makes that harmless.
+        let sql = format!(
+            "INSERT INTO conversations AS c (owner_id, id, bot_id, title, created_at, updated_at, \
+             last_message_preview) VALUES ($1, $2, $3, $4, $5, $5, $6) ON CONFLICT (owner_id, id) DO UPDATE SET \
+             updated_at = CASE WHEN c.updated_at >= $5 THEN c.updated_at + 1 ELSE $5 END, \
+             last_message_preview = $6 RETURNING {CONV_COLS_BARE}"
+        );
+        let conversation = sqlx::query_as::<_, ConversationRow>(&sql)
+            .bind(&x.owner_id)
+            .bind(&x.conversation_id)
+            .bind(&x.bot_id)
+            .bind(&x.title)
+            .bind(x.now)
+            .bind(&x.preview)
+            .fetch_one(&mut *tx)
+            .await?;
+        if let Some(want) = &x.requested_bot_id {
+            if *want != conversation.bot_id {
+                // Dropping the transaction undoes the touch.
+                return Ok(ExchangeOutcome::BotMismatch {
+                    bot_id: conversation.bot_id,
+                });
             }
-            None => {
-                // Another transaction may create the same conversation concurrently.
-                sqlx::query(
-                    "INSERT INTO conversations (owner_id, id, bot_id, title, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (owner_id, id) DO NOTHING",
-                )
-                .bind(&x.owner_id)
-                .bind(&x.conversation_id)
-                .bind(&x.bot_id)
-                .bind(&x.title)
-                .bind(x.now)
-                .execute(&mut *tx)
-                .await?;
-                let c = conversation_in(&mut tx, &x.owner_id, &x.conversation_id)
-                    .await?
-                    .ok_or_else(|| StoreError::Other("conversation vanished".into()))?;
-                (c, true)
-            }
+        }
+        let user = MessageRow {
+            pos: 0,
+            id: x.user_message_id.clone(),
+            owner_id: x.owner_id.clone(),
+            conversation_id: x.conversation_id.clone(),
+            role: "user".into(),
+            content: x.content.clone(),
+            status: "complete".into(),
+            client_id: x.client_id.clone(),
+            reply_id: Some(x.reply_id.clone()),
+            in_reply_to: None,
+            superseded: 0,
+            seq: 0,
+            metadata: "{}".into(),
+            created_at: x.now,
+            finished_at: None,
+            version: 0,
+            versions: 0,
         };
-        let inserted = insert_message_in(
-            &mut tx,
-            &x.user_message_id,
-            &x.owner_id,
-            &x.conversation_id,
-            "user",
-            &x.content,
-            "complete",
-            x.client_id.as_deref(),
-            Some(&x.reply_id),
-            None,
-            "{}",
-            x.now,
-        )
-        .await;
-        if let Err(StoreError::Conflict(_)) = inserted {
+        let user_pos = insert_row_in(&mut tx, &user).await;
+        if let Err(StoreError::Conflict(_)) = user_pos {
             // A concurrent send with the same client_id won the race (Postgres).
             drop(tx);
             if let Some(cid) = &x.client_id {
@@ -511,35 +547,36 @@ impl Store for This {
             }
             return Err(StoreError::Conflict("message id collision".into()));
         }
-        inserted?;
-        let meta = serde_json::json!({ "in_reply_to": x.user_message_id }).to_string();
-        insert_message_in(
-            &mut tx,
-            &x.reply_id,
-            &x.owner_id,
-            &x.conversation_id,
-            "assistant",
-            "",
-            "queued",
-            None,
-            Some(&x.reply_id),
-            Some(&x.user_message_id),
-            &meta,
-            x.now,
-        )
-        .await?;
-        touch_conversation_in(&mut tx, &x.owner_id, &x.conversation_id, x.now, Some(&x.preview)).await?;
-        let user = message_in(&mut tx, &x.user_message_id)
-            .await?
-            .ok_or_else(|| StoreError::Other("user message vanished".into()))?;
-        let reply = message_in(&mut tx, &x.reply_id)
-            .await?
-            .ok_or_else(|| StoreError::Other("reply vanished".into()))?;
-        let conversation = conversation_in(&mut tx, &x.owner_id, &x.conversation_id)
-            .await?
-            .unwrap_or(conversation);
+        let user = MessageRow { pos: user_pos?, ..user };
+        let reply = MessageRow {
+            pos: 0,
+            id: x.reply_id.clone(),
+            owner_id: x.owner_id.clone(),
+            conversation_id: x.conversation_id.clone(),
+            role: "assistant".into(),
+            content: String::new(),
+            status: "queued".into(),
+            client_id: None,
+            reply_id: Some(x.reply_id.clone()),
+            in_reply_to: Some(x.user_message_id.clone()),
+            superseded: 0,
+            seq: 0,
+            metadata: serde_json::json!({ "in_reply_to": x.user_message_id }).to_string(),
+            created_at: x.now,
+            finished_at: None,
+            version: 1,
+            versions: 1,
+        };
+        let reply = MessageRow {
+            pos: insert_row_in(&mut tx, &reply).await?,
+            ..reply
+        };
         tx.commit().await?;
-        Ok(ExchangeOutcome::Stored { conversation, created_conversation: created, user, reply })
+        Ok(ExchangeOutcome::Stored {
+            conversation,
+            user,
+            reply,
+        })
     }
 
     async fn begin_regenerate(&self, x: &NewRegenerate) -> StoreResult<RegenerateOutcome> {

@@ -110,7 +110,9 @@ pub async fn chat_events(
     let engine: Arc<Engine> = state.engine.clone();
     let sub = register(&engine, &auth.who.user_id)?;
     if let Some(session) = params.get("session_id").filter(|s| !s.is_empty()) {
-        engine.join(&auth.who, sub.id, session).await?;
+        engine
+            .join(&auth.who, sub.id, session, engine::chat::Surface::Http)
+            .await?;
     }
     Ok(respond(sub, state.shutdown.clone()))
 }

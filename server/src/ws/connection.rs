@@ -178,6 +178,9 @@ impl Conn {
     }
 
     /// Starts (or widens) this connection's subscription to a reply's log.
+    /// Forwards a reply's log to this connection. A connection holds one
+    /// subscription per reply and is never sent a `seq` twice (contract §3.3),
+    /// not even by a later `resume` of a reply it already streamed.
     fn follow(&mut self, log: Arc<engine::hub::ReplyLog>, filter: Filter) {
         let after = match filter {
             Filter::After(n) => n,
@@ -318,7 +321,10 @@ impl Conn {
                 Ok(ReplyView::Stored { complete, .. }) => self.send_frame(ServerFrame::Complete(*complete)).await,
                 Err(e) => self.error(&e.with_reply(r.reply_id), None).await,
             },
-            ClientFrame::Join(j) => match engine.join(&who, conn, &j.session_id).await {
+            ClientFrame::Join(j) => match engine
+                .join(&who, conn, &j.session_id, engine::chat::Surface::Frame)
+                .await
+            {
                 Ok(active_reply) => {
                     self.send_frame(ServerFrame::Joined {
                         session_id: j.session_id,
@@ -328,10 +334,10 @@ impl Conn {
                 }
                 Err(e) => self.error(&e, None).await,
             },
-            ClientFrame::Leave(l) => {
-                engine.leave(conn, &l.session_id);
-                Flow::Continue
-            }
+            ClientFrame::Leave(l) => match engine.leave(&who, conn, &l.session_id).await {
+                Ok(()) => Flow::Continue,
+                Err(e) => self.error(&e, None).await,
+            },
             ClientFrame::Typing(t) => match engine.typing(&who, conn, &t.session_id, t.is_typing).await {
                 Ok(()) => Flow::Continue,
                 Err(e) => self.error(&e, None).await,

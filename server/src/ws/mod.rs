@@ -1,7 +1,7 @@
 //! The WebSocket transport (contract §3) on `/ws/chat`, `/api/v1/chat/ws` and
 //! `/api/v1/chat/ws/{bot_id}`.
 //!
-//! The upgrade decides who the connection is (a `?token=` or the session cookie,
+//! The upgrade decides who the connection is (a Bearer header, a `?token=` or the session cookie,
 //! which must come from Brook's own origin) and refuses a token-carrying upgrade
 //! over the per-identity connection limit with `429`. Buffers are small and
 //! capped, so an idle connection costs a few kilobytes, not axum's default 128 KiB.
@@ -18,7 +18,7 @@ use engine::auth::Identity;
 use protocol::ErrorCode;
 
 use crate::error::HttpError;
-use crate::extract::{same_site_origin, session_cookie, Params};
+use crate::extract::{bearer, same_site_origin, session_cookie, Params};
 use crate::state::AppState;
 
 pub use connection::Start;
@@ -63,7 +63,10 @@ async fn upgrade(
 ) -> Response {
     let accounts = &state.engine.accounts;
     let mut start = Start::Unauthenticated;
-    if let Some(token) = params.get("token").map(str::trim).filter(|t| !t.is_empty()) {
+    // `Authorization: Bearer` (non-browser clients), else `?token=` (browsers
+    // cannot set headers on an upgrade), else the session cookie.
+    let token = bearer(&headers).or_else(|| params.get("token").map(str::to_string));
+    if let Some(token) = token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         start = match accounts.authenticate(token) {
             Ok(who) => Start::Authenticated(who),
             Err(_) => Start::InvalidToken,

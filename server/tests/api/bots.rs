@@ -80,8 +80,8 @@ async fn bot_crud_and_validation(b: Backend) {
     }
     assert_error(
         &body(app.post("/api/v1/bots", t, json!({"system_prompt": "no name"})).await).await,
-        422,
-        "VALIDATION_ERROR",
+        400,
+        "INVALID_FRAME",
     );
     assert_error(
         &body(app.post("/api/v1/bots", t, json!({"name": 5})).await).await,

@@ -9,6 +9,8 @@ fn brook(db: &str, args: &[&str]) -> (bool, String, String) {
         .env_remove("OPENAI_API_KEY")
         .env_remove("OPENAI_BASE_URL")
         .env_remove("BROOK_PROVIDER")
+        .env_remove("BROOK_MODEL")
+        .env_remove("BROOK_MODELS")
         .env("BROOK_LOG_FORMAT", "text")
         .output()
         .expect("run brook");
@@ -87,6 +89,36 @@ fn cli_commands_work_against_a_temporary_database() {
     let (ok, _, err) = brook(&db, &["bot", "create", "--owner", "nobody@example.com", "--name", "X"]);
     assert!(!ok);
     assert!(err.contains("not found"), "{err}");
+    // `--model` is the bot's, checked against the allow-list like the API's.
+    let (ok, out, err) = brook(
+        &db,
+        &[
+            "bot",
+            "create",
+            "--owner",
+            "owner@example.com",
+            "--name",
+            "Y",
+            "--model",
+            "nope",
+        ],
+    );
+    assert!(!ok, "{out}");
+    assert!(err.contains("model") && err.contains("nope"), "{err}");
+    let (ok, out, err) = brook(
+        &db,
+        &[
+            "bot",
+            "create",
+            "--owner",
+            "owner@example.com",
+            "--name",
+            "Z",
+            "--model",
+            "gpt-4o-mini",
+        ],
+    );
+    assert!(ok, "{out}{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -154,5 +186,7 @@ async fn doctor_says_what_works_and_what_does_not() {
     let text = String::from_utf8_lossy(&down.stdout).to_string();
     assert!(!down.status.success());
     assert!(text.contains("FAIL provider"), "{text}");
+    assert!(text.contains("the host is unreachable"), "{text}");
+    assert!(!text.contains("unknown to the provider"), "{text}");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -1,7 +1,7 @@
 //! Shared test helpers.
 
 pub use serde_json::{json, Value};
-pub use testkit::ws::Collected;
+pub use testkit::ws::{Collected, WsClient};
 pub use testkit::{spawn_app, AppOptions, Backend, Behaviour, TestApp};
 
 /// Runs an `async fn(Backend)` test on SQLite and on PostgreSQL.

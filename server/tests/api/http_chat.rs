@@ -16,7 +16,8 @@ sqlite_only!(
     stop_and_regenerate_over_http,
     json_error_statuses,
     stream_error_statuses,
-    stream_headers
+    stream_headers,
+    refused_messages_do_not_use_up_the_rate_limit
 );
 
 /// Reads raw SSE from a response until `stop(event, id, data)` says so or the stream ends.
@@ -489,8 +490,9 @@ async fn json_error_statuses(b: Backend) {
     // 409: the conversation's queue is full.
     app.upstream()
         .set_default(Behaviour::tokens(50).delay(Duration::from_millis(500), Duration::from_millis(50)));
+    let mut first_reply = None;
     for i in 0..5 {
-        let (s, _) = body(
+        let (s, v) = body(
             app.post(
                 "/api/v1/chat/messages",
                 t,
@@ -500,6 +502,7 @@ async fn json_error_statuses(b: Backend) {
         )
         .await;
         assert_eq!(s, 202);
+        first_reply.get_or_insert(v["reply_id"].clone());
     }
     let got = body(
         app.post(
@@ -511,6 +514,8 @@ async fn json_error_statuses(b: Backend) {
     )
     .await;
     assert_error(&got, 409, "REPLY_IN_PROGRESS");
+    // With the running reply's id, as on the WebSocket.
+    assert_eq!(Some(&got.1["reply_id"]), first_reply.as_ref(), "{}", got.1);
     // 429 RATE_LIMITED (five conversations at once) with Retry-After.
     for i in 0..3 {
         app.post(
@@ -569,6 +574,68 @@ async fn json_error_statuses(b: Backend) {
         assert_error(&body(app.get(path, Some(&other)).await).await, 404, "NOT_FOUND");
         assert_error(&body(app.get(path, None).await).await, 401, "AUTH_REQUIRED");
     }
+    // Paths and methods the API does not have answer in JSON too.
+    assert_error(
+        &body(app.get("/api/v1/no-such-endpoint", Some(&other)).await).await,
+        404,
+        "NOT_FOUND",
+    );
+    let r = app
+        .http
+        .put(app.url("/api/v1/conversations"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_error(&body(r).await, 405, "NOT_FOUND");
+    // A malformed session_id is a 422, here as everywhere.
+    assert_error(
+        &body(app.get("/api/v1/chat/events?session_id=a%2Fb", Some(&other)).await).await,
+        422,
+        "VALIDATION_ERROR",
+    );
+    // A missing required field is a 400 INVALID_FRAME, here as everywhere.
+    assert_error(
+        &body(app.post("/api/v1/bots", Some(&other), json!({})).await).await,
+        400,
+        "INVALID_FRAME",
+    );
+}
+
+async fn refused_messages_do_not_use_up_the_rate_limit(b: Backend) {
+    let Some(app) = spawn_app(AppOptions::new(b).config(|c| c.rate_limit_per_min = 6)).await else {
+        return;
+    };
+    let t = app.user_token().await;
+    app.upstream()
+        .set_default(Behaviour::tokens(50).delay(Duration::from_millis(500), Duration::from_millis(50)));
+    let send = |session: &'static str| {
+        let app = &app;
+        let t = t.clone();
+        async move {
+            body(
+                app.post(
+                    "/api/v1/chat/messages",
+                    Some(&t),
+                    json!({"message": "hi", "session_id": session}),
+                )
+                .await,
+            )
+            .await
+        }
+    };
+    // One generating and four waiting fill the conversation's queue...
+    for _ in 0..5 {
+        assert_eq!(send("full").await.0, 202);
+    }
+    // ...so these two are refused, and nothing of theirs is stored.
+    for _ in 0..2 {
+        assert_error(&send("full").await, 409, "REPLY_IN_PROGRESS");
+    }
+    // Five messages were taken out of six a minute: one more is allowed.
+    let (s, v) = send("another").await;
+    assert_eq!(s, 202, "{v}");
+    assert_error(&send("third").await, 429, "RATE_LIMITED");
 }
 
 async fn stream_error_statuses(b: Backend) {

@@ -40,6 +40,14 @@ async fn frames_before_auth(b: Backend) {
     assert_eq!(ok["type"], "auth_success");
     assert_eq!(ok["message"], "Authentication successful");
     assert!(ok["user"]["id"].is_string());
+
+    // `Authorization: Bearer` on the upgrade authenticates too (non-browser clients).
+    let mut bearer = WsClient::connect_bearer(&app.ws_url("/ws/chat"), &token).await.unwrap();
+    assert_eq!(bearer.recv().await.unwrap()["type"], "auth_success");
+    let refused = WsClient::connect_bearer(&app.ws_url("/ws/chat"), "not-a-token").await;
+    if let Ok(mut ws) = refused {
+        assert_eq!(ws.recv().await.unwrap()["type"], "auth_error");
+    }
 }
 
 async fn bad_frames_keep_the_connection(b: Backend) {
@@ -84,6 +92,26 @@ async fn bad_frames_keep_the_connection(b: Backend) {
         (
             Message::Text(r#"{"type":"typing","session_id":"nope","is_typing":true}"#.into()),
             "NOT_FOUND",
+        ),
+        (
+            Message::Text(r#"{"type":"join","session_id":"a/b"}"#.into()),
+            "INVALID_FRAME",
+        ),
+        (
+            Message::Text(r#"{"type":"leave","session_id":"a/b"}"#.into()),
+            "INVALID_FRAME",
+        ),
+        (
+            Message::Text(r#"{"type":"leave","session_id":"nope"}"#.into()),
+            "NOT_FOUND",
+        ),
+        (
+            Message::Text(r#"{"type":"resume","reply_id":"r1"}"#.into()),
+            "INVALID_FRAME",
+        ),
+        (
+            Message::Text(r#"{"type":"typing","session_id":"a b","is_typing":true}"#.into()),
+            "INVALID_FRAME",
         ),
         (
             Message::Text(r#"{"type":"regenerate","session_id":"nope"}"#.into()),

@@ -20,7 +20,8 @@ sqlite_only!(
     resume_after_the_log_is_gone,
     regenerate_keeps_versions,
     delete_while_streaming,
-    reply_outlives_its_connection
+    reply_outlives_its_connection,
+    stopping_a_queued_reply_still_completes_it
 );
 
 fn random_pieces(rng: &mut impl Rng, n: usize) -> Vec<String> {
@@ -319,6 +320,41 @@ async fn queued_messages_run_in_order(b: Backend) {
     );
     assert_eq!(contents(0).last().unwrap(), "first question");
     assert_eq!(reqs[0]["messages"][0]["role"], "system");
+}
+
+/// Every acked reply ends with `complete`, even one stopped while it waited.
+async fn stopping_a_queued_reply_still_completes_it(b: Backend) {
+    let Some(app) = app(b).await else { return };
+    app.upstream()
+        .set_default(Behaviour::tokens(40).delay(Duration::from_millis(100), Duration::from_millis(20)));
+    let token = app.user_token().await;
+    let mut ws = app.ws_authed(&token).await;
+    for q in ["long one", "waits"] {
+        ws.send(json!({"type": "message", "message": q, "session_id": "stopq"}))
+            .await;
+    }
+    let first = ws.recv_type("ack").await["reply_id"].as_str().unwrap().to_string();
+    let queued = ws.recv_type("ack").await["reply_id"].as_str().unwrap().to_string();
+    ws.send(json!({"type": "stop", "reply_id": queued})).await;
+    let mut done = std::collections::HashMap::new();
+    while done.len() < 2 {
+        let f = ws.recv().await.expect("connection open");
+        if f["type"] == "token" {
+            assert_ne!(f["reply_id"], queued.as_str(), "a stopped queued reply never streams");
+        }
+        if f["type"] == "complete" {
+            done.insert(f["reply_id"].as_str().unwrap().to_string(), f);
+        }
+    }
+    let stopped = &done[&queued];
+    assert_eq!(stopped["metadata"]["finish_reason"], "stopped", "{stopped}");
+    assert_eq!(stopped["response"], "");
+    assert_eq!(done[&first]["metadata"]["finish_reason"], "stop");
+    assert_eq!(
+        app.upstream().requests().len(),
+        1,
+        "the stopped one never reached the model"
+    );
 }
 
 async fn two_connections_one_conversation(b: Backend) {
