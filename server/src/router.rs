@@ -1,20 +1,34 @@
 //! The Axum router: API, transports, the Leptos app and the static site.
 
+use axum::http::{header, HeaderValue};
 use axum::routing::{any, get, post};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeader;
 use tower_http::trace::TraceLayer;
 
 use crate::routes;
 use crate::state::AppState;
+
+/// Static files, sent gzipped (made at build time) to clients that accept it.
+/// `Vary` keeps a cache in between from handing the gzipped copy to a client
+/// that did not ask for it.
+fn precompressed(dir: std::path::PathBuf) -> SetResponseHeader<ServeDir, HeaderValue> {
+    SetResponseHeader::if_not_present(
+        ServeDir::new(dir).precompressed_gzip(),
+        header::VARY,
+        HeaderValue::from_static("accept-encoding"),
+    )
+}
 
 /// `/widget.js` and `/widget/*`: public, any origin may load them.
 fn widget_files(state: &AppState) -> Router<AppState> {
     let dir = std::path::Path::new(&*state.leptos.site_root).join("widget");
     Router::new()
         .route("/widget.js", get(routes::widget::loader))
-        .nest_service("/widget", tower_http::services::ServeDir::new(dir).precompressed_gzip())
+        .nest_service("/widget", precompressed(dir))
         .layer(axum::middleware::from_fn(routes::widget::public_files))
 }
 
@@ -82,10 +96,7 @@ pub fn build(state: AppState) -> Router {
         // The app's bundle, gzipped at build time (1.28 MB of WASM is 0.47 MB).
         .nest_service(
             &format!("/{}", state.leptos.site_pkg_dir),
-            tower_http::services::ServeDir::new(
-                std::path::Path::new(&*state.leptos.site_root).join(&*state.leptos.site_pkg_dir),
-            )
-            .precompressed_gzip(),
+            precompressed(std::path::Path::new(&*state.leptos.site_root).join(&*state.leptos.site_pkg_dir)),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .method_not_allowed_fallback(crate::error::method_not_allowed)

@@ -5,7 +5,11 @@ use crate::helpers::*;
 use crate::{both_backends, sqlite_only};
 
 both_backends!(visitors_are_scoped);
-sqlite_only!(sessions_and_cors, owners_see_their_visitors);
+sqlite_only!(
+    sessions_and_cors,
+    owners_see_their_visitors,
+    static_files_go_out_gzipped
+);
 
 const SITE: &str = "http://localhost:4100";
 
@@ -276,4 +280,44 @@ async fn owners_see_their_visitors(b: Backend) {
         404,
         "NOT_FOUND",
     );
+}
+
+/// The build gzips the bundles; a client that accepts gzip gets that copy (the
+/// size the widget's budget counts), any other client the plain file.
+async fn static_files_go_out_gzipped(b: Backend) {
+    use std::io::Write;
+    let site = std::env::temp_dir().join(format!("brook-site-{}", uuid::Uuid::new_v4().simple()));
+    let plain = "console.log('brook');".repeat(50);
+    for dir in ["pkg", "widget"] {
+        std::fs::create_dir_all(site.join(dir)).unwrap();
+        std::fs::write(site.join(dir).join("f.js"), &plain).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(plain.as_bytes()).unwrap();
+        std::fs::write(site.join(dir).join("f.js.gz"), gz.finish().unwrap()).unwrap();
+    }
+    let root = site.clone();
+    let Some(app) = spawn_app(AppOptions::new(b).config(move |c| c.site_root = root)).await else {
+        return;
+    };
+    for path in ["/pkg/f.js", "/widget/f.js"] {
+        let r = app
+            .http
+            .get(app.url(path))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["content-encoding"], "gzip", "{path}");
+        assert_eq!(r.headers()["vary"], "accept-encoding", "{path}");
+        let bytes = r.bytes().await.unwrap();
+        assert!(bytes.len() < plain.len() / 4, "{path}: {} bytes", bytes.len());
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text).unwrap();
+        assert_eq!(text, plain);
+        let r = app.http.get(app.url(path)).send().await.unwrap();
+        assert!(r.headers().get("content-encoding").is_none(), "{path}");
+        assert_eq!(r.text().await.unwrap(), plain);
+    }
+    let _ = std::fs::remove_dir_all(site);
 }
