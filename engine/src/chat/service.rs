@@ -260,20 +260,22 @@ impl Engine {
             .or(req.bot_id.as_deref())
             .filter(|b| !b.is_empty());
         let session_id = req.session_id.clone().unwrap_or_else(ids::new_id);
-        let existing = self.store.conversation(&who.user_id, &session_id).await?;
-        let bot = match &existing {
-            Some(c) => {
-                let named = if who.role == Role::Visitor {
-                    who.bot_id.as_deref().or(requested_bot)
-                } else {
-                    requested_bot
-                };
-                if named.is_some_and(|b| b != c.bot_id) {
-                    return Err(surface.invalid("bot_id: this conversation belongs to another bot"));
-                }
-                self.store.bot(&c.bot_id).await?
-            }
-            None => Some(self.resolve_bot(who, requested_bot, surface).await?),
+        let named = if who.role == Role::Visitor {
+            who.bot_id.as_deref().or(requested_bot)
+        } else {
+            requested_bot
+        };
+        let other_bot = || surface.invalid("bot_id: this conversation belongs to another bot");
+        // An existing conversation's bot in one read; only a new conversation
+        // (or one whose bot was deleted) needs more.
+        let bot = match self.store.bot_of_conversation(&who.user_id, &session_id).await? {
+            Some(b) if named.is_some_and(|n| n != b.id) => return Err(other_bot()),
+            Some(b) => Some(b),
+            None => match self.store.conversation(&who.user_id, &session_id).await? {
+                Some(c) if named.is_some_and(|n| n != c.bot_id) => return Err(other_bot()),
+                Some(_) => None,
+                None => Some(self.resolve_bot(who, requested_bot, surface).await?),
+            },
         };
         let bot_id = bot.as_ref().map(|b| b.id.clone()).unwrap_or_default();
 

@@ -94,6 +94,9 @@ pub trait Store: Send + Sync + 'static {
     async fn update_bot(&self, bot: &BotRow) -> StoreResult<()>;
     async fn delete_bot(&self, owner_id: &str, id: &str) -> StoreResult<bool>;
     async fn bot(&self, id: &str) -> StoreResult<Option<BotRow>>;
+    /// The bot of an existing conversation in one read (a message's common
+    /// case, on the first token's path); `None` when either is missing.
+    async fn bot_of_conversation(&self, owner_id: &str, conversation_id: &str) -> StoreResult<Option<BotRow>>;
     async fn bot_by_key(&self, public_key: &str) -> StoreResult<Option<BotRow>>;
     async fn default_bot(&self, owner_id: &str) -> StoreResult<Option<BotRow>>;
     async fn bots_of(&self, owner_id: &str) -> StoreResult<Vec<BotRow>>;

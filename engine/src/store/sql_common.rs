@@ -285,6 +285,18 @@ impl Store for This {
         Ok(sqlx::query_as::<_, BotRow>(&sql).bind(id).fetch_optional(self.read()).await?)
     }
 
+    async fn bot_of_conversation(&self, owner_id: &str, conversation_id: &str) -> StoreResult<Option<BotRow>> {
+        let sql = format!(
+            "SELECT {BOT_COLS} FROM bots WHERE id = \
+             (SELECT bot_id FROM conversations WHERE owner_id = $1 AND id = $2)"
+        );
+        Ok(sqlx::query_as::<_, BotRow>(&sql)
+            .bind(owner_id)
+            .bind(conversation_id)
+            .fetch_optional(self.read())
+            .await?)
+    }
+
     async fn bot_by_key(&self, public_key: &str) -> StoreResult<Option<BotRow>> {
         let sql = format!("SELECT {BOT_COLS} FROM bots WHERE public_key = $1");
         Ok(sqlx::query_as::<_, BotRow>(&sql)
