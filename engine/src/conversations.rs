@@ -1,9 +1,9 @@
 //! Reading conversations and their messages, for the owner and, read-only, for
 //! the owner of a bot whose visitors they are.
 
+use crate::chat::Surface;
 use protocol::objects::{Conversation, Message, MessageRole, Role};
 use protocol::rest::{ConversationList, MessageList, VisitorConversationList};
-use protocol::valid_session_id;
 
 use crate::auth::Identity;
 use crate::engine::Engine;
@@ -30,16 +30,6 @@ fn keyset_page(rows: &mut Vec<crate::store::ConversationRow>, limit: i64) -> Opt
         rows.last().map(|r| r.cursor().encode())
     } else {
         None
-    }
-}
-
-fn check_session_id(id: &str) -> Result<()> {
-    if valid_session_id(id) {
-        Ok(())
-    } else {
-        Err(Error::validation(
-            "session_id: 1 to 128 characters of A-Z a-z 0-9 . _ : - (and not . or ..)",
-        ))
     }
 }
 
@@ -72,7 +62,7 @@ impl Engine {
     }
 
     pub async fn get_conversation(&self, who: &Identity, id: &str) -> Result<Conversation> {
-        check_session_id(id)?;
+        Surface::Http.check_session_id(id)?;
         self.store
             .conversation(&who.user_id, id)
             .await?
@@ -88,7 +78,7 @@ impl Engine {
         limit: i64,
         before: Option<&str>,
     ) -> Result<MessageList> {
-        check_session_id(id)?;
+        Surface::Http.check_session_id(id)?;
         if self.store.conversation(&who.user_id, id).await?.is_none() {
             return Err(Error::not_found("conversation"));
         }
@@ -168,7 +158,7 @@ impl Engine {
         before: Option<&str>,
     ) -> Result<MessageList> {
         let bot = self.own_bot(who, bot_id).await?;
-        check_session_id(session_id)?;
+        Surface::Http.check_session_id(session_id)?;
         let visitor = self.store.user_by_id(visitor_id).await?;
         let ok = visitor.is_some_and(|v| v.role() == Role::Visitor && v.bot_id.as_deref() == Some(bot.id.as_str()));
         if !ok {

@@ -111,7 +111,7 @@ impl Engine {
             for job in self.scheduler.stop_all(None, FinishReason::Interrupted) {
                 self.finalize(
                     &job,
-                    crate::chat::runner::Outcome::not_started_pub(FinishReason::Interrupted),
+                    crate::chat::runner::Outcome::not_started(FinishReason::Interrupted),
                 )
                 .await;
             }

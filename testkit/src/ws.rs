@@ -52,9 +52,7 @@ impl WsClient {
     pub async fn connect_bearer(url: &str, token: &str) -> Result<WsClient, tokio_tungstenite::tungstenite::Error> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let mut req = url.into_client_request()?;
-        let value = format!("Bearer {token}").parse().map_err(|_| {
-            tokio_tungstenite::tungstenite::Error::Url(tokio_tungstenite::tungstenite::error::UrlError::EmptyHostName)
-        })?;
+        let value = format!("Bearer {token}").parse().expect("a token fits in a header");
         req.headers_mut().insert("authorization", value);
         let (stream, _) = tokio_tungstenite::connect_async(req).await?;
         Ok(WsClient { stream, closed: None })

@@ -38,11 +38,8 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
-    pub(crate) fn not_started_pub(reason: FinishReason) -> Outcome {
-        Self::not_started(reason)
-    }
-
-    fn not_started(reason: FinishReason) -> Outcome {
+    /// A reply that never reached the model (stopped or dropped while waiting).
+    pub(crate) fn not_started(reason: FinishReason) -> Outcome {
         Outcome {
             text: String::new(),
             seq: 0,

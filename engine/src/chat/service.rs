@@ -21,7 +21,6 @@ use crate::time::{micros_until_midnight, now_micros, rfc3339, utc_day};
 
 const MAX_CLIENT_ID: usize = 128;
 const TYPING_EXPIRY: Duration = Duration::from_secs(5);
-const INVALID_SESSION_ID: &str = "session_id: 1 to 128 characters of A-Z a-z 0-9 . _ : - (and not . or ..)";
 
 /// Where a request came from, which decides the code of a malformed field:
 /// `INVALID_FRAME` on the WebSocket, `VALIDATION_ERROR` on HTTP (contract §2).
@@ -36,6 +35,15 @@ impl Surface {
         match self {
             Surface::Frame => Error::invalid_frame(message),
             Surface::Http => Error::validation(message),
+        }
+    }
+
+    /// A `session_id`'s form (contract §2), checked the same way everywhere.
+    pub(crate) fn check_session_id(self, id: &str) -> Result<()> {
+        if valid_session_id(id) {
+            Ok(())
+        } else {
+            Err(self.invalid("session_id: 1 to 128 characters of A-Z a-z 0-9 . _ : - (and not . or ..)"))
         }
     }
 }
@@ -221,9 +229,7 @@ impl Engine {
             ));
         }
         if let Some(s) = &req.session_id {
-            if !valid_session_id(s) {
-                return Err(surface.invalid(INVALID_SESSION_ID));
-            }
+            surface.check_session_id(s)?;
         }
         let client_id = Self::check_client_id(&req.client_id, surface)?;
         if let Some(cid) = &client_id {
@@ -411,9 +417,7 @@ impl Engine {
         ip: Option<IpAddr>,
         surface: Surface,
     ) -> Result<Ack> {
-        if !valid_session_id(session_id) {
-            return Err(surface.invalid(INVALID_SESSION_ID));
-        }
+        surface.check_session_id(session_id)?;
         let client_id = Self::check_client_id(&client_id, surface)?;
         if let Some(cid) = &client_id {
             if let Some(row) = self.store.message_by_client_id(&who.user_id, cid).await? {
@@ -507,10 +511,7 @@ impl Engine {
             .scheduler
             .stop(&log.owner_id, &log.conversation_id, reply_id, FinishReason::Stopped)
         {
-            Stopped::Dequeued(job) => {
-                self.finalize(&job, Outcome::not_started_pub(FinishReason::Stopped))
-                    .await
-            }
+            Stopped::Dequeued(job) => self.finalize(&job, Outcome::not_started(FinishReason::Stopped)).await,
             Stopped::Cancelled | Stopped::NotRunning => {}
         }
         Ok(())
@@ -525,12 +526,7 @@ impl Engine {
         session_id: &str,
         surface: Surface,
     ) -> Result<Option<ActiveReply>> {
-        if !valid_session_id(session_id) {
-            return Err(surface.invalid(INVALID_SESSION_ID));
-        }
-        if self.store.conversation(&who.user_id, session_id).await?.is_none() {
-            return Err(Error::not_found("conversation"));
-        }
+        self.own_conversation(who, session_id, surface).await?;
         self.hub.registry.join(conn, session_id);
         Ok(self.active_reply(&who.user_id, session_id))
     }
@@ -548,17 +544,23 @@ impl Engine {
         }
     }
 
+    /// A frame or request naming a conversation: well-formed and the caller's own
+    /// (anything else is `NOT_FOUND`, as if it did not exist).
+    async fn own_conversation(&self, who: &Identity, session_id: &str, surface: Surface) -> Result<()> {
+        surface.check_session_id(session_id)?;
+        match self.store.conversation(&who.user_id, session_id).await? {
+            Some(_) => Ok(()),
+            None => Err(Error::not_found("conversation")),
+        }
+    }
+
     /// Stops a connection's live events of a conversation. Like every frame that
     /// names a conversation, an unknown or foreign one is `NOT_FOUND`.
     pub async fn leave(&self, who: &Identity, conn: ConnId, session_id: &str) -> Result<()> {
-        if !valid_session_id(session_id) {
-            return Err(Surface::Frame.invalid(INVALID_SESSION_ID));
-        }
+        Surface::Frame.check_session_id(session_id)?;
+        // Leaving always works; the answer still says whether it was known.
         self.hub.registry.leave(conn, session_id);
-        if self.store.conversation(&who.user_id, session_id).await?.is_none() {
-            return Err(Error::not_found("conversation"));
-        }
-        Ok(())
+        self.own_conversation(who, session_id, Surface::Frame).await
     }
 
     /// Relays the user's typing state to the conversation's other connections;
@@ -570,12 +572,7 @@ impl Engine {
         session_id: &str,
         is_typing: bool,
     ) -> Result<()> {
-        if !valid_session_id(session_id) {
-            return Err(Surface::Frame.invalid(INVALID_SESSION_ID));
-        }
-        if self.store.conversation(&who.user_id, session_id).await?.is_none() {
-            return Err(Error::not_found("conversation"));
-        }
+        self.own_conversation(who, session_id, Surface::Frame).await?;
         let key = (who.user_id.clone(), session_id.to_string(), conn);
         let generation = {
             let mut t = self.typing.lock().unwrap_or_else(|p| p.into_inner());
@@ -645,8 +642,7 @@ impl Engine {
             .scheduler
             .stop_all(Some((&who.user_id, session_id)), FinishReason::Stopped)
         {
-            self.finalize(&job, Outcome::not_started_pub(FinishReason::Stopped))
-                .await;
+            self.finalize(&job, Outcome::not_started(FinishReason::Stopped)).await;
         }
         if let Some(log) = running {
             // Give the runner a moment to store the stopped reply and say `complete`.

@@ -69,38 +69,35 @@ async fn client_message_in(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn insert_message_in(
-    tx: &mut Tx<'_>,
+/// A queued reply to `in_reply_to`, as stored (its `pos` comes from the insert;
+/// a first version until counted).
+fn queued_reply(
     id: &str,
     owner_id: &str,
     conversation_id: &str,
-    role: &str,
-    content: &str,
-    status: &str,
-    client_id: Option<&str>,
-    reply_id: Option<&str>,
-    in_reply_to: Option<&str>,
-    metadata: &str,
+    in_reply_to: &str,
+    client_id: Option<String>,
     now: i64,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO messages (id, owner_id, conversation_id, role, content, status, client_id, reply_id, \
-         in_reply_to, metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(id)
-    .bind(owner_id)
-    .bind(conversation_id)
-    .bind(role)
-    .bind(content)
-    .bind(status)
-    .bind(client_id)
-    .bind(reply_id)
-    .bind(in_reply_to)
-    .bind(metadata)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+) -> MessageRow {
+    MessageRow {
+        pos: 0,
+        id: id.to_string(),
+        reply_id: Some(id.to_string()),
+        owner_id: owner_id.to_string(),
+        conversation_id: conversation_id.to_string(),
+        role: "assistant".into(),
+        content: String::new(),
+        status: "queued".into(),
+        client_id,
+        in_reply_to: Some(in_reply_to.to_string()),
+        superseded: 0,
+        seq: 0,
+        metadata: serde_json::json!({ "in_reply_to": in_reply_to }).to_string(),
+        created_at: now,
+        finished_at: None,
+        version: 1,
+        versions: 1,
+    }
 }
 
 /// Inserts a new message as built in memory and returns its `pos`.
@@ -560,25 +557,7 @@ impl Store for This {
             return Err(StoreError::Conflict("message id collision".into()));
         }
         let user = MessageRow { pos: user_pos?, ..user };
-        let reply = MessageRow {
-            pos: 0,
-            id: x.reply_id.clone(),
-            owner_id: x.owner_id.clone(),
-            conversation_id: x.conversation_id.clone(),
-            role: "assistant".into(),
-            content: String::new(),
-            status: "queued".into(),
-            client_id: None,
-            reply_id: Some(x.reply_id.clone()),
-            in_reply_to: Some(x.user_message_id.clone()),
-            superseded: 0,
-            seq: 0,
-            metadata: serde_json::json!({ "in_reply_to": x.user_message_id }).to_string(),
-            created_at: x.now,
-            finished_at: None,
-            version: 1,
-            versions: 1,
-        };
+        let reply = queued_reply(&x.reply_id, &x.owner_id, &x.conversation_id, &x.user_message_id, None, x.now);
         let reply = MessageRow {
             pos: insert_row_in(&mut tx, &reply).await?,
             ..reply
@@ -617,22 +596,15 @@ impl Store for This {
             .bind(&user.id)
             .execute(&mut *tx)
             .await?;
-        let meta = serde_json::json!({ "in_reply_to": user.id }).to_string();
-        let inserted = insert_message_in(
-            &mut tx,
+        let reply = queued_reply(
             &x.reply_id,
             &x.owner_id,
             &x.conversation_id,
-            "assistant",
-            "",
-            "queued",
-            x.client_id.as_deref(),
-            Some(&x.reply_id),
-            Some(&user.id),
-            &meta,
+            &user.id,
+            x.client_id.clone(),
             x.now,
-        )
-        .await;
+        );
+        let inserted = insert_row_in(&mut tx, &reply).await;
         if let Err(StoreError::Conflict(_)) = inserted {
             drop(tx);
             if let Some(cid) = &x.client_id {

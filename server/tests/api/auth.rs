@@ -71,17 +71,9 @@ async fn register_login_me_logout(b: Backend) {
     let fresh = fresh["token"].as_str().unwrap().to_string();
     let r = app.post("/api/v1/auth/logout", Some(&token), json!({})).await;
     assert_eq!(r.status(), 204);
-    assert_error(
-        &body(app.get("/api/v1/auth/me", Some(&token)).await).await,
-        401,
-        "AUTH_REQUIRED",
-    );
+    expect_error(app.get("/api/v1/auth/me", Some(&token)).await, 401, "AUTH_REQUIRED").await;
     assert_eq!(app.get("/api/v1/auth/me", Some(&fresh)).await.status(), 200);
-    assert_error(
-        &body(app.get("/api/v1/auth/me", None).await).await,
-        401,
-        "AUTH_REQUIRED",
-    );
+    expect_error(app.get("/api/v1/auth/me", None).await, 401, "AUTH_REQUIRED").await;
 }
 
 async fn validation_and_conflicts(b: Backend) {
@@ -163,11 +155,7 @@ async fn guests_off(b: Backend) {
     let Some(app) = spawn_app(AppOptions::new(b).config(|c| c.guests = false)).await else {
         return;
     };
-    assert_error(
-        &body(app.post("/api/v1/auth/guest", None, json!({})).await).await,
-        403,
-        "FORBIDDEN",
-    );
+    expect_error(app.post("/api/v1/auth/guest", None, json!({})).await, 403, "FORBIDDEN").await;
 }
 
 async fn cookie_and_csrf(b: Backend) {

@@ -38,46 +38,41 @@ async fn authorization_matrix(b: Backend) {
         format!("/api/v1/bots/{bot}/conversations"),
     ];
     for path in &reads {
-        assert_error(&body(app.get(path, Some(&bob)).await).await, 404, "NOT_FOUND");
+        expect_error(app.get(path, Some(&bob)).await, 404, "NOT_FOUND").await;
         // And for the owner it exists.
         assert_eq!(app.get(path, Some(&a)).await.status(), 200, "{path}");
     }
-    assert_error(
-        &body(
-            app.patch(
-                &format!("/api/v1/conversations/{session}"),
-                Some(&bob),
-                json!({"title": "mine"}),
-            )
+    expect_error(
+        app.patch(
+            &format!("/api/v1/conversations/{session}"),
+            Some(&bob),
+            json!({"title": "mine"}),
+        )
+        .await,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
+    expect_error(
+        app.patch(&format!("/api/v1/bots/{bot}"), Some(&bob), json!({"name": "mine"}))
             .await,
-        )
-        .await,
         404,
         "NOT_FOUND",
-    );
-    assert_error(
-        &body(
-            app.patch(&format!("/api/v1/bots/{bot}"), Some(&bob), json!({"name": "mine"}))
-                .await,
-        )
-        .await,
+    )
+    .await;
+    expect_error(
+        app.delete(&format!("/api/v1/conversations/{session}"), Some(&bob))
+            .await,
         404,
         "NOT_FOUND",
-    );
-    assert_error(
-        &body(
-            app.delete(&format!("/api/v1/conversations/{session}"), Some(&bob))
-                .await,
-        )
-        .await,
+    )
+    .await;
+    expect_error(
+        app.delete(&format!("/api/v1/bots/{bot}"), Some(&bob)).await,
         404,
         "NOT_FOUND",
-    );
-    assert_error(
-        &body(app.delete(&format!("/api/v1/bots/{bot}"), Some(&bob)).await).await,
-        404,
-        "NOT_FOUND",
-    );
+    )
+    .await;
     // Bob's list does not show it, and Bob may use the same conversation id for his own.
     let (_, list) = body(app.get("/api/v1/conversations", Some(&bob)).await).await;
     assert_eq!(list["conversations"].as_array().unwrap().len(), 0);

@@ -71,34 +71,34 @@ async fn bot_crud_and_validation(b: Backend) {
         (json!({"widget": {"theme": {"color": "red"}}}), "color"),
         (json!({"widget": {"theme": {"position": "top"}}}), "position"),
     ] {
-        assert_error(
-            &body(app.patch(&format!("/api/v1/bots/{id}"), t, patch).await).await,
+        expect_error(
+            app.patch(&format!("/api/v1/bots/{id}"), t, patch).await,
             422,
             "VALIDATION_ERROR",
-        );
+        )
+        .await;
         let _ = what;
     }
-    assert_error(
-        &body(app.post("/api/v1/bots", t, json!({"system_prompt": "no name"})).await).await,
+    expect_error(
+        app.post("/api/v1/bots", t, json!({"system_prompt": "no name"})).await,
         400,
         "INVALID_FRAME",
-    );
-    assert_error(
-        &body(app.post("/api/v1/bots", t, json!({"name": 5})).await).await,
+    )
+    .await;
+    expect_error(
+        app.post("/api/v1/bots", t, json!({"name": 5})).await,
         400,
         "INVALID_FRAME",
-    );
+    )
+    .await;
 
     let default_id = list["bots"][0]["id"].as_str().unwrap().to_string();
-    assert_error(
-        &body(app.delete(&format!("/api/v1/bots/{default_id}"), t).await).await,
+    expect_error(
+        app.delete(&format!("/api/v1/bots/{default_id}"), t).await,
         409,
         "CONFLICT",
-    );
+    )
+    .await;
     assert_eq!(app.delete(&format!("/api/v1/bots/{id}"), t).await.status(), 204);
-    assert_error(
-        &body(app.get(&format!("/api/v1/bots/{id}"), t).await).await,
-        404,
-        "NOT_FOUND",
-    );
+    expect_error(app.get(&format!("/api/v1/bots/{id}"), t).await, 404, "NOT_FOUND").await;
 }

@@ -174,22 +174,21 @@ async fn rename_and_delete(b: Backend) {
         .delete(&format!("/api/v1/conversations/{session}"), Some(&token))
         .await;
     assert_eq!(r.status(), 204);
-    assert_error(
-        &body(app.get(&format!("/api/v1/conversations/{session}"), Some(&token)).await).await,
+    expect_error(
+        app.get(&format!("/api/v1/conversations/{session}"), Some(&token)).await,
         404,
         "NOT_FOUND",
-    );
+    )
+    .await;
     // Its messages went with it.
     assert!(app.engine.store.message(&user_msg).await.unwrap().is_none());
-    assert_error(
-        &body(
-            app.delete(&format!("/api/v1/conversations/{session}"), Some(&token))
-                .await,
-        )
-        .await,
+    expect_error(
+        app.delete(&format!("/api/v1/conversations/{session}"), Some(&token))
+            .await,
         404,
         "NOT_FOUND",
-    );
+    )
+    .await;
 }
 
 async fn bad_parameters(b: Backend) {
@@ -210,72 +209,57 @@ async fn bad_parameters(b: Backend) {
         assert!(got.1["error"].as_str().is_some());
     }
     let long_q = format!("/api/v1/conversations?q={}", "a".repeat(300));
-    assert_error(&body(app.get(&long_q, t).await).await, 422, "VALIDATION_ERROR");
-    assert_error(
-        &body(
-            app.get(&format!("/api/v1/conversations/{session}/messages?limit=-5"), t)
-                .await,
-        )
-        .await,
+    expect_error(app.get(&long_q, t).await, 422, "VALIDATION_ERROR").await;
+    expect_error(
+        app.get(&format!("/api/v1/conversations/{session}/messages?limit=-5"), t)
+            .await,
         422,
         "VALIDATION_ERROR",
-    );
-    assert_error(
-        &body(
-            app.get(&format!("/api/v1/conversations/{session}/messages?before=nope"), t)
-                .await,
-        )
-        .await,
+    )
+    .await;
+    expect_error(
+        app.get(&format!("/api/v1/conversations/{session}/messages?before=nope"), t)
+            .await,
         404,
         "NOT_FOUND",
-    );
-    assert_error(
-        &body(app.get("/api/v1/conversations/unknown-id", t).await).await,
-        404,
-        "NOT_FOUND",
-    );
-    assert_error(
-        &body(app.get("/api/v1/conversations/bad%20id", t).await).await,
+    )
+    .await;
+    expect_error(app.get("/api/v1/conversations/unknown-id", t).await, 404, "NOT_FOUND").await;
+    expect_error(
+        app.get("/api/v1/conversations/bad%20id", t).await,
         422,
         "VALIDATION_ERROR",
-    );
+    )
+    .await;
     let huge = "t".repeat(100 * 1024);
-    assert_error(
-        &body(
-            app.patch(&format!("/api/v1/conversations/{session}"), t, json!({"title": huge}))
-                .await,
-        )
-        .await,
+    expect_error(
+        app.patch(&format!("/api/v1/conversations/{session}"), t, json!({"title": huge}))
+            .await,
         422,
         "VALIDATION_ERROR",
-    );
-    assert_error(
-        &body(
-            app.patch(&format!("/api/v1/conversations/{session}"), t, json!({"title": ""}))
-                .await,
-        )
-        .await,
+    )
+    .await;
+    expect_error(
+        app.patch(&format!("/api/v1/conversations/{session}"), t, json!({"title": ""}))
+            .await,
         422,
         "VALIDATION_ERROR",
-    );
-    assert_error(
-        &body(
-            app.patch(&format!("/api/v1/conversations/{session}"), t, json!({"title": 7}))
-                .await,
-        )
-        .await,
+    )
+    .await;
+    expect_error(
+        app.patch(&format!("/api/v1/conversations/{session}"), t, json!({"title": 7}))
+            .await,
         400,
         "INVALID_FRAME",
-    );
-    assert_error(
-        &body(
-            app.patch(&format!("/api/v1/conversations/{session}"), t, json!({}))
-                .await,
-        )
-        .await,
+    )
+    .await;
+    expect_error(
+        app.patch(&format!("/api/v1/conversations/{session}"), t, json!({}))
+            .await,
         400,
         "INVALID_FRAME",
-    );
+    )
+    .await;
     // The conversation is untouched and the server still answers.
     let (_, c) = body(app.get(&format!("/api/v1/conversations/{session}"), t).await).await;
     assert_eq!(c["title"], "hello");

@@ -63,3 +63,8 @@ pub fn assert_error(got: &(u16, Value), status: u16, code: &str) {
         got.1
     );
 }
+
+/// Reads a response and asserts the contract's error shape, status and code.
+pub async fn expect_error(r: reqwest::Response, status: u16, code: &str) {
+    assert_error(&body(r).await, status, code);
+}

@@ -242,27 +242,23 @@ async fn long_polling_rebuilds_the_text(b: Backend) {
     .await;
     assert_eq!(p["status"], "complete");
     assert!(p["tokens"].as_array().unwrap().is_empty());
-    assert_error(
-        &body(
-            app.get(
-                &format!("/api/v1/chat/replies/{reply}/poll?wait_ms=30001"),
-                Some(&token),
-            )
+    expect_error(
+        app.get(
+            &format!("/api/v1/chat/replies/{reply}/poll?wait_ms=30001"),
+            Some(&token),
+        )
+        .await,
+        422,
+        "VALIDATION_ERROR",
+    )
+    .await;
+    expect_error(
+        app.get(&format!("/api/v1/chat/replies/{reply}/poll?after_seq=-1"), Some(&token))
             .await,
-        )
-        .await,
         422,
         "VALIDATION_ERROR",
-    );
-    assert_error(
-        &body(
-            app.get(&format!("/api/v1/chat/replies/{reply}/poll?after_seq=-1"), Some(&token))
-                .await,
-        )
-        .await,
-        422,
-        "VALIDATION_ERROR",
-    );
+    )
+    .await;
 }
 
 async fn live_events_over_sse(b: Backend) {
@@ -312,11 +308,12 @@ async fn live_events_over_sse(b: Backend) {
     }
     assert!(!names.contains(&"token"), "tokens come from the reply's own stream");
     // A foreign or unknown conversation is NOT_FOUND.
-    assert_error(
-        &body(app.get("/api/v1/chat/events?session_id=nope", Some(&token)).await).await,
+    expect_error(
+        app.get("/api/v1/chat/events?session_id=nope", Some(&token)).await,
         404,
         "NOT_FOUND",
-    );
+    )
+    .await;
 }
 
 async fn stop_and_regenerate_over_http(b: Backend) {
@@ -370,24 +367,20 @@ async fn stop_and_regenerate_over_http(b: Backend) {
     assert_eq!(s, 202, "{regen}");
     assert_eq!(regen["session_id"], "st");
     assert_ne!(regen["reply_id"], acc["reply_id"]);
-    assert_error(
-        &body(
-            app.post("/api/v1/chat/regenerate", Some(&token), json!({"session_id": "nope"}))
-                .await,
-        )
-        .await,
+    expect_error(
+        app.post("/api/v1/chat/regenerate", Some(&token), json!({"session_id": "nope"}))
+            .await,
         404,
         "NOT_FOUND",
-    );
-    assert_error(
-        &body(
-            app.post("/api/v1/chat/replies/unknown/stop", Some(&token), json!({}))
-                .await,
-        )
-        .await,
+    )
+    .await;
+    expect_error(
+        app.post("/api/v1/chat/replies/unknown/stop", Some(&token), json!({}))
+            .await,
         404,
         "NOT_FOUND",
-    );
+    )
+    .await;
 }
 
 async fn json_error_statuses(b: Backend) {
@@ -402,17 +395,9 @@ async fn json_error_statuses(b: Backend) {
     let token = app.user_token().await;
     let t = Some(token.as_str());
     for path in ["/api/v1/chat", "/api/v1/chat/messages"] {
-        assert_error(
-            &body(app.post(path, t, json!({"message": "  "})).await).await,
-            400,
-            "EMPTY_MESSAGE",
-        );
-        assert_error(
-            &body(app.post(path, t, json!({"message": 3})).await).await,
-            400,
-            "INVALID_FRAME",
-        );
-        assert_error(&body(app.post(path, t, json!({})).await).await, 400, "INVALID_FRAME");
+        expect_error(app.post(path, t, json!({"message": "  "})).await, 400, "EMPTY_MESSAGE").await;
+        expect_error(app.post(path, t, json!({"message": 3})).await, 400, "INVALID_FRAME").await;
+        expect_error(app.post(path, t, json!({})).await, 400, "INVALID_FRAME").await;
         let r = app
             .http
             .post(app.url(path))
@@ -422,34 +407,32 @@ async fn json_error_statuses(b: Backend) {
             .await
             .unwrap();
         assert_error(&body(r).await, 400, "INVALID_JSON");
-        assert_error(
-            &body(app.post(path, None, json!({"message": "hi"})).await).await,
+        expect_error(
+            app.post(path, None, json!({"message": "hi"})).await,
             401,
             "AUTH_REQUIRED",
-        );
-        assert_error(
-            &body(app.post(path, t, json!({"message": "x".repeat(101)})).await).await,
+        )
+        .await;
+        expect_error(
+            app.post(path, t, json!({"message": "x".repeat(101)})).await,
             413,
             "MESSAGE_TOO_LONG",
-        );
-        assert_error(
-            &body(
-                app.post(path, t, json!({"message": "hi", "session_id": "no spaces"}))
-                    .await,
-            )
-            .await,
+        )
+        .await;
+        expect_error(
+            app.post(path, t, json!({"message": "hi", "session_id": "no spaces"}))
+                .await,
             422,
             "VALIDATION_ERROR",
-        );
-        assert_error(
-            &body(
-                app.post(path, t, json!({"message": "hi", "bot_id": "unknown-bot"}))
-                    .await,
-            )
-            .await,
+        )
+        .await;
+        expect_error(
+            app.post(path, t, json!({"message": "hi", "bot_id": "unknown-bot"}))
+                .await,
             404,
             "NOT_FOUND",
-        );
+        )
+        .await;
     }
     // 403: cookie without our Origin.
     let r = app
@@ -571,15 +554,16 @@ async fn json_error_statuses(b: Backend) {
     assert_eq!(msgs["messages"][1]["status"], "error");
     // 404 for unknown replies on the GET streams.
     for path in ["/api/v1/chat/replies/nope/events", "/api/v1/chat/replies/nope/poll"] {
-        assert_error(&body(app.get(path, Some(&other)).await).await, 404, "NOT_FOUND");
-        assert_error(&body(app.get(path, None).await).await, 401, "AUTH_REQUIRED");
+        expect_error(app.get(path, Some(&other)).await, 404, "NOT_FOUND").await;
+        expect_error(app.get(path, None).await, 401, "AUTH_REQUIRED").await;
     }
     // Paths and methods the API does not have answer in JSON too.
-    assert_error(
-        &body(app.get("/api/v1/no-such-endpoint", Some(&other)).await).await,
+    expect_error(
+        app.get("/api/v1/no-such-endpoint", Some(&other)).await,
         404,
         "NOT_FOUND",
-    );
+    )
+    .await;
     let r = app
         .http
         .put(app.url("/api/v1/conversations"))
@@ -589,17 +573,19 @@ async fn json_error_statuses(b: Backend) {
         .unwrap();
     assert_error(&body(r).await, 405, "NOT_FOUND");
     // A malformed session_id is a 422, here as everywhere.
-    assert_error(
-        &body(app.get("/api/v1/chat/events?session_id=a%2Fb", Some(&other)).await).await,
+    expect_error(
+        app.get("/api/v1/chat/events?session_id=a%2Fb", Some(&other)).await,
         422,
         "VALIDATION_ERROR",
-    );
+    )
+    .await;
     // A missing required field is a 400 INVALID_FRAME, here as everywhere.
-    assert_error(
-        &body(app.post("/api/v1/bots", Some(&other), json!({})).await).await,
+    expect_error(
+        app.post("/api/v1/bots", Some(&other), json!({})).await,
         400,
         "INVALID_FRAME",
-    );
+    )
+    .await;
 }
 
 async fn refused_messages_do_not_use_up_the_rate_limit(b: Backend) {
@@ -645,32 +631,32 @@ async fn stream_error_statuses(b: Backend) {
     let token = app.user_token().await;
     let t = Some(token.as_str());
     let path = "/api/v1/chat/stream";
-    assert_error(
-        &body(app.post(path, t, json!({"message": ""})).await).await,
-        400,
-        "EMPTY_MESSAGE",
-    );
-    assert_error(
-        &body(app.post(path, t, json!({"id": "c1", "messages": []})).await).await,
+    expect_error(app.post(path, t, json!({"message": ""})).await, 400, "EMPTY_MESSAGE").await;
+    expect_error(
+        app.post(path, t, json!({"id": "c1", "messages": []})).await,
         400,
         "INVALID_FRAME",
-    );
-    assert_error(
-        &body(app.post(path, t, json!({"id": "c1", "messages": "nope"})).await).await,
+    )
+    .await;
+    expect_error(
+        app.post(path, t, json!({"id": "c1", "messages": "nope"})).await,
         400,
         "INVALID_FRAME",
-    );
-    assert_error(&body(app.post(path, t, json!({"id": "bad id", "messages": [{"id": "u", "role": "user", "parts": [{"type": "text", "text": "hi"}]}]})).await).await, 422, "VALIDATION_ERROR");
-    assert_error(
-        &body(app.post(path, t, json!({"message": "y".repeat(101)})).await).await,
+    )
+    .await;
+    expect_error(app.post(path, t, json!({"id": "bad id", "messages": [{"id": "u", "role": "user", "parts": [{"type": "text", "text": "hi"}]}]})).await, 422, "VALIDATION_ERROR").await;
+    expect_error(
+        app.post(path, t, json!({"message": "y".repeat(101)})).await,
         413,
         "MESSAGE_TOO_LONG",
-    );
-    assert_error(
-        &body(app.post(path, None, json!({"message": "hi"})).await).await,
+    )
+    .await;
+    expect_error(
+        app.post(path, None, json!({"message": "hi"})).await,
         401,
         "AUTH_REQUIRED",
-    );
+    )
+    .await;
     let r = app
         .http
         .post(app.url(path))

@@ -159,20 +159,19 @@ async fn visitors_are_scoped(b: Backend) {
     .await;
     let b_reply = sent["reply_id"].as_str().unwrap().to_string();
     // A cannot read, join or resume B's conversation.
-    assert_error(
-        &body(app.get("/api/v1/conversations/b-chat/messages", Some(&ta)).await).await,
+    expect_error(
+        app.get("/api/v1/conversations/b-chat/messages", Some(&ta)).await,
         404,
         "NOT_FOUND",
-    );
-    assert_error(
-        &body(
-            app.get(&format!("/api/v1/chat/replies/{b_reply}/poll"), Some(&ta))
-                .await,
-        )
-        .await,
+    )
+    .await;
+    expect_error(
+        app.get(&format!("/api/v1/chat/replies/{b_reply}/poll"), Some(&ta))
+            .await,
         404,
         "NOT_FOUND",
-    );
+    )
+    .await;
     let mut ws = app.ws_authed(&ta).await;
     for f in [
         json!({"type": "join", "session_id": "b-chat"}),
@@ -188,11 +187,12 @@ async fn visitors_are_scoped(b: Backend) {
     assert_eq!(ws.recv_type("error").await["code"], "INVALID_FRAME");
     let (_, bots) = body(app.get("/api/v1/bots", Some(&ta)).await).await;
     assert_eq!(bots["bots"], json!([]));
-    assert_error(
-        &body(app.post("/api/v1/bots", Some(&ta), json!({"name": "mine"})).await).await,
+    expect_error(
+        app.post("/api/v1/bots", Some(&ta), json!({"name": "mine"})).await,
         403,
         "FORBIDDEN",
-    );
+    )
+    .await;
     // A's own conversation goes to the widget's bot.
     let ack = ws.message("hello", Some("a-chat"), None).await;
     ws.collect(ack["reply_id"].as_str().unwrap()).await;
@@ -257,29 +257,25 @@ async fn owners_see_their_visitors(b: Backend) {
     assert_eq!(t["messages"].as_array().unwrap().len(), 2);
     // Nobody else sees them.
     let stranger = app.user_token().await;
-    assert_error(
-        &body(
-            app.get(&format!("/api/v1/bots/{bot_id}/conversations"), Some(&stranger))
-                .await,
-        )
-        .await,
-        404,
-        "NOT_FOUND",
-    );
-    assert_error(&body(app.get(&path, Some(&stranger)).await).await, 404, "NOT_FOUND");
-    assert_error(&body(app.get(&path, Some(token)).await).await, 404, "NOT_FOUND");
-    assert_error(
-        &body(
-            app.get(
-                &format!("/api/v1/bots/{bot_id}/visitors/nobody/conversations/order-q/messages"),
-                Some(&owner),
-            )
+    expect_error(
+        app.get(&format!("/api/v1/bots/{bot_id}/conversations"), Some(&stranger))
             .await,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
+    expect_error(app.get(&path, Some(&stranger)).await, 404, "NOT_FOUND").await;
+    expect_error(app.get(&path, Some(token)).await, 404, "NOT_FOUND").await;
+    expect_error(
+        app.get(
+            &format!("/api/v1/bots/{bot_id}/visitors/nobody/conversations/order-q/messages"),
+            Some(&owner),
         )
         .await,
         404,
         "NOT_FOUND",
-    );
+    )
+    .await;
 }
 
 /// The build gzips the bundles; a client that accepts gzip gets that copy (the
