@@ -32,18 +32,17 @@ run: build
 build: tools site widget
 
 site:
-	cargo leptos build --release
+	@scripts/build-site.sh
 	@# Precompressed copies: the server sends them to browsers that accept gzip.
 	find target/site/pkg -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' \) -exec gzip -9 -k -f -n {} \;
-	@# The contract's layout: binary at target/release/brook even with an outside cache.
-	@if [ "$(CARGO_TARGET_DIR)" != "$(ROOT)/target" ]; then \
-		mkdir -p target/release && cp -f "$(CARGO_TARGET_DIR)/release/brook" target/release/brook; fi
 
 widget:
 	@scripts/build-widget.sh
 
-## dev: rebuild and reload on change
+## dev: rebuild and reload on change (cargo-leptos, installed on first use)
 dev: tools
+	@cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)" || \
+		cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION) --features no_downloads
 	cargo leptos watch
 
 ## test: formatting, lints, Rust tests and the browser tests against the release build
@@ -74,8 +73,6 @@ bench:
 ## tools: each step only if missing
 tools:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-	@cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)" || \
-		cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION) --features no_downloads
 	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || \
 		cargo install wasm-bindgen-cli --locked --version $(WASM_BINDGEN_VERSION) || \
 		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)

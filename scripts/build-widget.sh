@@ -6,13 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 out="target/site/widget"
-# Short paths in the few panic locations that remain.
-export RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$HOME/.cargo/registry/src/= --remap-path-prefix=$PWD/="
+source scripts/wasm-env.sh
 cargo build -p brook-widget --target wasm32-unknown-unknown --profile wasm-release
 mkdir -p "$out"
 wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name brook_widget \
   "$target/wasm32-unknown-unknown/wasm-release/brook_widget.wasm"
-wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --strip-debug --strip-producers \
+wasm-opt -Oz "${WASM_OPT_FEATURES[@]}" --strip-debug --strip-producers \
   -o "$out/brook_widget_bg.wasm" "$out/brook_widget_bg.wasm"
 cp widget/assets/widget.js widget/assets/widget.css "$out/"
 # Minify the JS glue and the loader (esbuild from the project-local tools).
