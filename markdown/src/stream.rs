@@ -1,0 +1,1 @@
+//! Streaming (to do)
