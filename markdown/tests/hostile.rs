@@ -1,0 +1,154 @@
+//! Untrusted text (contract §11): cmark's pathological families at 1k, 10k and
+//! 100k characters, the inputs from issue 11, and random input, each rendered on
+//! a thread with a 256 KiB stack, so any recursion that grows with the input
+//! fails here instead of aborting a server. Times are in the benchmark
+//! (`cargo bench -p brook-markdown`), never asserted.
+
+use brook_markdown::{parse, to_html, Event, Tag, MAX_DEPTH};
+use proptest::prelude::*;
+
+const SMALL_STACK: usize = 256 * 1024;
+
+/// Renders `text` (HTML and events) on a small stack; returns the HTML.
+fn render_small_stack(text: String) -> String {
+    std::thread::Builder::new()
+        .stack_size(SMALL_STACK)
+        .spawn(move || {
+            let events = parse(&text);
+            let depth = max_depth(&events);
+            let html = to_html(&text);
+            let mut stream = brook_markdown::stream::StreamRenderer::new();
+            for chunk in text.as_bytes().chunks(97) {
+                stream.push(&String::from_utf8_lossy(chunk));
+            }
+            drop(stream);
+            (html, depth)
+        })
+        .expect("spawn")
+        .join()
+        .map(|(html, depth)| {
+            assert!(depth <= 2 * MAX_DEPTH as usize + 4, "nesting {depth}");
+            html
+        })
+        .expect("rendering panicked or overflowed")
+}
+
+fn max_depth(events: &[Event]) -> usize {
+    let (mut d, mut max) = (0usize, 0usize);
+    for e in events {
+        match e {
+            Event::Start(_) => {
+                d += 1;
+                max = max.max(d);
+            }
+            Event::End => d = d.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// cmark's `test/pathological_tests.py` families (and issue 11's), sized to `n` characters.
+pub fn families(n: usize) -> Vec<(&'static str, String)> {
+    fn rep(unit: &str, n: usize) -> String {
+        unit.repeat((n / unit.len()).max(1))
+    }
+    let half = |unit: &str, mid: &str, close: &str| {
+        let k = (n / 2 / unit.len()).max(1);
+        format!("{}{mid}{}", unit.repeat(k), close.repeat(k))
+    };
+    vec![
+        ("nested strong emph", half("*a **a ", "b", " a** a*")),
+        ("many emph closers", rep("a_ ", n)),
+        ("many emph openers", rep("_a ", n)),
+        ("many link closers", rep("a]", n)),
+        ("many link openers", rep("[a", n)),
+        ("mismatched openers and closers", rep("*a_ ", n)),
+        ("openers and closers multiple of 3", format!("a**b{}", rep("c* ", n))),
+        ("link openers and emph closers", rep("[ a_", n)),
+        ("pattern [ (]( repeated", rep("[ (](", n)),
+        ("pattern ![[]() repeated", rep("![[]()", n)),
+        ("nested brackets", half("[", "a", "]")),
+        ("nested block quotes", format!("{}a", rep("> ", n))),
+        ("deeply nested lists", (0..).map(|x| format!("{}* a\n", "  ".repeat(x))).scan(0, |len, l| {
+            *len += l.len();
+            (*len <= n.max(200)).then_some(l)
+        }).collect()),
+        ("backticks", (1..).map(|x| format!("e{}", "`".repeat(x))).scan(0, |len, l| {
+            *len += l.len();
+            (*len <= n).then_some(l)
+        }).collect()),
+        ("unclosed links A", rep("[a](<b", n)),
+        ("unclosed links B", rep("[a](b", n)),
+        ("unclosed links C", rep("[a](b(c)", n)),
+        ("unclosed <!--", format!("</{}", rep("<!--", n))),
+        ("< runs", rep("<a ", n)),
+        ("<? runs", rep("<?", n)),
+        ("<!A runs", rep("<!A ", n)),
+        ("empty lines in nested lists", format!("{}x{}", rep("- ", n / 2), "\n".repeat(n / 2))),
+        ("emph in deep blockquote", format!("{}{}", ">".repeat(n / 2), rep("a*", n / 2))),
+        ("nested inlines", half("*", "a", "*")),
+        ("issue 11: - ", format!("{}x", rep("- ", n))),
+        ("issue 11: >", format!("{} x", ">".repeat(n))),
+        ("reference definitions", (0..).map(|i| format!("[x{i}]: /u\n\n[x{i}]\n\n")).scan(0, |len, l| {
+            *len += l.len();
+            (*len <= n).then_some(l)
+        }).collect()),
+        ("table columns", format!("{}\n{}\n", rep("|a", n / 2), rep("|-", n / 2))),
+        ("bare URLs", rep("https://a.b/(( www.a.b_ ", n)),
+        ("emails", rep("a.b@c.d@", n)),
+        ("entities", rep("&amp;&ClockwiseContourIntegral;&#x1F600;&nosuch;", n)),
+    ]
+}
+
+#[test]
+fn pathological_families_render_on_a_small_stack() {
+    for n in [1_000, 10_000, 100_000] {
+        for (name, input) in families(n) {
+            let html = render_small_stack(input);
+            assert!(!html.is_empty(), "{name} at {n}");
+        }
+    }
+}
+
+#[test]
+fn issue_11_inputs_render_as_plain_text_past_32_levels() {
+    let html = render_small_stack(format!("{}x", "- ".repeat(5000)));
+    assert_eq!(html.matches("<ul>").count(), MAX_DEPTH as usize);
+    assert!(html.contains("- - - x"), "the rest is text");
+    let html = render_small_stack(format!("{} x", ">".repeat(6000)));
+    assert_eq!(html.matches("<blockquote>").count(), MAX_DEPTH as usize);
+    let html = render_small_stack("[a".repeat(32 * 1024));
+    assert_eq!(html.len(), "<p></p>".len() + 64 * 1024);
+    // Emphasis: 32 levels render, the rest are literal asterisks.
+    let html = render_small_stack(format!("{}a{}", "*".repeat(200), "*".repeat(200)));
+    assert!(html.matches("<em>").count() + html.matches("<strong>").count() <= MAX_DEPTH as usize, "{html}");
+    // A 16,000-character message and a 1 MiB reply of ordinary markdown.
+    let reply = "## Title\n\nSome *text* with `code` and [a link](https://x.y).\n\n- one\n- two\n\n```rust\nfn x() {}\n```\n\n"
+        .repeat(1 << 20 >> 7);
+    assert!(render_small_stack(reply).len() > 1 << 20);
+}
+
+/// Markdown-heavy random text: every construct's trigger characters.
+fn hostile_text() -> impl Strategy<Value = String> {
+    let atoms = prop::sample::select(vec![
+        "*", "**", "_", "__", "~~", "`", "``", "[", "]", "(", ")", "![", "<", ">", "&", "&amp;", "&#", ";", "\\", "\n",
+        "\n\n", "- ", "1. ", "> ", "    ", "\t", "#", "|", "---", "===", "```", "~~~", "a", "b c", "é", "😀", "http://",
+        "www.", "@", ".", "<a href=\"", "\"", "'", "<!--", "-->", "[x]: /u", "\r", "\0", " ",
+    ]);
+    prop::collection::vec(atoms, 0..300).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_markdown_never_panics_or_recurses(text in hostile_text()) {
+        render_small_stack(text);
+    }
+
+    #[test]
+    fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..2000)) {
+        render_small_stack(String::from_utf8_lossy(&bytes).into_owned());
+    }
+}
