@@ -14,15 +14,6 @@ pub(crate) fn clean(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Runs the block phase over `text` with the given known definitions.
-pub(crate) fn blocks(text: &str, refs: RefMap) -> BlockParser<'_> {
-    let mut bp = BlockParser::new(refs);
-    for (line, _) in lines(text) {
-        bp.add_line(line);
-    }
-    bp
-}
-
 /// Appends the events of the block `root` (and everything inside it).
 pub(crate) fn block_events(bp: &BlockParser<'_>, inline: &mut InlineParser<'_>, root: u32, out: &mut Vec<Event>) {
     let mut cur = root;
@@ -146,10 +137,14 @@ fn enter(bp: &BlockParser<'_>, inline: &mut InlineParser<'_>, i: u32, out: &mut 
 /// Markdown → events (the whole document).
 pub fn parse(text: &str) -> Vec<Event> {
     let text = clean(text);
-    let mut bp = blocks(&text, RefMap::new());
+    let none = RefMap::new();
+    let mut bp = BlockParser::new(&none);
+    for (line, _) in lines(&text) {
+        bp.add_line(line);
+    }
     bp.finish();
     let refs = std::mem::take(&mut bp.refs);
-    let mut inline = InlineParser::new(&refs);
+    let mut inline = InlineParser::new(&none, &refs);
     let mut out = Vec::new();
     let mut child = bp.node(0).map_or(NIL, |n| n.first);
     while child != NIL {

@@ -82,7 +82,10 @@ pub(crate) struct Node {
 /// The block parser's state for one document.
 pub(crate) struct BlockParser<'a> {
     pub nodes: Vec<Node>,
+    /// Definitions found in this text.
     pub refs: RefMap,
+    /// Definitions known from earlier text (they win over `refs`).
+    pub base: &'a RefMap,
     tip: u32,
     oldtip: u32,
     last_matched: u32,
@@ -123,11 +126,12 @@ pub(crate) fn lines(text: &str) -> impl Iterator<Item = (&str, usize)> {
 }
 
 impl<'a> BlockParser<'a> {
-    pub fn new(refs: RefMap) -> Self {
+    pub fn new(base: &'a RefMap) -> Self {
         let doc = Node::new(Kind::Document, NIL, 0, 0);
         BlockParser {
             nodes: vec![doc],
-            refs,
+            refs: RefMap::new(),
+            base,
             tip: 0,
             oldtip: 0,
             last_matched: 0,
@@ -456,7 +460,7 @@ impl<'a> BlockParser<'a> {
         match kind {
             Kind::Paragraph => {
                 let text = std::mem::take(&mut self.n(b).text);
-                let used = crate::inline::link::parse_ref_defs(&text, &mut self.refs);
+                let used = crate::inline::link::parse_ref_defs(&text, &mut self.refs, self.base);
                 let rest = text.get(used..).unwrap_or("");
                 if used > 0 && rest.trim_matches(|c: char| c.is_ascii_whitespace()).is_empty() {
                     self.n(b).kind = Kind::Removed;

@@ -124,7 +124,7 @@ impl<'a> BlockParser<'a> {
         }
         self.close_unmatched();
         let text = std::mem::take(&mut self.n(container).text);
-        let used = crate::inline::link::parse_ref_defs(&text, &mut self.refs);
+        let used = crate::inline::link::parse_ref_defs(&text, &mut self.refs, self.base);
         let rest = text.get(used..).unwrap_or("");
         if rest.is_empty() {
             self.n(container).text = String::new();
@@ -183,6 +183,8 @@ impl<'a> BlockParser<'a> {
             self.finalize(container, ln, true);
             // The paragraph may have been only definitions; either way the table follows it.
             let t = self.add_child(Kind::Table(aligns), self.next_nonspace);
+            // The table begins at its header row, the line before this one.
+            self.n(t).start_line = self.line_number.saturating_sub(1);
             self.n(t).text = header;
             self.n(t).text.push('\n');
         }

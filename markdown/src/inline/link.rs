@@ -194,15 +194,15 @@ fn text_of(s: &str, a: usize, b: usize) -> &str {
 
 /// Parses link reference definitions at the start of a paragraph's text into
 /// `refs`; returns how many bytes they took.
-pub(crate) fn parse_ref_defs(text: &str, refs: &mut RefMap) -> usize {
+pub(crate) fn parse_ref_defs(text: &str, refs: &mut RefMap, base: &RefMap) -> usize {
     let mut pos = 0;
-    while let Some(n) = parse_ref_def(text, pos, refs) {
+    while let Some(n) = parse_ref_def(text, pos, refs, base) {
         pos = n;
     }
     pos
 }
 
-fn parse_ref_def(text: &str, pos: usize, refs: &mut RefMap) -> Option<usize> {
+fn parse_ref_def(text: &str, pos: usize, refs: &mut RefMap, base: &RefMap) -> Option<usize> {
     let s = text.as_bytes();
     let label_end = scan_label(s, pos)?;
     if s.get(label_end) != Some(&b':') {
@@ -245,6 +245,9 @@ fn parse_ref_def(text: &str, pos: usize, refs: &mut RefMap) -> Option<usize> {
     let key = normalize_label(label);
     if key.is_empty() {
         return None;
+    }
+    if base.contains_key(&key) {
+        return Some(i);
     }
     refs.entry(key).or_insert_with(|| LinkDef {
         dest: unescape(text_of(text, da, db)),
@@ -321,7 +324,7 @@ impl InlineParser<'_> {
             };
             if let Some((a, b, end)) = label {
                 let key = normalize_label(text_of(&self.s, a, b));
-                match self.refs.get(&key) {
+                match self.base.get(&key).or_else(|| self.refs.get(&key)) {
                     Some(def) => found = Some((def.dest.clone(), def.title.clone(), end)),
                     None => self.unresolved = true,
                 }

@@ -72,6 +72,8 @@ pub(crate) struct InlineParser<'r> {
     pub(crate) top: u32,
     pub(crate) brackets: Vec<Bracket>,
     pub(crate) refs: &'r RefMap,
+    /// Definitions from earlier text: they win over `refs`.
+    pub(crate) base: &'r RefMap,
     /// Latest start of a backtick run of each length seen by the closer scan.
     backticks: Vec<usize>,
     backtick_scanned: bool,
@@ -83,7 +85,7 @@ pub(crate) struct InlineParser<'r> {
 }
 
 impl<'r> InlineParser<'r> {
-    pub fn new(refs: &'r RefMap) -> Self {
+    pub fn new(base: &'r RefMap, refs: &'r RefMap) -> Self {
         InlineParser {
             s: String::new(),
             pos: 0,
@@ -94,6 +96,7 @@ impl<'r> InlineParser<'r> {
             top: NIL,
             brackets: Vec::new(),
             refs,
+            base,
             backticks: Vec::new(),
             backtick_scanned: false,
             html_fail_from: [usize::MAX; 4],
