@@ -244,7 +244,7 @@ mod tests {
 
     #[test]
     fn labels_fold() {
-        assert_eq!(normalize_label("  Foo\n  BAR "), "foo bar");
+        assert_eq!(normalize_label("  Foo\n  BAR "), "FOO BAR");
         assert_eq!(normalize_label("ẞ"), normalize_label("SS"));
     }
 }

@@ -30,6 +30,7 @@
 
 mod block;
 mod chars;
+pub mod dom;
 mod emit;
 mod event;
 mod highlight;
