@@ -84,4 +84,38 @@ with open("markdown/src/tables.rs", "w") as f:
     f.write("\";\n\n")
     f.write("/// Byte offset of the first entry for each first letter `A`..=`Z`, `a`..=`z`, then the end.\n")
     f.write("pub(crate) static ENTITY_BUCKETS: [u16; %d] = %s;\n" % (len(idx), "[" + ", ".join(str(i) for i in idx) + "]"))
+# Unicode full case folding (as Python's str.casefold), for link labels (§4.7).
+single = []
+multi = []
+for cp in range(0x80, 0x110000):
+    if 0xD800 <= cp < 0xE000:
+        continue
+    f = chr(cp).casefold()
+    if f != chr(cp):
+        if len(f) == 1:
+            single.append((cp, ord(f)))
+        else:
+            multi.append((cp, f))
+runs = []
+for cp, t in single:
+    d = t - cp
+    if runs:
+        st0, l, dd, stride = runs[-1]
+        if dd == d and ((l == 1 and cp - st0 in (1, 2)) or (l > 1 and cp == st0 + l * stride)):
+            if l == 1:
+                stride = cp - st0
+            runs[-1] = (st0, l + 1, dd, stride)
+            continue
+    runs.append((cp, 1, d, 1))
+assert all(l < 1024 for _, l, _, _ in runs)
+with open("markdown/src/tables.rs", "a") as f:
+    f.write("\n/// Case folding runs: (`start << 11 | len << 1 | (stride - 1)`, delta), sorted.\n")
+    f.write("pub(crate) static FOLD: [(u32, i32); %d] = [\n" % len(runs))
+    for st0, l, d, stride in runs:
+        f.write("    (0x%x, %d),\n" % ((st0 << 11) | (l << 1) | (stride - 1), d))
+    f.write("];\n\n/// Case foldings to more than one character.\n")
+    f.write("pub(crate) static FOLD_MULTI: [(char, &str); %d] = [\n" % len(multi))
+    for cp, t in multi:
+        f.write("    ('\\u{%x}', \"%s\"),\n" % (cp, rust_str(t)))
+    f.write("];\n")
 print(len(packed), "ranges;", len(names), "entities;", end, "bytes")

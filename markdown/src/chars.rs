@@ -1,6 +1,6 @@
 //! Character classes (CommonMark 0.31.2 §2.1) and character references (§2.5).
 
-use crate::tables::{ENTITIES, ENTITY_BUCKETS, PUNCT};
+use crate::tables::{ENTITIES, ENTITY_BUCKETS, FOLD, FOLD_MULTI, PUNCT};
 
 /// `!`…`/`, `:`…`@`, `[`…`` ` ``, `{`…`~`.
 pub(crate) fn is_ascii_punct(b: u8) -> bool {
@@ -35,16 +35,8 @@ pub(crate) fn is_punct(c: char) -> bool {
 pub(crate) fn is_unicode_ws(c: char) -> bool {
     matches!(
         c,
-        ' ' | '\t'
-            | '\n'
-            | '\x0c'
-            | '\r'
-            | '\u{a0}'
-            | '\u{1680}'
-            | '\u{2000}'..='\u{200a}'
-            | '\u{202f}'
-            | '\u{205f}'
-            | '\u{3000}'
+        ' ' | '\t' | '\n' | '\x0c' | '\r' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}' | '\u{202f}' | '\u{205f}' | '\u{3000}'
     )
 }
 
@@ -136,7 +128,11 @@ pub(crate) fn entity_at(s: &str) -> Option<(EntityText, usize)> {
         if i == digits_from || b.get(i) != Some(&b';') {
             return None;
         }
-        let c = if n == 0 { '\u{fffd}' } else { char::from_u32(n).unwrap_or('\u{fffd}') };
+        let c = if n == 0 {
+            '\u{fffd}'
+        } else {
+            char::from_u32(n).unwrap_or('\u{fffd}')
+        };
         return Some((EntityText::Char(c), i + 1));
     }
     let mut i = 1;
@@ -210,14 +206,41 @@ pub(crate) fn normalize_label(s: &str) -> String {
             out.push(' ');
         }
         space = true;
-        if w.is_ascii() {
-            out.push_str(&w.to_ascii_uppercase());
-        } else {
-            // Full case folding approximated as commonmark.js does: lower, then upper.
-            out.push_str(&w.to_lowercase().to_uppercase());
+        for c in w.chars() {
+            fold(c, &mut out);
         }
     }
     out
+}
+
+/// Unicode full case folding of one character (CaseFolding.txt, C + F).
+fn fold(c: char, out: &mut String) {
+    if c.is_ascii() {
+        out.push(c.to_ascii_lowercase());
+        return;
+    }
+    let cp = c as u32;
+    if let Ok(i) = FOLD_MULTI.binary_search_by(|(k, _)| k.cmp(&c)) {
+        if let Some((_, s)) = FOLD_MULTI.get(i) {
+            out.push_str(s);
+            return;
+        }
+    }
+    // The last run starting at or before `cp`.
+    let i = FOLD.partition_point(|&(r, _)| r >> 11 <= cp);
+    if let Some(&(r, delta)) = i.checked_sub(1).and_then(|i| FOLD.get(i)) {
+        let start = r >> 11;
+        let len = (r >> 1) & 0x3ff;
+        let stride = (r & 1) + 1;
+        let off = cp - start;
+        if off % stride == 0 && off / stride < len {
+            if let Some(f) = char::from_u32(cp.wrapping_add_signed(delta)) {
+                out.push(f);
+                return;
+            }
+        }
+    }
+    out.push(c);
 }
 
 #[cfg(test)]
@@ -244,7 +267,8 @@ mod tests {
 
     #[test]
     fn labels_fold() {
-        assert_eq!(normalize_label("  Foo\n  BAR "), "FOO BAR");
+        assert_eq!(normalize_label("  Foo\n  BAR "), "foo bar");
+        assert_eq!(normalize_label("ΑΓΩ Ǆ"), normalize_label("αγω ǆ"));
         assert_eq!(normalize_label("ẞ"), normalize_label("SS"));
     }
 }

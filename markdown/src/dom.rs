@@ -207,7 +207,11 @@ impl<N: Clone> DomStream<N> {
     /// Takes over `target` (its children are replaced).
     pub fn new<S: TreeSink<Node = N>>(sink: &mut S, target: N) -> Self {
         sink.clear(&target);
-        DomStream { blocks: BlockStream::new(), target, tail: Vec::new() }
+        DomStream {
+            blocks: BlockStream::new(),
+            target,
+            tail: Vec::new(),
+        }
     }
 
     /// All text pushed so far.
@@ -331,7 +335,10 @@ mod tests {
             widget_html("![alt](https://i/x.png) ![x](/rel.png)"),
             "<div><p><a href=\"https://i/x.png\" target=\"_blank\" rel=\"noopener noreferrer nofollow\">alt</a> x</p></div>"
         );
-        assert_eq!(widget_html("3. a\n4. b"), "<div><ol start=\"3\"><li>a</li><li>b</li></ol></div>");
+        assert_eq!(
+            widget_html("3. a\n4. b"),
+            "<div><ol start=\"3\"><li>a</li><li>b</li></ol></div>"
+        );
     }
 
     #[test]

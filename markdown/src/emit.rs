@@ -49,9 +49,13 @@ pub(crate) fn block_events(bp: &BlockParser<'_>, inline: &mut InlineParser<'_>, 
 }
 
 fn in_tight_item(bp: &BlockParser<'_>, i: u32) -> bool {
-    let Some(item) = bp.node(i).and_then(|n| bp.node(n.parent)) else { return false };
+    let Some(item) = bp.node(i).and_then(|n| bp.node(n.parent)) else {
+        return false;
+    };
     matches!(item.kind, Kind::Item(_))
-        && bp.node(item.parent).is_some_and(|l| matches!(l.kind, Kind::List(d) if d.tight))
+        && bp
+            .node(item.parent)
+            .is_some_and(|l| matches!(l.kind, Kind::List(d) if d.tight))
 }
 
 /// Emits a node's opening (containers) or all of it (leaves); true for containers.
@@ -66,7 +70,10 @@ fn enter(bp: &BlockParser<'_>, inline: &mut InlineParser<'_>, i: u32, out: &mut 
         Kind::Document => return true,
         Kind::BlockQuote => out.push(Event::Start(Tag::BlockQuote)),
         Kind::List(d) => {
-            out.push(Event::Start(Tag::List { start: d.ordered.then_some(d.start), tight: d.tight }));
+            out.push(Event::Start(Tag::List {
+                start: d.ordered.then_some(d.start),
+                tight: d.tight,
+            }));
         }
         Kind::Item(_) => out.push(Event::Start(Tag::Item)),
         Kind::Paragraph => {
@@ -108,7 +115,10 @@ fn enter(bp: &BlockParser<'_>, inline: &mut InlineParser<'_>, i: u32, out: &mut 
             out.push(Event::Start(Tag::Table(aligns.clone())));
             let mut rows = n.text.lines();
             out.push(Event::Start(Tag::TableHead));
-            for cell in crate::block::table_cells(rows.next().unwrap_or("")).iter().take(aligns.len()) {
+            for cell in crate::block::table_cells(rows.next().unwrap_or(""))
+                .iter()
+                .take(aligns.len())
+            {
                 out.push(Event::Start(Tag::TableCell));
                 inlines(inline, cell, out);
                 out.push(Event::End);

@@ -20,13 +20,18 @@ pub enum Tag {
     BlockQuote,
     /// A fenced or indented code block; `info` is the unescaped info string
     /// (empty for indented code). Its text follows as one [`Event::Text`].
-    CodeBlock { info: String },
+    CodeBlock {
+        info: String,
+    },
     /// Raw HTML the author wrote as a block. Brook never passes it through:
     /// renderers show the following [`Event::Html`] text as code.
     HtmlBlock,
     /// `start` is `Some(n)` for an ordered list. `tight` lists carry no
     /// paragraph tags inside their items (CommonMark §5.3).
-    List { start: Option<u32>, tight: bool },
+    List {
+        start: Option<u32>,
+        tight: bool,
+    },
     Item,
     Table(Vec<Align>),
     /// The header row: its cells follow directly.
@@ -38,9 +43,15 @@ pub enum Tag {
     Strikethrough,
     /// Any destination as written (after unescaping); renderers decide what is
     /// safe to make clickable (see [`crate::safe_url`]).
-    Link { dest: String, title: String },
+    Link {
+        dest: String,
+        title: String,
+    },
     /// The children are the image description (alt text).
-    Image { dest: String, title: String },
+    Image {
+        dest: String,
+        title: String,
+    },
 }
 
 /// One step of a document.

@@ -268,7 +268,11 @@ fn start(out: &mut String, tag: &Tag, st: &mut StartState<'_>) -> Open {
         Tag::TableCell => {
             let a = align_attr(st.aligns.get(*st.cell));
             *st.cell += 1;
-            let (open, close) = if *st.in_head { ("<th", "</th>") } else { ("<td", "</td>") };
+            let (open, close) = if *st.in_head {
+                ("<th", "</th>")
+            } else {
+                ("<td", "</td>")
+            };
             out.push_str(open);
             out.push_str(a);
             out.push('>');

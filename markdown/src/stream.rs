@@ -104,7 +104,9 @@ impl BlockStream {
         let mut tail = Vec::new();
         let mut done = Vec::new();
         self.advance(Some(&mut done), &mut tail);
-        let late = self.unresolved_at.is_some_and(|n| self.refs.len() > n || self.tail_defines());
+        let late = self
+            .unresolved_at
+            .is_some_and(|n| self.refs.len() > n || self.tail_defines());
         if late {
             return Finish::Whole(crate::parse(&self.text));
         }
@@ -238,7 +240,10 @@ impl StreamRenderer {
         push_html(&mut self.done, &step.done);
         self.tail.clear();
         push_html(&mut self.tail, &step.tail);
-        Update { done: self.done.get(from..).unwrap_or(""), tail: &self.tail }
+        Update {
+            done: self.done.get(from..).unwrap_or(""),
+            tail: &self.tail,
+        }
     }
 
     /// Everything so far: final blocks, then the tail.

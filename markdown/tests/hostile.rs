@@ -70,14 +70,26 @@ pub fn families(n: usize) -> Vec<(&'static str, String)> {
         ("pattern ![[]() repeated", rep("![[]()", n)),
         ("nested brackets", half("[", "a", "]")),
         ("nested block quotes", format!("{}a", rep("> ", n))),
-        ("deeply nested lists", (0..).map(|x| format!("{}* a\n", "  ".repeat(x))).scan(0, |len, l| {
-            *len += l.len();
-            (*len <= n.max(200)).then_some(l)
-        }).collect()),
-        ("backticks", (1..).map(|x| format!("e{}", "`".repeat(x))).scan(0, |len, l| {
-            *len += l.len();
-            (*len <= n).then_some(l)
-        }).collect()),
+        (
+            "deeply nested lists",
+            (0..)
+                .map(|x| format!("{}* a\n", "  ".repeat(x)))
+                .scan(0, |len, l| {
+                    *len += l.len();
+                    (*len <= n.max(200)).then_some(l)
+                })
+                .collect(),
+        ),
+        (
+            "backticks",
+            (1..)
+                .map(|x| format!("e{}", "`".repeat(x)))
+                .scan(0, |len, l| {
+                    *len += l.len();
+                    (*len <= n).then_some(l)
+                })
+                .collect(),
+        ),
         ("unclosed links A", rep("[a](<b", n)),
         ("unclosed links B", rep("[a](b", n)),
         ("unclosed links C", rep("[a](b(c)", n)),
@@ -85,15 +97,27 @@ pub fn families(n: usize) -> Vec<(&'static str, String)> {
         ("< runs", rep("<a ", n)),
         ("<? runs", rep("<?", n)),
         ("<!A runs", rep("<!A ", n)),
-        ("empty lines in nested lists", format!("{}x{}", rep("- ", n / 2), "\n".repeat(n / 2))),
-        ("emph in deep blockquote", format!("{}{}", ">".repeat(n / 2), rep("a*", n / 2))),
+        (
+            "empty lines in nested lists",
+            format!("{}x{}", rep("- ", n / 2), "\n".repeat(n / 2)),
+        ),
+        (
+            "emph in deep blockquote",
+            format!("{}{}", ">".repeat(n / 2), rep("a*", n / 2)),
+        ),
         ("nested inlines", half("*", "a", "*")),
         ("issue 11: - ", format!("{}x", rep("- ", n))),
         ("issue 11: >", format!("{} x", ">".repeat(n))),
-        ("reference definitions", (0..).map(|i| format!("[x{i}]: /u\n\n[x{i}]\n\n")).scan(0, |len, l| {
-            *len += l.len();
-            (*len <= n).then_some(l)
-        }).collect()),
+        (
+            "reference definitions",
+            (0..)
+                .map(|i| format!("[x{i}]: /u\n\n[x{i}]\n\n"))
+                .scan(0, |len, l| {
+                    *len += l.len();
+                    (*len <= n).then_some(l)
+                })
+                .collect(),
+        ),
         ("table columns", format!("{}\n{}\n", rep("|a", n / 2), rep("|-", n / 2))),
         ("bare URLs", rep("https://a.b/(( www.a.b_ ", n)),
         ("emails", rep("a.b@c.d@", n)),
@@ -122,19 +146,69 @@ fn issue_11_inputs_render_as_plain_text_past_32_levels() {
     assert_eq!(html.len(), "<p></p>".len() + 64 * 1024);
     // Emphasis: 32 levels render, the rest are literal asterisks.
     let html = render_small_stack(format!("{}a{}", "*".repeat(200), "*".repeat(200)));
-    assert!(html.matches("<em>").count() + html.matches("<strong>").count() <= MAX_DEPTH as usize, "{html}");
+    assert!(
+        html.matches("<em>").count() + html.matches("<strong>").count() <= MAX_DEPTH as usize,
+        "{html}"
+    );
     // A 16,000-character message and a 1 MiB reply of ordinary markdown.
-    let reply = "## Title\n\nSome *text* with `code` and [a link](https://x.y).\n\n- one\n- two\n\n```rust\nfn x() {}\n```\n\n"
-        .repeat(1 << 20 >> 7);
+    let reply =
+        "## Title\n\nSome *text* with `code` and [a link](https://x.y).\n\n- one\n- two\n\n```rust\nfn x() {}\n```\n\n"
+            .repeat(1 << 20 >> 7);
     assert!(render_small_stack(reply).len() > 1 << 20);
 }
 
 /// Markdown-heavy random text: every construct's trigger characters.
 fn hostile_text() -> impl Strategy<Value = String> {
     let atoms = prop::sample::select(vec![
-        "*", "**", "_", "__", "~~", "`", "``", "[", "]", "(", ")", "![", "<", ">", "&", "&amp;", "&#", ";", "\\", "\n",
-        "\n\n", "- ", "1. ", "> ", "    ", "\t", "#", "|", "---", "===", "```", "~~~", "a", "b c", "é", "😀", "http://",
-        "www.", "@", ".", "<a href=\"", "\"", "'", "<!--", "-->", "[x]: /u", "\r", "\0", " ",
+        "*",
+        "**",
+        "_",
+        "__",
+        "~~",
+        "`",
+        "``",
+        "[",
+        "]",
+        "(",
+        ")",
+        "![",
+        "<",
+        ">",
+        "&",
+        "&amp;",
+        "&#",
+        ";",
+        "\\",
+        "\n",
+        "\n\n",
+        "- ",
+        "1. ",
+        "> ",
+        "    ",
+        "\t",
+        "#",
+        "|",
+        "---",
+        "===",
+        "```",
+        "~~~",
+        "a",
+        "b c",
+        "é",
+        "😀",
+        "http://",
+        "www.",
+        "@",
+        ".",
+        "<a href=\"",
+        "\"",
+        "'",
+        "<!--",
+        "-->",
+        "[x]: /u",
+        "\r",
+        "\0",
+        " ",
     ]);
     prop::collection::vec(atoms, 0..300).prop_map(|v| v.concat())
 }

@@ -6,22 +6,66 @@ mod support;
 use brook_markdown::{parse, to_html, to_html_or_plain, Event, Tag};
 
 const ALLOWED_TAGS: &[&str] = &[
-    "p", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "li", "div", "span", "button", "pre", "code", "em",
-    "strong", "del", "a", "br", "hr", "table", "thead", "tbody", "tr", "th", "td",
+    "p",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "div",
+    "span",
+    "button",
+    "pre",
+    "code",
+    "em",
+    "strong",
+    "del",
+    "a",
+    "br",
+    "hr",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
 ];
 
-const ALLOWED_ATTRS: &[&str] =
-    &["href", "title", "target", "rel", "class", "type", "aria-label", "data-copy", "tabindex", "start", "align"];
+const ALLOWED_ATTRS: &[&str] = &[
+    "href",
+    "title",
+    "target",
+    "rel",
+    "class",
+    "type",
+    "aria-label",
+    "data-copy",
+    "tabindex",
+    "start",
+    "align",
+];
 
 /// Every tag in Brook's HTML is one it writes, and every link is safe.
 fn assert_safe(html: &str, context: &str) {
     let mut rest = html;
     while let Some(i) = rest.find('<') {
         rest = &rest[i + 1..];
-        let end = rest.find('>').unwrap_or_else(|| panic!("unclosed tag in {context}: {html}"));
+        let end = rest
+            .find('>')
+            .unwrap_or_else(|| panic!("unclosed tag in {context}: {html}"));
         let tag = &rest[..end];
-        let name: String = tag.trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
-        assert!(ALLOWED_TAGS.contains(&name.as_str()), "tag <{tag}> in {context}: {html}");
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        assert!(
+            ALLOWED_TAGS.contains(&name.as_str()),
+            "tag <{tag}> in {context}: {html}"
+        );
         // Attributes: only Brook's names, values quoted with no quote inside.
         let mut attrs = tag.trim_start_matches('/')[name.len()..].trim();
         while !attrs.is_empty() {
@@ -29,7 +73,9 @@ fn assert_safe(html: &str, context: &str) {
             assert!(ALLOWED_ATTRS.contains(&key), "attribute {key} in {context}: {tag}");
             if attrs[key.len()..].starts_with("=\"") {
                 let v = &attrs[key.len() + 2..];
-                let close = v.find('"').unwrap_or_else(|| panic!("unquoted value in {context}: {tag}"));
+                let close = v
+                    .find('"')
+                    .unwrap_or_else(|| panic!("unquoted value in {context}: {tag}"));
                 let value = &v[..close];
                 if key == "href" {
                     let l = value.to_ascii_lowercase();
@@ -72,13 +118,19 @@ fn fenced_code_in_a_numbered_item_keeps_its_indentation() {
 #[test]
 fn triple_emphasis_and_nesting() {
     assert_eq!(to_html("***x***"), "<p><em><strong>x</strong></em></p>");
-    assert_eq!(to_html("*foo **bar** baz*"), "<p><em>foo <strong>bar</strong> baz</em></p>");
+    assert_eq!(
+        to_html("*foo **bar** baz*"),
+        "<p><em>foo <strong>bar</strong> baz</em></p>"
+    );
     assert_eq!(to_html("*foo\nbar*"), "<p><em>foo\nbar</em></p>");
 }
 
 #[test]
 fn character_references() {
-    assert_eq!(to_html("&amp; &copy; &#123; &#x1F600; &nbsp;|"), "<p>&amp; © { 😀 \u{a0}|</p>");
+    assert_eq!(
+        to_html("&amp; &copy; &#123; &#x1F600; &nbsp;|"),
+        "<p>&amp; © { 😀 \u{a0}|</p>"
+    );
     assert_eq!(to_html("&bogus; &#xZZ;"), "<p>&amp;bogus; &amp;#xZZ;</p>");
 }
 
@@ -99,7 +151,10 @@ fn images_are_links_to_the_image() {
 
 #[test]
 fn underscores_inside_words_are_not_emphasis() {
-    assert_eq!(to_html("snake__case__name and a_b_c"), "<p>snake__case__name and a_b_c</p>");
+    assert_eq!(
+        to_html("snake__case__name and a_b_c"),
+        "<p>snake__case__name and a_b_c</p>"
+    );
     assert_eq!(to_html("__bold__"), "<p><strong>bold</strong></p>");
 }
 
@@ -119,7 +174,10 @@ fn hostile_html_is_text() {
     assert!(h.contains("&lt;script&gt;"), "{h}");
     // An HTML block is shown as code.
     let h = to_html("<div onclick=\"x()\">\nhi\n</div>");
-    assert!(h.starts_with("<div class=\"code\">") && h.contains("&lt;div onclick=&quot;x()&quot;&gt;"), "{h}");
+    assert!(
+        h.starts_with("<div class=\"code\">") && h.contains("&lt;div onclick=&quot;x()&quot;&gt;"),
+        "{h}"
+    );
     // Entity-encoded schemes, tabs in angle destinations, relative links: text.
     for md in [
         "[a](jav&#x61;script:alert(1))",
@@ -146,7 +204,10 @@ fn attributes_cannot_be_broken_out_of() {
 fn the_usual_in_brooks_shape() {
     let h = to_html("# T\n\n**b** *i* `c` ~~s~~\n\n```rust\nfn x() {}\n```\n\n| a | b |\n|:-|-:|\n| 1 | 2 |\n\n---");
     assert!(h.starts_with("<h3>T</h3>"), "{h}");
-    assert!(h.contains("<strong>b</strong> <em>i</em> <code>c</code> <del>s</del>"), "{h}");
+    assert!(
+        h.contains("<strong>b</strong> <em>i</em> <code>c</code> <del>s</del>"),
+        "{h}"
+    );
     // The app's Copy button finds `[data-copy]`, then `.code`, then its `pre`.
     assert!(h.contains("<div class=\"code\"><div class=\"code-bar\"><span class=\"code-lang\">rust</span><button type=\"button\" class=\"copy\" data-copy aria-label=\"Copy code\">Copy</button></div><pre tabindex=\"0\"><code><span class=\"tk-kw\">fn</span> x() {}\n</code></pre></div>"), "{h}");
     assert!(h.contains("<div class=\"table\"><table><thead><tr><th align=\"left\">a</th><th align=\"right\">b</th></tr></thead><tbody><tr><td align=\"left\">1</td><td align=\"right\">2</td></tr></tbody></table></div>"), "{h}");

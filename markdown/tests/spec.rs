@@ -40,7 +40,12 @@ fn run(file: &str, skipped: &[(u64, &str)]) {
     }
     let n = failed.len();
     let shown: Vec<_> = failed.into_iter().take(40).collect();
-    assert!(n == 0, "{n} of {} examples failed:\n{}", examples.len(), shown.join("\n"));
+    assert!(
+        n == 0,
+        "{n} of {} examples failed:\n{}",
+        examples.len(),
+        shown.join("\n")
+    );
 }
 
 #[test]

@@ -38,8 +38,21 @@ fn stream_html(chunks: &[String]) -> (String, String) {
 /// finality is subtle (lazy lines, setext, lists with blank lines, fences, tables, definitions).
 pub fn doc() -> impl Strategy<Value = String> {
     let inline = prop::sample::select(vec![
-        "word", "*em*", "**strong**", "`code`", "[link](https://a.b)", "[ref]", "~~del~~", "a_b", "&amp;", "<b>",
-        "https://x.y/z", "***x***", "\\*", "foo  ", "![i](https://i/x.png)",
+        "word",
+        "*em*",
+        "**strong**",
+        "`code`",
+        "[link](https://a.b)",
+        "[ref]",
+        "~~del~~",
+        "a_b",
+        "&amp;",
+        "<b>",
+        "https://x.y/z",
+        "***x***",
+        "\\*",
+        "foo  ",
+        "![i](https://i/x.png)",
     ]);
     let line = prop::collection::vec(inline, 1..5).prop_map(|v| v.join(" "));
     let block = (line.clone(), line, 0..16u8).prop_map(|(a, b, k)| match k {
@@ -60,8 +73,11 @@ pub fn doc() -> impl Strategy<Value = String> {
         14 => "<div>\nraw\n</div>\n".to_string(),
         _ => format!("{a}\n\n"),
     });
-    prop::collection::vec((block, prop::bool::ANY), 1..12)
-        .prop_map(|v| v.into_iter().map(|(b, blank)| if blank { b + "\n" } else { b }).collect())
+    prop::collection::vec((block, prop::bool::ANY), 1..12).prop_map(|v| {
+        v.into_iter()
+            .map(|(b, blank)| if blank { b + "\n" } else { b })
+            .collect()
+    })
 }
 
 proptest! {

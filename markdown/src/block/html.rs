@@ -5,11 +5,68 @@
 use crate::inline::rawhtml::{closing_tag, open_tag};
 
 const BLOCK_TAGS: &[&str] = &[
-    "address", "article", "aside", "base", "basefont", "blockquote", "body", "caption", "center", "col", "colgroup",
-    "dd", "details", "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "frame",
-    "frameset", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hr", "html", "iframe", "legend", "li", "link",
-    "main", "menu", "menuitem", "nav", "noframes", "ol", "optgroup", "option", "p", "param", "search", "section",
-    "summary", "table", "tbody", "td", "tfoot", "th", "thead", "title", "tr", "track", "ul",
+    "address",
+    "article",
+    "aside",
+    "base",
+    "basefont",
+    "blockquote",
+    "body",
+    "caption",
+    "center",
+    "col",
+    "colgroup",
+    "dd",
+    "details",
+    "dialog",
+    "dir",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "frame",
+    "frameset",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "header",
+    "hr",
+    "html",
+    "iframe",
+    "legend",
+    "li",
+    "link",
+    "main",
+    "menu",
+    "menuitem",
+    "nav",
+    "noframes",
+    "ol",
+    "optgroup",
+    "option",
+    "p",
+    "param",
+    "search",
+    "section",
+    "summary",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "title",
+    "tr",
+    "track",
+    "ul",
 ];
 
 const RAW_TAGS: &[&str] = &["pre", "script", "style", "textarea"];
@@ -21,7 +78,8 @@ fn starts_with_ci(s: &[u8], p: &str) -> bool {
 fn contains_ci(s: &[u8], p: &str) -> bool {
     let p = p.as_bytes();
     // Every needle here is short and fixed, so this is linear in the line.
-    s.windows(p.len()).any(|w| w.iter().zip(p).all(|(a, b)| a.to_ascii_lowercase() == *b))
+    s.windows(p.len())
+        .any(|w| w.iter().zip(p).all(|(a, b)| a.to_ascii_lowercase() == *b))
 }
 
 /// The HTML block type (1–7) a line starting with `<` opens, if any.
@@ -63,7 +121,11 @@ pub(super) fn starts(line: &str) -> Option<u8> {
             return Some(6);
         }
     }
-    let end = if name_from == 1 { closing_tag(s, 0) } else { open_tag(s, 0) };
+    let end = if name_from == 1 {
+        closing_tag(s, 0)
+    } else {
+        open_tag(s, 0)
+    };
     if let Some(end) = end {
         let tag_is_raw = RAW_TAGS.iter().any(|t| {
             let n = name.get(..len).unwrap_or(&[]);

@@ -54,7 +54,10 @@ pub(crate) enum Kind {
     Heading(u8),
     ThematicBreak,
     /// `fence`: (char, length, indent of the opening fence) for fenced code.
-    Code { fence: Option<(u8, usize, usize)>, info: String },
+    Code {
+        fence: Option<(u8, usize, usize)>,
+        info: String,
+    },
     Html(u8),
     Table(Vec<Align>),
     /// A paragraph that held only link reference definitions.
@@ -218,11 +221,15 @@ impl<'a> BlockParser<'a> {
         }
         self.all_closed = container == self.oldtip;
         self.last_matched = container;
-        let mut matched_leaf = !matches!(self.kind(container), Kind::Paragraph | Kind::Table(_))
-            && accepts_lines(self.kind(container));
+        let mut matched_leaf =
+            !matches!(self.kind(container), Kind::Paragraph | Kind::Table(_)) && accepts_lines(self.kind(container));
         while !matched_leaf {
             self.find_next_nonspace();
-            if !self.indented && !self.rest_nonspace().starts_with(|c: char| "#`~*+_=<>0123456789-|:".contains(c)) {
+            if !self.indented
+                && !self
+                    .rest_nonspace()
+                    .starts_with(|c: char| "#`~*+_=<>0123456789-|:".contains(c))
+            {
                 self.advance_next_nonspace();
                 break;
             }
@@ -300,7 +307,10 @@ impl<'a> BlockParser<'a> {
                 0
             }
             Kind::Heading(_) | Kind::ThematicBreak | Kind::Removed => 1,
-            Kind::Code { fence: Some((ch, len, fence_offset)), .. } => {
+            Kind::Code {
+                fence: Some((ch, len, fence_offset)),
+                ..
+            } => {
                 if self.indent <= 3 && self.byte(self.next_nonspace) == Some(ch) {
                     let rest = self.rest_nonspace().as_bytes();
                     let n = rest.iter().take_while(|&&b| b == ch).count();
@@ -506,7 +516,11 @@ impl<'a> BlockParser<'a> {
             }
             Kind::Item(_) => {
                 let (first, last, start) = self.node(b).map_or((NIL, NIL, 0), |n| (n.first, n.last, n.start_line));
-                let end = if first == NIL { start } else { self.node(last).map_or(start, |n| n.end_line) };
+                let end = if first == NIL {
+                    start
+                } else {
+                    self.node(last).map_or(start, |n| n.end_line)
+                };
                 self.n(b).end_line = end;
             }
             Kind::List(mut d) => {

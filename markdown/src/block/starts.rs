@@ -88,7 +88,13 @@ impl<'a> BlockParser<'a> {
         }
         self.close_unmatched();
         let fence = Some((ch, n, self.indent));
-        self.add_child(Kind::Code { fence, info: String::new() }, self.next_nonspace);
+        self.add_child(
+            Kind::Code {
+                fence,
+                info: String::new(),
+            },
+            self.next_nonspace,
+        );
         self.advance_next_nonspace();
         self.advance_offset(n, false);
         true
@@ -159,7 +165,9 @@ impl<'a> BlockParser<'a> {
         if self.indented || !matches!(self.kind(container), Kind::Paragraph) {
             return false;
         }
-        let Some(aligns) = table::delimiter_row(self.rest_nonspace()) else { return false };
+        let Some(aligns) = table::delimiter_row(self.rest_nonspace()) else {
+            return false;
+        };
         let text = &self.node(container).map_or("", |n| n.text.as_str());
         let body = text.strip_suffix('\n').unwrap_or(text);
         let (before, header) = match body.rfind('\n') {
@@ -224,7 +232,9 @@ impl<'a> BlockParser<'a> {
         if self.indented && !in_list {
             return false;
         }
-        let Some(data) = self.list_marker(container) else { return false };
+        let Some(data) = self.list_marker(container) else {
+            return false;
+        };
         self.close_unmatched();
         let same = match self.kind(self.tip) {
             Kind::List(d) => d.ordered == data.ordered && d.marker == data.marker,
@@ -255,7 +265,10 @@ impl<'a> BlockParser<'a> {
             if delim != b'.' && delim != b')' {
                 return None;
             }
-            let start = rest.get(..digits)?.iter().fold(0u32, |n, &d| n * 10 + u32::from(d - b'0'));
+            let start = rest
+                .get(..digits)?
+                .iter()
+                .fold(0u32, |n, &d| n * 10 + u32::from(d - b'0'));
             if para && start != 1 {
                 return None;
             }
@@ -293,7 +306,14 @@ impl<'a> BlockParser<'a> {
         } else {
             len + spaces
         };
-        Some(ListData { ordered, marker, start, marker_offset, padding, tight: true })
+        Some(ListData {
+            ordered,
+            marker,
+            start,
+            marker_offset,
+            padding,
+            tight: true,
+        })
     }
 
     fn indented_code(&mut self) -> bool {
@@ -302,7 +322,13 @@ impl<'a> BlockParser<'a> {
         }
         self.advance_offset(CODE_INDENT, true);
         self.close_unmatched();
-        self.add_child(Kind::Code { fence: None, info: String::new() }, self.offset);
+        self.add_child(
+            Kind::Code {
+                fence: None,
+                info: String::new(),
+            },
+            self.offset,
+        );
         true
     }
 }

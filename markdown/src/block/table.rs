@@ -76,7 +76,10 @@ mod tests {
         assert_eq!(cells("a | b"), vec!["a", "b"]);
         assert_eq!(cells("| f\\|oo  |"), vec!["f|oo"]);
         assert_eq!(cells("| a |  |"), vec!["a", ""]);
-        assert_eq!(delimiter_row(":-: | -----------:"), Some(vec![Align::Center, Align::Right]));
+        assert_eq!(
+            delimiter_row(":-: | -----------:"),
+            Some(vec![Align::Center, Align::Right])
+        );
         assert_eq!(delimiter_row("| --- |"), Some(vec![Align::None]));
         assert_eq!(delimiter_row("---"), None);
         assert_eq!(delimiter_row("| -x- |"), None);

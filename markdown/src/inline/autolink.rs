@@ -33,7 +33,9 @@ fn domain_end(s: &[u8], i: usize) -> Option<usize> {
 /// Trailing punctuation, unbalanced `)` and entity-like `&x;` are not part of a link.
 fn trim_end(s: &[u8], start: usize, mut end: usize) -> usize {
     loop {
-        let Some(&last) = s.get(end.wrapping_sub(1)).filter(|_| end > start) else { return end };
+        let Some(&last) = s.get(end.wrapping_sub(1)).filter(|_| end > start) else {
+            return end;
+        };
         match last {
             b'?' | b'!' | b'.' | b',' | b':' | b'*' | b'_' | b'~' => end -= 1,
             b')' => {
@@ -116,7 +118,10 @@ fn email_at(s: &[u8], at: usize, floor: usize) -> Option<(usize, usize)> {
 }
 
 fn push_link(out: &mut Vec<Event>, href: String, text: &str) {
-    out.push(Event::Start(Tag::Link { dest: href, title: String::new() }));
+    out.push(Event::Start(Tag::Link {
+        dest: href,
+        title: String::new(),
+    }));
     out.push(Event::Text(text.to_string()));
     out.push(Event::End);
 }
@@ -128,7 +133,9 @@ fn link_text(t: &str, out: &mut Vec<Event>) {
     let mut i = 0;
     while i < s.len() {
         let c = s.get(i).copied().unwrap_or(0);
-        let boundary = i == 0 || s.get(i - 1).is_some_and(|&p| p.is_ascii_whitespace() || b"*_~(".contains(&p));
+        let boundary = i == 0
+            || s.get(i - 1)
+                .is_some_and(|&p| p.is_ascii_whitespace() || b"*_~(".contains(&p));
         if boundary && matches!(c, b'h' | b'H' | b'w' | b'W') {
             if let Some((end, prefix)) = url_at(s, i) {
                 if i > emitted {

@@ -73,10 +73,16 @@ impl InlineParser<'_> {
     }
 
     fn set_count(&mut self, i: u32, count: usize) {
-        let Some(d) = self.delims.get_mut(i as usize) else { return };
+        let Some(d) = self.delims.get_mut(i as usize) else {
+            return;
+        };
         d.count = count;
         let item = d.item;
-        if let Some(super::Item { node: INode::Delim { n, .. }, .. }) = self.items.get_mut(item as usize) {
+        if let Some(super::Item {
+            node: INode::Delim { n, .. },
+            ..
+        }) = self.items.get_mut(item as usize)
+        {
             *n = count;
         }
     }
@@ -117,7 +123,11 @@ impl InlineParser<'_> {
             let old_closer = closer;
             if found {
                 let Some(o) = self.d(opener) else { break };
-                let used = if c.ch == b'~' || (c.count >= 2 && o.count >= 2) { 2 } else { 1 };
+                let used = if c.ch == b'~' || (c.count >= 2 && o.count >= 2) {
+                    2
+                } else {
+                    1
+                };
                 self.set_count(opener, o.count - used);
                 self.set_count(closer, c.count - used);
                 let tag = match (c.ch, used) {
@@ -125,7 +135,14 @@ impl InlineParser<'_> {
                     (_, 1) => Tag::Emphasis,
                     _ => Tag::Strong,
                 };
-                self.insert_after(o.item, INode::Open { tag, ch: c.ch, n: used as u8 });
+                self.insert_after(
+                    o.item,
+                    INode::Open {
+                        tag,
+                        ch: c.ch,
+                        n: used as u8,
+                    },
+                );
                 self.insert_before(c.item, INode::Close);
                 // Delimiters between opener and closer are text now.
                 let mut between = o.next;

@@ -107,7 +107,11 @@ pub(crate) fn scan_label(s: &[u8], pos: usize) -> Option<usize> {
             b'[' => return None,
             b'\\' => {
                 nonblank = true;
-                i += if s.get(i + 1).is_some_and(|&c| is_ascii_punct(c)) { 2 } else { 1 };
+                i += if s.get(i + 1).is_some_and(|&c| is_ascii_punct(c)) {
+                    2
+                } else {
+                    1
+                };
             }
             c => {
                 nonblank |= !c.is_ascii_whitespace();
@@ -261,7 +265,14 @@ impl InlineParser<'_> {
         if let Some(b) = self.brackets.last_mut() {
             b.bracket_after = true;
         }
-        self.brackets.push(Bracket { item, prev_delim: self.top, index, image, active: true, bracket_after: false });
+        self.brackets.push(Bracket {
+            item,
+            prev_delim: self.top,
+            index,
+            image,
+            active: true,
+            bracket_after: false,
+        });
     }
 
     /// `(dest "title")` right after `]` at `pos`: (dest, title, end).
@@ -309,8 +320,13 @@ impl InlineParser<'_> {
             self.text("]");
             return;
         }
-        let (image, index, bracket_after, item, prev_delim) =
-            (opener.image, opener.index, opener.bracket_after, opener.item, opener.prev_delim);
+        let (image, index, bracket_after, item, prev_delim) = (
+            opener.image,
+            opener.index,
+            opener.bracket_after,
+            opener.item,
+            opener.prev_delim,
+        );
         let mut found = self.inline_link(self.pos);
         if found.is_none() {
             let s = self.s.as_bytes();
@@ -336,7 +352,11 @@ impl InlineParser<'_> {
             return;
         };
         self.pos = end;
-        let tag = if image { Tag::Image { dest, title } } else { Tag::Link { dest, title } };
+        let tag = if image {
+            Tag::Image { dest, title }
+        } else {
+            Tag::Link { dest, title }
+        };
         if let Some(it) = self.item_mut(item) {
             it.node = INode::Open { tag, ch: 0, n: 0 };
         }

@@ -21,15 +21,24 @@ pub(crate) const NIL: u32 = u32::MAX;
 pub(crate) enum INode {
     Text(String),
     /// A delimiter run: `n` characters `ch` still shown as text.
-    Delim { ch: u8, n: usize },
+    Delim {
+        ch: u8,
+        n: usize,
+    },
     /// An unmatched `[` or `![`.
-    Bracket { image: bool },
+    Bracket {
+        image: bool,
+    },
     Code(String),
     Html(String),
     SoftBreak,
     HardBreak,
     /// The start of emphasis (`ch` `n` times), a link or an image.
-    Open { tag: Tag, ch: u8, n: u8 },
+    Open {
+        tag: Tag,
+        ch: u8,
+        n: u8,
+    },
     Close,
 }
 
@@ -133,7 +142,11 @@ impl<'r> InlineParser<'r> {
 
     pub(crate) fn push(&mut self, node: INode) -> u32 {
         let idx = self.items.len() as u32;
-        self.items.push(Item { node, prev: self.tail, next: NIL });
+        self.items.push(Item {
+            node,
+            prev: self.tail,
+            next: NIL,
+        });
         if let Some(t) = self.item_mut(self.tail) {
             t.next = idx;
         } else {
@@ -148,7 +161,10 @@ impl<'r> InlineParser<'r> {
     }
 
     pub(crate) fn text(&mut self, s: &str) {
-        if let Some(Item { node: INode::Text(t), .. }) = self.items.get_mut(self.tail as usize) {
+        if let Some(Item {
+            node: INode::Text(t), ..
+        }) = self.items.get_mut(self.tail as usize)
+        {
             t.push_str(s);
         } else {
             self.push(INode::Text(s.to_string()));
@@ -175,7 +191,11 @@ impl<'r> InlineParser<'r> {
         let prev = self.items.get(at as usize).map_or(NIL, |i| i.prev);
         if prev == NIL {
             let idx = self.items.len() as u32;
-            self.items.push(Item { node, prev: NIL, next: at });
+            self.items.push(Item {
+                node,
+                prev: NIL,
+                next: at,
+            });
             if let Some(a) = self.item_mut(at) {
                 a.prev = idx;
             }
@@ -252,7 +272,10 @@ impl<'r> InlineParser<'r> {
         let start = self.pos;
         let mut i = start + 1;
         while let Some(&c) = b.get(i) {
-            if matches!(c, b'\n' | b'\\' | b'`' | b'*' | b'_' | b'~' | b'[' | b'!' | b']' | b'<' | b'&') {
+            if matches!(
+                c,
+                b'\n' | b'\\' | b'`' | b'*' | b'_' | b'~' | b'[' | b'!' | b']' | b'<' | b'&'
+            ) {
                 break;
             }
             i += 1;
@@ -266,7 +289,10 @@ impl<'r> InlineParser<'r> {
     fn newline(&mut self) {
         self.pos += 1;
         let mut hard = false;
-        if let Some(Item { node: INode::Text(t), .. }) = self.items.get_mut(self.tail as usize) {
+        if let Some(Item {
+            node: INode::Text(t), ..
+        }) = self.items.get_mut(self.tail as usize)
+        {
             let trimmed = t.trim_end_matches(' ').len();
             hard = t.len() - trimmed >= 2;
             t.truncate(trimmed);

@@ -47,7 +47,10 @@ pub(crate) fn open_tag(s: &[u8], pos: usize) -> Option<usize> {
             b'/' => return (s.get(i + 1) == Some(&b'>')).then_some(i + 2),
             c if had_ws && (c.is_ascii_alphabetic() || c == b'_' || c == b':') => {
                 i += 1;
-                while s.get(i).is_some_and(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'-')) {
+                while s
+                    .get(i)
+                    .is_some_and(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'-'))
+                {
                     i += 1;
                 }
                 let j = ws(s, i);
@@ -110,7 +113,10 @@ impl InlineParser<'_> {
         // URI autolink: scheme of 2–32 characters, then anything but space, `<`, `>`.
         let mut i = p + 1;
         if s.get(i).is_some_and(|c| c.is_ascii_alphabetic()) {
-            while s.get(i).is_some_and(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-')) {
+            while s
+                .get(i)
+                .is_some_and(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'))
+            {
                 i += 1;
             }
             let scheme = i - p - 1;
@@ -129,7 +135,10 @@ impl InlineParser<'_> {
         }
         // Email autolink.
         let mut i = p + 1;
-        while s.get(i).is_some_and(|&c| c.is_ascii_alphanumeric() || b".!#$%&'*+/=?^_`{|}~-".contains(&c)) {
+        while s
+            .get(i)
+            .is_some_and(|&c| c.is_ascii_alphanumeric() || b".!#$%&'*+/=?^_`{|}~-".contains(&c))
+        {
             i += 1;
         }
         if i == p + 1 || s.get(i) != Some(&b'@') {
@@ -142,11 +151,7 @@ impl InlineParser<'_> {
                 i += 1;
             }
             let len = i - label_start;
-            if len == 0
-                || len > 63
-                || s.get(label_start) == Some(&b'-')
-                || s.get(i - 1) == Some(&b'-')
-            {
+            if len == 0 || len > 63 || s.get(label_start) == Some(&b'-') || s.get(i - 1) == Some(&b'-') {
                 return false;
             }
             match s.get(i) {
@@ -164,7 +169,14 @@ impl InlineParser<'_> {
     }
 
     fn link_node(&mut self, dest: String, text: String) {
-        self.push(INode::Open { tag: Tag::Link { dest, title: String::new() }, ch: 0, n: 0 });
+        self.push(INode::Open {
+            tag: Tag::Link {
+                dest,
+                title: String::new(),
+            },
+            ch: 0,
+            n: 0,
+        });
         self.push(INode::Text(text));
         self.push(INode::Close);
     }
