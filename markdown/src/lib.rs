@@ -37,6 +37,7 @@ mod highlight;
 mod html;
 mod inline;
 pub mod stream;
+#[rustfmt::skip]
 mod tables;
 
 pub use block::MAX_DEPTH;
