@@ -222,11 +222,12 @@ impl<N: Clone> DomStream<N> {
     /// Appends a token.
     pub fn push<S: TreeSink<Node = N>>(&mut self, sink: &mut S, text: &str) {
         let step = self.blocks.push(text);
+        let Some(tail) = step.tail else { return };
         for n in self.tail.drain(..) {
             sink.remove(&self.target, &n);
         }
         build(sink, &self.target, &step.done);
-        self.tail = build(sink, &self.target, &step.tail);
+        self.tail = build(sink, &self.target, &tail);
     }
 
     /// The end of the reply: the DOM then equals [`render`] of the whole text.

@@ -18,6 +18,15 @@
 //! finalises anything. Parsing restarts at the first line of the first open
 //! block, which is where a fresh parse would be in the same state.
 //!
+//! # Linear whatever the shape
+//! One huge open block (a 1 MiB paragraph, or a long code block still being
+//! written) would make every push re-parse it. So the open part is re-parsed on
+//! every push only while it is at most [`SMALL_TAIL`] bytes; beyond that, when it
+//! has grown by 1/32 since the last parse. The work over a whole reply is then
+//! linear in its length for any text, at the price of a tail that lags by up to
+//! 1/32 of its length for blocks above 2 KiB; [`BlockStream::finish`] always
+//! renders everything.
+//!
 //! # Link reference definitions
 //! Final blocks are rendered with the definitions known from final blocks. A
 //! link whose definition only arrives later stays text until [`BlockStream::finish`],
@@ -35,7 +44,9 @@
 //! for token in ["# Ti", "tle\n\nSome *te", "xt*.\n\nMore"] {
 //!     let u = r.push(token);
 //!     done.push_str(u.done);
-//!     tail = u.tail.to_string();
+//!     if let Some(t) = u.tail {
+//!         tail = t.to_string();
+//!     }
 //! }
 //! assert_eq!(done, "<h3>Title</h3><p>Some <em>text</em>.</p>");
 //! assert_eq!(tail, "<p>More</p>");
@@ -49,13 +60,17 @@ use crate::event::Event;
 use crate::html::push_html;
 use crate::inline::InlineParser;
 
+/// Open parts up to this many bytes are re-parsed on every push.
+pub const SMALL_TAIL: usize = 2048;
+
 /// What one push produced.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Step {
     /// Blocks that became final since the last push: append them, once.
     pub done: Vec<Event>,
-    /// The open part of the text: replaces the previous tail.
-    pub tail: Vec<Event>,
+    /// The open part of the text, replacing the previous tail; `None` when the
+    /// tail was not re-parsed this time (keep showing the previous one).
+    pub tail: Option<Vec<Event>>,
 }
 
 /// How a finished stream ends.
@@ -78,6 +93,8 @@ pub struct BlockStream {
     refs: RefMap,
     /// `refs.len()` when a final block first had a label that did not resolve.
     unresolved_at: Option<usize>,
+    /// `text.len()` when the open part was last parsed.
+    parsed_len: usize,
 }
 
 impl BlockStream {
@@ -94,7 +111,14 @@ impl BlockStream {
     pub fn push(&mut self, s: &str) -> Step {
         self.text.push_str(&clean(s));
         let mut step = Step::default();
-        self.advance(Some(&mut step.done), &mut step.tail);
+        let open = self.text.len() - self.committed;
+        let growth = self.text.len() - self.parsed_len;
+        if open <= SMALL_TAIL || growth.saturating_mul(32) >= open {
+            let mut tail = Vec::new();
+            self.advance(Some(&mut step.done), &mut tail);
+            self.parsed_len = self.text.len();
+            step.tail = Some(tail);
+        }
         step
     }
 
@@ -224,8 +248,8 @@ pub struct StreamRenderer {
 pub struct Update<'a> {
     /// HTML of blocks that became final: append it once.
     pub done: &'a str,
-    /// HTML of the open part: replaces the previous tail.
-    pub tail: &'a str,
+    /// HTML of the open part, replacing the previous tail; `None`: unchanged.
+    pub tail: Option<&'a str>,
 }
 
 impl StreamRenderer {
@@ -238,11 +262,14 @@ impl StreamRenderer {
         let step = self.blocks.push(s);
         let from = self.done.len();
         push_html(&mut self.done, &step.done);
-        self.tail.clear();
-        push_html(&mut self.tail, &step.tail);
+        let changed = step.tail.is_some();
+        if let Some(tail) = step.tail {
+            self.tail.clear();
+            push_html(&mut self.tail, &tail);
+        }
         Update {
             done: self.done.get(from..).unwrap_or(""),
-            tail: &self.tail,
+            tail: changed.then_some(self.tail.as_str()),
         }
     }
 

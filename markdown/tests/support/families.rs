@@ -76,4 +76,3 @@ pub fn families(n: usize) -> Vec<(&'static str, String)> {
         ("entities", rep("&amp;&ClockwiseContourIntegral;&#x1F600;&nosuch;", n)),
     ]
 }
-
