@@ -20,7 +20,8 @@ fn render_small_stack(text: String) -> String {
         .spawn(move || {
             let events = parse(&text);
             let depth = max_depth(&events);
-            let html = to_html(&text);
+            let mut html = String::new();
+            brook_markdown::push_html(&mut html, &events);
             let mut stream = brook_markdown::stream::StreamRenderer::new();
             // Small chunks, but at most ~100 of them (debug builds are slow).
             for chunk in text.as_bytes().chunks((text.len() / 100).max(97)) {

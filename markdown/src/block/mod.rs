@@ -472,7 +472,7 @@ impl<'a> BlockParser<'a> {
                 let text = std::mem::take(&mut self.n(b).text);
                 let used = crate::inline::link::parse_ref_defs(&text, &mut self.refs, self.base);
                 let rest = text.get(used..).unwrap_or("");
-                if used > 0 && rest.trim_matches(|c: char| c.is_ascii_whitespace()).is_empty() {
+                if rest.trim_matches(|c: char| c.is_ascii_whitespace()).is_empty() {
                     self.n(b).kind = Kind::Removed;
                 } else {
                     self.n(b).text = rest.to_string();

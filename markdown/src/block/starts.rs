@@ -20,7 +20,7 @@ impl<'a> BlockParser<'a> {
         if !deep && self.list_item(container) {
             return 1;
         }
-        if self.indented_code() {
+        if self.indented_code(container) {
             return 2;
         }
         0
@@ -133,12 +133,9 @@ impl<'a> BlockParser<'a> {
         let used = crate::inline::link::parse_ref_defs(&text, &mut self.refs, self.base);
         let rest = text.get(used..).unwrap_or("");
         if rest.is_empty() {
+            // Only definitions: no heading; the paragraph stays open (commonmark.js),
+            // and the underline is read as whatever else it can be.
             self.n(container).text = String::new();
-            self.n(container).kind = Kind::Removed;
-            // The underline is then an ordinary line (a thematic break or text).
-            self.tip = container;
-            let parent = self.node(container).map_or(0, |n| n.parent);
-            self.finalize_removed(container, parent);
             return false;
         }
         let node = self.n(container);
@@ -146,19 +143,6 @@ impl<'a> BlockParser<'a> {
         node.kind = Kind::Heading(if ch == b'=' { 1 } else { 2 });
         self.offset = self.line.len();
         true
-    }
-
-    /// A paragraph that turned out to be only definitions: closed in place.
-    fn finalize_removed(&mut self, b: u32, parent: u32) {
-        let ln = self.line_number.saturating_sub(1);
-        let cur = self.line_number;
-        let n = self.n(b);
-        n.open = false;
-        n.end_line = ln;
-        n.closed_at = cur;
-        self.tip = parent;
-        self.oldtip = parent;
-        self.last_matched = parent;
     }
 
     fn table_start(&mut self, container: u32) -> bool {
@@ -316,8 +300,10 @@ impl<'a> BlockParser<'a> {
         })
     }
 
-    fn indented_code(&mut self) -> bool {
-        if !self.indented || matches!(self.kind(self.tip), Kind::Paragraph | Kind::Table(_)) || self.blank {
+    fn indented_code(&mut self, container: u32) -> bool {
+        // Not inside a paragraph (lazy or not), nor as a table's next row.
+        let in_table = matches!(self.kind(container), Kind::Table(_));
+        if !self.indented || matches!(self.kind(self.tip), Kind::Paragraph) || in_table || self.blank {
             return false;
         }
         self.advance_offset(CODE_INDENT, true);

@@ -354,7 +354,8 @@ pub fn normalize(html: &str) -> String {
             last_tag = name;
         } else {
             let end = rest.find('<').unwrap_or(rest.len());
-            let mut data = decode_text(&rest[..end]);
+            // `"` and `&quot;` are the same text (cmark writes one, pulldown-cmark the other).
+            let mut data = decode_text(&rest[..end]).replace('"', "&quot;");
             rest = &rest[end..];
             let after_tag = last_was_tag.is_some();
             let after_block = after_tag && BLOCK_TAGS.contains(&last_tag.as_str());
