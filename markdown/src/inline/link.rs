@@ -317,6 +317,7 @@ impl InlineParser<'_> {
         };
         if !opener.active {
             self.brackets.pop();
+            self.inactive_below = self.inactive_below.min(self.brackets.len());
             self.text("]");
             return;
         }
@@ -348,6 +349,7 @@ impl InlineParser<'_> {
         }
         let Some((dest, title, end)) = found else {
             self.brackets.pop();
+            self.inactive_below = self.inactive_below.min(self.brackets.len());
             self.text("]");
             return;
         };
@@ -363,16 +365,18 @@ impl InlineParser<'_> {
         self.push(INode::Close);
         self.process_emphasis(prev_delim);
         self.brackets.pop();
+        self.inactive_below = self.inactive_below.min(self.brackets.len());
         if !image {
             // No links in links: earlier link openers can no longer match.
-            for b in self.brackets.iter_mut().rev() {
+            // Openers below `inactive_below` were done before: each is visited once
+            // (a run of `![` openers would otherwise be walked again per link).
+            let from = self.inactive_below;
+            for b in self.brackets.iter_mut().skip(from) {
                 if !b.image {
-                    if !b.active {
-                        break;
-                    }
                     b.active = false;
                 }
             }
+            self.inactive_below = self.brackets.len();
         }
     }
 }

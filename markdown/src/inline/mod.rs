@@ -80,6 +80,8 @@ pub(crate) struct InlineParser<'r> {
     pub(crate) delims: Vec<Delim>,
     pub(crate) top: u32,
     pub(crate) brackets: Vec<Bracket>,
+    /// Link openers below this index in `brackets` are already inactive.
+    pub(crate) inactive_below: usize,
     pub(crate) refs: &'r RefMap,
     /// Definitions from earlier text: they win over `refs`.
     pub(crate) base: &'r RefMap,
@@ -104,6 +106,7 @@ impl<'r> InlineParser<'r> {
             delims: Vec::new(),
             top: NIL,
             brackets: Vec::new(),
+            inactive_below: 0,
             refs,
             base,
             backticks: Vec::new(),
@@ -125,6 +128,7 @@ impl<'r> InlineParser<'r> {
         self.delims.clear();
         self.top = NIL;
         self.brackets.clear();
+        self.inactive_below = 0;
         self.backticks.clear();
         self.backtick_scanned = false;
         self.html_fail_from = [usize::MAX; 4];
