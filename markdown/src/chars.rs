@@ -198,7 +198,7 @@ pub(crate) fn unescape(s: &str) -> String {
 pub(crate) fn normalize_label(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut space = false;
-    for w in s.split(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c')) {
+    for w in s.split([' ', '\t', '\n', '\r', '\x0c']) {
         if w.is_empty() {
             continue;
         }
@@ -233,7 +233,7 @@ fn fold(c: char, out: &mut String) {
         let len = (r >> 1) & 0x3ff;
         let stride = (r & 1) + 1;
         let off = cp - start;
-        if off % stride == 0 && off / stride < len {
+        if off.is_multiple_of(stride) && off / stride < len {
             if let Some(f) = char::from_u32(cp.wrapping_add_signed(delta)) {
                 out.push(f);
                 return;

@@ -251,10 +251,13 @@ impl<N: Clone> DomStream<N> {
 mod tests {
     use super::*;
 
+    /// (tag or text, attributes, children, is text)
+    type FakeNode = (String, Vec<(String, String)>, Vec<usize>, bool);
+
     /// A tree of strings standing in for the DOM.
     #[derive(Default)]
     struct Fake {
-        nodes: Vec<(String, Vec<(String, String)>, Vec<usize>, bool)>,
+        nodes: Vec<FakeNode>,
     }
 
     impl TreeSink for Fake {

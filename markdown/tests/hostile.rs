@@ -4,7 +4,7 @@
 //! fails here instead of aborting a server. Times are in the benchmark
 //! (`cargo bench -p brook-markdown`), never asserted.
 
-use brook_markdown::{parse, to_html, Event, Tag, MAX_DEPTH};
+use brook_markdown::{parse, Event, MAX_DEPTH};
 use proptest::prelude::*;
 
 #[path = "support/families.rs"]

@@ -69,7 +69,7 @@ fn assert_safe(html: &str, context: &str) {
         // Attributes: only Brook's names, values quoted with no quote inside.
         let mut attrs = tag.trim_start_matches('/')[name.len()..].trim();
         while !attrs.is_empty() {
-            let (key, after) = attrs.split_once(|c: char| c == '=' || c == ' ').unwrap_or((attrs, ""));
+            let (key, after) = attrs.split_once(['=', ' ']).unwrap_or((attrs, ""));
             assert!(ALLOWED_ATTRS.contains(&key), "attribute {key} in {context}: {tag}");
             if attrs[key.len()..].starts_with("=\"") {
                 let v = &attrs[key.len() + 2..];

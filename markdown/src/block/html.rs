@@ -111,12 +111,10 @@ pub(super) fn starts(line: &str) -> Option<u8> {
         let is_block = BLOCK_TAGS
             .iter()
             .any(|t| t.len() == tag.len() && starts_with_ci(tag, t));
-        let end_ok = match name.get(len..) {
-            None | Some([]) => true,
-            Some([b' ' | b'\t' | b'>', ..]) => true,
-            Some([b'/', b'>', ..]) => true,
-            _ => false,
-        };
+        let end_ok = matches!(
+            name.get(len..),
+            None | Some([] | [b' ' | b'\t' | b'>', ..] | [b'/', b'>', ..])
+        );
         if is_block && end_ok {
             return Some(6);
         }
