@@ -155,6 +155,20 @@ fn streaming() {
 }
 
 fn main() {
+    // `cargo test --all-targets` runs this binary too, without `--bench`: keep
+    // that to a smoke run of every path.
+    if !std::env::args().any(|a| a == "--bench") {
+        for (_, input) in families::families(1000) {
+            std::hint::black_box(brook_markdown::to_html(&input));
+        }
+        let mut r = brook_markdown::stream::StreamRenderer::new();
+        for t in tokens(&reply(2000)) {
+            r.push(t);
+        }
+        assert_eq!(r.finish(), brook_markdown::to_html(&reply(2000)));
+        println!("bench smoke run: ok (run `cargo bench -p brook-markdown` for numbers)");
+        return;
+    }
     if std::env::args().any(|a| a == "--stream-only") {
         streaming();
         return;
