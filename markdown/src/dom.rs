@@ -39,144 +39,191 @@ enum Slot<N> {
 
 /// Appends the events' nodes to `parent`; returns the top-level nodes created.
 pub fn build<S: TreeSink>(sink: &mut S, parent: &S::Node, events: &[Event]) -> Vec<S::Node> {
-    let mut top = Vec::new();
-    let mut stack: Vec<Slot<S::Node>> = Vec::new();
-    let mut aligns: Vec<Align> = Vec::new();
-    let mut cell = 0usize;
-    let mut head = false;
-    let mut alt = 0usize;
-    let mut links = 0usize;
-    let mut tbody: Option<S::Node> = None;
-    // The innermost element children go into.
-    fn current<'a, N>(stack: &'a [Slot<N>], parent: &'a N) -> &'a N {
-        for s in stack.iter().rev() {
-            match s {
-                Slot::El(n) | Slot::A(n) | Slot::Image(Some(n)) => return n,
-                _ => {}
+    let mut b = Builder {
+        sink,
+        parent: parent.clone(),
+        top: Vec::new(),
+        stack: Vec::new(),
+        aligns: Vec::new(),
+        cell: 0,
+        head: false,
+        alt: 0,
+        links: 0,
+        tbody: None,
+    };
+    for e in events {
+        b.event(e);
+    }
+    b.top
+}
+
+/// The walk's state: an explicit stack of open containers (no recursion).
+struct Builder<'s, S: TreeSink> {
+    sink: &'s mut S,
+    parent: S::Node,
+    top: Vec<S::Node>,
+    stack: Vec<Slot<S::Node>>,
+    aligns: Vec<Align>,
+    cell: usize,
+    head: bool,
+    /// Inside an image: its description is text.
+    alt: usize,
+    /// Inside a link: no link in it.
+    links: usize,
+    tbody: Option<S::Node>,
+}
+
+impl<S: TreeSink> Builder<'_, S> {
+    /// The innermost element children go into.
+    fn at(&self) -> S::Node {
+        for s in self.stack.iter().rev() {
+            if let Slot::El(n) | Slot::A(n) | Slot::Image(Some(n)) = s {
+                return n.clone();
             }
         }
-        parent
+        self.parent.clone()
     }
-    for e in events {
-        let at = current(&stack, parent).clone();
-        let add = |sink: &mut S, top: &mut Vec<S::Node>, stack: &[Slot<S::Node>], tag: &'static str| {
-            let n = sink.element(tag);
-            sink.append(&at, &n);
-            if stack.is_empty() {
-                top.push(n.clone());
-            }
-            n
-        };
+
+    /// A new element appended where children go now.
+    fn add(&mut self, tag: &'static str) -> S::Node {
+        let n = self.sink.element(tag);
+        let at = self.at();
+        self.sink.append(&at, &n);
+        if self.stack.is_empty() {
+            self.top.push(n.clone());
+        }
+        n
+    }
+
+    fn event(&mut self, e: &Event) {
+        let at = self.at();
         match e {
-            Event::Start(_) if alt > 0 => stack.push(Slot::Pass),
+            Event::Start(_) if self.alt > 0 => self.stack.push(Slot::Pass),
             Event::Start(tag) => {
-                let slot = match tag {
-                    Tag::Paragraph => Slot::El(add(sink, &mut top, &stack, "p")),
-                    Tag::Heading(_) => {
-                        let p = add(sink, &mut top, &stack, "p");
-                        let b = sink.element("strong");
-                        sink.append(&p, &b);
-                        Slot::El(b)
-                    }
-                    Tag::BlockQuote => Slot::El(add(sink, &mut top, &stack, "blockquote")),
-                    Tag::CodeBlock { .. } | Tag::HtmlBlock => {
-                        let pre = add(sink, &mut top, &stack, "pre");
-                        sink.set_attribute(&pre, "tabindex", "0");
-                        let code = sink.element("code");
-                        sink.append(&pre, &code);
-                        Slot::El(code)
-                    }
-                    Tag::List { start: None, .. } => Slot::El(add(sink, &mut top, &stack, "ul")),
-                    Tag::List { start: Some(n), .. } => {
-                        let ol = add(sink, &mut top, &stack, "ol");
-                        if *n != 1 {
-                            sink.set_attribute(&ol, "start", &n.to_string());
-                        }
-                        Slot::El(ol)
-                    }
-                    Tag::Item => Slot::El(add(sink, &mut top, &stack, "li")),
-                    Tag::Table(a) => {
-                        aligns.clone_from(a);
-                        tbody = None;
-                        Slot::El(add(sink, &mut top, &stack, "table"))
-                    }
-                    Tag::TableHead => {
-                        head = true;
-                        cell = 0;
-                        let thead = add(sink, &mut top, &stack, "thead");
-                        let tr = sink.element("tr");
-                        sink.append(&thead, &tr);
-                        Slot::El(tr)
-                    }
-                    Tag::TableRow => {
-                        head = false;
-                        cell = 0;
-                        let body = match &tbody {
-                            Some(b) => b.clone(),
-                            None => {
-                                let b = add(sink, &mut top, &stack, "tbody");
-                                tbody = Some(b.clone());
-                                b
-                            }
-                        };
-                        let tr = sink.element("tr");
-                        sink.append(&body, &tr);
-                        Slot::El(tr)
-                    }
-                    Tag::TableCell => {
-                        let c = add(sink, &mut top, &stack, if head { "th" } else { "td" });
-                        match aligns.get(cell) {
-                            Some(Align::Left) => sink.set_attribute(&c, "align", "left"),
-                            Some(Align::Center) => sink.set_attribute(&c, "align", "center"),
-                            Some(Align::Right) => sink.set_attribute(&c, "align", "right"),
-                            _ => {}
-                        }
-                        cell += 1;
-                        Slot::El(c)
-                    }
-                    Tag::Emphasis => Slot::El(add(sink, &mut top, &stack, "em")),
-                    Tag::Strong => Slot::El(add(sink, &mut top, &stack, "strong")),
-                    Tag::Strikethrough => Slot::El(add(sink, &mut top, &stack, "del")),
-                    Tag::Link { dest, title } if links == 0 && safe_url(dest) => {
-                        links += 1;
-                        let a = add(sink, &mut top, &stack, "a");
-                        Slot::A(link(sink, a, dest, title))
-                    }
-                    Tag::Link { .. } => Slot::Pass,
-                    Tag::Image { dest, title } => {
-                        alt += 1;
-                        if links == 0 && safe_url(dest) {
-                            let a = add(sink, &mut top, &stack, "a");
-                            Slot::Image(Some(link(sink, a, dest, title)))
-                        } else {
-                            Slot::Image(None)
-                        }
-                    }
+                let slot = match self.block(tag) {
+                    Some(slot) => slot,
+                    None => self.inline(tag),
                 };
-                stack.push(slot);
+                self.stack.push(slot);
             }
-            Event::End => match stack.pop() {
-                Some(Slot::A(_)) => links = links.saturating_sub(1),
-                Some(Slot::Image(_)) => alt = alt.saturating_sub(1),
+            Event::End => match self.stack.pop() {
+                Some(Slot::A(_)) => self.links = self.links.saturating_sub(1),
+                Some(Slot::Image(_)) => self.alt = self.alt.saturating_sub(1),
                 _ => {}
             },
-            Event::Text(t) | Event::Code(t) | Event::Html(t) if alt > 0 => sink.append_text(&at, t),
-            Event::Text(t) | Event::Html(t) => sink.append_text(&at, t),
+            Event::Text(t) | Event::Code(t) | Event::Html(t) if self.alt > 0 => self.sink.append_text(&at, t),
+            Event::Text(t) | Event::Html(t) => self.sink.append_text(&at, t),
             Event::Code(c) => {
-                let n = add(sink, &mut top, &stack, "code");
-                sink.append_text(&n, c);
+                let n = self.add("code");
+                self.sink.append_text(&n, c);
             }
-            Event::SoftBreak => sink.append_text(&at, if alt > 0 { " " } else { "\n" }),
-            Event::HardBreak if alt > 0 => sink.append_text(&at, " "),
+            Event::SoftBreak => self.sink.append_text(&at, if self.alt > 0 { " " } else { "\n" }),
+            Event::HardBreak if self.alt > 0 => self.sink.append_text(&at, " "),
             Event::HardBreak => {
-                add(sink, &mut top, &stack, "br");
+                self.add("br");
             }
             Event::Rule => {
-                add(sink, &mut top, &stack, "hr");
+                self.add("hr");
             }
         }
     }
-    top
+
+    /// Block containers; `None` for inline ones.
+    fn block(&mut self, tag: &Tag) -> Option<Slot<S::Node>> {
+        let slot = match tag {
+            Tag::Paragraph => Slot::El(self.add("p")),
+            Tag::Heading(_) => {
+                let p = self.add("p");
+                let b = self.sink.element("strong");
+                self.sink.append(&p, &b);
+                Slot::El(b)
+            }
+            Tag::BlockQuote => Slot::El(self.add("blockquote")),
+            Tag::CodeBlock { .. } | Tag::HtmlBlock => {
+                let pre = self.add("pre");
+                self.sink.set_attribute(&pre, "tabindex", "0");
+                let code = self.sink.element("code");
+                self.sink.append(&pre, &code);
+                Slot::El(code)
+            }
+            Tag::List { start: None, .. } => Slot::El(self.add("ul")),
+            Tag::List { start: Some(n), .. } => {
+                let ol = self.add("ol");
+                if *n != 1 {
+                    self.sink.set_attribute(&ol, "start", &n.to_string());
+                }
+                Slot::El(ol)
+            }
+            Tag::Item => Slot::El(self.add("li")),
+            Tag::Table(a) => {
+                self.aligns.clone_from(a);
+                self.tbody = None;
+                Slot::El(self.add("table"))
+            }
+            Tag::TableHead => {
+                self.head = true;
+                self.cell = 0;
+                let thead = self.add("thead");
+                let tr = self.sink.element("tr");
+                self.sink.append(&thead, &tr);
+                Slot::El(tr)
+            }
+            Tag::TableRow => {
+                self.head = false;
+                self.cell = 0;
+                let body = match self.tbody.clone() {
+                    Some(b) => b,
+                    None => {
+                        let b = self.add("tbody");
+                        self.tbody = Some(b.clone());
+                        b
+                    }
+                };
+                let tr = self.sink.element("tr");
+                self.sink.append(&body, &tr);
+                Slot::El(tr)
+            }
+            Tag::TableCell => {
+                let c = self.add(if self.head { "th" } else { "td" });
+                let align = match self.aligns.get(self.cell) {
+                    Some(Align::Left) => "left",
+                    Some(Align::Center) => "center",
+                    Some(Align::Right) => "right",
+                    _ => "",
+                };
+                if !align.is_empty() {
+                    self.sink.set_attribute(&c, "align", align);
+                }
+                self.cell += 1;
+                Slot::El(c)
+            }
+            _ => return None,
+        };
+        Some(slot)
+    }
+
+    fn inline(&mut self, tag: &Tag) -> Slot<S::Node> {
+        match tag {
+            Tag::Emphasis => Slot::El(self.add("em")),
+            Tag::Strong => Slot::El(self.add("strong")),
+            Tag::Strikethrough => Slot::El(self.add("del")),
+            Tag::Link { dest, title } if self.links == 0 && safe_url(dest) => {
+                self.links += 1;
+                let a = self.add("a");
+                Slot::A(link(self.sink, a, dest, title))
+            }
+            Tag::Image { dest, title } => {
+                self.alt += 1;
+                if self.links == 0 && safe_url(dest) {
+                    let a = self.add("a");
+                    Slot::Image(Some(link(self.sink, a, dest, title)))
+                } else {
+                    Slot::Image(None)
+                }
+            }
+            _ => Slot::Pass,
+        }
+    }
 }
 
 fn link<S: TreeSink>(sink: &mut S, a: S::Node, dest: &str, title: &str) -> S::Node {

@@ -70,113 +70,213 @@ enum Open {
 
 /// Renders events as HTML into `out` (Brook's flavour).
 pub fn push_html(out: &mut String, events: &[Event]) {
-    let mut stack: Vec<Open> = Vec::new();
-    let mut aligns: Vec<Align> = Vec::new();
-    let mut cell = 0usize;
-    let mut in_head = false;
-    let mut code_lang: Option<String> = None;
-    // Inside an image: text only. Inside a link: no nested anchors.
-    let mut alt = 0usize;
-    let mut links = 0usize;
+    let mut w = Writer {
+        out,
+        stack: Vec::new(),
+        aligns: Vec::new(),
+        cell: 0,
+        in_head: false,
+        code_lang: None,
+        alt: 0,
+        links: 0,
+    };
     for e in events {
-        match e {
-            Event::Start(tag) if alt > 0 => {
-                stack.push(Open::Nothing);
-                let _ = tag;
-            }
-            Event::Start(tag) => {
-                if let (Tag::TableRow, Some(Open::Table(tbody @ false))) = (tag, stack.last_mut()) {
-                    *tbody = true;
-                    out.push_str("<tbody>");
-                }
-                let mut st = StartState {
-                    aligns: &mut aligns,
-                    cell: &mut cell,
-                    in_head: &mut in_head,
-                    code_lang: &mut code_lang,
-                    alt: &mut alt,
-                    links: &mut links,
-                };
-                stack.push(start(out, tag, &mut st));
-            }
-            Event::End => match stack.pop() {
-                Some(Open::Close(s)) => {
-                    if s == "</a>" {
-                        links = links.saturating_sub(1);
-                    }
-                    if s == "</code></pre></div>" {
-                        code_lang = None;
-                    }
-                    if s == "</tr></thead>" {
-                        in_head = false;
-                    }
-                    out.push_str(s);
-                }
-                Some(Open::Table(tbody)) => {
-                    if tbody {
-                        out.push_str("</tbody>");
-                    }
-                    out.push_str("</table></div>");
-                }
-                Some(Open::Image(link, mark, dest)) => {
-                    alt = alt.saturating_sub(1);
-                    if link {
-                        if out.len() == mark {
-                            escape(out, &dest);
-                        }
-                        out.push_str("</a>");
-                    }
-                }
-                _ => {}
-            },
-            Event::Text(t) => match &code_lang {
-                Some(lang) if alt == 0 => {
-                    for tok in highlight(t, lang) {
-                        match tok.kind.class() {
-                            Some(class) => {
-                                out.push_str("<span class=\"");
-                                out.push_str(class);
-                                out.push_str("\">");
-                                escape(out, &tok.text);
-                                out.push_str("</span>");
-                            }
-                            None => escape(out, &tok.text),
-                        }
-                    }
-                }
-                _ => escape(out, t),
-            },
-            Event::Code(c) if alt > 0 => escape(out, c),
-            Event::Code(c) => {
-                out.push_str("<code>");
-                escape(out, c);
-                out.push_str("</code>");
-            }
-            Event::Html(h) => escape(out, h),
-            Event::SoftBreak => out.push(if alt > 0 { ' ' } else { '\n' }),
-            Event::HardBreak if alt > 0 => out.push(' '),
-            Event::HardBreak => out.push_str("<br>"),
-            Event::Rule => out.push_str("<hr>"),
-        }
+        w.event(e);
     }
     // Unbalanced input cannot come from the parser; close whatever is open anyway.
-    while let Some(o) = stack.pop() {
+    while let Some(o) = w.stack.pop() {
         match o {
-            Open::Close(s) => out.push_str(s),
-            Open::Table(_) => out.push_str("</table></div>"),
-            Open::Image(true, _, _) => out.push_str("</a>"),
+            Open::Close(s) => w.out.push_str(s),
+            Open::Table(_) => w.out.push_str("</table></div>"),
+            Open::Image(true, _, _) => w.out.push_str("</a>"),
             _ => {}
         }
     }
 }
 
-struct StartState<'a> {
-    aligns: &'a mut Vec<Align>,
-    cell: &'a mut usize,
-    in_head: &'a mut bool,
-    code_lang: &'a mut Option<String>,
-    alt: &'a mut usize,
-    links: &'a mut usize,
+/// The walk's state: an explicit stack of open tags (no recursion).
+struct Writer<'o> {
+    out: &'o mut String,
+    stack: Vec<Open>,
+    aligns: Vec<Align>,
+    cell: usize,
+    in_head: bool,
+    /// Inside a code block: its language, for the highlighter.
+    code_lang: Option<String>,
+    /// Inside an image: text only.
+    alt: usize,
+    /// Inside a link: no nested anchors.
+    links: usize,
+}
+
+impl Writer<'_> {
+    fn event(&mut self, e: &Event) {
+        match e {
+            Event::Start(_) if self.alt > 0 => self.stack.push(Open::Nothing),
+            Event::Start(tag) => {
+                if let (Tag::TableRow, Some(Open::Table(tbody @ false))) = (tag, self.stack.last_mut()) {
+                    *tbody = true;
+                    self.out.push_str("<tbody>");
+                }
+                let open = match self.block(tag) {
+                    Some(open) => open,
+                    None => self.inline(tag),
+                };
+                self.stack.push(open);
+            }
+            Event::End => self.end(),
+            Event::Text(t) => match &self.code_lang {
+                Some(lang) if self.alt == 0 => highlighted(self.out, t, lang),
+                _ => escape(self.out, t),
+            },
+            Event::Code(c) if self.alt > 0 => escape(self.out, c),
+            Event::Code(c) => {
+                self.out.push_str("<code>");
+                escape(self.out, c);
+                self.out.push_str("</code>");
+            }
+            Event::Html(h) => escape(self.out, h),
+            Event::SoftBreak => self.out.push(if self.alt > 0 { ' ' } else { '\n' }),
+            Event::HardBreak if self.alt > 0 => self.out.push(' '),
+            Event::HardBreak => self.out.push_str("<br>"),
+            Event::Rule => self.out.push_str("<hr>"),
+        }
+    }
+
+    fn end(&mut self) {
+        match self.stack.pop() {
+            Some(Open::Close(s)) => {
+                match s {
+                    "</a>" => self.links = self.links.saturating_sub(1),
+                    "</code></pre></div>" => self.code_lang = None,
+                    "</tr></thead>" => self.in_head = false,
+                    _ => {}
+                }
+                self.out.push_str(s);
+            }
+            Some(Open::Table(tbody)) => {
+                if tbody {
+                    self.out.push_str("</tbody>");
+                }
+                self.out.push_str("</table></div>");
+            }
+            Some(Open::Image(link, mark, dest)) => {
+                self.alt = self.alt.saturating_sub(1);
+                if link {
+                    if self.out.len() == mark {
+                        escape(self.out, &dest);
+                    }
+                    self.out.push_str("</a>");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn open(&mut self, open: &str, close: &'static str) -> Open {
+        self.out.push_str(open);
+        Open::Close(close)
+    }
+
+    /// Block tags; `None` for inline ones.
+    fn block(&mut self, tag: &Tag) -> Option<Open> {
+        let open = match tag {
+            Tag::Paragraph => self.open("<p>", "</p>"),
+            // Reply headings sit below the page's own: h1 becomes h3.
+            Tag::Heading(level) => match level.saturating_add(2).min(6) {
+                3 => self.open("<h3>", "</h3>"),
+                4 => self.open("<h4>", "</h4>"),
+                5 => self.open("<h5>", "</h5>"),
+                _ => self.open("<h6>", "</h6>"),
+            },
+            Tag::BlockQuote => self.open("<blockquote>", "</blockquote>"),
+            Tag::CodeBlock { info } => {
+                let lang = code_language(info);
+                code_open(self.out, &lang);
+                self.code_lang = Some(lang);
+                Open::Close("</code></pre></div>")
+            }
+            Tag::HtmlBlock => {
+                code_open(self.out, "html");
+                self.code_lang = Some("html".into());
+                Open::Close("</code></pre></div>")
+            }
+            Tag::List { start: None, .. } => self.open("<ul>", "</ul>"),
+            Tag::List { start: Some(1), .. } => self.open("<ol>", "</ol>"),
+            Tag::List { start: Some(n), .. } => {
+                self.out.push_str("<ol start=\"");
+                self.out.push_str(&n.to_string());
+                self.open("\">", "</ol>")
+            }
+            Tag::Item => self.open("<li>", "</li>"),
+            Tag::Table(a) => {
+                self.aligns.clone_from(a);
+                self.out.push_str("<div class=\"table\"><table>");
+                Open::Table(false)
+            }
+            Tag::TableHead => {
+                self.in_head = true;
+                self.cell = 0;
+                self.open("<thead><tr>", "</tr></thead>")
+            }
+            Tag::TableRow => {
+                self.cell = 0;
+                self.open("<tr>", "</tr>")
+            }
+            Tag::TableCell => {
+                let a = align_attr(self.aligns.get(self.cell));
+                self.cell += 1;
+                let (open, close) = if self.in_head {
+                    ("<th", "</th>")
+                } else {
+                    ("<td", "</td>")
+                };
+                self.out.push_str(open);
+                self.out.push_str(a);
+                self.open(">", close)
+            }
+            _ => return None,
+        };
+        Some(open)
+    }
+
+    fn inline(&mut self, tag: &Tag) -> Open {
+        match tag {
+            Tag::Emphasis => self.open("<em>", "</em>"),
+            Tag::Strong => self.open("<strong>", "</strong>"),
+            Tag::Strikethrough => self.open("<del>", "</del>"),
+            Tag::Link { dest, title } if self.links == 0 && safe_url(dest) => {
+                self.links += 1;
+                link_open(self.out, dest, title);
+                Open::Close("</a>")
+            }
+            Tag::Image { dest, title } => {
+                self.alt += 1;
+                let link = self.links == 0 && safe_url(dest);
+                if link {
+                    link_open(self.out, dest, title);
+                }
+                Open::Image(link, self.out.len(), dest.clone())
+            }
+            _ => Open::Nothing,
+        }
+    }
+}
+
+/// Code, split by the highlighter into classed spans.
+fn highlighted(out: &mut String, text: &str, lang: &str) {
+    for tok in highlight(text, lang) {
+        match tok.kind.class() {
+            Some(class) => {
+                out.push_str("<span class=\"");
+                out.push_str(class);
+                out.push_str("\">");
+                escape(out, &tok.text);
+                out.push_str("</span>");
+            }
+            None => escape(out, &tok.text),
+        }
+    }
 }
 
 fn code_open(out: &mut String, lang: &str) {
@@ -197,115 +297,4 @@ fn link_open(out: &mut String, dest: &str, title: &str) {
         out.push('"');
     }
     out.push_str(" target=\"_blank\" rel=\"noopener noreferrer nofollow\">");
-}
-
-fn start(out: &mut String, tag: &Tag, st: &mut StartState<'_>) -> Open {
-    match tag {
-        Tag::Paragraph => {
-            out.push_str("<p>");
-            Open::Close("</p>")
-        }
-        Tag::Heading(level) => {
-            // Reply headings sit below the page's own: h1 becomes h3.
-            let (open, close) = match level.saturating_add(2).min(6) {
-                3 => ("<h3>", "</h3>"),
-                4 => ("<h4>", "</h4>"),
-                5 => ("<h5>", "</h5>"),
-                _ => ("<h6>", "</h6>"),
-            };
-            out.push_str(open);
-            Open::Close(close)
-        }
-        Tag::BlockQuote => {
-            out.push_str("<blockquote>");
-            Open::Close("</blockquote>")
-        }
-        Tag::CodeBlock { info } => {
-            let lang = code_language(info);
-            code_open(out, &lang);
-            *st.code_lang = Some(lang);
-            Open::Close("</code></pre></div>")
-        }
-        Tag::HtmlBlock => {
-            code_open(out, "html");
-            *st.code_lang = Some("html".into());
-            Open::Close("</code></pre></div>")
-        }
-        Tag::List { start: None, .. } => {
-            out.push_str("<ul>");
-            Open::Close("</ul>")
-        }
-        Tag::List { start: Some(n), .. } => {
-            if *n == 1 {
-                out.push_str("<ol>");
-            } else {
-                out.push_str("<ol start=\"");
-                out.push_str(&n.to_string());
-                out.push_str("\">");
-            }
-            Open::Close("</ol>")
-        }
-        Tag::Item => {
-            out.push_str("<li>");
-            Open::Close("</li>")
-        }
-        Tag::Table(a) => {
-            st.aligns.clone_from(a);
-            out.push_str("<div class=\"table\"><table>");
-            Open::Table(false)
-        }
-        Tag::TableHead => {
-            *st.in_head = true;
-            *st.cell = 0;
-            out.push_str("<thead><tr>");
-            Open::Close("</tr></thead>")
-        }
-        Tag::TableRow => {
-            *st.cell = 0;
-            out.push_str("<tr>");
-            Open::Close("</tr>")
-        }
-        Tag::TableCell => {
-            let a = align_attr(st.aligns.get(*st.cell));
-            *st.cell += 1;
-            let (open, close) = if *st.in_head {
-                ("<th", "</th>")
-            } else {
-                ("<td", "</td>")
-            };
-            out.push_str(open);
-            out.push_str(a);
-            out.push('>');
-            Open::Close(close)
-        }
-        Tag::Emphasis => {
-            out.push_str("<em>");
-            Open::Close("</em>")
-        }
-        Tag::Strong => {
-            out.push_str("<strong>");
-            Open::Close("</strong>")
-        }
-        Tag::Strikethrough => {
-            out.push_str("<del>");
-            Open::Close("</del>")
-        }
-        Tag::Link { dest, title } => {
-            if *st.links == 0 && safe_url(dest) {
-                *st.links += 1;
-                link_open(out, dest, title);
-                Open::Close("</a>")
-            } else {
-                Open::Nothing
-            }
-        }
-        Tag::Image { dest, title } => {
-            *st.alt += 1;
-            let link = *st.links == 0 && safe_url(dest);
-            if link {
-                link_open(out, dest, title);
-            }
-            Open::Image(link, out.len(), dest.clone())
-        }
-    }
 }

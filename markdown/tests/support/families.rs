@@ -74,7 +74,10 @@ pub fn families(n: usize) -> Vec<(&'static str, String)> {
         ("bare URLs", rep("https://a.b/(( www.a.b_ ", n)),
         ("emails", rep("a.b@c.d@", n)),
         ("entities", rep("&amp;&ClockwiseContourIntegral;&#x1F600;&nosuch;", n)),
-        ("highlighter: open comments and strings", format!("```rust\n{}", rep("/*\"'` a1 // x\n", n))),
+        (
+            "highlighter: open comments and strings",
+            format!("```rust\n{}", rep("/*\"'` a1 // x\n", n)),
+        ),
         ("code fences in deep lists", rep("1. a\n\n   ```py\n   x = '''\n", n)),
     ]
 }
