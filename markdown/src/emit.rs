@@ -112,36 +112,44 @@ fn enter(bp: &BlockParser<'_>, inline: &mut InlineParser<'_>, i: u32, out: &mut 
             return false;
         }
         Kind::Table(aligns) => {
-            out.push(Event::Start(Tag::Table(aligns.clone())));
-            let mut rows = n.text.lines();
-            out.push(Event::Start(Tag::TableHead));
-            for cell in crate::block::table_cells(rows.next().unwrap_or(""))
-                .iter()
-                .take(aligns.len())
-            {
-                out.push(Event::Start(Tag::TableCell));
-                inlines(inline, cell, out);
-                out.push(Event::End);
-            }
-            out.push(Event::End);
-            for row in rows {
-                out.push(Event::Start(Tag::TableRow));
-                let cells = crate::block::table_cells(row);
-                for k in 0..aligns.len() {
-                    out.push(Event::Start(Tag::TableCell));
-                    if let Some(c) = cells.get(k) {
-                        inlines(inline, c, out);
-                    }
-                    out.push(Event::End);
-                }
-                out.push(Event::End);
-            }
-            out.push(Event::End);
+            table_events(inline, aligns, &n.text, out);
             return false;
         }
         Kind::Removed => return false,
     }
     true
+}
+
+/// A table's events; rows are padded or cut to the header's width (GFM).
+fn table_events(inline: &mut InlineParser<'_>, aligns: &[crate::event::Align], text: &str, out: &mut Vec<Event>) {
+    let cell = |inline: &mut InlineParser<'_>, text: Option<&String>, out: &mut Vec<Event>| {
+        out.push(Event::Start(Tag::TableCell));
+        if let Some(t) = text {
+            let from = out.len();
+            inline.parse(t, out);
+            autolink::extend(out, from);
+        }
+        out.push(Event::End);
+    };
+    out.push(Event::Start(Tag::Table(aligns.to_vec())));
+    let mut rows = text.lines();
+    out.push(Event::Start(Tag::TableHead));
+    for c in crate::block::table_cells(rows.next().unwrap_or(""))
+        .iter()
+        .take(aligns.len())
+    {
+        cell(inline, Some(c), out);
+    }
+    out.push(Event::End);
+    for row in rows {
+        out.push(Event::Start(Tag::TableRow));
+        let cells = crate::block::table_cells(row);
+        for k in 0..aligns.len() {
+            cell(inline, cells.get(k), out);
+        }
+        out.push(Event::End);
+    }
+    out.push(Event::End);
 }
 
 /// Markdown → events (the whole document).

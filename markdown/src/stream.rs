@@ -152,50 +152,14 @@ impl BlockStream {
     /// Re-parses the open part; moves final blocks into `done`.
     fn advance(&mut self, done: Option<&mut Vec<Event>>, tail: &mut Vec<Event>) {
         let open = self.text.get(self.committed..).unwrap_or("");
-        // Lines ending in a line break are complete; a trailing `\r` may still
-        // become `\r\n`, so it does not count yet.
-        let complete_end = match open.rfind('\n') {
-            Some(i) => i + 1,
-            None => 0,
-        };
-        let complete_end = match open.get(complete_end..).and_then(|r| r.rfind('\r')) {
-            Some(i) if complete_end + i + 1 < open.len() => complete_end + i + 1,
-            _ => complete_end,
-        };
-        let mut bp = BlockParser::new(&self.refs);
-        let mut starts: Vec<usize> = Vec::new();
-        let mut complete_lines = 0u32;
-        let mut certain = RefMap::new();
-        let mut fed_incomplete = false;
-        for (line, start) in lines(open) {
-            if start >= complete_end && !fed_incomplete {
-                // Definitions found so far come from blocks closed by complete lines.
-                certain = bp.refs.clone();
-                fed_incomplete = true;
-            }
-            if start < complete_end {
-                complete_lines += 1;
-            }
-            starts.push(start);
-            bp.add_line(line);
-        }
-        if !fed_incomplete {
-            certain = bp.refs.clone();
-        }
-        // Which top-level blocks are final, before the end closes everything.
-        let mut finals = Vec::new();
-        let mut first_open = NIL;
-        let mut child = bp.node(0).map_or(NIL, |n| n.first);
-        while child != NIL {
-            let Some(n) = bp.node(child) else { break };
-            if n.closed_at != NIL && n.closed_at < complete_lines && first_open == NIL {
-                finals.push(child);
-            } else if first_open == NIL {
-                first_open = child;
-            }
-            child = n.next;
-        }
-        bp.finish();
+        let Parsed {
+            bp,
+            starts,
+            complete_end,
+            certain,
+            finals,
+            first_open,
+        } = parse_open(open, &self.refs);
         let mut committed_to = self.committed;
         if let Some(done) = done {
             if !finals.is_empty() {
@@ -232,6 +196,67 @@ impl BlockStream {
             self.refs.entry(k).or_insert(v);
         }
         self.committed = committed_to;
+    }
+}
+
+/// The open part parsed: which top-level blocks became final, where lines start.
+struct Parsed<'a> {
+    bp: BlockParser<'a>,
+    /// Byte offset of each line in the open part.
+    starts: Vec<usize>,
+    /// End of the last complete line.
+    complete_end: usize,
+    /// Definitions from blocks closed by complete lines.
+    certain: RefMap,
+    finals: Vec<u32>,
+    first_open: u32,
+}
+
+fn parse_open<'a>(open: &'a str, refs: &'a RefMap) -> Parsed<'a> {
+    // Lines ending in a line break are complete; a trailing `\r` may still
+    // become `\r\n`, so it does not count yet.
+    let complete_end = open.rfind('\n').map_or(0, |i| i + 1);
+    let complete_end = match open.get(complete_end..).and_then(|r| r.rfind('\r')) {
+        Some(i) if complete_end + i + 1 < open.len() => complete_end + i + 1,
+        _ => complete_end,
+    };
+    let mut bp = BlockParser::new(refs);
+    let mut starts: Vec<usize> = Vec::new();
+    let mut complete_lines = 0u32;
+    let mut certain = None;
+    for (line, start) in lines(open) {
+        if start >= complete_end && certain.is_none() {
+            // Definitions found so far come from blocks closed by complete lines.
+            certain = Some(bp.refs.clone());
+        }
+        if start < complete_end {
+            complete_lines += 1;
+        }
+        starts.push(start);
+        bp.add_line(line);
+    }
+    let certain = certain.unwrap_or_else(|| bp.refs.clone());
+    // Which top-level blocks are final, before the end closes everything.
+    let mut finals = Vec::new();
+    let mut first_open = NIL;
+    let mut child = bp.node(0).map_or(NIL, |n| n.first);
+    while child != NIL {
+        let Some(n) = bp.node(child) else { break };
+        if n.closed_at != NIL && n.closed_at < complete_lines && first_open == NIL {
+            finals.push(child);
+        } else if first_open == NIL {
+            first_open = child;
+        }
+        child = n.next;
+    }
+    bp.finish();
+    Parsed {
+        bp,
+        starts,
+        complete_end,
+        certain,
+        finals,
+        first_open,
     }
 }
 

@@ -23,8 +23,10 @@ fn render_small_stack(text: String) -> String {
             let mut html = String::new();
             brook_markdown::push_html(&mut html, &events);
             let mut stream = brook_markdown::stream::StreamRenderer::new();
-            // Small chunks, but at most ~100 of them (debug builds are slow).
-            for chunk in text.as_bytes().chunks((text.len() / 100).max(97)) {
+            // Streamed too: small chunks up to 10k, then ~10 (the stream's own
+            // tests cover chunking; debug builds are slow).
+            let chunk = if text.len() <= 10_000 { 97 } else { text.len() / 10 };
+            for chunk in text.as_bytes().chunks(chunk.max(1)) {
                 stream.push(&String::from_utf8_lossy(chunk));
             }
             drop(stream);

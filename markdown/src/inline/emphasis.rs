@@ -87,6 +87,53 @@ impl InlineParser<'_> {
         }
     }
 
+    /// Wraps what lies between `opener` and `closer` in emphasis, strong or
+    /// strikethrough; returns the closer to continue from.
+    fn match_pair(&mut self, opener: u32, closer: u32) -> u32 {
+        let (Some(o), Some(c)) = (self.d(opener), self.d(closer)) else {
+            return NIL;
+        };
+        let used = if c.ch == b'~' || (c.count >= 2 && o.count >= 2) {
+            2
+        } else {
+            1
+        };
+        self.set_count(opener, o.count - used);
+        self.set_count(closer, c.count - used);
+        let tag = match (c.ch, used) {
+            (b'~', _) => Tag::Strikethrough,
+            (_, 1) => Tag::Emphasis,
+            _ => Tag::Strong,
+        };
+        self.insert_after(
+            o.item,
+            INode::Open {
+                tag,
+                ch: c.ch,
+                n: used as u8,
+            },
+        );
+        self.insert_before(c.item, INode::Close);
+        // Delimiters between opener and closer are text now.
+        let mut between = o.next;
+        while between != closer && between != NIL {
+            let next = self.d(between).map_or(NIL, |x| x.next);
+            self.remove_delim(between);
+            between = next;
+        }
+        if o.count - used == 0 {
+            self.unlink(o.item);
+            self.remove_delim(opener);
+        }
+        if c.count - used == 0 {
+            self.unlink(c.item);
+            let next = c.next;
+            self.remove_delim(closer);
+            return next;
+        }
+        closer
+    }
+
     /// Matches closers with openers above `bottom` (a delimiter index or NIL).
     pub(super) fn process_emphasis(&mut self, bottom: u32) {
         // openers_bottom per closer kind: `_`/`*` × can_open × length % 3, and `~`.
@@ -122,45 +169,7 @@ impl InlineParser<'_> {
             }
             let old_closer = closer;
             if found {
-                let Some(o) = self.d(opener) else { break };
-                let used = if c.ch == b'~' || (c.count >= 2 && o.count >= 2) {
-                    2
-                } else {
-                    1
-                };
-                self.set_count(opener, o.count - used);
-                self.set_count(closer, c.count - used);
-                let tag = match (c.ch, used) {
-                    (b'~', _) => Tag::Strikethrough,
-                    (_, 1) => Tag::Emphasis,
-                    _ => Tag::Strong,
-                };
-                self.insert_after(
-                    o.item,
-                    INode::Open {
-                        tag,
-                        ch: c.ch,
-                        n: used as u8,
-                    },
-                );
-                self.insert_before(c.item, INode::Close);
-                // Delimiters between opener and closer are text now.
-                let mut between = o.next;
-                while between != closer && between != NIL {
-                    let next = self.d(between).map_or(NIL, |x| x.next);
-                    self.remove_delim(between);
-                    between = next;
-                }
-                if o.count - used == 0 {
-                    self.unlink(o.item);
-                    self.remove_delim(opener);
-                }
-                if c.count - used == 0 {
-                    self.unlink(c.item);
-                    let next = c.next;
-                    self.remove_delim(closer);
-                    closer = next;
-                }
+                closer = self.match_pair(opener, closer);
             } else {
                 closer = c.next;
                 if let Some(b) = openers_bottom.get_mut(slot) {
