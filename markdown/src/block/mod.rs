@@ -258,10 +258,14 @@ impl<'a> BlockParser<'a> {
             self.add_text();
         } else {
             self.close_unmatched();
-            let kind = self.kind(container).clone();
-            match kind {
+            let html = match self.kind(container) {
+                Kind::Html(t) => Some(*t),
+                _ => None,
+            };
+            match self.kind(container) {
                 Kind::Code { .. } | Kind::Paragraph => self.add_text(),
-                Kind::Html(t) => {
+                Kind::Html(_) => {
+                    let t = html.unwrap_or(0);
                     self.add_text();
                     if (1..=5).contains(&t) && html::ends(t, self.rest()) {
                         let ln = self.line_number;
@@ -285,7 +289,23 @@ impl<'a> BlockParser<'a> {
 
     /// Whether an open block continues on this line: 0 yes, 1 no, 2 the line is consumed.
     fn continues(&mut self, c: u32) -> u8 {
-        let kind = self.kind(c).clone();
+        // A cheap copy of what the match needs (no String or Vec cloned per line).
+        let kind = match self.kind(c) {
+            Kind::Code { fence, .. } => Kind::Code {
+                fence: *fence,
+                info: String::new(),
+            },
+            Kind::Table(_) => Kind::Table(Vec::new()),
+            Kind::List(d) => Kind::List(*d),
+            Kind::Item(d) => Kind::Item(*d),
+            Kind::Heading(l) => Kind::Heading(*l),
+            Kind::Html(t) => Kind::Html(*t),
+            Kind::Document => Kind::Document,
+            Kind::BlockQuote => Kind::BlockQuote,
+            Kind::Paragraph => Kind::Paragraph,
+            Kind::ThematicBreak => Kind::ThematicBreak,
+            Kind::Removed => Kind::Removed,
+        };
         match kind {
             Kind::Document | Kind::List(_) => 0,
             Kind::BlockQuote => {
