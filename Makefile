@@ -51,7 +51,7 @@ test: tools test-deps lint rust-tests build e2e
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
-	cargo clippy -p brook-frontend -p brook-widget --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p brook-frontend -p brook-widget -p brook-widget-md --target wasm32-unknown-unknown -- -D warnings
 
 rust-tests: test-deps
 	cargo test --all-targets

@@ -11,7 +11,7 @@
 //! Leptos, frames are read with `JSON.parse`.
 
 mod dom;
-mod md;
+pub mod md;
 
 // A tiny allocator: the default one is several kilobytes of the budget, and the
 // widget allocates little and lives on one thread.

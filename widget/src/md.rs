@@ -1,106 +1,134 @@
-//! Markdown → DOM, node by node, with `textContent` only: the widget never
-//! assigns HTML that came from a reply.
+//! Markdown in the widget's bubbles, through the renderer module that the
+//! loader brings in when the visitor first opens the widget (`widget-md/`,
+//! exposed as `Brook.__md`): the widget's first load stays within 60 KB gzipped
+//! (contract §7). Until that module is there, bubbles show their text as plain
+//! text and are rendered properly as soon as it arrives ([`md_ready`]).
+//! Nothing here assigns HTML: text goes in with `textContent` and text nodes.
+//!
+//! Two ways to show a reply:
+//! - [`render`]: replace a bubble's content with a whole text (history,
+//!   greetings, the final `complete` text);
+//! - [`Stream`]: a reply arriving token by token; final blocks are appended
+//!   once and only the block being written is rebuilt, so the cost per token
+//!   does not grow with the reply:
+//!
+//! ```ignore
+//! let mut s = md::Stream::new(&bubble);
+//! s.push("Hello, *wor");   // per token frame
+//! s.push("ld*!\n\n");
+//! s.finish();              // at `complete`: same DOM as `md::render(&bubble, text)`
+//! ```
 
-use markdown::{parse, safe_url, Block, Inline};
+use std::cell::RefCell;
+
+use wasm_bindgen::prelude::*;
 use web_sys::Element;
 
-use crate::dom::{el, text};
+use crate::dom::text;
 
-fn inlines(parent: &Element, nodes: &[Inline]) {
-    for n in nodes {
-        match n {
-            Inline::Text(t) => {
-                let _ = parent.append_child(&text(t));
-            }
-            Inline::Strong(c) => wrap(parent, "strong", c),
-            Inline::Emphasis(c) => wrap(parent, "em", c),
-            Inline::Strike(c) => wrap(parent, "del", c),
-            Inline::Code(c) => {
-                let e = el("code", "");
-                e.set_text_content(Some(c));
-                let _ = parent.append_child(&e);
-            }
-            Inline::Link { href, children } if safe_url(href) => {
-                let a = el("a", "");
-                let _ = a.set_attribute("href", href);
-                let _ = a.set_attribute("target", "_blank");
-                let _ = a.set_attribute("rel", "noopener noreferrer nofollow");
-                inlines(&a, children);
-                let _ = parent.append_child(&a);
-            }
-            Inline::Link { children, .. } => inlines(parent, children),
-            Inline::LineBreak => {
-                let _ = parent.append_child(&el("br", ""));
-            }
-        }
-    }
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = ["Brook", "__md"], js_name = render, catch)]
+    fn md_render(target: &Element, text: &str) -> Result<(), JsValue>;
+
+    #[wasm_bindgen(js_namespace = ["Brook", "__md"], js_name = Stream)]
+    type MdStream;
+
+    #[wasm_bindgen(constructor, js_namespace = ["Brook", "__md"], js_class = "Stream", catch)]
+    fn new(target: &Element) -> Result<MdStream, JsValue>;
+
+    #[wasm_bindgen(method, catch)]
+    fn push(this: &MdStream, text: &str) -> Result<(), JsValue>;
+
+    #[wasm_bindgen(method, catch)]
+    fn finish(this: &MdStream) -> Result<(), JsValue>;
 }
 
-fn wrap(parent: &Element, tag: &str, children: &[Inline]) {
-    let e = el(tag, "");
-    inlines(&e, children);
-    let _ = parent.append_child(&e);
+thread_local! {
+    /// Bubbles shown as plain text while the renderer module loads.
+    static PENDING: RefCell<Vec<(Element, String)>> = const { RefCell::new(Vec::new()) };
 }
 
-fn blocks(parent: &Element, nodes: &[Block]) {
-    for b in nodes {
-        match b {
-            Block::Paragraph(c) => wrap(parent, "p", c),
-            Block::Heading(_, c) => {
-                let p = el("p", "");
-                wrap(&p, "strong", c);
-                let _ = parent.append_child(&p);
-            }
-            // Code blocks stay plain here: the highlighter does not fit the budget.
-            Block::Code { text: code, .. } => {
-                let pre = el("pre", "");
-                let c = el("code", "");
-                c.set_text_content(Some(code));
-                let _ = pre.append_child(&c);
-                let _ = parent.append_child(&pre);
-            }
-            Block::Quote(c) => {
-                let q = el("blockquote", "");
-                blocks(&q, c);
-                let _ = parent.append_child(&q);
-            }
-            Block::List { ordered, items, .. } => {
-                let l = el(if *ordered { "ol" } else { "ul" }, "");
-                for item in items {
-                    let li = el("li", "");
-                    match item.as_slice() {
-                        [Block::Paragraph(c)] => inlines(&li, c),
-                        other => blocks(&li, other),
-                    }
-                    let _ = l.append_child(&li);
-                }
-                let _ = parent.append_child(&l);
-            }
-            Block::Table { head, rows } => {
-                let t = el("table", "");
-                let tr = el("tr", "");
-                for h in head {
-                    wrap(&tr, "th", h);
-                }
-                let _ = t.append_child(&tr);
-                for r in rows {
-                    let tr = el("tr", "");
-                    for c in r {
-                        wrap(&tr, "td", c);
-                    }
-                    let _ = t.append_child(&tr);
-                }
-                let _ = parent.append_child(&t);
-            }
-            Block::Rule => {
-                let _ = parent.append_child(&el("hr", ""));
-            }
-        }
-    }
-}
-
-/// Replaces `target`'s children with `source` rendered.
+/// Replaces `target`'s children with `source` rendered (or, until the renderer
+/// module is loaded, with `source` as plain text).
 pub fn render(target: &Element, source: &str) {
-    target.set_text_content(None);
-    blocks(target, &parse(source));
+    if md_render(target, source).is_ok() {
+        PENDING.with(|p| p.borrow_mut().retain(|(e, _)| e != target));
+        return;
+    }
+    target.set_text_content(Some(source));
+    PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        match p.iter_mut().find(|(e, _)| e == target) {
+            Some(slot) => slot.1 = source.to_string(),
+            None => p.push((target.clone(), source.to_string())),
+        }
+    });
+}
+
+/// Called by the loader once `Brook.__md` is set: renders what waited.
+#[wasm_bindgen]
+pub fn md_ready() {
+    let pending = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    for (el, source) in pending {
+        render(&el, &source);
+    }
+}
+
+/// A reply streaming into a bubble (see the module docs).
+pub struct Stream {
+    target: Element,
+    text: String,
+    inner: Option<MdStream>,
+}
+
+impl Stream {
+    /// Takes over `target`'s content.
+    pub fn new(target: &Element) -> Stream {
+        let inner = MdStream::new(target).ok();
+        if inner.is_none() {
+            target.set_text_content(None);
+        }
+        Stream {
+            target: target.clone(),
+            text: String::new(),
+            inner,
+        }
+    }
+
+    /// Appends a token.
+    pub fn push(&mut self, token: &str) {
+        self.text.push_str(token);
+        if self.inner.is_none() {
+            // The module may have arrived since: switch to it with all the text so far.
+            if let Ok(s) = MdStream::new(&self.target) {
+                let _ = s.push(&self.text);
+                self.inner = Some(s);
+                return;
+            }
+        }
+        match &self.inner {
+            Some(s) => {
+                let _ = s.push(token);
+            }
+            None => {
+                let _ = self.target.append_child(&text(token));
+            }
+        }
+    }
+
+    /// Ends the reply.
+    pub fn finish(&mut self) {
+        match &self.inner {
+            Some(s) => {
+                let _ = s.finish();
+            }
+            None => render(&self.target, &self.text),
+        }
+    }
+
+    /// All text pushed so far.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
 }
