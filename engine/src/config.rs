@@ -12,6 +12,10 @@ use std::time::Duration;
 use clap::Args;
 use ipnet::IpNet;
 
+pub mod connections;
+
+pub use connections::{ConnectionLimits, ConnectionSettings};
+
 /// Which model provider generates replies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProviderKind {
@@ -77,6 +81,8 @@ pub struct Config {
     /// the reply finishes `length`, so one reply cannot exhaust memory, the
     /// database row or a client's socket (its `complete` carries the whole text).
     pub max_reply_bytes: usize,
+    /// Header and body time-outs and the per-IP connection cap.
+    pub connections: ConnectionLimits,
 }
 
 pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
@@ -117,6 +123,7 @@ impl Default for Config {
             ws_idle_timeout: Duration::from_secs(60),
             ws_ping_interval: Duration::from_secs(25),
             max_reply_bytes: 1024 * 1024,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -226,6 +233,8 @@ pub struct Settings {
     pub ws_idle_secs: Option<String>,
     #[arg(global = true, long = "ws-ping-secs", env = "BROOK_WS_PING_SECS", hide = true)]
     pub ws_ping_secs: Option<String>,
+    #[command(flatten)]
+    pub connections: ConnectionSettings,
 }
 
 fn present(v: &Option<String>) -> Option<&str> {
@@ -440,6 +449,7 @@ impl Config {
             ws_idle_timeout: parse_secs("BROOK_WS_IDLE_SECS", &s.ws_idle_secs, d.ws_idle_timeout)?,
             ws_ping_interval: parse_secs("BROOK_WS_PING_SECS", &s.ws_ping_secs, d.ws_ping_interval)?,
             max_reply_bytes: d.max_reply_bytes,
+            connections: s.connections.parse()?,
         })
     }
 
