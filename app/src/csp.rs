@@ -42,7 +42,10 @@ mod tests {
     #[test]
     fn strict_and_nonced() {
         let p = super::policy("abc123", true);
-        assert!(p.contains("script-src 'self' 'nonce-abc123' 'wasm-unsafe-eval';"), "{p}");
+        assert!(
+            p.contains("script-src 'self' 'nonce-abc123' 'wasm-unsafe-eval';"),
+            "{p}"
+        );
         assert!(p.contains("frame-ancestors 'none'"));
         assert!(!p.contains("unsafe-inline") && !p.contains("'unsafe-eval'"), "{p}");
         assert!(!super::policy("n", false).contains("wasm-unsafe-eval"));

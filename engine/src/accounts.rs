@@ -9,9 +9,9 @@ use protocol::ErrorCode;
 
 use crate::auth::password::{HashError, Hasher};
 use crate::auth::{Claims, Identity, Keys, TokenError};
-use crate::limits::LoginThrottle;
 use crate::error::{Error, Result};
 use crate::ids;
+use crate::limits::LoginThrottle;
 use crate::store::{BotRow, Store, UserRow};
 use crate::time::now_micros;
 
@@ -37,8 +37,9 @@ pub struct Accounts {
 /// A hasher that is busy is `429 RATE_LIMITED` with `Retry-After`.
 fn hash_error(e: HashError) -> Error {
     match e {
-        HashError::Busy { retry_after } => Error::new(ErrorCode::RateLimited, e.to_string())
-            .with_retry_after_ms(retry_after.as_millis().max(1) as u64),
+        HashError::Busy { retry_after } => {
+            Error::new(ErrorCode::RateLimited, e.to_string()).with_retry_after_ms(retry_after.as_millis().max(1) as u64)
+        }
         HashError::Internal(detail) => {
             tracing::error!(error = %detail, "password hashing failed");
             Error::internal()

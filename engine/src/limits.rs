@@ -227,7 +227,10 @@ mod tests {
             assert!(wait <= LoginThrottle::MAX_DELAY);
             now += wait;
         }
-        assert_eq!(t.check_at("a@x.io", now - Duration::from_secs(1)).unwrap_err(), Duration::from_secs(1));
+        assert_eq!(
+            t.check_at("a@x.io", now - Duration::from_secs(1)).unwrap_err(),
+            Duration::from_secs(1)
+        );
         assert!(t.check_at("b@x.io", now).is_ok(), "accounts are independent");
         t.succeeded("a@x.io");
         assert!(t.check_at("a@x.io", t0).is_ok());

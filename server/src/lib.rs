@@ -3,6 +3,7 @@
 // Leptos view types nest deeply; the compiler needs more room to lay them out.
 #![recursion_limit = "512"]
 
+pub mod alloc;
 pub mod cli;
 pub mod commands;
 pub mod error;

@@ -158,7 +158,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(k.verify(&t), Err(TokenError::Invalid));
-        assert!(k.verify_ignoring_expiry(&t).is_err(), "nbf holds for returning visitors too");
+        assert!(
+            k.verify_ignoring_expiry(&t).is_err(),
+            "nbf holds for returning visitors too"
+        );
         future["nbf"] = serde_json::json!(now - 10);
         let t = encode(
             &Header::new(Algorithm::HS256),

@@ -160,9 +160,7 @@ impl Hasher {
         if let Some(d) = self.dummy.get() {
             return Ok(d.clone());
         }
-        let fresh = self
-            .bounded(|| hash_now(&rand::random::<[u8; 24]>()))
-            .await??;
+        let fresh = self.bounded(|| hash_now(&rand::random::<[u8; 24]>())).await??;
         Ok(self.dummy.get_or_init(|| fresh).clone())
     }
 }

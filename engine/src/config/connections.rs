@@ -80,7 +80,11 @@ impl ConnectionSettings {
         Ok(ConnectionLimits {
             header_timeout: secs("BROOK_HEADER_TIMEOUT_SECS", &self.header_timeout_secs, d.header_timeout)?,
             body_timeout: secs("BROOK_BODY_TIMEOUT_SECS", &self.body_timeout_secs, d.body_timeout)?,
-            max_per_ip: parse_num("BROOK_MAX_CONNECTIONS_PER_IP", &self.max_connections_per_ip, d.max_per_ip)?,
+            max_per_ip: parse_num(
+                "BROOK_MAX_CONNECTIONS_PER_IP",
+                &self.max_connections_per_ip,
+                d.max_per_ip,
+            )?,
         })
     }
 }
@@ -91,7 +95,10 @@ mod tests {
 
     #[test]
     fn defaults_and_bad_values() {
-        assert_eq!(ConnectionSettings::default().parse().unwrap(), ConnectionLimits::default());
+        assert_eq!(
+            ConnectionSettings::default().parse().unwrap(),
+            ConnectionLimits::default()
+        );
         let s = ConnectionSettings {
             header_timeout_secs: Some("0".into()),
             ..Default::default()

@@ -103,7 +103,8 @@ fn to_message(turn: &super::Turn) -> ChatCompletionRequestMessage {
 /// What clients are told when the provider is unreachable or failing (5xx, 429,
 /// a broken connection or stream): a fixed sentence, never the provider's own
 /// words (issue 11 §4.10).
-pub const UNAVAILABLE_SENTENCE: &str = "The model provider is unavailable right now. Your message is saved; try again shortly.";
+pub const UNAVAILABLE_SENTENCE: &str =
+    "The model provider is unavailable right now. Your message is saved; try again shortly.";
 /// What clients are told when the provider refused the request (4xx other than 429).
 pub const REFUSED_SENTENCE: &str = "The model provider refused to answer. Your message is saved.";
 /// What clients are told when the provider's stream could not be read.

@@ -38,7 +38,9 @@ pub struct AmbiguousToken;
 /// logged: `token` and anything naming a token, key, secret or password.
 pub fn is_secret_name(decoded: &str) -> bool {
     let n = decoded.to_ascii_lowercase();
-    ["token", "key", "secret", "password", "jwt"].iter().any(|s| n.contains(s))
+    ["token", "key", "secret", "password", "jwt"]
+        .iter()
+        .any(|s| n.contains(s))
 }
 
 /// The URI as it may be logged: the path, and the query with the value of every

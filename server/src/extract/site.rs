@@ -114,9 +114,15 @@ mod tests {
     fn cross_site_needs_a_browser_signal() {
         let c = Config::default();
         assert!(!is_cross_site(&headers(&[("host", "a.com")]), &c));
-        assert!(is_cross_site(&headers(&[("host", "a.com"), ("origin", "http://b.com")]), &c));
+        assert!(is_cross_site(
+            &headers(&[("host", "a.com"), ("origin", "http://b.com")]),
+            &c
+        ));
         assert!(is_cross_site(&headers(&[("host", "a.com"), ("origin", "null")]), &c));
-        assert!(!is_cross_site(&headers(&[("host", "a.com"), ("origin", "http://a.com")]), &c));
+        assert!(!is_cross_site(
+            &headers(&[("host", "a.com"), ("origin", "http://a.com")]),
+            &c
+        ));
         assert!(is_cross_site(
             &headers(&[("host", "a.com"), ("sec-fetch-site", "cross-site")]),
             &c

@@ -112,11 +112,7 @@ pub async fn regenerate(
     ))
 }
 
-pub async fn stop(
-    State(engine): State<Arc<Engine>>,
-    auth: Auth,
-    IdPath(reply_id): IdPath,
-) -> HttpResult<StatusCode> {
+pub async fn stop(State(engine): State<Arc<Engine>>, auth: Auth, IdPath(reply_id): IdPath) -> HttpResult<StatusCode> {
     engine.stop_reply(&auth.who, &reply_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

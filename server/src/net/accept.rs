@@ -99,13 +99,21 @@ fn admit(
         Admission::Admitted(e) => e,
         Admission::AdmittedAfterShedding(e) => {
             if let Some(held_back) = SHED.due() {
-                tracing::warn!(capacity = gate.table.capacity(), held_back, "at the connection budget: closing the oldest idle connection for a new one");
+                tracing::warn!(
+                    capacity = gate.table.capacity(),
+                    held_back,
+                    "at the connection budget: closing the oldest idle connection for a new one"
+                );
             }
             e
         }
         Admission::Full => {
             if let Some(held_back) = REFUSED_FULL.due() {
-                tracing::warn!(capacity = gate.table.capacity(), held_back, "connection refused: at the connection budget and none is idle");
+                tracing::warn!(
+                    capacity = gate.table.capacity(),
+                    held_back,
+                    "connection refused: at the connection budget and none is idle"
+                );
             }
             return None;
         }

@@ -222,11 +222,17 @@ mod tests {
         let third = t.admit();
         assert!(matches!(third, Admission::AdmittedAfterShedding(_)));
         assert!(idle.state.shed.is_cancelled(), "the idle one was told to close");
-        assert!(!busy.state.shed.is_cancelled(), "a connection with a request in flight stays");
+        assert!(
+            !busy.state.shed.is_cancelled(),
+            "a connection with a request in flight stays"
+        );
         drop(idle);
         let third = entry(third);
         let _r3 = third.state.begin();
-        assert!(matches!(t.admit(), Admission::Full), "nothing idle: the newcomer is refused");
+        assert!(
+            matches!(t.admit(), Admission::Full),
+            "nothing idle: the newcomer is refused"
+        );
         third.state.detach();
         drop(_r3);
         assert!(matches!(t.admit(), Admission::Full), "a WebSocket is not shed");

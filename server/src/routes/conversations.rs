@@ -52,7 +52,11 @@ pub async fn rename(
     Ok(Json(engine.rename_conversation(&auth.who, &id, &body.title).await?))
 }
 
-pub async fn delete(State(engine): State<Arc<Engine>>, auth: Auth, SessionPath(id): SessionPath) -> HttpResult<StatusCode> {
+pub async fn delete(
+    State(engine): State<Arc<Engine>>,
+    auth: Auth,
+    SessionPath(id): SessionPath,
+) -> HttpResult<StatusCode> {
     engine.delete_conversation(&auth.who, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -51,7 +51,9 @@ async fn app_with_timeouts(b: Backend, header: u64, body: u64, per_ip: usize) ->
 }
 
 async fn idle_slow_and_stalled_connections_are_closed_in_time(b: Backend) {
-    let Some(app) = app_with_timeouts(b, 1, 1, 0).await else { return };
+    let Some(app) = app_with_timeouts(b, 1, 1, 0).await else {
+        return;
+    };
     let limit = Duration::from_secs(6);
 
     // 1,000 connections that send nothing.
@@ -79,17 +81,20 @@ async fn idle_slow_and_stalled_connections_are_closed_in_time(b: Backend) {
                 }
             }
         });
-        trickling.push((tokio::spawn(async move {
-            let mut buf = [0u8; 1024];
-            let start = Instant::now();
-            loop {
-                match tokio::time::timeout(Duration::from_secs(6), r.read(&mut buf)).await {
-                    Err(_) => return None,
-                    Ok(Ok(0)) | Ok(Err(_)) => return Some(start.elapsed()),
-                    Ok(Ok(_)) => {}
+        trickling.push((
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let start = Instant::now();
+                loop {
+                    match tokio::time::timeout(Duration::from_secs(6), r.read(&mut buf)).await {
+                        Err(_) => return None,
+                        Ok(Ok(0)) | Ok(Err(_)) => return Some(start.elapsed()),
+                        Ok(Ok(_)) => {}
+                    }
                 }
-            }
-        }), feeder));
+            }),
+            feeder,
+        ));
     }
     // Stalled bodies: a complete head announcing 100 bytes, then 10 and silence.
     let mut stalled = Vec::new();
@@ -113,7 +118,10 @@ async fn idle_slow_and_stalled_connections_are_closed_in_time(b: Backend) {
     assert!(String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 200"));
 
     for (i, s) in idle.iter_mut().enumerate() {
-        assert!(closed_within(s, limit).await.is_some(), "idle connection {i} still open");
+        assert!(
+            closed_within(s, limit).await.is_some(),
+            "idle connection {i} still open"
+        );
     }
     for (i, (reader, feeder)) in trickling.into_iter().enumerate() {
         let closed = reader.await.unwrap();
@@ -132,7 +140,9 @@ async fn idle_slow_and_stalled_connections_are_closed_in_time(b: Backend) {
 }
 
 async fn streams_and_websockets_outlive_the_header_timeout(b: Backend) {
-    let Some(app) = app_with_timeouts(b, 1, 1, 0).await else { return };
+    let Some(app) = app_with_timeouts(b, 1, 1, 0).await else {
+        return;
+    };
     let token = app.user_token().await;
     // A reply that takes about 3 s: longer than the header time-out.
     app.upstream()
@@ -157,7 +167,9 @@ async fn streams_and_websockets_outlive_the_header_timeout(b: Backend) {
 }
 
 async fn one_address_holds_at_most_its_cap_and_others_keep_working(b: Backend) {
-    let Some(app) = app_with_timeouts(b, 30, 10, 50).await else { return };
+    let Some(app) = app_with_timeouts(b, 30, 10, 50).await else {
+        return;
+    };
     let token = app.user_token().await;
     app.upstream()
         .push(Behaviour::tokens(20).delay(Duration::from_millis(100), Duration::from_millis(100)));

@@ -39,6 +39,7 @@ async fn brook_with_fd_limit(limit: u32, env: &[(&str, &str)]) -> Child {
         .env("DATABASE_URL", db)
         .env("BROOK_PROVIDER", "demo")
         .env("BROOK_LOG_FORMAT", "text")
+        .env("NO_COLOR", "1")
         .env("RUST_LOG", "warn,brook_server=info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -57,7 +58,8 @@ async fn brook_with_fd_limit(limit: u32, env: &[(&str, &str)]) -> Child {
             let mut reader = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = reader.next_line().await {
                 if let Some(rest) = line.split("serving on http://").nth(1) {
-                    if let (Some(tx), Ok(addr)) = (tx.take(), rest.trim().parse()) {
+                    let addr = rest.split_whitespace().next().unwrap_or_default().parse();
+                    if let (Some(tx), Ok(addr)) = (tx.take(), addr) {
                         let _ = tx.send(addr);
                     }
                 }
@@ -65,10 +67,10 @@ async fn brook_with_fd_limit(limit: u32, env: &[(&str, &str)]) -> Child {
             }
         });
     }
-    let addr = tokio::time::timeout(Duration::from_secs(60), rx)
-        .await
-        .expect("brook says where it serves")
-        .unwrap();
+    let addr = match tokio::time::timeout(Duration::from_secs(60), rx).await {
+        Ok(Ok(addr)) => addr,
+        _ => panic!("brook did not start: {:#?}", lines.lock().unwrap()),
+    };
     Child {
         process,
         lines,
@@ -88,7 +90,8 @@ async fn health(addr: std::net::SocketAddr) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_a_low_descriptor_limit_health_keeps_answering() {
-    // This test process holds 1,100 sockets itself.
+    engine::tls::install_crypto_provider();
+    // This test process holds 1,400 sockets itself.
     let _ = rlimit::increase_nofile_limit(8192);
     let child = brook_with_fd_limit(
         1024,
@@ -107,7 +110,10 @@ async fn at_a_low_descriptor_limit_health_keeps_answering() {
         }
     }
     for i in 0..10 {
-        assert!(health(child.addr).await, "/health answered while 1,100 idle connections pressed ({i})");
+        assert!(
+            health(child.addr).await,
+            "/health answered while 1,100 idle connections pressed ({i})"
+        );
     }
     // Again, with the flood re-opened meanwhile.
     for _ in 0..300 {

@@ -26,7 +26,12 @@ async fn every_page_sends_a_strict_policy_with_its_scripts_nonce(b: Backend) {
         c.split(';').next().unwrap().to_string()
     };
     let mut nonces = std::collections::HashSet::new();
-    for (path, wasm) in [("/login", true), ("/c/new-one", true), ("/bots", true), ("/ws/test", false)] {
+    for (path, wasm) in [
+        ("/login", true),
+        ("/c/new-one", true),
+        ("/bots", true),
+        ("/ws/test", false),
+    ] {
         let r = app
             .http
             .get(app.url(path))
@@ -41,8 +46,14 @@ async fn every_page_sends_a_strict_policy_with_its_scripts_nonce(b: Backend) {
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin", "{path}");
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
-        assert!(csp.contains("object-src 'none'") && csp.contains("base-uri 'none'"), "{path}: {csp}");
-        assert!(!csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"), "{path}: {csp}");
+        assert!(
+            csp.contains("object-src 'none'") && csp.contains("base-uri 'none'"),
+            "{path}: {csp}"
+        );
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"),
+            "{path}: {csp}"
+        );
         assert_eq!(csp.contains("'wasm-unsafe-eval'"), wasm, "{path}: {csp}");
         let nonce = nonce_of(&csp);
         assert!(nonce.len() >= 16, "{path}: a real nonce");
@@ -52,7 +63,10 @@ async fn every_page_sends_a_strict_policy_with_its_scripts_nonce(b: Backend) {
         assert!(!scripts.is_empty(), "{path}");
         for s in &scripts {
             let tag = s.split('>').next().unwrap();
-            assert!(tag.contains(&format!("nonce=\"{nonce}\"")), "{path}: <script{tag}> lacks the nonce");
+            assert!(
+                tag.contains(&format!("nonce=\"{nonce}\"")),
+                "{path}: <script{tag}> lacks the nonce"
+            );
         }
         assert!(nonces.insert(nonce), "a fresh nonce per response");
     }

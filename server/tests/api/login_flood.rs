@@ -52,8 +52,14 @@ async fn a_login_flood_gets_answers_or_429_and_the_server_stays_up(b: Backend) {
         }
         *counts.entry(status).or_insert(0) += 1;
     }
-    assert!(counts.get(&429).copied().unwrap_or(0) > 0, "the queue overflowed: {counts:?}");
-    assert!(counts.get(&401).copied().unwrap_or(0) > 0, "some were checked: {counts:?}");
+    assert!(
+        counts.get(&429).copied().unwrap_or(0) > 0,
+        "the queue overflowed: {counts:?}"
+    );
+    assert!(
+        counts.get(&401).copied().unwrap_or(0) > 0,
+        "some were checked: {counts:?}"
+    );
     // The server is up, and a correct login works once the flood is over.
     assert_eq!(app.get("/health", None).await.status(), 200);
     let (_, _) = app.register("after@example.com").await;
@@ -101,8 +107,12 @@ async fn unknown_and_known_emails_take_the_same_time(b: Backend) {
     let long = "p".repeat(5000);
     let accounts = &app.engine.accounts;
     // The first unknown email also makes the dummy hash once.
-    app.post("/api/v1/auth/login", None, json!({"email": "warm@example.com", "password": "x"}))
-        .await;
+    app.post(
+        "/api/v1/auth/login",
+        None,
+        json!({"email": "warm@example.com", "password": "x"}),
+    )
+    .await;
     for (email, password) in [
         ("timed@example.com", "wrong password"),
         ("nobody@example.com", "wrong password"),
@@ -112,7 +122,11 @@ async fn unknown_and_known_emails_take_the_same_time(b: Backend) {
     ] {
         let before = accounts.hashes_computed();
         let r = app
-            .post("/api/v1/auth/login", None, json!({"email": email, "password": password}))
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"email": email, "password": password}),
+            )
             .await;
         assert_eq!(r.status(), 401);
         assert_eq!(
@@ -124,7 +138,11 @@ async fn unknown_and_known_emails_take_the_same_time(b: Backend) {
     }
     let before = accounts.hashes_computed();
     let ok = app
-        .post("/api/v1/auth/login", None, json!({"email": "timed@example.com", "password": "correct horse battery"}))
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "timed@example.com", "password": "correct horse battery"}),
+        )
         .await;
     assert_eq!(ok.status(), 200);
     assert_eq!(accounts.hashes_computed() - before, 1);
