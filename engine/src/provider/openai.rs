@@ -81,6 +81,51 @@ impl OpenAiProvider {
     pub fn client(&self) -> &Client<OpenAIConfig> {
         &self.client
     }
+
+    /// For `brook doctor`, which speaks to the operator: streams a short
+    /// completion and returns its first text, or the provider's own error with
+    /// its causes (what clients never see, [`classify`]).
+    pub async fn probe(&self, model: &str) -> Result<String, String> {
+        let req = CreateChatCompletionRequest {
+            model: model.to_string(),
+            messages: vec![
+                ChatCompletionRequestUserMessage::from(ChatCompletionRequestUserMessageContent::Text("Say OK.".into()))
+                    .into(),
+            ],
+            temperature: Some(0.0),
+            ..Default::default()
+        };
+        let mut stream = self
+            .client
+            .chat()
+            .create_stream(req)
+            .await
+            .map_err(|e| operator_detail(&e))?;
+        while let Some(item) = stream.next().await {
+            let chunk = item.map_err(|e| operator_detail(&e))?;
+            if let Some(text) = chunk.choices.first().and_then(|c| c.delta.content.clone()) {
+                if !text.is_empty() {
+                    return Ok(text);
+                }
+            }
+        }
+        Err("the stream ended without text".into())
+    }
+}
+
+/// An async-openai error in full for the operator (never for clients): the
+/// provider's message, or the transport error with its root cause and without
+/// the URL (which may carry credentials).
+pub fn operator_detail(e: &OpenAIError) -> String {
+    match e {
+        OpenAIError::ApiError(r) => format!(
+            "the provider answered {}: {}",
+            r.status_code.as_u16(),
+            r.api_error.message
+        ),
+        OpenAIError::Reqwest(err) => format!("cannot reach the model provider: {}", without_url(err)),
+        other => other.to_string(),
+    }
 }
 
 fn to_message(turn: &super::Turn) -> ChatCompletionRequestMessage {
