@@ -159,12 +159,16 @@ pub fn client_ip(parts: &Parts, state: &AppState) -> IpAddr {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    let trusted = &state.engine.config.trusted_proxies;
+    client_ip_of(&parts.headers, peer, &state.engine.config.trusted_proxies)
+}
+
+/// The rule of [`client_ip`] over raw parts: the peer, unless it is a trusted
+/// proxy, then the nearest address in `X-Forwarded-For` that is not one.
+pub fn client_ip_of(headers: &HeaderMap, peer: IpAddr, trusted: &[ipnet::IpNet]) -> IpAddr {
     if trusted.is_empty() || !trusted.iter().any(|n| n.contains(&peer)) {
         return peer;
     }
-    let forwarded: Vec<IpAddr> = parts
-        .headers
+    let forwarded: Vec<IpAddr> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())

@@ -4,7 +4,8 @@
 //! burst of sign-ins is a burst of 19 MiB allocations: 64 at once once took Brook
 //! from 17 MB to 4.4 GB. Here at most as many hashes run at once as there are
 //! cores, on blocking threads (`spawn_blocking`), behind a semaphore; a short
-//! queue waits for a slot ([`QUEUE_PER_CORE`] per core, at most [`MAX_WAIT`]);
+//! queue waits for a slot ([`QUEUE_PER_CORE`] per core: about a second of work,
+//! and never longer than [`MAX_WAIT`]); waiting costs no hash memory;
 //! beyond it the caller gets [`HashError::Busy`], which the API answers
 //! `429 RATE_LIMITED` with `Retry-After`.
 //!
@@ -34,8 +35,10 @@ pub const MEMORY_KIB: u32 = 19 * 1024;
 pub const ITERATIONS: u32 = 2;
 /// Lanes (OWASP: 1).
 pub const LANES: u32 = 1;
-/// Callers that may wait for a slot, per core; more are refused at once.
-pub const QUEUE_PER_CORE: usize = 4;
+/// Callers that may wait for a slot, per core; more are refused at once. At
+/// 20–40 ms a hash, 32 waiting per core is about a second of work: a burst of 64
+/// sign-ins on two cores is served, a flood beyond that is refused at once.
+pub const QUEUE_PER_CORE: usize = 32;
 /// Longest wait for a slot before the caller is refused.
 pub const MAX_WAIT: Duration = Duration::from_secs(5);
 

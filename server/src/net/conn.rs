@@ -18,7 +18,7 @@
 
 use std::convert::Infallible;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -116,23 +116,6 @@ pub fn is_long_lived(req: &Request<Incoming>) -> bool {
         || path == "/api/v1/chat"
 }
 
-/// The forwarded client behind a trusted proxy: the nearest address in
-/// `X-Forwarded-For` that is not itself a trusted proxy (the rule of
-/// [`crate::extract::client_ip`]).
-fn forwarded_client(req: &Request<Incoming>, peer: IpAddr, trusted: &[ipnet::IpNet]) -> IpAddr {
-    req.headers()
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .find(|ip| !trusted.iter().any(|n| n.contains(ip)))
-        .unwrap_or(peer)
-}
-
 fn too_many_from_client() -> Response<Body> {
     HttpError::new(ErrorCode::RateLimited, "too many open connections from this address").into_response()
 }
@@ -149,7 +132,7 @@ async fn handle(
     let behind_proxy = shared.trusted.iter().any(|n| n.contains(&peer.ip()));
     let mut slot = None;
     if behind_proxy && is_long_lived(&req) {
-        let client = forwarded_client(&req, peer.ip(), &shared.trusted);
+        let client = crate::extract::client_ip_of(req.headers(), peer.ip(), &shared.trusted);
         match shared.forwarded.try_acquire(client) {
             Some(g) => slot = Some(g),
             None => {

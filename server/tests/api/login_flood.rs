@@ -17,7 +17,7 @@ async fn a_login_flood_gets_answers_or_429_and_the_server_stays_up(b: Backend) {
     let Some(app) = app(b).await else { return };
     let (_, _) = app.register("flood@example.com").await;
     let mut tasks = Vec::new();
-    for i in 0..200 {
+    for i in 0..400 {
         let http = app.http.clone();
         let url = app.url("/api/v1/auth/login");
         // Half for an unknown email (the dummy hash), half wrong passwords for a known one.
