@@ -104,8 +104,10 @@ mod tests {
             "an http page is not the https site"
         );
 
-        let mut public = Config::default();
-        public.public_url = Some("https://chat.example.com".into());
+        let public = Config {
+            public_url: Some("https://chat.example.com".into()),
+            ..Config::default()
+        };
         assert!(is_own_origin("https://chat.example.com", &plain, &public));
         assert!(!is_own_origin("http://chat.example.com", &plain, &public));
     }
