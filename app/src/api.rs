@@ -36,10 +36,23 @@ pub(crate) mod server {
     }
 
     pub async fn required() -> Result<(Arc<Engine>, Identity), ServerFnError> {
-        identity().await?.ok_or_else(|| ServerFnError::new("AUTH_REQUIRED"))
+        match identity().await? {
+            Some(found) => Ok(found),
+            None => Err(fail(engine::Error::auth_required())),
+        }
     }
 
+    /// A refusal as the server function's answer, with the contract's HTTP
+    /// status for its code (an unknown bot is `404`, not `500`). Only a call
+    /// from the browser (a `POST` to the function) gets the status: during
+    /// server rendering the response is the page's, whose status the page decides.
     pub fn fail(e: engine::Error) -> ServerFnError {
+        let called = use_context::<axum::http::request::Parts>().is_some_and(|p| p.method == axum::http::Method::POST);
+        if let Some(res) = use_context::<leptos_axum::ResponseOptions>().filter(|_| called) {
+            let status = axum::http::StatusCode::from_u16(e.code.http_status())
+                .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+            res.set_status(status);
+        }
         ServerFnError::new(format!("{}: {}", e.code, e.message))
     }
 }

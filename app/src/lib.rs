@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod components;
+pub mod csp;
 pub mod live;
 pub mod pages;
 pub mod rest;
@@ -21,6 +22,8 @@ use leptos_router::{path, SsrMode};
 
 /// The HTML document around the app; only the server renders it.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    csp::send_for_page();
     view! {
         <!DOCTYPE html>
         <html lang="en">

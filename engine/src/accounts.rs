@@ -7,9 +7,11 @@ use protocol::objects::{Me, Role, User};
 use protocol::rest::{AuthResponse, WidgetBot, WidgetSessionResponse};
 use protocol::ErrorCode;
 
-use crate::auth::{password, Claims, Identity, Keys, TokenError};
+use crate::auth::password::{HashError, Hasher};
+use crate::auth::{Claims, Identity, Keys, TokenError};
 use crate::error::{Error, Result};
 use crate::ids;
+use crate::limits::LoginThrottle;
 use crate::store::{BotRow, Store, UserRow};
 use crate::time::now_micros;
 
@@ -17,12 +19,41 @@ use crate::time::now_micros;
 const VISITOR_RETURN_SECS: i64 = 90 * 24 * 3600;
 const MAX_PASSWORD_BYTES: usize = 1024;
 const MAX_NAME_CHARS: usize = 100;
+/// Shorter HS256 secrets are warned about at start-up: RFC 7518 §3.2 asks for a
+/// key at least as long as the hash output (256 bits).
+pub const MIN_SECRET_BYTES: usize = 32;
 
 pub struct Accounts {
     keys: Keys,
+    /// argon2id, bounded: at most one hash per core at once (issue 18).
+    hasher: Hasher,
+    /// Failed logins per account, with growing delays.
+    login_throttle: LoginThrottle,
     /// Logged-out token ids that have not expired, mirrored from storage so a
     /// check costs no query.
     revoked: RwLock<HashSet<String>>,
+}
+
+/// A hasher that is busy is `429 RATE_LIMITED` with `Retry-After`.
+fn hash_error(e: HashError) -> Error {
+    match e {
+        HashError::Busy { retry_after } => {
+            Error::new(ErrorCode::RateLimited, e.to_string()).with_retry_after_ms(retry_after.as_millis().max(1) as u64)
+        }
+        HashError::Internal(detail) => {
+            tracing::error!(error = %detail, "password hashing failed");
+            Error::internal()
+        }
+    }
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary.
+fn truncated(s: &str, max: usize) -> String {
+    let mut cut = s.len().min(max);
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s[..cut].to_string()
 }
 
 fn now_secs() -> i64 {
@@ -49,7 +80,17 @@ impl Accounts {
     /// Loads (or creates, on first start) the signing secret and the revocation list.
     pub async fn load(store: &dyn Store, configured_secret: Option<&str>) -> Result<Accounts> {
         let secret = match configured_secret {
-            Some(s) => s.to_string(),
+            Some(s) => {
+                if s.len() < MIN_SECRET_BYTES {
+                    tracing::warn!(
+                        bytes = s.len(),
+                        "BROOK_JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes: tokens signed with it can be \
+                         brute-forced; use a random secret of at least {MIN_SECRET_BYTES} bytes (or unset it to let \
+                         Brook generate one)"
+                    );
+                }
+                s.to_string()
+            }
             None => {
                 let fresh = ids::secret(48);
                 store.setting_get_or_insert("jwt_secret", &fresh).await?
@@ -58,8 +99,15 @@ impl Accounts {
         let revoked = store.revoked_tokens(now_secs()).await?.into_iter().collect();
         Ok(Accounts {
             keys: Keys::new(secret.as_bytes()),
+            hasher: Hasher::new(),
+            login_throttle: LoginThrottle::new(),
             revoked: RwLock::new(revoked),
         })
+    }
+
+    /// argon2 computations so far (each login costs exactly one, see [`Accounts::login`]).
+    pub fn hashes_computed(&self) -> usize {
+        self.hasher.computed()
     }
 
     pub fn keys(&self) -> &Keys {
@@ -104,10 +152,7 @@ impl Accounts {
         if store.user_by_email(&email).await?.is_some() {
             return Err(Error::new(ErrorCode::Conflict, "email: already registered"));
         }
-        let hash = password::hash(password_plain.to_string()).await.map_err(|e| {
-            tracing::error!(error = %e, "password hashing failed");
-            Error::internal()
-        })?;
+        let hash = self.hasher.hash(password_plain.to_string()).await.map_err(hash_error)?;
         let user = UserRow {
             id: ids::new_id(),
             email: Some(email),
@@ -132,22 +177,36 @@ impl Accounts {
         })
     }
 
+    /// Logs in. Every attempt costs exactly one argon2id check under the
+    /// hasher's bound, whether the email is known, has no password or the
+    /// password is over-long, so the answer's timing does not tell which emails
+    /// exist; failures delay the account's next attempts ([`LoginThrottle`]).
     pub async fn login(&self, store: &dyn Store, email: &str, password_plain: &str) -> Result<AuthResponse> {
         let email = email.trim().to_lowercase();
         let bad = || Error::new(ErrorCode::InvalidCredentials, "wrong email or password");
-        let user = store.user_by_email(&email).await?;
-        let Some(user) = user else {
-            // Spend the same time as a real check, so response times do not reveal
-            // which emails exist.
-            let _ = password::verify(password_plain.to_string(), DUMMY_HASH.to_string()).await;
-            return Err(bad());
-        };
-        let Some(hash) = user.password_hash.clone() else {
-            return Err(bad());
-        };
-        if password_plain.len() > MAX_PASSWORD_BYTES || !password::verify(password_plain.to_string(), hash).await {
-            return Err(bad());
+        if let Err(wait) = self.login_throttle.check(&email) {
+            return Err(Error::new(
+                ErrorCode::RateLimited,
+                "too many failed logins for this account; try again shortly",
+            )
+            .with_retry_after_ms(wait.as_millis().max(1) as u64));
         }
+        let user = store.user_by_email(&email).await?;
+        let too_long = password_plain.len() > MAX_PASSWORD_BYTES;
+        let stored = user
+            .as_ref()
+            .and_then(|u| u.password_hash.clone())
+            .filter(|_| !too_long);
+        let candidate = truncated(password_plain, MAX_PASSWORD_BYTES);
+        let matched = self.hasher.verify(candidate, stored).await.map_err(hash_error)?;
+        let user = match user {
+            Some(u) if matched => u,
+            _ => {
+                self.login_throttle.failed(&email);
+                return Err(bad());
+            }
+        };
+        self.login_throttle.succeeded(&email);
         let (token, _) = self.token_for(&user);
         Ok(AuthResponse {
             token,
@@ -323,11 +382,6 @@ pub async fn ensure_default_bot(store: &dyn Store, owner_id: &str, model: &str) 
         Err(e) => Err(e.into()),
     }
 }
-
-/// A valid argon2id hash of a random password, verified against when the email is
-/// unknown so that login takes the same time either way.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3b8q4xq2b8h9K8m8m4m8mB5yq9sQx0kQm6D3R1n0a8E";
 
 #[cfg(test)]
 mod tests {

@@ -183,8 +183,9 @@ impl Engine {
         Ok(row.to_bot())
     }
 
+    /// A visitor, like anyone else, finds no bot of its own here: `NOT_FOUND`
+    /// (never `FORBIDDEN`, which would say the id exists).
     pub async fn update_bot(&self, who: &Identity, id: &str, patch: &BotPatch) -> Result<Bot> {
-        no_visitors(who)?;
         let mut row = self.own_bot(who, id).await?;
         apply(self, &mut row, patch)?;
         row.updated_at = now_micros();
@@ -193,8 +194,8 @@ impl Engine {
         Ok(row.to_bot())
     }
 
+    /// As [`Engine::update_bot`]: foreign, unknown or asked by a visitor → `NOT_FOUND`.
     pub async fn delete_bot(&self, who: &Identity, id: &str) -> Result<()> {
-        no_visitors(who)?;
         let row = self.own_bot(who, id).await?;
         if row.is_default != 0 {
             return Err(Error::new(ErrorCode::Conflict, "the default bot cannot be deleted"));

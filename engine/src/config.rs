@@ -12,6 +12,10 @@ use std::time::Duration;
 use clap::Args;
 use ipnet::IpNet;
 
+pub mod connections;
+
+pub use connections::{ConnectionLimits, ConnectionSettings};
+
 /// Which model provider generates replies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProviderKind {
@@ -77,6 +81,8 @@ pub struct Config {
     /// the reply finishes `length`, so one reply cannot exhaust memory, the
     /// database row or a client's socket (its `complete` carries the whole text).
     pub max_reply_bytes: usize,
+    /// Header and body time-outs and the per-IP connection cap.
+    pub connections: ConnectionLimits,
 }
 
 pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
@@ -117,6 +123,7 @@ impl Default for Config {
             ws_idle_timeout: Duration::from_secs(60),
             ws_ping_interval: Duration::from_secs(25),
             max_reply_bytes: 1024 * 1024,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -226,6 +233,8 @@ pub struct Settings {
     pub ws_idle_secs: Option<String>,
     #[arg(global = true, long = "ws-ping-secs", env = "BROOK_WS_PING_SECS", hide = true)]
     pub ws_ping_secs: Option<String>,
+    #[command(flatten)]
+    pub connections: ConnectionSettings,
 }
 
 fn present(v: &Option<String>) -> Option<&str> {
@@ -440,6 +449,7 @@ impl Config {
             ws_idle_timeout: parse_secs("BROOK_WS_IDLE_SECS", &s.ws_idle_secs, d.ws_idle_timeout)?,
             ws_ping_interval: parse_secs("BROOK_WS_PING_SECS", &s.ws_ping_secs, d.ws_ping_interval)?,
             max_reply_bytes: d.max_reply_bytes,
+            connections: s.connections.parse()?,
         })
     }
 
@@ -480,89 +490,4 @@ pub fn redact_url(raw: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn settings() -> Settings {
-        Settings::default()
-    }
-
-    #[test]
-    fn defaults_are_the_contracts() {
-        let c = Config::from_settings(&settings()).unwrap();
-        assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
-        assert_eq!(c.provider, ProviderKind::Demo);
-        assert_eq!(c.database_url, "sqlite://brook.db");
-        assert_eq!(c.models, vec!["gpt-4o-mini".to_string()]);
-        assert_eq!(c.max_message_chars, 16000);
-    }
-
-    #[test]
-    fn a_host_name_is_a_listen_address() {
-        let mut s = settings();
-        s.addr = Some("localhost:3999".into());
-        let c = Config::from_settings(&s).unwrap();
-        assert_eq!(c.addr.port(), 3999);
-        assert!(c.addr.ip().is_loopback(), "{}", c.addr);
-        for bad in ["localhost", "localhost:http", ":3000"] {
-            s.addr = Some(bad.into());
-            assert!(Config::from_settings(&s).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn bad_values_name_the_variable_and_value() {
-        let mut s = settings();
-        s.addr = Some("nonsense".into());
-        let e = Config::from_settings(&s).unwrap_err().to_string();
-        assert!(e.contains("LEPTOS_SITE_ADDR") && e.contains("nonsense"), "{e}");
-
-        let mut s = settings();
-        s.database_url = Some("ftp://x".into());
-        let e = Config::from_settings(&s).unwrap_err().to_string();
-        assert!(e.contains("DATABASE_URL") && e.contains("ftp://x"), "{e}");
-
-        let mut s = settings();
-        s.provider = Some("skynet".into());
-        let e = Config::from_settings(&s).unwrap_err().to_string();
-        assert!(e.contains("BROOK_PROVIDER") && e.contains("skynet"), "{e}");
-
-        let mut s = settings();
-        s.rate_limit_per_min = Some("-3".into());
-        let e = Config::from_settings(&s).unwrap_err().to_string();
-        assert!(e.contains("BROOK_RATE_LIMIT_PER_MIN") && e.contains("-3"), "{e}");
-    }
-
-    #[test]
-    fn provider_inference_and_key_rules() {
-        let mut s = settings();
-        s.openai_base_url = Some("http://127.0.0.1:11434/v1".into());
-        let c = Config::from_settings(&s).unwrap();
-        assert_eq!(c.provider, ProviderKind::OpenAi);
-        assert!(c.openai_api_key.is_none());
-
-        let mut s = settings();
-        s.provider = Some("openai".into());
-        let e = Config::from_settings(&s).unwrap_err().to_string();
-        assert!(e.contains("OPENAI_API_KEY"), "{e}");
-
-        let mut s = settings();
-        s.openai_base_url = Some("not a url".into());
-        let e = Config::from_settings(&s).unwrap_err().to_string();
-        assert!(e.contains("OPENAI_BASE_URL"), "{e}");
-    }
-
-    #[test]
-    fn models_allow_list_contains_default() {
-        let mut s = settings();
-        s.model = Some("a".into());
-        s.models = Some("b, c".into());
-        let c = Config::from_settings(&s).unwrap();
-        assert_eq!(c.models, vec!["a", "b", "c"]);
-    }
-
-    #[test]
-    fn redacts_passwords() {
-        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
-    }
-}
+mod tests;

@@ -49,6 +49,7 @@ async fn start_brook(upstream: &FakeUpstream) -> Brook {
         .env("BROOK_RATE_LIMIT_PER_MIN", "0")
         .env("BROOK_AUTH_RATE_LIMIT_PER_MIN", "0")
         .env("BROOK_MAX_CONNECTIONS_PER_IDENTITY", "0")
+        .env("BROOK_MAX_CONNECTIONS_PER_IP", "0")
         // BROOK_BENCH_LOG=brook_engine=debug shows where the first token's time goes.
         .env(
             "RUST_LOG",

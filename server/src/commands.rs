@@ -6,7 +6,6 @@ use engine::accounts::Accounts;
 use engine::config::ProviderKind;
 use engine::store::{self, BotRow, Store};
 use engine::Config;
-use futures::StreamExt;
 
 use crate::cli::{BotCommand, UserCommand};
 
@@ -182,7 +181,11 @@ pub async fn doctor(config: &Config) -> CmdResult {
             let provider = engine::provider::openai::OpenAiProvider::new(&config.openai_base_url, config.openai_api_key.as_deref());
             match tokio::time::timeout(Duration::from_secs(15), provider.client().models().list()).await {
                 Err(_) => report(false, "provider", format!("{} did not answer within 15 s", config.openai_base_url)),
-                Ok(Err(e)) => report(false, "provider", explain(&e.to_string(), &config.openai_base_url)),
+                Ok(Err(e)) => report(
+                    false,
+                    "provider",
+                    explain(&engine::provider::openai::operator_detail(&e), &config.openai_base_url),
+                ),
                 Ok(Ok(list)) => {
                     let names: Vec<String> = list.data.iter().map(|m| m.id.clone()).collect();
                     report(true, "provider", format!("{} lists {} models", config.openai_base_url, names.len()));
@@ -199,25 +202,10 @@ pub async fn doctor(config: &Config) -> CmdResult {
                     }
                 }
             }
-            let request = engine::provider::CompletionRequest {
-                model: config.model.clone(),
-                temperature: 0.0,
-                turns: vec![engine::provider::Turn { role: engine::provider::TurnRole::User, content: "Say OK.".into() }],
-            };
-            let first = tokio::time::timeout(Duration::from_secs(30), async {
-                use engine::provider::Provider;
-                let mut s = provider.stream(request).await?;
-                while let Some(d) = s.next().await {
-                    if let engine::provider::Delta::Text(t) = d? {
-                        return Ok(t);
-                    }
-                }
-                Err(engine::provider::ProviderError::Fatal("the stream ended without text".into()))
-            })
-            .await;
+            let first = tokio::time::timeout(Duration::from_secs(30), provider.probe(&config.model)).await;
             match first {
                 Ok(Ok(_)) => report(true, "completion", format!("{} streams tokens", config.model)),
-                Ok(Err(e)) => report(false, "completion", explain(&e.to_string(), &config.openai_base_url)),
+                Ok(Err(e)) => report(false, "completion", explain(&e, &config.openai_base_url)),
                 Err(_) => report(false, "completion", "no first token within 30 s".into()),
             }
         }

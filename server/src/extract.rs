@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
 use engine::auth::{Identity, TokenError};
@@ -17,6 +17,13 @@ use crate::error::HttpError;
 use crate::state::AppState;
 
 pub use engine::auth::SESSION_COOKIE;
+
+pub mod ids;
+pub mod query;
+pub mod site;
+
+pub use ids::{IdPath, SessionPath, VisitorConversationPath};
+pub use site::same_site_origin;
 
 /// A JSON body: unparsable → `400 INVALID_JSON`; a missing or ill-typed field →
 /// `400 INVALID_FRAME`, with serde's description of what is wrong.
@@ -64,16 +71,6 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
     engine::auth::session_token(headers)
 }
 
-/// Whether the request's `Origin` is Brook's own site (the host it was sent to).
-pub fn same_site_origin(headers: &HeaderMap) -> bool {
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    match (origin, host) {
-        (Some(o), Some(h)) => engine::origin::matches_host(o, h),
-        _ => false,
-    }
-}
-
 fn token_error(e: TokenError) -> HttpError {
     HttpError::new(ErrorCode::AuthRequired, e.to_string())
 }
@@ -94,7 +91,7 @@ fn authenticate(parts: &Parts, state: &AppState, allow_query: bool) -> Result<Au
             .map_err(token_error);
     }
     if allow_query {
-        if let Some(t) = query_token(parts) {
+        if let Some(t) = query_token(parts)? {
             return accounts
                 .authenticate(&t)
                 .map(|who| Auth { who, via_cookie: false })
@@ -116,7 +113,7 @@ fn authenticate(parts: &Parts, state: &AppState, allow_query: bool) -> Result<Au
                     "a request authenticated by cookie must send Content-Type: application/json",
                 ));
             }
-            if !same_site_origin(&parts.headers) {
+            if !same_site_origin(&parts.headers, &state.engine.config) {
                 return Err(HttpError::new(
                     ErrorCode::Forbidden,
                     "a request authenticated by cookie must come from Brook's own origin",
@@ -128,9 +125,9 @@ fn authenticate(parts: &Parts, state: &AppState, allow_query: bool) -> Result<Au
     Err(HttpError::new(ErrorCode::AuthRequired, "authentication required"))
 }
 
-pub fn query_token(parts: &Parts) -> Option<String> {
-    let q: Query<HashMap<String, String>> = Query::try_from_uri(&parts.uri).ok()?;
-    q.0.get("token").map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
+/// `?token=` (decoded once, see [`query`]); two of them are an invalid token.
+pub fn query_token(parts: &Parts) -> Result<Option<String>, HttpError> {
+    query::token(&parts.uri).map_err(|e| HttpError::new(ErrorCode::AuthRequired, e.to_string()))
 }
 
 impl FromRequestParts<AppState> for Auth {
@@ -162,12 +159,16 @@ pub fn client_ip(parts: &Parts, state: &AppState) -> IpAddr {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    let trusted = &state.engine.config.trusted_proxies;
+    client_ip_of(&parts.headers, peer, &state.engine.config.trusted_proxies)
+}
+
+/// The rule of [`client_ip`] over raw parts: the peer, unless it is a trusted
+/// proxy, then the nearest address in `X-Forwarded-For` that is not one.
+pub fn client_ip_of(headers: &HeaderMap, peer: IpAddr, trusted: &[ipnet::IpNet]) -> IpAddr {
     if trusted.is_empty() || !trusted.iter().any(|n| n.contains(&peer)) {
         return peer;
     }
-    let forwarded: Vec<IpAddr> = parts
-        .headers
+    let forwarded: Vec<IpAddr> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -179,6 +180,26 @@ pub fn client_ip(parts: &Parts, state: &AppState) -> IpAddr {
         .rev()
         .find(|ip| !trusted.iter().any(|n| n.contains(ip)))
         .unwrap_or(peer)
+}
+
+/// Refuses, with `403 FORBIDDEN`, a request that a browser says comes from
+/// another site (see [`site::is_cross_site`]). Every endpoint that sets the session
+/// cookie takes it, whatever the Content-Type: a foreign page must not sign a
+/// visitor's browser into the attacker's account (login CSRF, issue 11 §4.7).
+pub struct NotCrossSite;
+
+impl FromRequestParts<AppState> for NotCrossSite {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if site::is_cross_site(&parts.headers, &state.engine.config) {
+            return Err(HttpError::new(
+                ErrorCode::Forbidden,
+                "this request must come from Brook's own pages",
+            ));
+        }
+        Ok(NotCrossSite)
+    }
 }
 
 impl FromRequestParts<AppState> for ClientIp {
@@ -197,9 +218,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = HttpError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
-            .map(|q| Params(q.0))
-            .map_err(|e| HttpError::new(ErrorCode::ValidationError, format!("bad query string: {e}")))
+        // Decoded the one way every check and log line uses (see [`query`]).
+        Ok(Params(query::pairs(&parts.uri).into_iter().collect()))
     }
 }
 

@@ -3,13 +3,16 @@
 // Leptos view types nest deeply; the compiler needs more room to lay them out.
 #![recursion_limit = "512"]
 
+pub mod alloc;
 pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod extract;
 pub mod http;
+pub mod net;
 pub mod router;
 pub mod routes;
+pub mod security_headers;
 pub mod serve;
 pub mod state;
 pub mod telemetry;

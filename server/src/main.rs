@@ -10,7 +10,16 @@ use brook_server::cli::{Cli, Command};
 use clap::Parser;
 use engine::Config;
 
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
+    brook_server::alloc::tune();
     let cli = Cli::parse();
     let config = match Config::from_settings(&cli.settings) {
         Ok(c) => c,
@@ -41,6 +50,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
     use brook_server::commands;
     match command {
         Command::Serve => {
+            brook_server::alloc::spawn_trimmer();
             let running = brook_server::serve::spawn(config).await.map_err(|e| e.to_string())?;
             brook_server::serve::shutdown_signal().await;
             tracing::info!("shutting down: draining replies");

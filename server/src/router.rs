@@ -101,6 +101,7 @@ pub fn build(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .method_not_allowed_fallback(crate::error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), routes::widget::cors))
+        .layer(axum::middleware::from_fn(crate::security_headers::add))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
                 tracing::info_span!("http", method = %req.method(), uri = %crate::telemetry::redact_query(req.uri()))

@@ -2,7 +2,6 @@
 
 use std::net::SocketAddr;
 
-use axum::serve::ListenerExt;
 use engine::{Config, Engine};
 use leptos::config::LeptosOptions;
 use tokio_util::sync::CancellationToken;
@@ -61,6 +60,22 @@ pub async fn spawn(config: Config) -> Result<Running, ServeError> {
         shutdown: close.clone(),
     };
     let app = crate::router::build(state);
+    let fd_limit = crate::net::descriptor_limit();
+    let capacity = crate::net::table::capacity_for(fd_limit, config.max_active_replies);
+    let limits = &config.connections;
+    tracing::info!(fd_limit, capacity, max_per_ip = limits.max_per_ip, "connection budget");
+    let gate = crate::net::accept::Gate {
+        table: crate::net::table::Table::new(capacity),
+        per_peer: crate::net::per_ip::PerIp::new(limits.max_per_ip),
+    };
+    let shared = std::sync::Arc::new(crate::net::conn::Shared {
+        app,
+        header_timeout: limits.header_timeout,
+        body_timeout: limits.body_timeout,
+        forwarded: crate::net::per_ip::PerIp::new(limits.max_per_ip),
+        trusted: config.trusted_proxies.clone(),
+        shutdown: shutdown.clone(),
+    });
     let token = shutdown.clone();
     let task_engine = engine.clone();
     let task = tokio::spawn(async move {
@@ -73,12 +88,7 @@ pub async fn spawn(config: Config) -> Result<Running, ServeError> {
                 close.cancel();
             }
         };
-        // Small frames (acks, tokens) must leave at once: no Nagle delay.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move { token.cancelled().await });
+        let serve = crate::net::accept::run(listener, gate, shared);
         let (served, ()) = tokio::join!(serve, drained);
         // Connections were told to close; give their close frames a moment.
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;

@@ -16,37 +16,8 @@ pub fn init(format: LogFormat) {
     };
 }
 
-/// `?token=…` removed from a URL before it is logged (contract §2).
+/// A URL as it may be logged: `?token=` and every other secret-named parameter
+/// redacted, judged by the decoded name (contract §2; see [`crate::extract::query`]).
 pub fn redact_query(uri: &http::Uri) -> String {
-    let path = uri.path();
-    match uri.query() {
-        None => path.to_string(),
-        Some(q) => {
-            let kept: Vec<String> = q
-                .split('&')
-                .map(|pair| {
-                    let key = pair.split('=').next().unwrap_or("");
-                    if key.eq_ignore_ascii_case("token") {
-                        format!("{key}=[redacted]")
-                    } else {
-                        pair.to_string()
-                    }
-                })
-                .collect();
-            format!("{path}?{}", kept.join("&"))
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn token_is_redacted() {
-        let uri: http::Uri = "/ws/chat?a=1&token=secret.jwt&b=2".parse().unwrap();
-        let s = redact_query(&uri);
-        assert!(!s.contains("secret"), "{s}");
-        assert!(s.contains("a=1") && s.contains("b=2"));
-    }
+    crate::extract::query::redacted(uri)
 }

@@ -35,6 +35,8 @@ impl Keys {
         validation.algorithms = vec![Algorithm::HS256];
         validation.set_required_spec_claims(&["exp", "sub"]);
         validation.validate_exp = true;
+        // A token whose `nbf` is still ahead is not valid yet (RFC 7519 §4.1.5).
+        validation.validate_nbf = true;
         validation.leeway = 5;
         Keys {
             encoding: EncodingKey::from_secret(secret),
@@ -145,5 +147,28 @@ mod tests {
         )
         .unwrap();
         assert_eq!(k.verify(&t), Err(TokenError::Invalid));
+
+        // not valid before an hour from now
+        let mut future = serde_json::to_value(&c).unwrap();
+        future["nbf"] = serde_json::json!(now + 3600);
+        let t = encode(
+            &Header::new(Algorithm::HS256),
+            &future,
+            &EncodingKey::from_secret(b"secret-secret-secret-secret-1234"),
+        )
+        .unwrap();
+        assert_eq!(k.verify(&t), Err(TokenError::Invalid));
+        assert!(
+            k.verify_ignoring_expiry(&t).is_err(),
+            "nbf holds for returning visitors too"
+        );
+        future["nbf"] = serde_json::json!(now - 10);
+        let t = encode(
+            &Header::new(Algorithm::HS256),
+            &future,
+            &EncodingKey::from_secret(b"secret-secret-secret-secret-1234"),
+        )
+        .unwrap();
+        assert!(k.verify(&t).is_ok(), "a past nbf is fine");
     }
 }

@@ -66,7 +66,9 @@ impl Engine {
     /// Runs a conversation's replies one after another until its queue is empty.
     pub(crate) async fn conversation_worker(self: Arc<Self>, owner: String, conversation: String) {
         while let Some(job) = self.scheduler.next(&owner, &conversation) {
-            let outcome = self.generate(&job).await;
+            // The span gives the provider's own log lines (raw upstream errors) the reply's id.
+            let span = tracing::info_span!("reply", reply_id = %job.log.reply_id);
+            let outcome = tracing::Instrument::instrument(self.generate(&job), span).await;
             self.finalize(&job, outcome).await;
         }
     }

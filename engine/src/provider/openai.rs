@@ -36,6 +36,11 @@ tokio::task_local! {
     static LAST_RESPONSE: Cell<Seen>;
 }
 
+/// Idle connections to the provider kept for reuse.
+pub const UPSTREAM_IDLE_CONNECTIONS: usize = 32;
+/// How long an idle connection to the provider is kept.
+pub const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+
 pub struct OpenAiProvider {
     client: Client<OpenAIConfig>,
 }
@@ -52,8 +57,13 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 impl OpenAiProvider {
     pub fn new(base_url: &str, api_key: Option<&str>) -> OpenAiProvider {
         crate::tls::install_crypto_provider();
+        // Idle upstream connections each keep buffers of tens of KB: after a
+        // burst of 1,000 streams an unbounded pool held ~40 MB for 90 s. Keep a
+        // few warm (for the next first token) and let the rest go soon.
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
+            .pool_max_idle_per_host(UPSTREAM_IDLE_CONNECTIONS)
+            .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT)
             .build()
             .unwrap_or_default();
         let inner = ReqwestService::new(http.clone());
@@ -81,6 +91,51 @@ impl OpenAiProvider {
     pub fn client(&self) -> &Client<OpenAIConfig> {
         &self.client
     }
+
+    /// For `brook doctor`, which speaks to the operator: streams a short
+    /// completion and returns its first text, or the provider's own error with
+    /// its causes (what clients never see, [`classify`]).
+    pub async fn probe(&self, model: &str) -> Result<String, String> {
+        let req = CreateChatCompletionRequest {
+            model: model.to_string(),
+            messages: vec![
+                ChatCompletionRequestUserMessage::from(ChatCompletionRequestUserMessageContent::Text("Say OK.".into()))
+                    .into(),
+            ],
+            temperature: Some(0.0),
+            ..Default::default()
+        };
+        let mut stream = self
+            .client
+            .chat()
+            .create_stream(req)
+            .await
+            .map_err(|e| operator_detail(&e))?;
+        while let Some(item) = stream.next().await {
+            let chunk = item.map_err(|e| operator_detail(&e))?;
+            if let Some(text) = chunk.choices.first().and_then(|c| c.delta.content.clone()) {
+                if !text.is_empty() {
+                    return Ok(text);
+                }
+            }
+        }
+        Err("the stream ended without text".into())
+    }
+}
+
+/// An async-openai error in full for the operator (never for clients): the
+/// provider's message, or the transport error with its root cause and without
+/// the URL (which may carry credentials).
+pub fn operator_detail(e: &OpenAIError) -> String {
+    match e {
+        OpenAIError::ApiError(r) => format!(
+            "the provider answered {}: {}",
+            r.status_code.as_u16(),
+            r.api_error.message
+        ),
+        OpenAIError::Reqwest(err) => format!("cannot reach the model provider: {}", without_url(err)),
+        other => other.to_string(),
+    }
 }
 
 fn to_message(turn: &super::Turn) -> ChatCompletionRequestMessage {
@@ -100,39 +155,58 @@ fn to_message(turn: &super::Turn) -> ChatCompletionRequestMessage {
     }
 }
 
-/// Sorts an async-openai error into retryable or not.
+/// What clients are told when the provider is unreachable or failing (5xx, 429,
+/// a broken connection or stream): a fixed sentence, never the provider's own
+/// words (issue 11 §4.10).
+pub const UNAVAILABLE_SENTENCE: &str =
+    "The model provider is unavailable right now. Your message is saved; try again shortly.";
+/// What clients are told when the provider refused the request (4xx other than 429).
+pub const REFUSED_SENTENCE: &str = "The model provider refused to answer. Your message is saved.";
+/// What clients are told when the provider's stream could not be read.
+pub const MALFORMED_SENTENCE: &str = "The model provider sent something Brook could not read. What arrived is kept.";
+
+/// Sorts an async-openai error into retryable or not. The provider's raw
+/// answer (its error body, reqwest's text, the status) goes to the log only,
+/// inside the reply's span (which carries `reply_id`); the [`ProviderError`]'s
+/// message, which clients see in `UPSTREAM_ERROR`, is one of the fixed
+/// sentences above, because a provider's body may echo the key's prefix, the
+/// organisation, the prompt or the operator's account details.
 fn classify(e: &OpenAIError, seen: Seen) -> ProviderError {
     let retryable_status = |s: u16| s == 429 || s >= 500;
+    let retryable = |retry_after| ProviderError::Retryable {
+        message: UNAVAILABLE_SENTENCE.into(),
+        retry_after,
+    };
     match e {
         OpenAIError::ApiError(r) => {
             let status = r.status_code.as_u16();
-            let message = format!("upstream answered {status}: {}", r.api_error.message);
+            tracing::warn!(status, detail = %r.api_error.message, "the model provider answered with an error");
             if retryable_status(status) {
-                ProviderError::Retryable {
-                    message,
-                    retry_after: seen.retry_after,
-                }
+                retryable(seen.retry_after)
             } else {
-                ProviderError::Fatal(message)
+                ProviderError::Fatal(REFUSED_SENTENCE.into())
             }
         }
-        OpenAIError::Reqwest(err) => ProviderError::Retryable {
-            message: format!("cannot reach the model provider: {}", without_url(err)),
-            retry_after: None,
-        },
-        OpenAIError::StreamError(err) => ProviderError::Retryable {
-            message: format!("the model's stream broke: {err}"),
-            retry_after: None,
-        },
-        OpenAIError::JSONDeserialize(_, _) => match seen.status {
-            Some(s) if retryable_status(s) => ProviderError::Retryable {
-                message: format!("upstream answered {s}"),
-                retry_after: seen.retry_after,
-            },
-            Some(s) => ProviderError::Fatal(format!("upstream answered {s}")),
-            None => ProviderError::Fatal("the model sent a malformed chunk".into()),
-        },
-        other => ProviderError::Fatal(format!("model provider error: {other}")),
+        OpenAIError::Reqwest(err) => {
+            tracing::warn!(detail = %without_url(err), "cannot reach the model provider");
+            retryable(None)
+        }
+        OpenAIError::StreamError(err) => {
+            tracing::warn!(detail = %err, "the model provider's stream broke");
+            retryable(None)
+        }
+        OpenAIError::JSONDeserialize(err, _) => {
+            tracing::warn!(status = ?seen.status, detail = %err, "unreadable answer from the model provider");
+            match seen.status {
+                Some(s) if retryable_status(s) => retryable(seen.retry_after),
+                Some(_) => ProviderError::Fatal(REFUSED_SENTENCE.into()),
+                None => ProviderError::Fatal(MALFORMED_SENTENCE.into()),
+            }
+        }
+        other => {
+            tracing::warn!(detail = %other, "model provider error");
+            ProviderError::Fatal(REFUSED_SENTENCE.into())
+        }
     }
 }
 

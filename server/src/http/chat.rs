@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use engine::auth::Identity;
@@ -17,7 +17,7 @@ use protocol::rest::{Accepted, ChatRequest, ChatResponse, RegenerateAccepted, Re
 use protocol::ErrorCode;
 
 use crate::error::{HttpError, HttpResult};
-use crate::extract::{Auth, ClientIp, JsonBody};
+use crate::extract::{Auth, ClientIp, IdPath, JsonBody};
 
 pub fn send_request(body: ChatRequest, ip: std::net::IpAddr) -> SendMessage {
     SendMessage {
@@ -112,11 +112,7 @@ pub async fn regenerate(
     ))
 }
 
-pub async fn stop(
-    State(engine): State<Arc<Engine>>,
-    auth: Auth,
-    Path(reply_id): Path<String>,
-) -> HttpResult<StatusCode> {
+pub async fn stop(State(engine): State<Arc<Engine>>, auth: Auth, IdPath(reply_id): IdPath) -> HttpResult<StatusCode> {
     engine.stop_reply(&auth.who, &reply_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

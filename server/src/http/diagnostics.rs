@@ -16,12 +16,18 @@ use serde_json::json;
 use crate::error::HttpResult;
 use crate::extract::Params;
 
+/// The page, with a fresh nonce on its one inline script and style, and the
+/// same strict policy as the app's pages (no WebAssembly here).
 pub async fn page() -> Response {
-    (
-        [(header::CACHE_CONTROL, "no-cache")],
-        Html(include_str!("diagnostics.html")),
-    )
-        .into_response()
+    let nonce = engine::ids::secret(22);
+    let html = include_str!("diagnostics.html")
+        .replacen("<script>", &format!("<script nonce=\"{nonce}\">"), 1)
+        .replacen("<style>", &format!("<style nonce=\"{nonce}\">"), 1);
+    let mut res = ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&app::csp::policy(&nonce, false)) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    res
 }
 
 /// Five events, 250 ms apart: a buffering proxy delivers them in one burst.

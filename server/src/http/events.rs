@@ -6,7 +6,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use engine::hub::{EntryKind, Event, Filter, Subscription};
@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::frame_type;
 use crate::error::{HttpError, HttpResult};
-use crate::extract::{Params, StreamAuth};
+use crate::extract::{IdPath, Params, StreamAuth};
 use crate::state::AppState;
 
 const QUEUE: usize = 256;
@@ -120,7 +120,7 @@ pub async fn chat_events(
 pub async fn bot_events(
     State(state): State<AppState>,
     StreamAuth(auth): StreamAuth,
-    Path(bot_id): Path<String>,
+    IdPath(bot_id): IdPath,
 ) -> HttpResult<Response> {
     let engine: Arc<Engine> = state.engine.clone();
     let bot = engine.own_bot(&auth.who, &bot_id).await?;

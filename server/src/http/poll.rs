@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use engine::chat::ReplyView;
 use engine::hub::{EntryKind, Filter, ReplyState};
@@ -14,14 +14,14 @@ use protocol::rest::{PollResponse, PolledToken};
 use protocol::ErrorCode;
 
 use crate::error::{HttpError, HttpResult};
-use crate::extract::{Params, StreamAuth};
+use crate::extract::{IdPath, Params, StreamAuth};
 
 const MAX_WAIT_MS: u64 = 30_000;
 
 pub async fn poll(
     State(engine): State<Arc<Engine>>,
     StreamAuth(auth): StreamAuth,
-    Path(reply_id): Path<String>,
+    IdPath(reply_id): IdPath,
     params: Params,
 ) -> HttpResult<Json<PollResponse>> {
     let after = params.u64("after_seq", 0)?;

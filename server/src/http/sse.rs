@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +19,7 @@ use protocol::frames::ServerFrame;
 use protocol::ErrorCode;
 
 use crate::error::{HttpError, HttpResult};
-use crate::extract::{Params, StreamAuth};
+use crate::extract::{IdPath, Params, StreamAuth};
 
 /// Heartbeat comments keep idle proxies from closing the stream.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -37,7 +37,7 @@ fn to_event(e: &Entry) -> Option<Event> {
 pub async fn reply_events(
     State(engine): State<Arc<Engine>>,
     StreamAuth(auth): StreamAuth,
-    Path(reply_id): Path<String>,
+    IdPath(reply_id): IdPath,
     params: Params,
     headers: HeaderMap,
 ) -> HttpResult<Response> {

@@ -1,5 +1,7 @@
 //! `/api/v1/auth/*`: register, login, guest, me, refresh, logout. Successful
-//! sign-ins also set the `brook_session` cookie for the web UI.
+//! sign-ins also set the `brook_session` cookie for the web UI, so every endpoint
+//! that sets or clears it refuses a request a browser sent from another site
+//! ([`NotCrossSite`]), whatever its Content-Type (login CSRF).
 
 use std::sync::Arc;
 
@@ -14,7 +16,7 @@ use protocol::rest::{AuthResponse, LoginRequest, RegisterRequest};
 use protocol::ErrorCode;
 
 use crate::error::{HttpError, HttpResult};
-use crate::extract::{Auth, ClientIp, JsonBody, SESSION_COOKIE};
+use crate::extract::{Auth, ClientIp, JsonBody, NotCrossSite, SESSION_COOKIE};
 
 /// `Set-Cookie` for a session token (HttpOnly, SameSite=Lax; Secure behind HTTPS).
 pub fn session_cookie_header(token: &str, secure: bool) -> HeaderValue {
@@ -32,15 +34,11 @@ fn clear_cookie() -> HeaderValue {
     HeaderValue::from_static("brook_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
 }
 
-fn is_https(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|p| p.eq_ignore_ascii_case("https"))
-}
-
-fn with_session(status: StatusCode, body: AuthResponse, headers: &HeaderMap) -> Response {
-    let cookie = session_cookie_header(&body.token, is_https(headers));
+/// The cookie is `Secure` when browsers reach Brook over https (the same
+/// reading of the scheme as the origin check, [`crate::extract::site`]).
+fn with_session(status: StatusCode, body: AuthResponse, headers: &HeaderMap, engine: &Engine) -> Response {
+    let secure = crate::extract::site::site_scheme(headers, &engine.config) == "https";
+    let cookie = session_cookie_header(&body.token, secure);
     let mut res = (status, Json(body)).into_response();
     res.headers_mut().append(header::SET_COOKIE, cookie);
     res
@@ -60,6 +58,7 @@ pub fn auth_budget(engine: &Engine, ip: std::net::IpAddr) -> HttpResult<()> {
 }
 
 pub async fn register(
+    _: NotCrossSite,
     State(engine): State<Arc<Engine>>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
@@ -76,10 +75,11 @@ pub async fn register(
             body.name.as_deref(),
         )
         .await?;
-    Ok(with_session(StatusCode::CREATED, r, &headers))
+    Ok(with_session(StatusCode::CREATED, r, &headers, &engine))
 }
 
 pub async fn login(
+    _: NotCrossSite,
     State(engine): State<Arc<Engine>>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
@@ -90,10 +90,11 @@ pub async fn login(
         .accounts
         .login(engine.store.as_ref(), &body.email, &body.password)
         .await?;
-    Ok(with_session(StatusCode::OK, r, &headers))
+    Ok(with_session(StatusCode::OK, r, &headers, &engine))
 }
 
 pub async fn guest(
+    _: NotCrossSite,
     State(engine): State<Arc<Engine>>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
@@ -109,19 +110,24 @@ pub async fn guest(
         .accounts
         .guest(engine.store.as_ref(), &engine.config.model)
         .await?;
-    Ok(with_session(StatusCode::CREATED, r, &headers))
+    Ok(with_session(StatusCode::CREATED, r, &headers, &engine))
 }
 
 pub async fn me(State(engine): State<Arc<Engine>>, auth: Auth) -> HttpResult<Json<Me>> {
     Ok(Json(engine.accounts.me(engine.store.as_ref(), &auth.who).await?))
 }
 
-pub async fn refresh(State(engine): State<Arc<Engine>>, auth: Auth, headers: HeaderMap) -> HttpResult<Response> {
+pub async fn refresh(
+    _: NotCrossSite,
+    State(engine): State<Arc<Engine>>,
+    auth: Auth,
+    headers: HeaderMap,
+) -> HttpResult<Response> {
     let r = engine.accounts.refresh(engine.store.as_ref(), &auth.who).await?;
-    Ok(with_session(StatusCode::OK, r, &headers))
+    Ok(with_session(StatusCode::OK, r, &headers, &engine))
 }
 
-pub async fn logout(State(engine): State<Arc<Engine>>, auth: Auth) -> HttpResult<Response> {
+pub async fn logout(_: NotCrossSite, State(engine): State<Arc<Engine>>, auth: Auth) -> HttpResult<Response> {
     engine.accounts.logout(engine.store.as_ref(), &auth.who).await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut().append(header::SET_COOKIE, clear_cookie());

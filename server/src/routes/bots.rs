@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use engine::Engine;
@@ -11,7 +11,7 @@ use protocol::objects::Bot;
 use protocol::rest::{BotList, BotPatch, MessageList, VisitorConversationList};
 
 use crate::error::HttpResult;
-use crate::extract::{Auth, JsonBody, Params};
+use crate::extract::{Auth, IdPath, JsonBody, Params, VisitorConversationPath};
 
 pub async fn list(State(engine): State<Arc<Engine>>, auth: Auth) -> HttpResult<Json<BotList>> {
     Ok(Json(BotList {
@@ -27,20 +27,20 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(engine.create_bot(&auth.who, &body).await?)))
 }
 
-pub async fn get(State(engine): State<Arc<Engine>>, auth: Auth, Path(id): Path<String>) -> HttpResult<Json<Bot>> {
+pub async fn get(State(engine): State<Arc<Engine>>, auth: Auth, IdPath(id): IdPath) -> HttpResult<Json<Bot>> {
     Ok(Json(engine.own_bot(&auth.who, &id).await?.to_bot()))
 }
 
 pub async fn update(
     State(engine): State<Arc<Engine>>,
     auth: Auth,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
     JsonBody(body): JsonBody<BotPatch>,
 ) -> HttpResult<Json<Bot>> {
     Ok(Json(engine.update_bot(&auth.who, &id, &body).await?))
 }
 
-pub async fn delete(State(engine): State<Arc<Engine>>, auth: Auth, Path(id): Path<String>) -> HttpResult<StatusCode> {
+pub async fn delete(State(engine): State<Arc<Engine>>, auth: Auth, IdPath(id): IdPath) -> HttpResult<StatusCode> {
     engine.delete_bot(&auth.who, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -48,7 +48,7 @@ pub async fn delete(State(engine): State<Arc<Engine>>, auth: Auth, Path(id): Pat
 pub async fn visitor_conversations(
     State(engine): State<Arc<Engine>>,
     auth: Auth,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
     params: Params,
 ) -> HttpResult<Json<VisitorConversationList>> {
     let limit = params.limit(20, 100)?;
@@ -62,7 +62,11 @@ pub async fn visitor_conversations(
 pub async fn visitor_messages(
     State(engine): State<Arc<Engine>>,
     auth: Auth,
-    Path((id, visitor_id, session_id)): Path<(String, String, String)>,
+    VisitorConversationPath {
+        bot_id: id,
+        visitor_id,
+        session_id,
+    }: VisitorConversationPath,
     params: Params,
 ) -> HttpResult<Json<MessageList>> {
     let limit = params.limit(50, 200)?;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use engine::Engine;
@@ -10,7 +10,7 @@ use protocol::objects::Conversation;
 use protocol::rest::{ConversationList, MessageList, RenameConversation, VersionList};
 
 use crate::error::HttpResult;
-use crate::extract::{Auth, JsonBody, Params};
+use crate::extract::{Auth, IdPath, JsonBody, Params, SessionPath};
 
 pub async fn list(State(engine): State<Arc<Engine>>, auth: Auth, params: Params) -> HttpResult<Json<ConversationList>> {
     let limit = params.limit(20, 100)?;
@@ -24,7 +24,7 @@ pub async fn list(State(engine): State<Arc<Engine>>, auth: Auth, params: Params)
 pub async fn get(
     State(engine): State<Arc<Engine>>,
     auth: Auth,
-    Path(id): Path<String>,
+    SessionPath(id): SessionPath,
 ) -> HttpResult<Json<Conversation>> {
     Ok(Json(engine.get_conversation(&auth.who, &id).await?))
 }
@@ -32,7 +32,7 @@ pub async fn get(
 pub async fn messages(
     State(engine): State<Arc<Engine>>,
     auth: Auth,
-    Path(id): Path<String>,
+    SessionPath(id): SessionPath,
     params: Params,
 ) -> HttpResult<Json<MessageList>> {
     let limit = params.limit(50, 200)?;
@@ -46,13 +46,17 @@ pub async fn messages(
 pub async fn rename(
     State(engine): State<Arc<Engine>>,
     auth: Auth,
-    Path(id): Path<String>,
+    SessionPath(id): SessionPath,
     JsonBody(body): JsonBody<RenameConversation>,
 ) -> HttpResult<Json<Conversation>> {
     Ok(Json(engine.rename_conversation(&auth.who, &id, &body.title).await?))
 }
 
-pub async fn delete(State(engine): State<Arc<Engine>>, auth: Auth, Path(id): Path<String>) -> HttpResult<StatusCode> {
+pub async fn delete(
+    State(engine): State<Arc<Engine>>,
+    auth: Auth,
+    SessionPath(id): SessionPath,
+) -> HttpResult<StatusCode> {
     engine.delete_conversation(&auth.who, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -60,7 +64,7 @@ pub async fn delete(State(engine): State<Arc<Engine>>, auth: Auth, Path(id): Pat
 pub async fn versions(
     State(engine): State<Arc<Engine>>,
     auth: Auth,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> HttpResult<Json<VersionList>> {
     Ok(Json(VersionList {
         versions: engine.versions(&auth.who, &id).await?,

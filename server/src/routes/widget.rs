@@ -66,7 +66,7 @@ pub async fn session(
         return Err(refused());
     };
     let allowed = match &origin {
-        Some(o) => bot.allows_origin(o) || (bot.widget_enabled != 0 && same_site_origin(&headers)),
+        Some(o) => bot.allows_origin(o) || (bot.widget_enabled != 0 && same_site_origin(&headers, &engine.config)),
         None => false,
     };
     if !allowed {
@@ -84,21 +84,15 @@ pub async fn session(
     Ok(res)
 }
 
+/// The token a cross-site request carries: `Authorization: Bearer`, else
+/// `?token=` decoded exactly as the authentication extractor decodes it (so
+/// `?%74oken=` cannot authenticate there and skip the origin check here). Two
+/// `token` parameters count as a token, one that authenticates nobody.
 fn bearer_or_query(req: &Request) -> Option<String> {
-    if let Some(v) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        if let Some((scheme, t)) = v.split_once(' ') {
-            if scheme.eq_ignore_ascii_case("bearer") {
-                return Some(t.trim().to_string());
-            }
-        }
+    if let Some(t) = crate::extract::bearer(req.headers()) {
+        return Some(t);
     }
-    let q = req.uri().query()?;
-    q.split('&').find_map(|p| p.strip_prefix("token=")).map(|t| {
-        url::form_urlencoded::parse(format!("t={t}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    })
+    crate::extract::query::token(req.uri()).unwrap_or_else(|_| Some(String::new()))
 }
 
 /// CORS for visitor routes. Preflights pass only for origins an enabled bot
@@ -109,7 +103,7 @@ pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Re
     let Some(origin) = origin_of(req.headers()) else {
         return next.run(req).await;
     };
-    if !is_visitor_route(&path) || same_site_origin(req.headers()) {
+    if !is_visitor_route(&path) || same_site_origin(req.headers(), &state.engine.config) {
         return next.run(req).await;
     }
     let engine = state.engine.clone();

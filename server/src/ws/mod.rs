@@ -74,7 +74,7 @@ async fn upgrade(
     } else if let Some(cookie) = session_cookie(&headers) {
         // An invalid or expired cookie is ignored; a valid one must come from our own pages.
         if let Ok(who) = accounts.authenticate(&cookie) {
-            if !same_site_origin(&headers) {
+            if !same_site_origin(&headers, &state.engine.config) {
                 return HttpError::new(
                     ErrorCode::Forbidden,
                     "a cookie-authenticated WebSocket must come from Brook's own origin",
@@ -87,7 +87,7 @@ async fn upgrade(
     // A widget visitor's connection from another site must come from an origin
     // its own bot allows (checked here for `?token=`, on `auth` for frames).
     let foreign_origin = match headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        Some(o) if !same_site_origin(&headers) => Some(o.to_string()),
+        Some(o) if !same_site_origin(&headers, &state.engine.config) => Some(o.to_string()),
         _ => None,
     };
     if let Start::Authenticated(who) = &start {
