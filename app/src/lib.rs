@@ -14,6 +14,7 @@ pub mod live;
 pub mod pages;
 pub mod rest;
 pub mod store;
+pub mod theme;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -24,13 +25,19 @@ use leptos_router::{path, SsrMode};
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     csp::send_for_page();
+    let theme = theme::of_request();
+    let scheme = match theme {
+        theme::Theme::System => "light dark",
+        theme::Theme::Light => "light",
+        theme::Theme::Dark => "dark",
+    };
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang="en" data-theme=theme.as_str()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover"/>
-                <meta name="color-scheme" content="light dark"/>
+                <meta name="color-scheme" content=scheme/>
                 <link rel="icon" href="data:,"/>
                 <HydrationScripts options/>
                 <MetaTags/>

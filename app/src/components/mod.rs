@@ -5,3 +5,4 @@ pub mod composer;
 pub mod connection;
 pub mod messages;
 pub mod sidebar;
+pub mod theme_toggle;

@@ -111,6 +111,7 @@ pub fn Sidebar(store: Store, open: RwSignal<bool>) -> impl IntoView {
             </ul>
             <div class="sidebar-foot">
                 <span class="who" title=user_label>{user_label}</span>
+                <super::theme_toggle::ThemeToggle/>
                 <a class="link-btn" href="/bots" id="bots-link">"Bots"</a>
                 <button type="button" class="link-btn" id="logout" on:click=logout>"Sign out"</button>
             </div>

@@ -64,7 +64,7 @@ fn BotsView(session: Session, bots: Vec<Bot>, base: String) -> impl IntoView {
                 <h1>"Bots"</h1>
                 <a class="btn" href="/">"← Back to chats"</a>
             </header>
-            <div class="bots-layout">
+            <main class="bots-layout">
                 <aside class="bot-list">
                     <ul>
                         <For each=move || bots.get() key=|b| (b.id.clone(), b.name.clone()) let:b>
@@ -98,7 +98,7 @@ fn BotsView(session: Session, bots: Vec<Bot>, base: String) -> impl IntoView {
                         Some(view! { <BotEditor bot bots models=models.clone() base=base.clone()/> })
                     }}
                 </section>
-            </div>
+            </main>
         </div>
     }
 }

@@ -95,7 +95,7 @@ fn LoginForm(guests: bool) -> impl IntoView {
     view! {
         <main class="center-page login">
             <div class="card narrow">
-                <div class="brand big"><span class="logo" aria-hidden="true"></span>"Brook"</div>
+                <h1 class="brand big"><span class="logo" aria-hidden="true"></span>"Brook"</h1>
                 <p class="muted tagline">"Chat with AI, in real time."</p>
                 <div class="tabs" role="tablist">
                     <button type="button" role="tab" id="tab-signin" aria-selected=move || (tab.get() == Tab::SignIn).to_string()
