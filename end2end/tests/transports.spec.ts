@@ -12,10 +12,16 @@ test.describe.configure({ timeout: 90_000 });
  */
 async function cuttingProxy(cutAfter: number) {
   const lastEventIds: (string | undefined)[] = [];
-  let requests = 0;
+  let streams = 0;
   const server = http.createServer((req, res) => {
-    const n = requests++;
-    lastEventIds.push(req.headers['last-event-id'] as string | undefined);
+    if (req.url === '/blank') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<!DOCTYPE html><html><head><link rel="icon" href="data:,"></head><body></body></html>');
+      return;
+    }
+    // Only the event streams count: the page itself also loads through the proxy.
+    const n = req.url?.includes('/events') ? streams++ : -1;
+    if (n >= 0) lastEventIds.push(req.headers['last-event-id'] as string | undefined);
     const target = new URL(req.url ?? '/', BASE_URL);
     const up = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (upRes) => {
       res.writeHead(upRes.statusCode ?? 502, { ...upRes.headers, 'access-control-allow-origin': '*' });
@@ -44,11 +50,13 @@ test.describe('a flaky network', () => {
 
 test('an EventSource cut mid-reply resumes by itself with Last-Event-ID', async ({ page }) => {
   const token = await signUp(page);
-  // A blank page: Brook's own pages allow connections to Brook only (CSP
-  // `connect-src 'self'`), and this EventSource goes through the proxy.
-  await page.goto('about:blank');
   const proxy = await cuttingProxy(8);
   try {
+    // The page comes from the proxy's origin, so the EventSource is same-origin:
+    // Brook's pages allow connections to their own origin only (CSP
+    // `connect-src 'self'`), and Chromium refuses a blank page's requests to
+    // loopback (Private Network Access).
+    await page.goto(`${proxy.url}/blank`);
     const res = await page.request.post('/api/v1/chat/messages', {
       headers: { Authorization: `Bearer ${token}` },
       data: { message: 'stream through a flaky proxy' },
