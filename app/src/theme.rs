@@ -60,12 +60,21 @@ impl Theme {
         }
     }
 
-    /// The toggle's visible label.
+    /// The toggle's visible label: short, the sidebar's footer is narrow.
     pub fn label(self) -> &'static str {
         match self {
-            Theme::System => "Theme: system",
-            Theme::Light => "Theme: light",
-            Theme::Dark => "Theme: dark",
+            Theme::System => "◐ Auto",
+            Theme::Light => "☀ Light",
+            Theme::Dark => "☾ Dark",
+        }
+    }
+
+    /// The toggle's accessible name.
+    pub fn aria_label(self) -> &'static str {
+        match self {
+            Theme::System => "Colour theme: the system's. Switch to light",
+            Theme::Light => "Colour theme: light. Switch to dark",
+            Theme::Dark => "Colour theme: dark. Switch to the system's",
         }
     }
 
@@ -110,7 +119,9 @@ pub fn of_request() -> Theme {
 #[cfg(not(feature = "ssr"))]
 pub fn apply(theme: Theme) {
     use wasm_bindgen::JsCast;
-    let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
     if let Some(root) = doc.document_element() {
         let _ = root.set_attribute("data-theme", theme.as_str());
     }

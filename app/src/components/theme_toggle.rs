@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::theme::{self, Theme};
+use crate::theme;
 
 /// A button that cycles system → light → dark. Server and client start from the
 /// same value (the cookie on the server, `<html data-theme>` in the browser), so
@@ -20,7 +20,8 @@ pub fn ThemeToggle() -> impl IntoView {
     view! {
         <button type="button" class="link-btn theme-toggle" id="theme-toggle"
             data-theme-choice=move || current.get().as_str()
-            title="Switch between the system's, light and dark colours"
+            aria-label=move || current.get().aria_label()
+            title=move || current.get().aria_label()
             on:click=toggle>
             {move || current.get().label()}
         </button>
