@@ -11,6 +11,7 @@ pub mod api;
 pub mod components;
 pub mod csp;
 pub mod live;
+pub mod navigation;
 pub mod pages;
 pub mod rest;
 pub mod store;
@@ -52,10 +53,16 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // The page's live state belongs to the app, not to a route: it survives
+    // every navigation, and the live connection's callbacks never hold a
+    // disposed signal (issue 17, fault 2).
+    let store = store::Store::new();
+    provide_context(store);
     view! {
         <Stylesheet id="leptos" href="/pkg/brook.css"/>
         <Title text="Brook"/>
         <Router>
+            <navigation::FollowNavigation store/>
             <Routes fallback=|| view! { <pages::NotFound/> }>
                 <Route path=path!("/") view=pages::chat::ChatPage ssr=SsrMode::Async/>
                 <Route path=path!("/c/:id") view=pages::chat::ChatPage ssr=SsrMode::Async/>

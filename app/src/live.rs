@@ -104,23 +104,6 @@ pub fn retry_now() {
     imp::retry_now();
 }
 
-/// Changes the address bar without a navigation (a new chat got its id).
-pub fn replace_url(path: &str) {
-    #[cfg(feature = "hydrate")]
-    if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
-        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path));
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = path;
-}
-
-pub fn navigate_home() {
-    #[cfg(feature = "hydrate")]
-    if let Some(w) = web_sys::window() {
-        let _ = w.location().set_href("/");
-    }
-}
-
 /// Refreshes the list and the open conversation from the REST endpoints (the
 /// long-polling fallback does this every 10 s instead of live events).
 pub fn refresh(store: Store) {

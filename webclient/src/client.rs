@@ -539,6 +539,9 @@ impl Client {
         if mode == Mode::Poll {
             self.schedule_tick();
         }
+        // The identity's live events (new chats, titles, deletions) flow even
+        // before a conversation is joined, like on a WebSocket (issue 17, fault 4).
+        self.open_live();
         self.ready();
     }
 
@@ -678,14 +681,19 @@ impl Client {
             }
             "join" => {
                 if let Some(s) = js::get_str(&obj, "session_id") {
-                    self.0.borrow_mut().joined = Some(s);
-                    self.open_live();
+                    let same = {
+                        let i = self.0.borrow();
+                        i.joined.as_deref() == Some(s.as_str()) && i.live.is_some()
+                    };
+                    if !same {
+                        self.0.borrow_mut().joined = Some(s);
+                        self.open_live();
+                    }
                 }
             }
             "leave" => {
-                let mut i = self.0.borrow_mut();
-                i.joined = None;
-                retire_es(i.live.take());
+                self.0.borrow_mut().joined = None;
+                self.open_live();
             }
             _ => {}
         }
@@ -726,6 +734,12 @@ impl Client {
                     &JsValue::from_str(&js_sys::Date::new_0().to_iso_string().as_string().unwrap_or_default()),
                 );
                 c.frame(&js::stringify(&out));
+                // Sending joins the conversation, as on a WebSocket (contract §3.2).
+                let session = js::get_str(&answer, "session_id");
+                if session.is_some() && c.0.borrow().joined != session {
+                    c.0.borrow_mut().joined = session;
+                    c.open_live();
+                }
                 if let Some(reply) = js::get_str(&answer, "reply_id") {
                     c.follow(&reply, 0);
                 }
@@ -738,15 +752,18 @@ impl Client {
         });
     }
 
-    /// The live events of the joined conversation (SSE); replies it announces are followed.
+    /// The identity's live events over SSE, and those of the joined
+    /// conversation if any; replies it announces are followed. Reopened when
+    /// the joined conversation changes.
     fn open_live(&self) {
         if self.status().mode != Mode::Sse {
             return;
         }
-        let Some(session) = self.0.borrow().joined.clone() else {
-            return;
+        let path = match self.0.borrow().joined.clone() {
+            Some(session) => format!("/api/v1/chat/events?session_id={}", js::encode(&session)),
+            None => "/api/v1/chat/events".to_string(),
         };
-        let url = self.with_token(self.url(&format!("/api/v1/chat/events?session_id={}", js::encode(&session))));
+        let url = self.with_token(self.url(&path));
         let Ok(source) = EventSource::new(&url) else {
             return;
         };
@@ -779,7 +796,10 @@ impl Client {
         retire_es(old);
     }
 
-    /// Streams a reply's tokens after `after` over SSE or long polling.
+    /// Streams a reply's tokens after `after` over SSE or long polling. Like a
+    /// WebSocket `resume` (contract §3.3), a lower `after` than this client
+    /// already passed on restarts the stream from there: the owner dropped
+    /// what it showed and asks for it again.
     fn follow(&self, reply_id: &str, after: u64) {
         let mode = self.status().mode;
         if mode == Mode::WebSocket {
@@ -788,8 +808,17 @@ impl Client {
         {
             let mut i = self.0.borrow_mut();
             if let Some(f) = i.follows.get_mut(reply_id) {
-                f.seq = f.seq.max(after);
-                return;
+                if after >= f.seq {
+                    f.seq = after;
+                    return;
+                }
+                f.seq = after;
+                f.progress_at = js::now_ms();
+                drop(i);
+                return match mode {
+                    Mode::Sse => self.follow_sse(reply_id),
+                    _ => self.follow_poll(reply_id),
+                };
             }
             i.follows.insert(
                 reply_id.to_string(),

@@ -10,9 +10,11 @@
 //! every mode it speaks to its owner in WebSocket frames (an HTTP answer becomes
 //! a synthesized `ack` or `error`), so the app and widget code is the same.
 
+pub mod assembler;
 mod client;
 pub mod js;
 mod map;
 
+pub use assembler::{Assembler, Verdict};
 pub use client::{Client, Config, ConnState, Mode, Status};
 pub use map::SmallMap;

@@ -27,16 +27,14 @@ use js_sys::Object;
 use wasm_bindgen::prelude::*;
 use web_sys::{Element, HtmlElement, HtmlTextAreaElement, ShadowRoot};
 use webclient::js;
-use webclient::{Client, Config, ConnState, Mode, SmallMap, Status};
+use webclient::{Assembler, Client, Config, ConnState, Mode, SmallMap, Status, Verdict};
 
 use dom::{el, on};
 use protocol::names::{client as out, paths, server as frame};
 
+/// A reply's bubble; its text and `seq` are in [`State::assembler`].
 struct Reply {
     body: Element,
-    text: String,
-    seq: u64,
-    live: bool,
 }
 
 struct State {
@@ -47,6 +45,8 @@ struct State {
     open: bool,
     unread: u32,
     replies: SmallMap<Reply>,
+    /// Which tokens are shown and which `resume` fills a gap (shared with the app).
+    assembler: Assembler,
     /// Sent but not acknowledged: client id → (bubble, text).
     pending: Vec<(String, Element, String)>,
 }
@@ -338,6 +338,7 @@ fn build(
             open: false,
             unread: 0,
             replies: SmallMap::new(),
+            assembler: Assembler::new(),
             pending: Vec::new(),
         }),
         client: RefCell::new(None),
@@ -396,15 +397,9 @@ impl Widget {
         }
         let b = self.bubble("assistant");
         let _ = b.set_attribute("data-message-id", id);
-        self.st.borrow_mut().replies.insert(
-            id.to_string(),
-            Reply {
-                body: b.clone(),
-                text: String::new(),
-                seq: 0,
-                live: true,
-            },
-        );
+        let mut st = self.st.borrow_mut();
+        st.replies.insert(id.to_string(), Reply { body: b.clone() });
+        st.assembler.expect(id);
         b
     }
 
@@ -450,11 +445,7 @@ impl Widget {
                     .unwrap_or(0.0) as u64;
                 let b = self.reply(&id);
                 md::render(&b, &content);
-                if let Some(r) = self.st.borrow_mut().replies.get_mut(&id) {
-                    r.text = content;
-                    r.seq = seq;
-                    r.live = live;
-                }
+                self.st.borrow_mut().assembler.show(&id, seq, &content, live);
             }
         }
         self.scroll();
@@ -509,17 +500,13 @@ impl Widget {
     /// Joins the conversation, resumes replies still streaming (a reply that
     /// was streaming when the visitor navigated continues here), sends what waits.
     fn on_ready(&self) {
-        let (session, exists, live, pending) = {
+        let (session, exists, pending) = {
             let st = self.st.borrow();
-            let live: Vec<(String, u64)> = st
-                .replies
-                .iter()
-                .filter(|(_, r)| r.live)
-                .map(|(k, r)| (k.clone(), r.seq))
-                .collect();
             let pending: Vec<(String, String)> = st.pending.iter().map(|(c, _, t)| (c.clone(), t.clone())).collect();
-            (st.session.clone(), st.exists, live, pending)
+            (st.session.clone(), st.exists, pending)
         };
+        // Every resume sent before died with the old connection.
+        let live = self.st.borrow_mut().assembler.reconnected();
         if exists {
             let f = Object::new();
             js::set(&f, "type", &JsValue::from_str(out::JOIN));
@@ -527,15 +514,19 @@ impl Widget {
             self.send(&f);
         }
         for (id, seq) in live {
-            let f = Object::new();
-            js::set(&f, "type", &JsValue::from_str(out::RESUME));
-            js::set(&f, "reply_id", &JsValue::from_str(&id));
-            js::set(&f, "after_seq", &JsValue::from_f64(seq as f64));
-            self.send(&f);
+            self.resume(&id, seq);
         }
         for (cid, text) in pending {
             self.send(&self.message_frame(&cid, &text));
         }
+    }
+
+    fn resume(&self, reply_id: &str, after_seq: u64) {
+        let f = Object::new();
+        js::set(&f, "type", &JsValue::from_str(out::RESUME));
+        js::set(&f, "reply_id", &JsValue::from_str(reply_id));
+        js::set(&f, "after_seq", &JsValue::from_f64(after_seq as f64));
+        self.send(&f);
     }
 
     fn message_frame(&self, client_id: &str, text: &str) -> Object {
@@ -596,18 +587,13 @@ impl Widget {
                 let id = s("reply_id");
                 let body = self.reply(&id);
                 let seq = js::get_f64(&f, "seq").unwrap_or(0.0) as u64;
-                let text = {
-                    let mut st = self.st.borrow_mut();
-                    let Some(r) = st.replies.get_mut(&id) else {
-                        return;
-                    };
-                    if seq != r.seq + 1 {
-                        return;
-                    }
-                    r.seq = seq;
-                    r.text.push_str(&s("token"));
-                    r.text.clone()
-                };
+                let verdict = self.st.borrow_mut().assembler.token(&id, seq, &s("token"));
+                match verdict {
+                    Verdict::Accepted => {}
+                    Verdict::Gap { resume_after } => return self.resume(&id, resume_after),
+                    Verdict::Duplicate | Verdict::Awaiting => return,
+                }
+                let text = self.st.borrow().assembler.text(&id).unwrap_or_default().to_string();
                 self.typing.set_hidden(true);
                 let _ = body.set_attribute("data-streaming", "true");
                 md::render(&body, &text);
@@ -617,10 +603,7 @@ impl Widget {
                 let id = s("reply_id");
                 let body = self.reply(&id);
                 let response = s("response");
-                if let Some(r) = self.st.borrow_mut().replies.get_mut(&id) {
-                    r.text = response.clone();
-                    r.live = false;
-                }
+                self.st.borrow_mut().assembler.complete(&id, &response);
                 let _ = body.remove_attribute("data-streaming");
                 md::render(&body, &response);
                 self.typing.set_hidden(true);

@@ -93,7 +93,10 @@ pub fn Bubble(store: Store, msg: Msg, is_last: Signal<bool>) -> impl IntoView {
                     }
                 </Show>
                 <Show when=move || role == MessageRole::Assistant && is_last.get() && !streaming()>
-                    <button type="button" class="chip regenerate" id="regenerate" on:click=move |_| store.regenerate()>"↻ Regenerate"</button>
+                    <button type="button" class="chip regenerate" id="regenerate" on:click=move |_| store.regenerate()>{
+                        // After a model failure the same action reads as what it is for the user.
+                        move || if msg.status.get() == MessageStatus::Error { "↻ Retry" } else { "↻ Regenerate" }
+                    }</button>
                 </Show>
                 {move || (role == MessageRole::Assistant).then(|| msg.meta.with(describe)).flatten().map(|d| view! {
                     <span class="reply-meta" tabindex="0">{d}</span>

@@ -28,6 +28,15 @@ pub fn MessageList(store: Store) -> impl IntoView {
         }
     });
 
+    // Sending goes to the bottom, even when scrolled up (issue 17, fault 5).
+    Effect::new(move |first: Option<()>| {
+        store.sent.track();
+        if first.is_some() {
+            at_bottom.set(true);
+            request_animation_frame(scroll_to_bottom);
+        }
+    });
+
     let load_older = move || {
         if loading_older.get_untracked() || !store.has_more.get_untracked() {
             return;

@@ -123,6 +123,15 @@ pub fn Sidebar(store: Store, open: RwSignal<bool>) -> impl IntoView {
 fn ConversationRow(store: Store, c: Conversation) -> impl IntoView {
     let editing = RwSignal::new(false);
     let title = RwSignal::new(c.title.clone());
+    let original = StoredValue::new(c.title.clone());
+    let input = NodeRef::<leptos::html::Input>::new();
+    // The rename field takes the focus as soon as it shows (issue 17, fault 6).
+    Effect::new(move |_| {
+        if let (true, Some(el)) = (editing.get(), input.get()) {
+            let _ = el.focus();
+            el.select();
+        }
+    });
     let id = c.id.clone();
     let href = format!("/c/{}", c.id);
     let active = {
@@ -132,6 +141,10 @@ fn ConversationRow(store: Store, c: Conversation) -> impl IntoView {
     let save = {
         let id = id.clone();
         move || {
+            // Enter, then the blur of the removed field: one save, not two.
+            if !editing.get_untracked() {
+                return;
+            }
             let t = title.get_untracked().trim().to_string();
             editing.set(false);
             if t.is_empty() {
@@ -166,7 +179,8 @@ fn ConversationRow(store: Store, c: Conversation) -> impl IntoView {
                     Ok(()) => {
                         store.conversations.update(|v| v.retain(|c| c.id != id));
                         if store.current.get_untracked().as_deref() == Some(id.as_str()) {
-                            crate::live::navigate_home();
+                            // The open chat is gone: a new chat, not another old one.
+                            store.go_to.set(Some(crate::navigation::Go::replace("/?new".into())));
                         }
                     }
                     Err(e) => store.notice.set(Some(e.message)),
@@ -189,13 +203,17 @@ fn ConversationRow(store: Store, c: Conversation) -> impl IntoView {
                     </a>
                 }
             }>
-                <input class="rename-input" aria-label="New title" prop:value=move || title.get()
+                <input class="rename-input" aria-label="New title" node_ref=input prop:value=move || title.get()
                     on:input=move |ev| title.set(event_target_value(&ev))
                     on:keydown={
                         let save = save_on_enter.clone();
                         move |ev: leptos::ev::KeyboardEvent| {
                             if ev.key() == "Enter" { save(); }
-                            if ev.key() == "Escape" { editing.set(false); }
+                            if ev.key() == "Escape" {
+                                // Cancel: the old title stays, nothing is saved.
+                                editing.set(false);
+                                title.set(original.get_value());
+                            }
                         }
                     }
                     on:blur={

@@ -6,6 +6,8 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
+use protocol::rest::ConversationList;
+
 use crate::api::{get_session, load_bots, load_conversations};
 use crate::components::composer::Composer;
 use crate::components::connection::ConnectionIndicator;
@@ -60,12 +62,21 @@ pub async fn open_conversation(id: Option<String>, new: bool) -> Result<Opened, 
 
 #[component]
 pub fn ChatPage() -> impl IntoView {
-    let store = use_context::<Store>().unwrap_or_else(|| {
-        let s = Store::new();
-        provide_context(s);
-        s
-    });
-    let session = Resource::new(|| (), |_| get_session());
+    let store = Store::expect();
+    // Known already after the first route of this page: no second fetch, no
+    // "Loading…" flash when `/?new` becomes `/c/{id}`.
+    let session = Resource::new(
+        || (),
+        move |_| {
+            let known = store.session.get_untracked();
+            async move {
+                match known {
+                    Some(s) => Ok(Some(s)),
+                    None => get_session().await,
+                }
+            }
+        },
+    );
     view! {
         <Suspense fallback=|| view! { <div class="boot">"Loading…"</div> }>
             {move || Suspend::new(async move {
@@ -90,18 +101,58 @@ fn ChatLayout(store: Store) -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let sidebar_open = RwSignal::new(false);
-    let convs = Resource::new(|| (), |_| load_conversations(None, None));
-    let bots = Resource::new(|| (), |_| load_bots());
+    // Loaded once per page; after a route change the store's live copies are used.
+    let convs = Resource::new(
+        || (),
+        move |_| {
+            let kept = store.list_loaded.get_untracked().then(|| ConversationList {
+                conversations: store.conversations.get_untracked(),
+                next_cursor: store.next_cursor.get_untracked(),
+            });
+            async move {
+                match kept {
+                    Some(list) => Ok(list),
+                    None => load_conversations(None, None).await,
+                }
+            }
+        },
+    );
+    let bots = Resource::new(
+        || (),
+        move |_| {
+            let kept = store.list_loaded.get_untracked().then(|| store.bots.get_untracked());
+            async move {
+                match kept {
+                    Some(b) => Ok(b),
+                    None => load_bots().await,
+                }
+            }
+        },
+    );
+    // `None`: the store already shows this conversation (a new chat that just
+    // got its id, so `/?new` became `/c/{id}`): nothing to load, nothing to reset.
     let opened = Resource::new(
         move || (params.read().get("id"), query.read().get("new").is_some()),
-        |(id, new)| open_conversation(id, new),
+        move |(id, new)| {
+            let shown = id.is_some() && store.current.get_untracked() == id;
+            async move {
+                if shown {
+                    return Ok(None);
+                }
+                open_conversation(id, new).await.map(Some)
+            }
+        },
     );
     Effect::new(move |_| crate::live::start(store));
     view! {
         <div class="app" class:sidebar-open=move || sidebar_open.get()>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    if let Ok(list) = convs.await {
+                    let list = convs.await;
+                    // Loaded once per page: afterwards live events keep the list
+                    // current, and a route change must not replace it with an
+                    // older copy (a new chat's row could vanish).
+                    if let (Ok(list), false) = (list, store.list_loaded.get_untracked()) {
                         store.conversations.set(list.conversations);
                         store.next_cursor.set(list.next_cursor);
                     }
@@ -111,6 +162,7 @@ fn ChatLayout(store: Store) -> impl IntoView {
                         }
                         store.bots.set(b);
                     }
+                    store.list_loaded.set(true);
                     view! { <Sidebar store open=sidebar_open/> }
                 })}
             </Suspense>
@@ -120,10 +172,26 @@ fn ChatLayout(store: Store) -> impl IntoView {
                 // is loaded, so the server's HTML and the hydrated page agree.
                 <Suspense fallback=|| view! { <div class="messages"></div> }>
                     {move || Suspend::new(async move {
-                        let o = opened.await.unwrap_or(Opened { session_id: None, bot_id: None, title: None, page: None });
-                        store.open(o.session_id.clone(), o.page.clone());
+                        // The bot picker lists the bots: they must be there on the
+                        // server and in the first browser render alike.
+                        if let Ok(b) = bots.await {
+                            store.bots.set(b);
+                        }
+                        let fresh = opened.await.unwrap_or(Some(Opened { session_id: None, bot_id: None, title: None, page: None }));
+                        let o = match fresh.clone() {
+                            Some(o) => {
+                                store.open(o.session_id.clone(), o.page.clone());
+                                o
+                            }
+                            None => Opened {
+                                session_id: store.current.get_untracked(),
+                                bot_id: store.selected_bot.get_untracked(),
+                                title: None,
+                                page: None,
+                            },
+                        };
                         sidebar_open.set(false);
-                        let exists = o.page.is_some();
+                        let exists = o.page.is_some() || (fresh.is_none() && store.current_exists.get_untracked());
                         view! {
                             <header class="topbar">
                                 <button type="button" class="icon-btn menu" aria-label="Open the conversation list"
@@ -146,25 +214,32 @@ fn ChatLayout(store: Store) -> impl IntoView {
                             </header>
                             <DemoNote store/>
                             <MessageList store/>
-                            <AfterOpen store exists/>
+                            // Inside: whether it shows Stop depends on the open
+                            // conversation, so it renders after it, on the server and
+                            // in the browser alike (issue 17, fault 3).
+                            <Composer store/>
+                            <AfterOpen store exists=exists && fresh.is_some() fresh=fresh.is_some()/>
                         }
                     })}
                 </Suspense>
-                <Composer store/>
                 <div class="sr-only" aria-live="polite" aria-atomic="true" id="announcer">{move || store.announce.get()}</div>
             </main>
         </div>
     }
 }
 
-/// Runs once a conversation is shown, in the browser: its unsent messages come
-/// back from the outbox and, when connected, it is joined.
+/// Runs once a conversation is loaded, in the browser: its unsent messages come
+/// back from the outbox and, when connected, it is joined and its replies still
+/// streaming are resumed from what the page shows. Nothing to do when the route
+/// changed to a conversation the store already showed (`fresh` false).
 #[component]
-fn AfterOpen(store: Store, exists: bool) -> impl IntoView {
+fn AfterOpen(store: Store, exists: bool, fresh: bool) -> impl IntoView {
     Effect::new(move |_| {
-        store.restore_outbox();
+        if fresh {
+            store.restore_outbox();
+        }
         if exists {
-            store.on_ready_join();
+            store.on_open();
         }
     });
 }

@@ -5,34 +5,30 @@
 //! can start streaming to this connection. Everything bound for the socket goes
 //! through one bounded queue to the writer, which batches frames per flush. A
 //! reply's tokens are copied from its log into that queue by a small forwarder
-//! task per (connection, reply). When the queue is full the client is not keeping
+//! task per (connection, reply) (see [`Subscriptions`]). When the queue is full the client is not keeping
 //! up: the connection is closed with 1013 `slow consumer` and the client resumes.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use engine::auth::Identity;
 use engine::chat::{ReplyView, SendMessage, Surface};
-use engine::hub::{EntryKind, Event, Filter, Subscription};
+use engine::hub::{Event, Filter, Subscription};
 use futures::stream::SplitSink;
 use futures::{SinkExt, StreamExt};
 use protocol::frames::{ClientFrame, ErrorFrame, ServerFrame};
 use protocol::ErrorCode;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::subscriptions::Subscriptions;
 use crate::state::AppState;
 
 /// How many frames may wait for the socket before the client counts as too slow.
 const OUT_CAPACITY: usize = 2048;
 /// Frames written per flush.
 const BATCH: usize = 256;
-/// Finished subscriptions remembered per connection (for "never a seq twice").
-const REMEMBERED: usize = 256;
 
 /// Who the connection is when the upgrade completes.
 pub enum Start {
@@ -46,19 +42,13 @@ enum Out {
     Ping,
 }
 
-struct Forwarder {
-    /// Tokens up to this `seq` are not (re)sent on this connection.
-    floor: Arc<AtomicU64>,
-    handle: Option<JoinHandle<()>>,
-}
-
 struct Conn {
     state: AppState,
     out: mpsc::Sender<Out>,
     kill: CancellationToken,
     who: Option<Identity>,
     sub: Option<Subscription>,
-    forwarders: HashMap<String, Forwarder>,
+    subscriptions: Subscriptions,
     path_bot: Option<String>,
     ip: IpAddr,
     /// The page's origin when it is not Brook's own (a widget on another site).
@@ -73,16 +63,6 @@ pub async fn origin_allowed(state: &AppState, who: &Identity, origin: Option<&st
             matches!(state.engine.store.bot(bot).await, Ok(Some(b)) if b.allows_origin(o))
         }
         _ => true,
-    }
-}
-
-impl Drop for Conn {
-    fn drop(&mut self) {
-        for f in self.forwarders.values() {
-            if let Some(h) = &f.handle {
-                h.abort();
-            }
-        }
     }
 }
 
@@ -177,62 +157,32 @@ impl Conn {
         }
     }
 
-    /// Starts (or widens) this connection's subscription to a reply's log.
-    /// Forwards a reply's log to this connection. A connection holds one
-    /// subscription per reply and is never sent a `seq` twice (contract §3.3),
-    /// not even by a later `resume` of a reply it already streamed.
-    fn follow(&mut self, log: Arc<engine::hub::ReplyLog>, filter: Filter) {
-        let after = match filter {
-            Filter::After(n) => n,
-            Filter::All => 0,
-        };
-        if let Some(f) = self.forwarders.get(&log.reply_id) {
-            f.floor.fetch_max(after, Ordering::Relaxed);
-            if f.handle.as_ref().is_some_and(|h| !h.is_finished()) {
-                return;
-            }
-        }
-        if self.forwarders.len() >= REMEMBERED {
-            self.forwarders
-                .retain(|_, f| f.handle.as_ref().is_some_and(|h| !h.is_finished()));
-        }
-        let floor = self
-            .forwarders
-            .get(&log.reply_id)
-            .map(|f| f.floor.clone())
-            .unwrap_or_else(|| Arc::new(AtomicU64::new(after)));
-        // A subscription that already ran only resends what this connection lacks.
-        let filter = match (filter, self.forwarders.contains_key(&log.reply_id)) {
-            (_, true) => Filter::After(floor.load(Ordering::Relaxed)),
-            (f, false) => f,
-        };
-        let key = log.reply_id.clone();
+    /// Sends a reply's log from `after` on this connection (contract §3.3).
+    ///
+    /// A connection holds one subscription per reply. `resume` replaces it
+    /// ([`Subscriptions::replace`]): `(after_seq, current]`, then live, then
+    /// `complete`, whatever this connection was sent before. A reply announced to
+    /// a joined connection starts a subscription only when there is none, so a
+    /// `join` and a `resume` of the same reply never overlap.
+    fn follow(&mut self, log: Arc<engine::hub::ReplyLog>, filter: Filter, replace: bool) {
         let out = self.out.clone();
         let kill = self.kill.clone();
-        let task_floor = floor.clone();
-        let handle = tokio::spawn(async move {
-            let mut follower = log.follow(filter);
+        let pump = move |mut follower: engine::hub::Follower| async move {
             while let Some(batch) = follower.next_batch().await {
                 for e in batch {
-                    if e.kind == EntryKind::Token {
-                        if e.seq <= task_floor.load(Ordering::Relaxed) {
-                            continue;
-                        }
-                        task_floor.fetch_max(e.seq, Ordering::Relaxed);
-                    }
                     if let Flow::Stop = push(&out, &kill, Out::Frame(e.frame)).await {
                         return;
                     }
                 }
             }
-        });
-        self.forwarders.insert(
-            key,
-            Forwarder {
-                floor,
-                handle: Some(handle),
-            },
-        );
+        };
+        let reply_id = log.reply_id.clone();
+        let start = move || pump(log.follow(filter));
+        if replace {
+            self.subscriptions.replace(reply_id, start);
+        } else {
+            self.subscriptions.start_if_none(reply_id, start);
+        }
     }
 
     async fn on_text(&mut self, text: &str) -> Flow {
@@ -315,7 +265,7 @@ impl Conn {
             },
             ClientFrame::Resume(r) => match engine.find_reply(&who, &r.reply_id).await {
                 Ok(ReplyView::Live(log)) => {
-                    self.follow(log, Filter::After(r.after_seq));
+                    self.follow(log, Filter::After(r.after_seq), true);
                     Flow::Continue
                 }
                 Ok(ReplyView::Stored { complete, .. }) => self.send_frame(ServerFrame::Complete(*complete)).await,
@@ -350,7 +300,7 @@ impl Conn {
         let me = self.sub.as_ref().map(|s| s.id);
         match event {
             Event::ReplyStarted(log) => {
-                self.follow(log.clone(), Filter::All);
+                self.follow(log.clone(), Filter::All, false);
                 Flow::Continue
             }
             Event::Frame { frame, origin, .. } => {
@@ -448,7 +398,7 @@ pub async fn run(
         kill: CancellationToken::new(),
         who: None,
         sub: None,
-        forwarders: HashMap::new(),
+        subscriptions: Subscriptions::default(),
         path_bot,
         ip,
         foreign_origin,
@@ -528,11 +478,7 @@ pub async fn run(
         close = Some((protocol::CLOSE_SLOW_CONSUMER, "slow consumer"));
     }
     // Stop forwarders first so the close frame is the last thing queued.
-    for f in conn.forwarders.values_mut() {
-        if let Some(h) = f.handle.take() {
-            h.abort();
-        }
-    }
+    conn.subscriptions.abort_all();
     drop(conn);
     match close {
         Some(c) => {

@@ -7,6 +7,7 @@
 //! capped, so an idle connection costs a few kilobytes, not axum's default 128 KiB.
 
 mod connection;
+mod subscriptions;
 
 use std::net::SocketAddr;
 

@@ -20,4 +20,5 @@ mod storage;
 mod upstream;
 mod widget;
 mod ws_frames;
+mod ws_resume;
 mod ws_streaming;

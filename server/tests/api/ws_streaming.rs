@@ -166,12 +166,12 @@ async fn disconnect_resume_and_stop(b: Backend) {
     let replay = third.collect(&reply_id).await;
     assert_eq!(replay.seqs(), vec![56, 57, 58, 59, 60]);
     assert_eq!(replay.response(), expected);
-    // On the connection that already has everything, nothing is sent twice.
+    // The connection that already has everything gets exactly what it asks for again.
     again
         .send(json!({"type": "resume", "reply_id": reply_id, "after_seq": 55}))
         .await;
     let repeat = again.collect(&reply_id).await;
-    assert!(repeat.tokens.is_empty(), "{:?}", repeat.seqs());
+    assert_eq!(repeat.seqs(), vec![56, 57, 58, 59, 60]);
 
     // Stop mid-stream: finish_reason stopped, partial text stored, the upstream request really cancelled.
     let before = app.upstream().disconnects();
@@ -257,7 +257,17 @@ async fn idempotent_client_ids(b: Backend) {
         ws.send(json!({"type": "resume", "reply_id": ax["reply_id"], "after_seq": 0}))
             .await;
         let c = ws.collect(ax["reply_id"].as_str().unwrap()).await;
-        assert_eq!(c.text(), c.response());
+        // A side already joined may have seen tokens before its resume from 0;
+        // the resume's answer is every seq from 1 again, in order (§3.3).
+        let from = c.tokens.iter().rposition(|(s, _)| *s == 1).unwrap_or(0);
+        let answer = &c.tokens[from..];
+        assert!(
+            answer.iter().enumerate().all(|(i, (s, _))| *s == i as u64 + 1),
+            "{:?}",
+            c.seqs()
+        );
+        let text: String = answer.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(text, c.response());
     }
     let (_, list) = body(app.get("/api/v1/conversations", Some(&token)).await).await;
     assert_eq!(list["conversations"].as_array().unwrap().len(), 2);
@@ -428,15 +438,12 @@ async fn join_mid_reply_then_resume(b: Backend) {
         .await;
     let c = late.collect(&reply_id).await;
     assert_eq!(c.seqs(), ((at + 1)..=40).collect::<Vec<_>>());
-    // Resuming again on the same connection never repeats a seq.
+    // Resuming again from 0 on the same connection replaces its subscription:
+    // every token once more, in order (contract §3.3, Changes 2026-11-29).
     late.send(json!({"type": "resume", "reply_id": reply_id, "after_seq": 0}))
         .await;
     let again = late.collect(&reply_id).await;
-    assert!(
-        again.tokens.iter().all(|(s, _)| *s <= at),
-        "only what this connection lacked: {:?}",
-        again.seqs()
-    );
+    assert_eq!(again.seqs(), (1..=40).collect::<Vec<_>>());
 }
 
 async fn resume_after_the_log_is_gone(b: Backend) {

@@ -1,0 +1,337 @@
+//! The chat's state in the page, and how live frames change it.
+//!
+//! One [`Store`] is created at the app's root ([`crate::App`]) and outlives
+//! every route: the live connection's callbacks hold it, so no callback ever
+//! holds a signal of a disposed route (issue 17, fault 2). Everything is
+//! signals, so the views update themselves. Frames arrive as JSON text from
+//! `webclient` (WebSocket frames, or the same shapes synthesized from HTTP
+//! fallbacks) and are applied idempotently: whether a token is shown is decided
+//! by the shared [`webclient::Assembler`], a message is added only if it is not
+//! shown yet, so reconnects, resumes and several tabs never duplicate text.
+//! The store never changes the address bar itself: it asks the router through
+//! [`Store::go_to`] (see [`crate::navigation`]).
+
+mod frames;
+mod msg;
+mod outbox;
+
+use leptos::prelude::*;
+use protocol::objects::{Bot, Conversation, MessageRole, MessageStatus};
+use serde_json::json;
+use webclient::Assembler;
+
+use crate::api::Session;
+use crate::navigation::Go;
+
+pub use msg::{Delivery, Msg};
+pub use outbox::{new_id, outbox_frame, outbox_load, outbox_save, OUTBOX_KEY};
+
+/// What the connection indicator shows.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ConnView {
+    pub state: &'static str,
+    pub mode: &'static str,
+    pub retry_at: Option<f64>,
+}
+
+/// An unsent message, kept in `localStorage` until acknowledged.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OutboxItem {
+    pub client_id: String,
+    pub session_id: String,
+    pub message: String,
+    pub bot_id: Option<String>,
+}
+
+#[derive(Clone, Copy)]
+pub struct Store {
+    pub session: RwSignal<Option<Session>>,
+    pub conversations: RwSignal<Vec<Conversation>>,
+    /// Whether the conversation list was loaded (once per page).
+    pub list_loaded: RwSignal<bool>,
+    pub next_cursor: RwSignal<Option<String>>,
+    pub query: RwSignal<String>,
+    /// The open conversation (`None`: a new chat not sent yet).
+    pub current: RwSignal<Option<String>>,
+    /// Whether the open conversation exists on the server yet.
+    pub current_exists: RwSignal<bool>,
+    pub messages: RwSignal<Vec<Msg>>,
+    pub has_more: RwSignal<bool>,
+    pub conn: RwSignal<ConnView>,
+    /// The latest finished reply, for screen readers.
+    pub announce: RwSignal<String>,
+    pub bots: RwSignal<Vec<Bot>>,
+    pub selected_bot: RwSignal<Option<String>>,
+    /// Bumped whenever the conversation grows, for scroll-following.
+    pub grew: RwSignal<u64>,
+    /// Bumped when the user sends: the view goes to the bottom, wherever it was.
+    pub sent: RwSignal<u64>,
+    pub notice: RwSignal<Option<String>>,
+    /// A navigation the router should make (the store never touches `history`).
+    pub go_to: RwSignal<Option<Go>>,
+    /// Client ids of `regenerate` requests waiting for their ack.
+    regenerating: StoredValue<Vec<String>>,
+    /// Which tokens are shown, and which `resume` fills a gap (contract §3.3).
+    assembler: StoredValue<Assembler>,
+}
+
+impl Store {
+    pub fn new() -> Store {
+        Store {
+            session: RwSignal::new(None),
+            conversations: RwSignal::new(Vec::new()),
+            list_loaded: RwSignal::new(false),
+            next_cursor: RwSignal::new(None),
+            query: RwSignal::new(String::new()),
+            current: RwSignal::new(None),
+            current_exists: RwSignal::new(false),
+            messages: RwSignal::new(Vec::new()),
+            has_more: RwSignal::new(false),
+            conn: RwSignal::new(ConnView {
+                state: "connecting",
+                mode: "websocket",
+                retry_at: None,
+            }),
+            announce: RwSignal::new(String::new()),
+            bots: RwSignal::new(Vec::new()),
+            selected_bot: RwSignal::new(None),
+            grew: RwSignal::new(0),
+            sent: RwSignal::new(0),
+            notice: RwSignal::new(None),
+            go_to: RwSignal::new(None),
+            regenerating: StoredValue::new(Vec::new()),
+            assembler: StoredValue::new(Assembler::new()),
+        }
+    }
+
+    pub fn expect() -> Store {
+        expect_context::<Store>()
+    }
+
+    /// Shows a conversation's first page (server-rendered, then hydrated).
+    pub fn open(&self, session_id: Option<String>, page: Option<protocol::rest::MessageList>) {
+        self.current.set(session_id.clone());
+        self.current_exists.set(page.is_some());
+        let msgs: Vec<Msg> = page
+            .as_ref()
+            .map(|p| p.messages.iter().map(Msg::from_message).collect())
+            .unwrap_or_default();
+        self.has_more.set(page.as_ref().is_some_and(|p| p.has_more));
+        // What the page shows now is where each reply continues from: tokens
+        // dropped while another conversation was open come back by `resume`.
+        self.assembler.update_value(|a| {
+            for m in msgs.iter().filter(|m| m.role == MessageRole::Assistant) {
+                if let Some(id) = m.id.get_untracked() {
+                    a.show(&id, m.seq.get_untracked(), &m.content.get_untracked(), m.is_live());
+                }
+            }
+        });
+        self.messages.set(msgs);
+        self.grew.update(|g| *g += 1);
+    }
+
+    /// Shows the open conversation's unsent messages from the outbox. Browser
+    /// only, after hydration: the server cannot know them.
+    pub fn restore_outbox(&self) {
+        let Some(s) = self.current.get_untracked() else {
+            return;
+        };
+        for item in outbox_load().into_iter().filter(|i| i.session_id == s) {
+            let shown = self
+                .find(|m| m.client_id.as_deref() == Some(item.client_id.as_str()))
+                .is_some();
+            if !shown {
+                self.push(Msg::pending_user(&item.client_id, &item.message));
+            }
+        }
+    }
+
+    /// Prepends an older page.
+    pub fn prepend(&self, page: protocol::rest::MessageList) {
+        self.has_more.set(page.has_more);
+        self.messages.update(|v| {
+            let older: Vec<Msg> = page
+                .messages
+                .iter()
+                .filter(|m| !v.iter().any(|x| x.id.get_untracked().as_deref() == Some(m.id.as_str())))
+                .map(Msg::from_message)
+                .collect();
+            let mut merged = older;
+            merged.append(v);
+            *v = merged;
+        });
+    }
+
+    fn find(&self, pred: impl Fn(&Msg) -> bool) -> Option<Msg> {
+        self.messages.with_untracked(|v| v.iter().find(|m| pred(m)).cloned())
+    }
+
+    fn find_reply(&self, reply_id: &str) -> Option<Msg> {
+        self.find(|m| m.role == MessageRole::Assistant && m.id.get_untracked().as_deref() == Some(reply_id))
+    }
+
+    fn push(&self, m: Msg) {
+        self.messages.update(|v| v.push(m));
+        self.grew.update(|g| *g += 1);
+    }
+
+    /// A reply bubble for `reply_id`, created if this page has not seen it.
+    fn ensure_reply(&self, reply_id: &str, status: MessageStatus) -> Msg {
+        if let Some(m) = self.find_reply(reply_id) {
+            return m;
+        }
+        self.assembler.update_value(|a| a.expect(reply_id));
+        let m = Msg::reply(reply_id, status);
+        self.push(m.clone());
+        m
+    }
+
+    pub fn upsert_conversation(&self, c: Conversation) {
+        if !self.query.get_untracked().is_empty() {
+            // A filtered list is refreshed by the search itself.
+            self.conversations.update(|v| {
+                if let Some(x) = v.iter_mut().find(|x| x.id == c.id) {
+                    *x = c.clone();
+                }
+            });
+            return;
+        }
+        self.conversations.update(|v| {
+            v.retain(|x| x.id != c.id);
+            let at = v.iter().position(|x| x.updated_at <= c.updated_at).unwrap_or(v.len());
+            v.insert(at, c.clone());
+        });
+        if self.current.get_untracked().as_deref() == Some(c.id.as_str()) {
+            self.current_exists.set(true);
+        }
+    }
+
+    /// Sends a message from the composer: shown at once as pending, kept in the
+    /// outbox until acknowledged, and sent now if connected.
+    pub fn send_message(&self, text: String) {
+        let session_id = match self.current.get_untracked() {
+            Some(s) => s,
+            None => {
+                let s = new_id();
+                self.current.set(Some(s.clone()));
+                // Through the router, so it knows the page left `/?new`.
+                self.go_to.set(Some(Go::replace(format!("/c/{s}"))));
+                s
+            }
+        };
+        let client_id = new_id();
+        let bot_id = if self.current_exists.get_untracked() {
+            None
+        } else {
+            self.selected_bot.get_untracked()
+        };
+        let item = OutboxItem {
+            client_id: client_id.clone(),
+            session_id,
+            message: text.clone(),
+            bot_id,
+        };
+        let mut ob = outbox_load();
+        ob.push(item.clone());
+        outbox_save(&ob);
+        self.push(Msg::pending_user(&client_id, &text));
+        self.sent.update(|n| *n += 1);
+        crate::live::send(&outbox_frame(&item));
+    }
+
+    /// Re-sends a failed message with the same client id (never twice: the server
+    /// deduplicates).
+    pub fn retry(&self, m: &Msg) {
+        let Some(cid) = m.client_id.clone() else {
+            return;
+        };
+        let Some(session_id) = self.current.get_untracked() else {
+            return;
+        };
+        m.delivery.set(Delivery::Pending);
+        m.error.set(None);
+        let item = OutboxItem {
+            client_id: cid,
+            session_id,
+            message: m.content.get_untracked(),
+            bot_id: None,
+        };
+        let mut ob = outbox_load();
+        if !ob.iter().any(|i| i.client_id == item.client_id) {
+            ob.push(item.clone());
+            outbox_save(&ob);
+        }
+        crate::live::send(&outbox_frame(&item));
+    }
+
+    pub fn regenerate(&self) {
+        let Some(session_id) = self.current.get_untracked() else {
+            return;
+        };
+        let client_id = new_id();
+        self.regenerating.update_value(|v| v.push(client_id.clone()));
+        let frame = json!({"type": "regenerate", "session_id": session_id, "client_id": client_id});
+        if !crate::live::send(&frame.to_string()) {
+            self.notice
+                .set(Some("Not connected: try again when the connection is back.".into()));
+        }
+    }
+
+    pub fn stop(&self, reply_id: &str) {
+        crate::live::send(&json!({"type": "stop", "reply_id": reply_id}).to_string());
+    }
+
+    /// After each (re)connection: join the open conversation, resume its
+    /// replies still streaming from the last `seq` shown (every earlier resume
+    /// died with the old connection), and send the outbox.
+    pub fn on_ready(&self) {
+        self.join_current();
+        let live = self.assembler.try_update_value(|a| a.reconnected()).unwrap_or_default();
+        for (id, after) in live {
+            if self.find_reply(&id).is_some() {
+                send_resume(&id, after);
+            }
+        }
+        for item in outbox_load() {
+            crate::live::send(&outbox_frame(&item));
+        }
+    }
+
+    /// A conversation was opened while connected: join it and resume its
+    /// replies still streaming, each once, from what the page shows.
+    pub fn on_open(&self) {
+        self.join_current();
+        let live: Vec<String> = self.messages.with_untracked(|v| {
+            v.iter()
+                .filter(|m| m.is_live())
+                .filter_map(|m| m.id.get_untracked())
+                .collect()
+        });
+        for id in live {
+            self.resume(&id);
+        }
+    }
+
+    fn join_current(&self) {
+        if let (Some(s), true) = (self.current.get_untracked(), self.current_exists.get_untracked()) {
+            crate::live::send(&json!({"type": "join", "session_id": s}).to_string());
+        }
+    }
+
+    /// Sends the one `resume` a reply needs now, if any (see [`Assembler::resume`]).
+    fn resume(&self, reply_id: &str) {
+        if let Some(after) = self.assembler.try_update_value(|a| a.resume(reply_id)).flatten() {
+            send_resume(reply_id, after);
+        }
+    }
+}
+
+fn send_resume(reply_id: &str, after_seq: u64) {
+    crate::live::send(&json!({"type": "resume", "reply_id": reply_id, "after_seq": after_seq}).to_string());
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::new()
+    }
+}

@@ -1,0 +1,100 @@
+//! One bubble's state: signals the views read, changed only by the store.
+
+use leptos::prelude::*;
+use protocol::objects::{Message, MessageRole, MessageStatus};
+use serde_json::{json, Value};
+
+/// A user message's way to the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// In the outbox, not acknowledged yet.
+    Pending,
+    Sent,
+    Failed,
+}
+
+/// One bubble.
+#[derive(Clone)]
+pub struct Msg {
+    /// Stable across the pending → sent change (the client id, else the id).
+    pub key: String,
+    pub id: RwSignal<Option<String>>,
+    pub role: MessageRole,
+    pub content: RwSignal<String>,
+    pub status: RwSignal<MessageStatus>,
+    pub delivery: RwSignal<Delivery>,
+    pub error: RwSignal<Option<String>>,
+    pub client_id: Option<String>,
+    pub meta: RwSignal<Value>,
+    /// From `stream_start` until the first token.
+    pub thinking: RwSignal<bool>,
+    /// The last token `seq` shown.
+    pub seq: RwSignal<u64>,
+}
+
+impl Msg {
+    /// The last token `seq` a stored reply's text holds (`metadata.seq`).
+    pub fn seq_of(m: &Message) -> u64 {
+        m.metadata.get("seq").and_then(Value::as_u64).unwrap_or(0)
+    }
+
+    /// A bubble for a stored message. The same on the server and in the
+    /// browser (both render from the same page), so hydration agrees.
+    pub fn from_message(m: &Message) -> Msg {
+        let seq = Msg::seq_of(m);
+        Msg {
+            key: m
+                .client_id
+                .clone()
+                .filter(|_| m.role == MessageRole::User)
+                .unwrap_or_else(|| m.id.clone()),
+            id: RwSignal::new(Some(m.id.clone())),
+            role: m.role,
+            content: RwSignal::new(m.content.clone()),
+            status: RwSignal::new(m.status),
+            delivery: RwSignal::new(Delivery::Sent),
+            error: RwSignal::new(None),
+            client_id: m.client_id.clone(),
+            meta: RwSignal::new(m.metadata.clone()),
+            // Queued, or generating without text yet: the thinking dots show.
+            thinking: RwSignal::new(m.status.is_live() && m.content.is_empty()),
+            seq: RwSignal::new(seq),
+        }
+    }
+
+    pub(super) fn pending_user(client_id: &str, text: &str) -> Msg {
+        Msg {
+            key: client_id.to_string(),
+            id: RwSignal::new(None),
+            role: MessageRole::User,
+            content: RwSignal::new(text.to_string()),
+            status: RwSignal::new(MessageStatus::Complete),
+            delivery: RwSignal::new(Delivery::Pending),
+            error: RwSignal::new(None),
+            client_id: Some(client_id.to_string()),
+            meta: RwSignal::new(json!({})),
+            thinking: RwSignal::new(false),
+            seq: RwSignal::new(0),
+        }
+    }
+
+    pub(super) fn reply(reply_id: &str, status: MessageStatus) -> Msg {
+        Msg {
+            key: reply_id.to_string(),
+            id: RwSignal::new(Some(reply_id.to_string())),
+            role: MessageRole::Assistant,
+            content: RwSignal::new(String::new()),
+            status: RwSignal::new(status),
+            delivery: RwSignal::new(Delivery::Sent),
+            error: RwSignal::new(None),
+            client_id: None,
+            meta: RwSignal::new(json!({})),
+            thinking: RwSignal::new(true),
+            seq: RwSignal::new(0),
+        }
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.role == MessageRole::Assistant && self.status.get_untracked().is_live()
+    }
+}
