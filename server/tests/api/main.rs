@@ -10,6 +10,7 @@ mod cli;
 mod connections;
 mod conversations;
 mod durability;
+mod faults;
 mod fd_limit;
 mod headers;
 mod holes;
