@@ -493,6 +493,18 @@ impl Engine {
         match self.store.message(reply_id).await? {
             Some(row) if row.owner_id == who.user_id && row.role() == MessageRole::Assistant => {
                 let status = row.status();
+                if status.is_live() && self.config.redis_url.is_none() {
+                    // Stored and acked (to another connection, e.g. a resent
+                    // client_id) a moment before its log is registered: wait for
+                    // the log instead of answering a `complete` for a reply that
+                    // has not run. Found by the soak test (issue 11 §6).
+                    for _ in 0..100 {
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                        if let Some(log) = self.hub.reply(reply_id) {
+                            return Ok(ReplyView::Live(log));
+                        }
+                    }
+                }
                 Ok(ReplyView::Stored {
                     complete: Box::new(stored_complete(&row, &self.config.model)),
                     status,
