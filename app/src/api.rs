@@ -29,10 +29,14 @@ pub(crate) mod server {
     pub async fn identity() -> Result<Option<(Arc<Engine>, Identity)>, ServerFnError> {
         let engine = engine()?;
         let headers: axum::http::HeaderMap = leptos_axum::extract().await?;
-        let token = engine::auth::session_token(&headers);
-        Ok(token
-            .and_then(|t| engine.accounts.authenticate(&t).ok())
-            .map(|who| (engine, who)))
+        let Some(token) = engine::auth::session_token(&headers) else {
+            return Ok(None);
+        };
+        // The same admission as the API: revoked tokens and visitors of removed bots are refused.
+        match engine.identify(&token).await {
+            Ok(who) => Ok(Some((engine, who))),
+            Err(_) => Ok(None),
+        }
     }
 
     pub async fn required() -> Result<(Arc<Engine>, Identity), ServerFnError> {

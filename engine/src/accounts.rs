@@ -114,10 +114,15 @@ impl Accounts {
         &self.keys
     }
 
+    /// Whether the token with this id was revoked (logged out).
+    pub fn is_revoked(&self, jti: &str) -> bool {
+        self.revoked.read().unwrap_or_else(|p| p.into_inner()).contains(jti)
+    }
+
     /// Verifies a token and its revocation.
     pub fn authenticate(&self, token: &str) -> std::result::Result<Identity, TokenError> {
         let claims = self.keys.verify(token)?;
-        if self.revoked.read().map(|r| r.contains(&claims.jti)).unwrap_or(false) {
+        if self.is_revoked(&claims.jti) {
             return Err(TokenError::Revoked);
         }
         Ok(Identity::from_claims(&claims))
@@ -244,8 +249,10 @@ impl Accounts {
         let returning = match previous_token.map(str::trim).filter(|t| !t.is_empty()) {
             None => None,
             Some(t) => match self.keys.verify_ignoring_expiry(t) {
+                // A revoked (logged-out) token never revives its visitor.
                 Ok(c)
                     if c.role == Role::Visitor
+                        && !self.is_revoked(&c.jti)
                         && c.bot.as_deref() == Some(bot.id.as_str())
                         && now_secs() - c.iat <= VISITOR_RETURN_SECS =>
                 {
@@ -311,7 +318,8 @@ impl Accounts {
         })
     }
 
-    /// Revokes the token: it stops working at once, on every transport.
+    /// Revokes the token: it stops working at once, on every transport (the
+    /// open streams are closed by [`crate::Engine::logout`]).
     pub async fn logout(&self, store: &dyn Store, who: &Identity) -> Result<()> {
         store.revoke_token(&who.jti, who.exp).await?;
         if let Ok(mut r) = self.revoked.write() {

@@ -187,10 +187,15 @@ impl Engine {
     /// (never `FORBIDDEN`, which would say the id exists).
     pub async fn update_bot(&self, who: &Identity, id: &str, patch: &BotPatch) -> Result<Bot> {
         let mut row = self.own_bot(who, id).await?;
+        let was_enabled = row.widget_enabled != 0;
         apply(self, &mut row, patch)?;
         row.updated_at = now_micros();
         self.store.update_bot(&row).await?;
         self.refresh_widget_origins().await?;
+        if was_enabled && row.widget_enabled == 0 {
+            // Disabling the widget cuts its visitors off (issue 11 §4.5).
+            self.cut_off_visitors(&row.id);
+        }
         Ok(row.to_bot())
     }
 
@@ -202,6 +207,7 @@ impl Engine {
         }
         self.store.delete_bot(&who.user_id, id).await?;
         self.refresh_widget_origins().await?;
+        self.cut_off_visitors(id);
         Ok(())
     }
 

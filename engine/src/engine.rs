@@ -33,6 +33,8 @@ pub struct Engine {
     /// Typing states that expire unless refreshed: (owner, conversation, conn) → generation.
     pub(crate) typing: Mutex<HashMap<(String, String, ConnId), u64>>,
     draining: AtomicBool,
+    /// Tokens of replies generating now, per quota key (see [`crate::chat::quota`]).
+    pub(crate) live_usage: crate::chat::quota::LiveUsage,
     /// Normalized origins some enabled bot allows (`*` included), for CORS.
     widget_origins: RwLock<HashSet<String>>,
 }
@@ -54,9 +56,16 @@ impl Engine {
         // A single node owns every reply it started; any still unfinished belonged
         // to a process that died (contract §8).
         if config.redis_url.is_none() {
-            let n = store.interrupt_live_replies(now_micros()).await?;
-            if n > 0 {
-                tracing::warn!(count = n, "replies from a previous run were marked interrupted");
+            match store.interrupt_live_replies(now_micros()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(count = n, "replies from a previous run were marked interrupted"),
+                // Read-only or full storage: serve what it holds; writes answer UNAVAILABLE.
+                Err(StoreError::Unavailable(detail)) => tracing::error!(
+                    %detail,
+                    "storage refuses writes: Brook serves what is stored, and refuses new messages until it is \
+                     writable again"
+                ),
+                Err(e) => return Err(e.into()),
             }
         }
         let accounts = Accounts::load(store.as_ref(), config.jwt_secret.as_deref()).await?;
@@ -80,6 +89,7 @@ impl Engine {
             metrics: Default::default(),
             typing: Mutex::new(HashMap::new()),
             draining: AtomicBool::new(false),
+            live_usage: Default::default(),
             widget_origins: RwLock::new(HashSet::new()),
             accounts,
             provider,

@@ -29,6 +29,13 @@ pub const MAX_ACTIVE_REPLIES_PER_IDENTITY: usize = 4;
 pub const MAX_SESSION_ID_CHARS: usize = 128;
 /// WebSocket close code for a connection that fell too far behind.
 pub const CLOSE_SLOW_CONSUMER: u16 = 1013;
+/// WebSocket close code (policy violation) for a connection whose identity may
+/// no longer use Brook: its token was revoked (logout), or it is a visitor of a
+/// bot that was deleted or whose widget was disabled.
+pub const CLOSE_SESSION_ENDED: u16 = 1008;
+/// WebSocket close code for a text frame that is not valid UTF-8 (RFC 6455
+/// §7.4.1: 1007, data inconsistent with the message type).
+pub const CLOSE_INVALID_DATA: u16 = 1007;
 /// WebSocket close code for an oversized message.
 pub const CLOSE_TOO_BIG: u16 = 1009;
 

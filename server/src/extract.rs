@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
-use engine::auth::{Identity, TokenError};
+use engine::auth::Identity;
 use protocol::ErrorCode;
 use serde::de::DeserializeOwned;
 
@@ -71,10 +71,6 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
     engine::auth::session_token(headers)
 }
 
-fn token_error(e: TokenError) -> HttpError {
-    HttpError::new(ErrorCode::AuthRequired, e.to_string())
-}
-
 /// The caller's identity. A cookie-authenticated request that changes state must
 /// send `Content-Type: application/json` and Brook's own `Origin` (contract §2, §4).
 pub struct Auth {
@@ -82,24 +78,28 @@ pub struct Auth {
     pub via_cookie: bool,
 }
 
-fn authenticate(parts: &Parts, state: &AppState, allow_query: bool) -> Result<Auth, HttpError> {
-    let accounts = &state.engine.accounts;
+/// The caller's token and whether it came from the session cookie: Bearer,
+/// else (on GET streams) `?token=`, else the cookie.
+fn presented_token(parts: &Parts, allow_query: bool) -> Result<Option<(String, bool)>, HttpError> {
     if let Some(t) = bearer(&parts.headers) {
-        return accounts
-            .authenticate(&t)
-            .map(|who| Auth { who, via_cookie: false })
-            .map_err(token_error);
+        return Ok(Some((t, false)));
     }
     if allow_query {
         if let Some(t) = query_token(parts)? {
-            return accounts
-                .authenticate(&t)
-                .map(|who| Auth { who, via_cookie: false })
-                .map_err(token_error);
+            return Ok(Some((t, false)));
         }
     }
-    if let Some(t) = session_cookie(&parts.headers) {
-        let who = accounts.authenticate(&t).map_err(token_error)?;
+    Ok(session_cookie(&parts.headers).map(|t| (t, true)))
+}
+
+/// Verifies the caller through [`engine::Engine::identify`] (revoked tokens and
+/// visitors of removed bots are refused there, for every transport alike).
+async fn authenticate(parts: &Parts, state: &AppState, allow_query: bool) -> Result<Auth, HttpError> {
+    let Some((token, via_cookie)) = presented_token(parts, allow_query)? else {
+        return Err(HttpError::new(ErrorCode::AuthRequired, "authentication required"));
+    };
+    let who = state.engine.identify(&token).await?;
+    if via_cookie {
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
             let json = parts
@@ -120,9 +120,8 @@ fn authenticate(parts: &Parts, state: &AppState, allow_query: bool) -> Result<Au
                 ));
             }
         }
-        return Ok(Auth { who, via_cookie: true });
     }
-    Err(HttpError::new(ErrorCode::AuthRequired, "authentication required"))
+    Ok(Auth { who, via_cookie })
 }
 
 /// `?token=` (decoded once, see [`query`]); two of them are an invalid token.
@@ -134,7 +133,7 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = HttpError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        authenticate(parts, state, false)
+        authenticate(parts, state, false).await
     }
 }
 
@@ -145,7 +144,7 @@ impl FromRequestParts<AppState> for StreamAuth {
     type Rejection = HttpError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        authenticate(parts, state, true).map(StreamAuth)
+        authenticate(parts, state, true).await.map(StreamAuth)
     }
 }
 

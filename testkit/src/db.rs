@@ -67,6 +67,31 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// PostgreSQL only: ends every session connected to this database, as a
+    /// restart of the server would (`pg_terminate_backend`, SQLSTATE 57P01 for
+    /// their clients). The PostgreSQL server is shared, so it is not restarted
+    /// for real. Returns how many sessions were ended (0 for SQLite).
+    pub async fn terminate_backends(&self) -> u64 {
+        use sqlx::Connection;
+        let TestDb::Postgres { admin, name, .. } = self else {
+            return 0;
+        };
+        let Ok(mut conn) = sqlx::PgConnection::connect(admin).await else {
+            return 0;
+        };
+        let ended: Vec<(bool,)> = sqlx::query_as(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(name.as_str())
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_default();
+        let _ = conn.close().await;
+        ended.iter().filter(|(ok,)| *ok).count() as u64
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         match self {

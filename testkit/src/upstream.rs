@@ -109,6 +109,8 @@ struct Inner {
     queue: Mutex<VecDeque<Behaviour>>,
     default: Mutex<Behaviour>,
     requests: Mutex<Vec<Value>>,
+    /// Set by [`FakeUpstream::forget_requests`]: long runs keep no bodies.
+    forget: std::sync::atomic::AtomicBool,
     started: AtomicUsize,
     /// When each request's first token chunk was handed to the socket.
     first_chunk: Mutex<Vec<std::time::Instant>>,
@@ -161,7 +163,9 @@ fn chunk(content: Option<&str>, finish: Option<&str>) -> String {
 }
 
 async fn completions(State(inner): State<Arc<Inner>>, Json(body): Json<Value>) -> Response {
-    inner.requests.lock().unwrap().push(body);
+    if !inner.forget.load(Ordering::Relaxed) {
+        inner.requests.lock().unwrap().push(body);
+    }
     inner.started.fetch_add(1, Ordering::SeqCst);
     let behaviour = inner
         .queue
@@ -291,6 +295,13 @@ impl FakeUpstream {
     }
 
     /// The request bodies received so far.
+    /// Stops keeping request bodies (each holds its conversation's history, so
+    /// a long soak would hold quadratic memory in the test, not in Brook).
+    pub fn forget_requests(&self) {
+        self.inner.forget.store(true, Ordering::Relaxed);
+        self.inner.requests.lock().unwrap().clear();
+    }
+
     pub fn requests(&self) -> Vec<Value> {
         self.inner.requests.lock().unwrap().clone()
     }

@@ -4,6 +4,7 @@
 
 pub mod context;
 pub mod frames;
+pub mod quota;
 pub(crate) mod runner;
 pub mod scheduler;
 mod service;

@@ -20,7 +20,7 @@ use crate::engine::Engine;
 use crate::hub::Event;
 use crate::provider::{estimate_tokens, CompletionRequest, Delta, ProviderError};
 use crate::store::FinishedReply;
-use crate::time::{now_micros, utc_day};
+use crate::time::now_micros;
 
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 const MAX_RETRIES: u32 = 2;
@@ -35,6 +35,8 @@ pub(crate) struct Outcome {
     pub ttft: Option<Duration>,
     pub duration: Option<Duration>,
     pub started: bool,
+    /// Tokens charged to the live quota while generating (released on finish).
+    pub charged: u64,
 }
 
 impl Outcome {
@@ -49,6 +51,7 @@ impl Outcome {
             ttft: None,
             duration: None,
             started: false,
+            charged: 0,
         }
     }
 }
@@ -144,6 +147,23 @@ impl Engine {
 
         let mut out = Outcome::not_started(FinishReason::Stop);
         out.started = true;
+        let mut meter = match &job.quota {
+            None => None,
+            Some(scope) => match self.quota_meter(scope).await {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    // Storage trouble does not stop a reply already acknowledged.
+                    tracing::warn!(reply_id = %log.reply_id, error = %e, "quota usage unreadable; not metering this reply");
+                    None
+                }
+            },
+        };
+        if meter.as_ref().is_some_and(|m| m.spent(&self.live_usage)) {
+            // Spent by other replies while this one waited its turn.
+            out.finish = FinishReason::Length;
+            out.duration = Some(Duration::ZERO);
+            return out;
+        }
         let started = Instant::now();
         let mut finish: Option<FinishReason> = None;
         let mut last_checkpoint = Instant::now();
@@ -205,6 +225,15 @@ impl Engine {
                             out.seq =
                                 log.push_token(&t, |seq| frames::token(&t, &log.reply_id, &log.conversation_id, seq));
                             out.text.push_str(&t);
+                            if let Some(m) = meter.as_mut() {
+                                let spent = m.charge_text(&self.live_usage, &out.text);
+                                out.charged = m.charged;
+                                if spent {
+                                    tracing::info!(reply_id = %log.reply_id, "reply cut off: the daily token quota ran out");
+                                    out.finish = FinishReason::Length;
+                                    break 'attempts;
+                                }
+                            }
                             if out.text.len() >= self.config.max_reply_bytes {
                                 tracing::warn!(reply_id = %log.reply_id, bytes = out.text.len(), "reply cut off at the size cap");
                                 out.finish = FinishReason::Length;
@@ -320,15 +349,13 @@ impl Engine {
             }
         }
         // Before `complete`: a client that sends again at once must meet its quota.
-        if usage.completion_tokens > 0 {
-            if let Err(e) = self
-                .store
-                .add_usage(&log.owner_id, &utc_day(now), usage.completion_tokens as i64)
-                .await
-            {
-                tracing::warn!(error = %e, "could not record token usage");
-            }
-        }
+        self.record_usage(
+            &log.owner_id,
+            job.quota.as_ref(),
+            usage.completion_tokens as u64,
+            out.charged,
+        )
+        .await;
         if let Some(message) = &out.error {
             let mut e = ErrorFrame::new(ErrorCode::UpstreamError, message.clone());
             e.reply_id = Some(log.reply_id.clone());

@@ -61,6 +61,8 @@ pub struct Job {
     pub origin_conn: Option<crate::hub::ConnId>,
     pub is_visitor: bool,
     pub control: Arc<Control>,
+    /// The daily quota its tokens count against (`None`: unlimited).
+    pub quota: Option<Arc<super::quota::QuotaScope>>,
 }
 
 #[derive(Default)]
@@ -304,6 +306,7 @@ mod tests {
             origin_conn: None,
             is_visitor: false,
             control: Control::new_arc(),
+            quota: None,
         }
     }
 

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::hub::{ConnId, Event, ReplyLog, ReplyState};
 use crate::ids;
 use crate::store::{BotRow, ExchangeOutcome, MessageRow, NewExchange, NewRegenerate, RegenerateOutcome};
-use crate::time::{micros_until_midnight, now_micros, rfc3339, utc_day};
+use crate::time::{micros_until_midnight, now_micros, rfc3339};
 
 const MAX_CLIENT_ID: usize = 128;
 const TYPING_EXPIRY: Duration = Duration::from_secs(5);
@@ -152,6 +152,8 @@ impl Engine {
         if self.draining() {
             return Err(Error::unavailable("the server is shutting down; try again in a moment"));
         }
+        // A visitor whose bot was removed a moment ago, on a connection not yet closed.
+        self.admitted(who).await?;
         let limited = |wait: Duration| {
             Error::new(ErrorCode::RateLimited, "too many messages; slow down")
                 .with_retry_after_ms(wait.as_millis().max(1) as u64)
@@ -162,11 +164,10 @@ impl Engine {
                 self.message_limiter.check(&format!("ip:{ip}")).map_err(limited)?;
             }
         }
-        let quota = self.config.daily_tokens(who.role);
-        if quota > 0 {
-            let now = now_micros();
-            let used = self.store.usage(&who.user_id, &utc_day(now)).await?;
-            if used as u64 >= quota {
+        // Per identity and, for guests and visitors, per IP (issue 11 §4.6).
+        if let Some(scope) = self.quota_scope(who, ip) {
+            if self.quota_meter(&scope).await?.spent(&self.live_usage) {
+                let now = now_micros();
                 return Err(Error::new(ErrorCode::QuotaExceeded, "today's token quota is used up")
                     .with_retry_after_ms((micros_until_midnight(now) / 1000) as u64));
             }
@@ -334,6 +335,7 @@ impl Engine {
             origin_conn: req.origin_conn,
             is_visitor: who.role == Role::Visitor,
             control: Control::new_arc(),
+            quota: self.quota_scope(who, req.ip),
         };
         self.start_job(reservation.commit(job), &who.user_id, &session_id);
         let visitor_bot = bot
@@ -465,6 +467,7 @@ impl Engine {
             origin_conn: origin,
             is_visitor: who.role == Role::Visitor,
             control: Control::new_arc(),
+            quota: self.quota_scope(who, ip),
         };
         self.start_job(reservation.commit(job), &who.user_id, session_id);
         let updated = frames::conversation_updated(conversation.to_conversation());
@@ -490,6 +493,18 @@ impl Engine {
         match self.store.message(reply_id).await? {
             Some(row) if row.owner_id == who.user_id && row.role() == MessageRole::Assistant => {
                 let status = row.status();
+                if status.is_live() && self.config.redis_url.is_none() {
+                    // Stored and acked (to another connection, e.g. a resent
+                    // client_id) a moment before its log is registered: wait for
+                    // the log instead of answering a `complete` for a reply that
+                    // has not run. Found by the soak test (issue 11 §6).
+                    for _ in 0..100 {
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                        if let Some(log) = self.hub.reply(reply_id) {
+                            return Ok(ReplyView::Live(log));
+                        }
+                    }
+                }
                 Ok(ReplyView::Stored {
                     complete: Box::new(stored_complete(&row, &self.config.model)),
                     status,

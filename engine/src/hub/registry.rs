@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::log::ReplyLog;
+use crate::auth::Identity;
 
 pub type ConnId = u64;
 
@@ -39,8 +40,13 @@ pub struct TooManyConnections;
 
 struct Conn {
     owner: String,
+    /// The id of the token that opened it: revoking that token closes it.
+    jti: String,
+    /// A widget visitor's bot: deleting the bot or disabling its widget closes it.
+    visitor_bot: Option<String>,
     inbox: mpsc::Sender<Arc<Event>>,
     slow: CancellationToken,
+    cut: CancellationToken,
     conversations: HashSet<String>,
     bots: HashSet<String>,
 }
@@ -65,6 +71,10 @@ pub struct Subscription {
     pub inbox: Inbox,
     /// Cancelled when the connection fell too far behind and must close.
     pub slow: CancellationToken,
+    /// Cancelled when the identity may no longer use it: its token was revoked
+    /// (logout), or its visitor's bot was deleted or its widget disabled. The
+    /// connection must close at once (issue 11 §4.5, §4.8).
+    pub cut: CancellationToken,
     state: Arc<Mutex<State>>,
 }
 
@@ -115,8 +125,13 @@ impl Registry {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Registers a connection of `owner`, refusing one over the per-identity limit.
-    pub fn register(&self, owner: &str) -> Result<Subscription, TooManyConnections> {
+    /// Registers a connection of `who`, refusing one over the per-identity limit.
+    pub fn register(&self, who: &Identity) -> Result<Subscription, TooManyConnections> {
+        let owner = who.user_id.as_str();
+        let visitor_bot = match who.role {
+            protocol::objects::Role::Visitor => who.bot_id.clone(),
+            _ => None,
+        };
         let mut s = self.lock();
         let count = s.by_owner.get(owner).map_or(0, HashSet::len);
         if self.max_per_identity > 0 && count >= self.max_per_identity {
@@ -125,12 +140,16 @@ impl Registry {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(INBOX_CAPACITY);
         let slow = CancellationToken::new();
+        let cut = CancellationToken::new();
         s.conns.insert(
             id,
             Conn {
                 owner: owner.to_string(),
+                jti: who.jti.clone(),
+                visitor_bot,
                 inbox: tx,
                 slow: slow.clone(),
+                cut: cut.clone(),
                 conversations: HashSet::new(),
                 bots: HashSet::new(),
             },
@@ -140,6 +159,7 @@ impl Registry {
             id,
             inbox: rx,
             slow,
+            cut,
             state: self.state.clone(),
         })
     }
@@ -257,6 +277,28 @@ impl Registry {
         Self::deliver(targets, event);
     }
 
+    /// Closes every connection opened with the token `jti` (it was revoked).
+    /// Returns how many were told to close.
+    pub fn cut_token(&self, jti: &str) -> usize {
+        self.cut_where(|c| c.jti == jti)
+    }
+
+    /// Closes every connection of a visitor of `bot_id` (the bot was deleted or
+    /// its widget disabled). Returns how many were told to close.
+    pub fn cut_bot_visitors(&self, bot_id: &str) -> usize {
+        self.cut_where(|c| c.visitor_bot.as_deref() == Some(bot_id))
+    }
+
+    fn cut_where(&self, pick: impl Fn(&Conn) -> bool) -> usize {
+        let s = self.lock();
+        let mut n = 0;
+        for c in s.conns.values().filter(|c| pick(c)) {
+            c.cut.cancel();
+            n += 1;
+        }
+        n
+    }
+
     /// Removes the conversation from every connection of `owner` that joined it.
     pub fn forget_conversation(&self, owner: &str, session_id: &str) {
         let mut s = self.lock();
@@ -274,6 +316,20 @@ impl Registry {
 mod tests {
     use super::*;
 
+    fn who(user: &str, jti: &str, visitor_bot: Option<&str>) -> Identity {
+        Identity {
+            user_id: user.into(),
+            role: if visitor_bot.is_some() {
+                protocol::objects::Role::Visitor
+            } else {
+                protocol::objects::Role::User
+            },
+            bot_id: visitor_bot.map(str::to_string),
+            jti: jti.into(),
+            exp: 0,
+        }
+    }
+
     fn frame(s: &str) -> Event {
         Event::Frame {
             frame: s.to_string().into(),
@@ -285,10 +341,10 @@ mod tests {
     #[tokio::test]
     async fn limits_routes_and_unregisters() {
         let r = Registry::new(2);
-        let mut a = r.register("alice").unwrap();
-        let mut b = r.register("alice").unwrap();
-        assert!(r.register("alice").is_err());
-        let _c = r.register("bob").unwrap();
+        let mut a = r.register(&who("alice", "t1", None)).unwrap();
+        let mut b = r.register(&who("alice", "t1", None)).unwrap();
+        assert!(r.register(&who("alice", "t1", None)).is_err());
+        let _c = r.register(&who("bob", "t2", None)).unwrap();
         r.join(a.id, "s1");
         r.publish_conversation("alice", "s1", frame("1"));
         r.publish_conversation("bob", "s1", frame("other owner"));
@@ -301,7 +357,7 @@ mod tests {
         expect(b.inbox.recv().await.unwrap(), "2");
         assert!(a.inbox.try_recv().is_err());
         drop(b);
-        assert!(r.register("alice").is_ok());
+        assert!(r.register(&who("alice", "t1", None)).is_ok());
         drop(a);
         assert_eq!(r.connections(), 1);
     }
@@ -309,10 +365,27 @@ mod tests {
     #[tokio::test]
     async fn a_full_inbox_marks_the_connection_slow() {
         let r = Registry::new(0);
-        let a = r.register("alice").unwrap();
+        let a = r.register(&who("alice", "t1", None)).unwrap();
         for _ in 0..INBOX_CAPACITY + 1 {
             r.publish_owner("alice", frame("x"));
         }
         assert!(a.slow.is_cancelled());
+    }
+
+    #[test]
+    fn cutting_a_token_or_a_bot_closes_only_its_connections() {
+        let r = Registry::new(0);
+        let a1 = r.register(&who("alice", "ta", None)).unwrap();
+        let a2 = r.register(&who("alice", "ta", None)).unwrap();
+        let other_device = r.register(&who("alice", "tb", None)).unwrap();
+        let v1 = r.register(&who("v1", "tv1", Some("bot1"))).unwrap();
+        let v2 = r.register(&who("v2", "tv2", Some("bot2"))).unwrap();
+        assert_eq!(r.cut_token("ta"), 2);
+        assert!(a1.cut.is_cancelled() && a2.cut.is_cancelled());
+        assert!(!other_device.cut.is_cancelled());
+        assert_eq!(r.cut_bot_visitors("bot1"), 1);
+        assert!(v1.cut.is_cancelled());
+        assert!(!v2.cut.is_cancelled());
+        assert_eq!(r.cut_token("unknown"), 0);
     }
 }

@@ -44,14 +44,33 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
-            sqlx::Error::Database(db) if db.code().as_deref() == Some("5") || db.code().as_deref() == Some("517") => {
-                // SQLITE_BUSY / SQLITE_BUSY_SNAPSHOT after the busy timeout.
-                StoreError::Unavailable(db.message().to_string())
+            sqlx::Error::Database(db) if db.code().as_deref().is_some_and(cannot_write_now) => {
+                StoreError::Unavailable(format!("{} (code {})", db.message(), db.code().unwrap_or_default()))
             }
             sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::Corrupt(e.to_string()),
             _ => StoreError::Other(e.to_string()),
         }
     }
+}
+
+/// Whether a database error code means the storage cannot take writes (or
+/// answer) right now, rather than that the statement was wrong: the request is
+/// refused with `503 UNAVAILABLE` and the server keeps running (issue 11 §6).
+///
+/// SQLite (extended result codes; the primary code is the low byte, see
+/// <https://sqlite.org/rescode.html>): `BUSY` 5, `READONLY` 8, `IOERR` 10,
+/// `FULL` 13, `CANTOPEN` 14. PostgreSQL (SQLSTATE classes, see
+/// <https://www.postgresql.org/docs/current/errcodes-appendix.html>): `08`
+/// connection exception, `53` insufficient resources (disk full, out of
+/// memory, too many connections), `57` operator intervention (a terminated
+/// backend, a shutting-down server), and `25006` read-only transaction.
+fn cannot_write_now(code: &str) -> bool {
+    // A SQLSTATE is always five characters; SQLite's extended codes are at most four digits.
+    if code.len() == 5 {
+        return code.starts_with("08") || code.starts_with("53") || code.starts_with("57") || code == "25006";
+    }
+    code.parse::<u32>()
+        .is_ok_and(|n| matches!(n & 0xff, 5 | 8 | 10 | 13 | 14))
 }
 
 impl From<sqlx::migrate::MigrateError> for StoreError {
@@ -189,4 +208,19 @@ pub async fn connect(database_url: &str) -> StoreResult<Arc<dyn Store>> {
 pub(crate) fn pool_size() -> u32 {
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) as u32;
     (cpus * 4).clamp(4, 64)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn codes_that_mean_storage_cannot_write_now() {
+        for yes in [
+            "5", "517", "8", "1032", "13", "10", "3338", "14", "57P01", "08006", "53100", "25006",
+        ] {
+            assert!(super::cannot_write_now(yes), "{yes}");
+        }
+        for no in ["19", "2067", "1", "23505", "42P01", "22001", ""] {
+            assert!(!super::cannot_write_now(no), "{no}");
+        }
+    }
 }

@@ -165,6 +165,15 @@ impl Store for This {
     }
 
     async fn setting_get_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
+        // Read first: a database that is read-only (a read-only volume, a full
+        // disk) still starts and serves what it holds.
+        let existing: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(self.read())
+            .await?;
+        if let Some((v,)) = existing {
+            return Ok(v);
+        }
         sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
             .bind(key)
             .bind(value)

@@ -11,12 +11,11 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use engine::hub::{EntryKind, Event, Filter, Subscription};
 use engine::Engine;
-use protocol::ErrorCode;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::frame_type;
-use crate::error::{HttpError, HttpResult};
+use crate::error::HttpResult;
 use crate::extract::{IdPath, Params, StreamAuth};
 use crate::state::AppState;
 
@@ -36,6 +35,8 @@ fn pump(mut sub: Subscription, close: CancellationToken) -> impl futures::Stream
             let ev = tokio::select! {
                 ev = sub.inbox.recv() => ev,
                 _ = sub.slow.cancelled() => break,
+                // Logged out, or a visitor whose bot was removed: the stream ends.
+                _ = sub.cut.cancelled() => break,
                 _ = tx.closed() => break,
                 _ = close.cancelled() => break,
             };
@@ -94,21 +95,13 @@ fn respond(sub: Subscription, close: CancellationToken) -> Response {
         .into_response()
 }
 
-fn register(engine: &Engine, owner: &str) -> HttpResult<Subscription> {
-    engine
-        .hub
-        .registry
-        .register(owner)
-        .map_err(|_| HttpError::new(ErrorCode::RateLimited, "too many open connections for this identity"))
-}
-
 pub async fn chat_events(
     State(state): State<AppState>,
     StreamAuth(auth): StreamAuth,
     params: Params,
 ) -> HttpResult<Response> {
     let engine: Arc<Engine> = state.engine.clone();
-    let sub = register(&engine, &auth.who.user_id)?;
+    let sub = engine.subscribe(&auth.who).await?;
     if let Some(session) = params.get("session_id").filter(|s| !s.is_empty()) {
         engine
             .join(&auth.who, sub.id, session, engine::chat::Surface::Http)
@@ -124,7 +117,7 @@ pub async fn bot_events(
 ) -> HttpResult<Response> {
     let engine: Arc<Engine> = state.engine.clone();
     let bot = engine.own_bot(&auth.who, &bot_id).await?;
-    let sub = register(&engine, &auth.who.user_id)?;
+    let sub = engine.subscribe(&auth.who).await?;
     engine.hub.registry.watch_bot(sub.id, &bot.id);
     Ok(respond(sub, state.shutdown.clone()))
 }

@@ -40,10 +40,17 @@ pub async fn poll(
         }
         ReplyView::Live(log) => log,
     };
+    // A waiting poll is an open stream: logging out or removing a visitor's bot ends it.
+    let sub = engine.subscribe(&auth.who).await?;
     let mut follower = log.follow(Filter::After(after));
     let mut tokens = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_millis(wait_ms);
-    while let Ok(Some(batch)) = tokio::time::timeout_at(deadline, follower.next_batch()).await {
+    loop {
+        let batch = tokio::select! {
+            _ = sub.cut.cancelled() => return Err(engine.cut_reason(&auth.who).await.into()),
+            b = tokio::time::timeout_at(deadline, follower.next_batch()) => b,
+        };
+        let Ok(Some(batch)) = batch else { break };
         for e in batch {
             if e.kind == EntryKind::Token {
                 tokens.push(PolledToken {

@@ -58,11 +58,9 @@ pub async fn reply_events(
         })?,
         None => params.u64("after_seq", 0)?,
     };
-    let sub = engine
-        .hub
-        .registry
-        .register(&auth.who.user_id)
-        .map_err(|_| HttpError::new(ErrorCode::RateLimited, "too many open connections for this identity"))?;
+    let sub = engine.subscribe(&auth.who).await?;
+    // Logged out, or a visitor whose bot was removed: the stream ends at once.
+    let cut = sub.cut.clone().cancelled_owned();
     let body: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> =
         match engine.find_reply(&auth.who, &reply_id).await? {
             ReplyView::Stored { complete, .. } => {
@@ -79,7 +77,7 @@ pub async fn reply_events(
                     Some((stream::iter(events), (f, sub)))
                 })
                 .flatten();
-                retry.chain(events).boxed()
+                retry.chain(events).take_until(cut).boxed()
             }
         };
     Ok((

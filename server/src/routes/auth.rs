@@ -128,7 +128,7 @@ pub async fn refresh(
 }
 
 pub async fn logout(_: NotCrossSite, State(engine): State<Arc<Engine>>, auth: Auth) -> HttpResult<Response> {
-    engine.accounts.logout(engine.store.as_ref(), &auth.who).await?;
+    engine.logout(&auth.who).await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut().append(header::SET_COOKIE, clear_cookie());
     Ok(res)

@@ -33,7 +33,8 @@ const BATCH: usize = 256;
 /// Who the connection is when the upgrade completes.
 pub enum Start {
     Unauthenticated,
-    InvalidToken,
+    /// With the code to send in `auth_error`, if any (`NOT_FOUND` for a visitor of a removed bot).
+    InvalidToken(Option<ErrorCode>),
     Authenticated(Identity),
 }
 
@@ -126,7 +127,7 @@ impl Conn {
                 .await;
         }
         let engine = &self.state.engine;
-        let sub = match engine.hub.registry.register(&who.user_id) {
+        let sub = match engine.subscribe(&who).await {
             Ok(s) => s,
             Err(_) => {
                 return self
@@ -192,7 +193,7 @@ impl Conn {
         };
         let engine = self.state.engine.clone();
         if let ClientFrame::Auth(a) = &frame {
-            return match (&self.who, engine.accounts.authenticate(&a.token)) {
+            return match (&self.who, engine.identify(&a.token).await) {
                 (None, Ok(who)) => self.authenticate(who).await,
                 (Some(current), Ok(who)) if who.user_id == current.user_id => {
                     match engine.accounts.user(engine.store.as_ref(), current).await {
@@ -206,10 +207,11 @@ impl Conn {
                         Err(e) => self.error(&e, None).await,
                     }
                 }
-                _ => {
+                (_, result) => {
+                    let code = result.err().map(|e| e.code).filter(|c| *c == ErrorCode::NotFound);
                     self.send_frame(ServerFrame::AuthError {
                         message: "Invalid token".into(),
-                        code: None,
+                        code,
                     })
                     .await
                 }
@@ -361,6 +363,8 @@ enum Inbound {
     Event(Arc<Event>),
     /// The hub found this connection's inbox full.
     Slow,
+    /// The identity may no longer use Brook (token revoked, visitor's bot removed).
+    Cut,
 }
 
 /// The next live event, or forever when the connection has no inbox yet.
@@ -368,6 +372,7 @@ async fn inbound(sub: &mut Option<Subscription>) -> Inbound {
     match sub {
         Some(s) => tokio::select! {
             biased;
+            _ = s.cut.cancelled() => Inbound::Cut,
             _ = s.slow.cancelled() => Inbound::Slow,
             e = s.inbox.recv() => match e {
                 Some(e) => Inbound::Event(e),
@@ -405,10 +410,10 @@ pub async fn run(
     };
     let flow = match start {
         Start::Unauthenticated => Flow::Continue,
-        Start::InvalidToken => {
+        Start::InvalidToken(code) => {
             conn.send_frame(ServerFrame::AuthError {
                 message: "Invalid token".into(),
-                code: None,
+                code,
             })
             .await
         }
@@ -438,6 +443,9 @@ pub async fn run(
                             let text = e.to_string();
                             if text.contains("Space limit exceeded") || text.contains("too long") {
                                 close = Some((protocol::CLOSE_TOO_BIG, "message too big"));
+                            } else if text.contains("UTF-8") {
+                                // tungstenite's `Error::Utf8`: a text frame that is not UTF-8.
+                                close = Some((protocol::CLOSE_INVALID_DATA, "invalid UTF-8"));
                             } else {
                                 tracing::debug!(error = %text, "websocket read failed");
                             }
@@ -449,6 +457,11 @@ pub async fn run(
                     Inbound::Event(event) => Box::pin(conn.on_event(&event)).await,
                     Inbound::Slow => {
                         close = Some((protocol::CLOSE_SLOW_CONSUMER, "slow consumer"));
+                        Flow::Stop
+                    }
+                    Inbound::Cut => {
+                        tracing::debug!("websocket closed: its session ended");
+                        close = Some((protocol::CLOSE_SESSION_ENDED, "session ended"));
                         Flow::Stop
                     }
                 },

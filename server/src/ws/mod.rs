@@ -62,19 +62,20 @@ async fn upgrade(
     peer: SocketAddr,
     path_bot: Option<String>,
 ) -> Response {
-    let accounts = &state.engine.accounts;
+    let engine = &state.engine;
     let mut start = Start::Unauthenticated;
     // `Authorization: Bearer` (non-browser clients), else `?token=` (browsers
     // cannot set headers on an upgrade), else the session cookie.
     let token = bearer(&headers).or_else(|| params.get("token").map(str::to_string));
     if let Some(token) = token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        start = match accounts.authenticate(token) {
+        start = match engine.identify(token).await {
             Ok(who) => Start::Authenticated(who),
-            Err(_) => Start::InvalidToken,
+            // A visitor of a removed bot hears NOT_FOUND; any other refusal is a plain invalid token.
+            Err(e) => Start::InvalidToken((e.code == ErrorCode::NotFound).then_some(e.code)),
         };
     } else if let Some(cookie) = session_cookie(&headers) {
         // An invalid or expired cookie is ignored; a valid one must come from our own pages.
-        if let Ok(who) = accounts.authenticate(&cookie) {
+        if let Ok(who) = engine.identify(&cookie).await {
             if !same_site_origin(&headers, &state.engine.config) {
                 return HttpError::new(
                     ErrorCode::Forbidden,
@@ -99,20 +100,8 @@ async fn upgrade(
             return too_many(who);
         }
     }
-    let ip = {
-        // The same rule as HTTP requests: believe X-Forwarded-For only from trusted proxies.
-        let trusted = &state.engine.config.trusted_proxies;
-        if trusted.iter().any(|n| n.contains(&peer.ip())) {
-            headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next_back())
-                .and_then(|s| s.trim().parse().ok())
-                .unwrap_or(peer.ip())
-        } else {
-            peer.ip()
-        }
-    };
+    // The same rule as HTTP requests: believe X-Forwarded-For only from trusted proxies.
+    let ip = crate::extract::client_ip_of(&headers, peer.ip(), &state.engine.config.trusted_proxies);
     ws.read_buffer_size(BUFFER)
         .write_buffer_size(BUFFER)
         .max_write_buffer_size(max_write_buffer(state.engine.config.max_reply_bytes))

@@ -7,19 +7,42 @@ use std::time::Duration;
 use crate::helpers::*;
 use testkit::FakeUpstream;
 
-struct Child {
-    child: tokio::process::Child,
-    addr: String,
+pub(crate) struct Child {
+    pub(crate) child: tokio::process::Child,
+    pub(crate) addr: String,
 }
 
-async fn start(db: &str, upstream: &FakeUpstream, extra: &[(&str, &str)]) -> Child {
+pub(crate) async fn start(db: &str, upstream: &FakeUpstream, extra: &[(&str, &str)]) -> Child {
+    start_limited(db, upstream, extra, None).await
+}
+
+/// As [`start`]; with `file_limit`, brook may not grow any file past that many
+/// bytes (`RLIMIT_FSIZE` through `prlimit`), and `SIGXFSZ` is ignored so an
+/// over-long write fails the way a full disk does instead of killing it.
+pub(crate) async fn start_limited(
+    db: &str,
+    upstream: &FakeUpstream,
+    extra: &[(&str, &str)],
+    file_limit: Option<u64>,
+) -> Child {
     engine::tls::install_crypto_provider();
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
     let addr = format!("127.0.0.1:{port}");
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_brook"));
+    let bin = env!("CARGO_BIN_EXE_brook");
+    let mut cmd = match file_limit {
+        None => tokio::process::Command::new(bin),
+        Some(bytes) => {
+            // `exec` twice: the child's pid stays brook's, so a kill reaches it.
+            let mut c = tokio::process::Command::new("sh");
+            c.arg("-c")
+                .arg(format!("trap '' XFSZ; exec prlimit --fsize={bytes} -- \"$0\""))
+                .arg(bin);
+            c
+        }
+    };
     cmd.env("DATABASE_URL", db)
         .env_remove("BROOK_PROVIDER")
         .env("LEPTOS_SITE_ADDR", &addr)
@@ -44,7 +67,7 @@ async fn start(db: &str, upstream: &FakeUpstream, extra: &[(&str, &str)]) -> Chi
     panic!("brook did not come up");
 }
 
-async fn register(addr: &str) -> String {
+pub(crate) async fn register(addr: &str) -> String {
     let r = reqwest::Client::new()
         .post(format!("http://{addr}/api/v1/auth/register"))
         .json(&json!({"email": "d@example.com", "password": "12345678"}))
@@ -54,7 +77,7 @@ async fn register(addr: &str) -> String {
     r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
 }
 
-async fn login(addr: &str) -> String {
+pub(crate) async fn login(addr: &str) -> String {
     let r = reqwest::Client::new()
         .post(format!("http://{addr}/api/v1/auth/login"))
         .json(&json!({"email": "d@example.com", "password": "12345678"}))
@@ -64,7 +87,7 @@ async fn login(addr: &str) -> String {
     r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
 }
 
-async fn messages(addr: &str, token: &str, session: &str) -> Vec<Value> {
+pub(crate) async fn messages(addr: &str, token: &str, session: &str) -> Vec<Value> {
     let r = reqwest::Client::new()
         .get(format!("http://{addr}/api/v1/conversations/{session}/messages"))
         .bearer_auth(token)

@@ -15,7 +15,8 @@ sqlite_only!(
     visitors_find_no_bots_to_edit,
     endpoints_that_set_the_cookie_refuse_other_sites,
     upstream_error_bodies_never_reach_clients,
-    server_functions_answer_with_the_contracts_status
+    server_functions_answer_with_the_contracts_status,
+    invalid_utf8_closes_with_1007
 );
 
 /// A user's session cookie pair (`brook_session=…`).
@@ -418,4 +419,28 @@ async fn server_functions_answer_with_the_contracts_status(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+}
+
+/// §4.10: a text frame that is not UTF-8 closes the connection with 1007, before
+/// and after authentication alike, and the server keeps serving.
+async fn invalid_utf8_closes_with_1007(b: Backend) {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::Message;
+    let Some(app) = app(b).await else { return };
+    let token = app.user_token().await;
+    for authed in [false, true] {
+        let mut ws = if authed {
+            app.ws_authed(&token).await
+        } else {
+            app.ws("/ws/chat").await
+        };
+        let bad = Frame::message(vec![b'{', 0xff, 0xfe, b'}'], OpCode::Data(Data::Text), true);
+        ws.send_raw(Message::Frame(bad)).await;
+        while ws.recv().await.is_some() {}
+        assert_eq!(ws.closed, Some(1007), "authenticated: {authed}");
+    }
+    let mut ws = app.ws_authed(&token).await;
+    ws.send(json!({"type": "ping", "ts": 1})).await;
+    assert_eq!(ws.recv_type("pong").await["ts"], 1);
 }

@@ -1,0 +1,285 @@
+//! Issue 11 §6, the soak: many clients chat at once while they randomly drop
+//! their connections, reconnect, resend their `client_id`s and resume their
+//! replies. At the end nothing acknowledged is missing, nothing is stored twice,
+//! and every reply's text is exact for every subscriber (the sender across its
+//! reconnections, and a second tab joined to the conversation).
+//!
+//! Bounded in time: `BROOK_SOAK_SECS` (default 90; 300 for the issue's full
+//! five minutes) and `BROOK_SOAK_CLIENTS` (default 200). The process's RSS is
+//! printed every 10 s; with a run of at least three minutes the last minute's
+//! peak must stay within 1.5× its low (a loose flatness check, not a timing one).
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use testkit::ws::WsClient;
+use testkit::{spawn_app, AppOptions, Backend, Behaviour, TestApp};
+
+const TOKENS: usize = 20;
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn expected_text() -> String {
+    Behaviour::tokens(TOKENS).text()
+}
+
+/// What one client saw, checked against storage at the end.
+#[derive(Default)]
+struct ClientLog {
+    token: String,
+    session: String,
+    /// `client_id` → `reply_id`, in the order they were acknowledged.
+    acked: Vec<(String, String)>,
+    replies_checked: usize,
+    drops: usize,
+}
+
+async fn connect(app: &TestApp, token: &str) -> WsClient {
+    let mut ws = WsClient::connect(&app.ws_url(&format!("/ws/chat?token={token}")))
+        .await
+        .expect("connects");
+    let first = ws.recv().await.expect("auth answer");
+    assert_eq!(first["type"], "auth_success", "{first}");
+    ws
+}
+
+fn message(session: &str, cid: &str) -> Value {
+    json!({"type": "message", "message": format!("soak {cid}"), "session_id": session, "client_id": cid})
+}
+
+/// Reads until the `ack` of `cid` (an `error` for it fails the test).
+async fn ack_of(ws: &mut WsClient, cid: &str) -> String {
+    loop {
+        let f = ws
+            .recv()
+            .await
+            .unwrap_or_else(|| panic!("connection ended before the ack of {cid}"));
+        if f["client_id"] == cid {
+            assert_eq!(f["type"], "ack", "{f}");
+            return f["reply_id"].as_str().unwrap().to_string();
+        }
+    }
+}
+
+/// Tokens of `reply` (seq, text) until `complete` or until `stop_after` tokens.
+async fn read_reply(ws: &mut WsClient, reply: &str, stop_after: Option<u64>) -> (Vec<(u64, String)>, Option<Value>) {
+    let mut tokens = Vec::new();
+    loop {
+        let f = ws
+            .recv()
+            .await
+            .unwrap_or_else(|| panic!("connection ended while reading {reply}"));
+        if f["reply_id"] != reply {
+            continue;
+        }
+        match f["type"].as_str() {
+            Some("token") => {
+                tokens.push((f["seq"].as_u64().unwrap(), f["token"].as_str().unwrap().to_string()));
+                if stop_after.is_some_and(|n| tokens.len() as u64 >= n) {
+                    return (tokens, None);
+                }
+            }
+            Some("complete") => return (tokens, Some(f)),
+            Some("error") => panic!("reply {reply} failed: {f}"),
+            _ => {}
+        }
+    }
+}
+
+/// Every seq from 1 exactly once, in order, and the text exact.
+fn check_reply(tokens: &[(u64, String)], complete: &Value, who: &str) {
+    let seqs: Vec<u64> = tokens.iter().map(|t| t.0).collect();
+    let want: Vec<u64> = (1..=seqs.len() as u64).collect();
+    assert_eq!(seqs, want, "{who}: every seq once, in order");
+    let text: String = tokens.iter().map(|t| t.1.as_str()).collect();
+    assert_eq!(text, expected_text(), "{who}: the tokens");
+    assert_eq!(complete["response"], expected_text().as_str(), "{who}: complete");
+    assert_eq!(complete["metadata"]["finish_reason"], "stop", "{who}");
+}
+
+/// One round: a message, and one of four behaviours around it.
+async fn round(app: &TestApp, log: &mut ClientLog, cid: &str) {
+    let mode = rand::random::<u32>() % 4;
+    let mut ws = connect(app, &log.token).await;
+    let mut watcher = None;
+    if mode == 0 {
+        // Gone before the ack: the resend after reconnecting must not duplicate.
+        ws.send(message(&log.session, cid)).await;
+        drop(ws);
+        log.drops += 1;
+        ws = connect(app, &log.token).await;
+    } else if mode == 1 && !log.acked.is_empty() {
+        // A second tab joined to the conversation (once it exists) sees the same reply.
+        let mut w = connect(app, &log.token).await;
+        w.send(json!({"type": "join", "session_id": log.session})).await;
+        let joined = w.recv_type("joined").await;
+        assert!(joined["active_reply"].is_null(), "{joined}");
+        watcher = Some(w);
+    }
+    ws.send(message(&log.session, cid)).await;
+    let reply = ack_of(&mut ws, cid).await;
+    if mode == 0 {
+        // The ack may be the original one (its reply already started, before this
+        // connection joined): follow the reply from the start, as a client would.
+        ws.send(json!({"type": "resume", "reply_id": reply, "after_seq": 0}))
+            .await;
+    }
+    if let Some((_, first)) = log.acked.iter().find(|(c, _)| c == cid) {
+        assert_eq!(first, &reply, "a resent client_id got another reply");
+    } else {
+        log.acked.push((cid.to_string(), reply.clone()));
+    }
+    let (tokens, complete) = if mode == 2 {
+        // Dropped mid-stream: reconnect, resend (same ack), resume after what was shown.
+        let k = 1 + u64::from(rand::random::<u32>() % (TOKENS as u32 - 1));
+        let (mut shown, done) = read_reply(&mut ws, &reply, Some(k)).await;
+        drop(ws);
+        log.drops += 1;
+        let mut ws = connect(app, &log.token).await;
+        ws.send(message(&log.session, cid)).await;
+        assert_eq!(ack_of(&mut ws, cid).await, reply, "resent after a drop");
+        let after = shown.last().map_or(0, |t| t.0);
+        ws.send(json!({"type": "resume", "reply_id": reply, "after_seq": after}))
+            .await;
+        // (`done`: the reply finished within the first frames, merged deltas.)
+        let (rest, complete) = read_reply(&mut ws, &reply, None).await;
+        shown.extend(rest);
+        (shown, complete.or(done))
+    } else {
+        read_reply(&mut ws, &reply, None).await
+    };
+    let complete = complete.expect("complete");
+    check_reply(&tokens, &complete, &format!("{cid} (mode {mode})"));
+    if let Some(mut w) = watcher {
+        let (tokens, complete) = read_reply(&mut w, &reply, None).await;
+        check_reply(&tokens, &complete.expect("complete"), &format!("{cid} (second tab)"));
+    }
+    log.replies_checked += 1;
+}
+
+async fn client(app: &TestApp, n: usize, until: tokio::time::Instant) -> ClientLog {
+    let r = app.post("/api/v1/auth/guest", None, json!({})).await;
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    let mut log = ClientLog {
+        token: v["token"].as_str().unwrap().to_string(),
+        session: format!("soak-{n}"),
+        ..Default::default()
+    };
+    let mut i = 0;
+    while tokio::time::Instant::now() < until {
+        i += 1;
+        round(app, &mut log, &format!("c{n}-{i}")).await;
+    }
+    log
+}
+
+/// Every message of a conversation, oldest first, across pages.
+async fn all_messages(app: &TestApp, token: &str, session: &str) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let mut path = format!("/api/v1/conversations/{session}/messages?limit=200");
+        if let Some(b) = &before {
+            path.push_str(&format!("&before={b}"));
+        }
+        let v: Value = app.get(&path, Some(token)).await.json().await.unwrap();
+        let page = v["messages"].as_array().cloned().unwrap_or_default();
+        before = page.first().and_then(|m| m["id"].as_str()).map(str::to_string);
+        let more = v["has_more"].as_bool().unwrap_or(false);
+        out.splice(0..0, page);
+        if !more || before.is_none() {
+            return out;
+        }
+    }
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn soak() {
+    // Both ends of every connection live in this process.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let secs = env_u64("BROOK_SOAK_SECS", 90);
+    let clients = env_u64("BROOK_SOAK_CLIENTS", 200) as usize;
+    let app = spawn_app(AppOptions::new(Backend::Sqlite).config(|c| {
+        c.connections.max_per_ip = 0;
+        c.upstream_first_token = Duration::from_secs(30);
+        c.upstream_idle = Duration::from_secs(30);
+    }))
+    .await
+    .expect("sqlite app");
+    app.upstream()
+        .set_default(Behaviour::tokens(TOKENS).delay(Duration::ZERO, Duration::from_millis(10)));
+    app.upstream().forget_requests();
+    let start = tokio::time::Instant::now();
+    let until = start + Duration::from_secs(secs);
+
+    let sampler = tokio::spawn(async move {
+        let mut samples = Vec::new();
+        loop {
+            let t = start.elapsed().as_secs();
+            let rss = rss_kib();
+            println!("soak t={t:>4}s rss={} MiB", rss / 1024);
+            samples.push((t, rss));
+            if t >= secs + 5 {
+                return samples;
+            }
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        }
+    });
+    let logs = futures::future::join_all((0..clients).map(|n| client(&app, n, until))).await;
+
+    let (mut replies, mut drops, mut acked) = (0, 0, 0);
+    for log in &logs {
+        replies += log.replies_checked;
+        drops += log.drops;
+        acked += log.acked.len();
+        let msgs = all_messages(&app, &log.token, &log.session).await;
+        let users: Vec<&Value> = msgs.iter().filter(|m| m["role"] == "user").collect();
+        let stored: Vec<&str> = users.iter().filter_map(|m| m["client_id"].as_str()).collect();
+        let unique: HashSet<&&str> = stored.iter().collect();
+        assert_eq!(unique.len(), stored.len(), "{}: a message stored twice", log.session);
+        let want: Vec<&str> = log.acked.iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(stored, want, "{}: every acknowledged message, in order", log.session);
+        let replies_by_id: HashMap<&str, &Value> = msgs
+            .iter()
+            .filter(|m| m["role"] == "assistant")
+            .map(|m| (m["id"].as_str().unwrap(), m))
+            .collect();
+        for (cid, reply) in &log.acked {
+            let m = replies_by_id
+                .get(reply.as_str())
+                .unwrap_or_else(|| panic!("{cid}: reply {reply} not stored"));
+            assert_eq!(m["content"], expected_text().as_str(), "{cid}: stored reply");
+            assert_eq!(m["status"], "complete", "{cid}");
+        }
+    }
+    let samples = sampler.await.unwrap();
+    println!(
+        "soak: {clients} clients, {secs} s: {acked} messages acknowledged, {replies} replies checked, {drops} dropped connections"
+    );
+    assert!(replies >= clients, "every client finished at least one round");
+    if secs >= 180 {
+        let last: Vec<u64> = samples
+            .iter()
+            .filter(|(t, _)| *t + 60 >= secs)
+            .map(|(_, r)| *r)
+            .collect();
+        let (lo, hi) = (*last.iter().min().unwrap_or(&0), *last.iter().max().unwrap_or(&0));
+        println!("soak: RSS over the last minute {} to {} MiB", lo / 1024, hi / 1024);
+        assert!(hi * 2 <= lo * 3, "RSS grew over the last minute: {lo} → {hi} KiB");
+    }
+}
