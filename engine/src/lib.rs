@@ -14,6 +14,7 @@ pub mod time;
 pub use config::Config;
 pub use engine::Engine;
 pub mod accounts;
+pub mod api_keys;
 pub mod auth;
 pub mod bots;
 pub mod chat;

@@ -82,18 +82,24 @@ pub struct Auth {
     pub via_cookie: bool,
 }
 
-fn authenticate(parts: &Parts, state: &AppState, allow_query: bool) -> Result<Auth, HttpError> {
+/// Bearer (a JWT or a personal API key, contract §10), then `?token=` where
+/// allowed, then the session cookie (a JWT only).
+async fn authenticate(parts: &Parts, state: &AppState, allow_query: bool) -> Result<Auth, HttpError> {
     let accounts = &state.engine.accounts;
     if let Some(t) = bearer(&parts.headers) {
-        return accounts
+        return state
+            .engine
             .authenticate(&t)
+            .await
             .map(|who| Auth { who, via_cookie: false })
             .map_err(token_error);
     }
     if allow_query {
         if let Some(t) = query_token(parts)? {
-            return accounts
+            return state
+                .engine
                 .authenticate(&t)
+                .await
                 .map(|who| Auth { who, via_cookie: false })
                 .map_err(token_error);
         }
@@ -134,7 +140,7 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = HttpError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        authenticate(parts, state, false)
+        authenticate(parts, state, false).await
     }
 }
 
@@ -145,7 +151,7 @@ impl FromRequestParts<AppState> for StreamAuth {
     type Rejection = HttpError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        authenticate(parts, state, true).map(StreamAuth)
+        authenticate(parts, state, true).await.map(StreamAuth)
     }
 }
 

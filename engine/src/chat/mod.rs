@@ -7,6 +7,7 @@ pub mod frames;
 pub(crate) mod runner;
 pub mod scheduler;
 mod service;
+pub mod stateless;
 
 pub use service::{ReplyView, SendMessage, Surface};
 

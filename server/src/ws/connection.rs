@@ -242,7 +242,7 @@ impl Conn {
         };
         let engine = self.state.engine.clone();
         if let ClientFrame::Auth(a) = &frame {
-            return match (&self.who, engine.accounts.authenticate(&a.token)) {
+            return match (&self.who, engine.authenticate(&a.token).await) {
                 (None, Ok(who)) => self.authenticate(who).await,
                 (Some(current), Ok(who)) if who.user_id == current.user_id => {
                     match engine.accounts.user(engine.store.as_ref(), current).await {

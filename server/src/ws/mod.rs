@@ -67,7 +67,7 @@ async fn upgrade(
     // cannot set headers on an upgrade), else the session cookie.
     let token = bearer(&headers).or_else(|| params.get("token").map(str::to_string));
     if let Some(token) = token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        start = match accounts.authenticate(token) {
+        start = match state.engine.authenticate(token).await {
             Ok(who) => Start::Authenticated(who),
             Err(_) => Start::InvalidToken,
         };
