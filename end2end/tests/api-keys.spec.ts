@@ -50,6 +50,13 @@ test('guests are told they cannot have keys', async ({ page }) => {
   await expect(page.locator('#create-api-key')).toHaveCount(0);
 });
 
+/** Clicks Save and waits for the bot's PATCH to succeed. */
+async function save(page: any) {
+  const patched = page.waitForResponse((r: any) => r.request().method() === 'PATCH' && r.url().includes('/api/v1/bots/'));
+  await page.locator('#save-bot').click();
+  expect((await patched).status()).toBe(200);
+}
+
 test("a bot's temperature is unset until chosen", async ({ page }) => {
   await signUp(page);
   await page.goto('/bots');
@@ -58,15 +65,13 @@ test("a bot's temperature is unset until chosen", async ({ page }) => {
   await expect(page.locator('#bot-temperature')).toBeDisabled();
   await set.check();
   await expect(page.locator('#bot-temperature')).toBeEnabled();
-  await page.locator('#save-bot').click();
-  await expect(page.locator('.bot-form')).toContainText('Saved.');
+  await save(page);
   const bots = await (await page.request.get('/api/v1/bots')).json();
   expect(bots.bots[0].temperature).toBeCloseTo(0.7, 5);
   await page.reload();
   await expect(page.locator('#bot-temperature-set')).toBeChecked();
   await page.locator('#bot-temperature-set').uncheck();
-  await page.locator('#save-bot').click();
-  await expect(page.locator('.bot-form')).toContainText('Saved.');
+  await save(page);
   const after = await (await page.request.get('/api/v1/bots')).json();
   expect(after.bots[0].temperature).toBeNull();
 });
