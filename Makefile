@@ -59,12 +59,15 @@ rust-tests: test-deps
 e2e: test-deps
 	cd end2end && npx playwright test
 
-## test-deps: Chromium, the end-to-end npm packages, and Python's websockets
-## (the seed's Python client), each only if missing
+## test-deps: Chromium, the end-to-end npm packages (Playwright, the AI SDK,
+## OpenAI's client), and Python's websockets (the seed's Python client) and
+## openai (the OpenAI-compatible API's tests), each only if missing
 test-deps:
 	@command -v chromium >/dev/null || { echo "installing chromium"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
-	@[ -d end2end/node_modules/@playwright/test ] || (cd end2end && npm ci --no-audit --no-fund)
+	@[ -d end2end/node_modules/@playwright/test ] && [ -d end2end/node_modules/openai ] && \
+		[ -d end2end/node_modules/@ai-sdk/openai-compatible ] || (cd end2end && npm ci --no-audit --no-fund)
 	@python3 -c "import websockets" 2>/dev/null || python3 -m pip install --quiet websockets
+	@python3 -c "import openai" 2>/dev/null || python3 -m pip install --quiet openai
 
 ## bench: the engine's speed and memory figures (prints numbers, asserts nothing)
 bench:

@@ -68,6 +68,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/c/:id") view=pages::chat::ChatPage ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/bots") view=pages::bots::BotsPage ssr=SsrMode::Async/>
+                <Route path=path!("/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

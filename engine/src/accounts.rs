@@ -319,8 +319,13 @@ impl Accounts {
     }
 
     /// Revokes the token: it stops working at once, on every transport (the
-    /// open streams are closed by [`crate::Engine::logout`]).
+    /// open streams are closed by [`crate::Engine::logout`]). Called with a
+    /// personal API key, revokes that key instead.
     pub async fn logout(&self, store: &dyn Store, who: &Identity) -> Result<()> {
+        if let Some(key_id) = crate::api_keys::key_id_of(who) {
+            store.delete_api_key(&who.user_id, key_id).await?;
+            return Ok(());
+        }
         store.revoke_token(&who.jti, who.exp).await?;
         if let Ok(mut r) = self.revoked.write() {
             r.insert(who.jti.clone());
@@ -373,7 +378,7 @@ pub async fn ensure_default_bot(store: &dyn Store, owner_id: &str, model: &str) 
         name: "Assistant".into(),
         system_prompt: "You are a helpful assistant.".into(),
         model: model.to_string(),
-        temperature: 0.7,
+        temperature: None,
         greeting: "Hi! How can I help you today?".into(),
         widget_enabled: 0,
         public_key: ids::public_key(),

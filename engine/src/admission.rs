@@ -23,9 +23,10 @@ impl Engine {
     /// says which); a visitor whose bot was deleted or whose widget is disabled →
     /// `NOT_FOUND` (contract §2: nothing tells a probe the bot existed).
     pub async fn identify(&self, token: &str) -> Result<Identity> {
+        // A JWT or a personal API key (contract §10).
         let who = self
-            .accounts
             .authenticate(token)
+            .await
             .map_err(|e| Error::new(ErrorCode::AuthRequired, e.to_string()))?;
         self.admitted(&who).await?;
         Ok(who)

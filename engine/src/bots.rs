@@ -55,11 +55,17 @@ fn apply(engine: &Engine, row: &mut BotRow, patch: &BotPatch) -> Result<()> {
         }
         row.model = m.to_string();
     }
-    if let Some(t) = patch.temperature {
-        if !(0.0..=2.0).contains(&t) || t.is_nan() {
-            return Err(Error::validation("temperature: must be between 0 and 2"));
+    match patch.temperature {
+        None => {}
+        Some(None) => row.temperature = None,
+        Some(Some(t)) => {
+            if !(0.0..=2.0).contains(&t) || t.is_nan() {
+                return Err(Error::validation(
+                    "temperature: must be between 0 and 2, or null (unset)",
+                ));
+            }
+            row.temperature = Some(t as f64);
         }
-        row.temperature = t as f64;
     }
     if let Some(g) = &patch.greeting {
         check_len("greeting", g, 0, MAX_GREETING)?;
@@ -167,7 +173,7 @@ impl Engine {
             name: name.to_string(),
             system_prompt: "You are a helpful assistant.".into(),
             model: self.config.model.clone(),
-            temperature: 0.7,
+            temperature: None,
             greeting: String::new(),
             widget_enabled: 0,
             public_key: ids::public_key(),

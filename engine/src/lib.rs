@@ -15,6 +15,7 @@ pub use config::Config;
 pub use engine::Engine;
 pub mod accounts;
 pub mod admission;
+pub mod api_keys;
 pub mod auth;
 pub mod bots;
 pub mod chat;

@@ -11,6 +11,8 @@ pub mod names;
 #[cfg(feature = "serde")]
 pub mod frames;
 #[cfg(feature = "serde")]
+pub mod keys;
+#[cfg(feature = "serde")]
 pub mod objects;
 #[cfg(feature = "serde")]
 pub mod rest;

@@ -220,7 +220,8 @@ pub struct Bot {
     pub name: String,
     pub system_prompt: String,
     pub model: String,
-    pub temperature: f32,
+    /// `null` when unset: then no temperature is sent upstream.
+    pub temperature: Option<f32>,
     pub greeting: String,
     pub widget: BotWidget,
 }

@@ -151,8 +151,10 @@ pub struct BotPatch {
     pub system_prompt: Option<String>,
     #[serde(default)]
     pub model: Option<String>,
-    #[serde(default)]
-    pub temperature: Option<f32>,
+    /// Absent: unchanged. `null`: unset (nothing is sent upstream, the model's own
+    /// default applies; gpt-5 and o-series models refuse any other). A number: 0 to 2.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<Option<f32>>,
     #[serde(default)]
     pub greeting: Option<String>,
     #[serde(default)]
@@ -201,4 +203,14 @@ pub struct ServerInfo {
     pub models: Vec<String>,
     pub max_message_chars: usize,
     pub guests: bool,
+}
+
+/// Reads a field that is present (`null` included) as `Some(..)`, so that with
+/// `#[serde(default)]` an absent field (`None`) differs from `null` (`Some(None)`).
+fn present<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    T::deserialize(d).map(Some)
 }

@@ -107,11 +107,14 @@ async fn first_token_overhead(upstream: &FakeUpstream, brook: &Brook, n: usize) 
         use engine::provider::Provider;
         let req = engine::provider::CompletionRequest {
             model: "gpt-4o-mini".into(),
-            temperature: 0.7,
+            temperature: None,
             turns: vec![engine::provider::Turn {
                 role: engine::provider::TurnRole::User,
                 content: "hi".into(),
             }],
+            max_tokens: None,
+            max_completion_tokens: None,
+            stop: Vec::new(),
         };
         let t = Instant::now();
         let mut s = provider.stream(req).await.unwrap();

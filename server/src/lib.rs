@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod http;
 pub mod net;
+pub mod openai;
 pub mod router;
 pub mod routes;
 pub mod security_headers;

@@ -66,6 +66,8 @@ pub fn build(state: AppState) -> Router {
             "/api/v1/bots/{id}/visitors/{visitor_id}/conversations/{session_id}/messages",
             get(routes::bots::visitor_messages),
         )
+        .route("/api/v1/keys", get(routes::keys::list).post(routes::keys::create))
+        .route("/api/v1/keys/{id}", axum::routing::delete(routes::keys::revoke))
         .route("/api/v1/chat", post(crate::http::chat::chat))
         .route("/api/v1/chat/stream", post(crate::http::aisdk::stream))
         .route("/api/v1/chat/messages", post(crate::http::chat::messages))
@@ -83,6 +85,7 @@ pub fn build(state: AppState) -> Router {
         .route("/api/v1/chat/ws", get(crate::ws::chat))
         .route("/api/v1/chat/ws/{bot_id}", get(crate::ws::chat_bot))
         .route("/api/v1/{*rest}", any(crate::error::api_not_found))
+        .merge(crate::openai::routes())
         .leptos_routes_with_context(
             &state,
             routes_list,

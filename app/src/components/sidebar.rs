@@ -113,6 +113,7 @@ pub fn Sidebar(store: Store, open: RwSignal<bool>) -> impl IntoView {
                 <span class="who" title=user_label>{user_label}</span>
                 <super::theme_toggle::ThemeToggle/>
                 <a class="link-btn" href="/bots" id="bots-link">"Bots"</a>
+                <a class="link-btn" href="/settings" id="settings-link">"API keys"</a>
                 <button type="button" class="link-btn" id="logout" on:click=logout>"Sign out"</button>
             </div>
         </nav>

@@ -109,7 +109,9 @@ fn BotEditor(bot: Bot, bots: RwSignal<Vec<Bot>>, models: Vec<String>, base: Stri
     let name = RwSignal::new(bot.name.clone());
     let prompt = RwSignal::new(bot.system_prompt.clone());
     let model = RwSignal::new(bot.model.clone());
-    let temperature = RwSignal::new(format!("{:.1}", bot.temperature));
+    // Unset by default: gpt-5 and o-series models refuse any temperature.
+    let temp_set = RwSignal::new(bot.temperature.is_some());
+    let temperature = RwSignal::new(format!("{:.1}", bot.temperature.unwrap_or(0.7)));
     let greeting = RwSignal::new(bot.greeting.clone());
     let enabled = RwSignal::new(bot.widget.enabled);
     let origins = RwSignal::new(bot.widget.allowed_origins.join("\n"));
@@ -130,7 +132,9 @@ fn BotEditor(bot: Bot, bots: RwSignal<Vec<Bot>>, models: Vec<String>, base: Stri
                 "name": name.get_untracked(),
                 "system_prompt": prompt.get_untracked(),
                 "model": model.get_untracked(),
-                "temperature": temperature.get_untracked().parse::<f32>().unwrap_or(0.7),
+                "temperature": temp_set
+                    .get_untracked()
+                    .then(|| temperature.get_untracked().parse::<f32>().unwrap_or(0.7)),
                 "greeting": greeting.get_untracked(),
                 "widget": {
                     "enabled": enabled.get_untracked(),
@@ -191,9 +195,13 @@ fn BotEditor(bot: Bot, bots: RwSignal<Vec<Bot>>, models: Vec<String>, base: Stri
             </div>
             <label class="field">"System prompt"<textarea id="bot-prompt" rows="4" bind:value=prompt></textarea></label>
             <div class="grid2">
-                <label class="field">{move || format!("Temperature: {}", temperature.get())}
-                    <input type="range" id="bot-temperature" min="0" max="2" step="0.1" bind:value=temperature/>
-                </label>
+                <div class="field">
+                    <label class="check"><input type="checkbox" id="bot-temperature-set" bind:checked=temp_set/>
+                        {move || if temp_set.get() { format!(" Temperature: {}", temperature.get()) } else { " Temperature: model default".to_string() }}
+                    </label>
+                    <input type="range" id="bot-temperature" min="0" max="2" step="0.1" aria-label="Temperature"
+                        bind:value=temperature prop:disabled=move || !temp_set.get()/>
+                </div>
                 <label class="field">"Greeting"<input type="text" id="bot-greeting" bind:value=greeting placeholder="Hi! How can I help?"/></label>
             </div>
             <fieldset class="widget-settings">

@@ -3,6 +3,7 @@
 pub mod bots;
 pub mod chat;
 pub mod login;
+pub mod settings;
 
 use leptos::prelude::*;
 

@@ -8,6 +8,7 @@ pub mod quota;
 pub(crate) mod runner;
 pub mod scheduler;
 mod service;
+pub mod stateless;
 
 pub use service::{ReplyView, SendMessage, Surface};
 

@@ -23,7 +23,7 @@ use crate::store::FinishedReply;
 use crate::time::now_micros;
 
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
-const MAX_RETRIES: u32 = 2;
+pub(crate) const MAX_RETRIES: u32 = 2;
 
 /// How a generation ended.
 pub(crate) struct Outcome {
@@ -56,7 +56,7 @@ impl Outcome {
     }
 }
 
-fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
+pub(crate) fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
     if let Some(d) = retry_after {
         return d.min(Duration::from_secs(30));
     }
@@ -116,8 +116,12 @@ impl Engine {
         self.announce_start(job);
 
         let (system_prompt, model, temperature) = match &job.bot {
-            Some(b) => (b.system_prompt.clone(), b.model.clone(), b.temperature as f32),
-            None => (String::new(), self.config.model.clone(), 0.7),
+            Some(b) => (
+                b.system_prompt.clone(),
+                b.model.clone(),
+                b.temperature.map(|t| t as f32),
+            ),
+            None => (String::new(), self.config.model.clone(), None),
         };
         let history_read = Instant::now();
         let history = match self
@@ -142,6 +146,9 @@ impl Engine {
             model,
             temperature,
             turns,
+            max_tokens: None,
+            max_completion_tokens: None,
+            stop: Vec::new(),
         };
         tracing::debug!(reply_id = %log.reply_id, history_us = history_read.elapsed().as_micros() as u64, "context built");
 

@@ -148,7 +148,7 @@ impl Engine {
     }
 
     /// Rate limit and daily quota; both come before anything is stored.
-    async fn admit(&self, who: &Identity, ip: Option<IpAddr>) -> Result<()> {
+    pub(crate) async fn admit(&self, who: &Identity, ip: Option<IpAddr>) -> Result<()> {
         if self.draining() {
             return Err(Error::unavailable("the server is shutting down; try again in a moment"));
         }

@@ -31,8 +31,16 @@ pub enum TurnRole {
 #[derive(Clone, Debug)]
 pub struct CompletionRequest {
     pub model: String,
-    pub temperature: f32,
+    /// `None`: the field is left out of the upstream request.
+    pub temperature: Option<f32>,
     pub turns: Vec<Turn>,
+    /// Caps from an OpenAI-compatible request (§10), passed on under the name the
+    /// client used: o-series models take only `max_completion_tokens`, older
+    /// servers only `max_tokens`.
+    pub max_tokens: Option<u32>,
+    pub max_completion_tokens: Option<u32>,
+    /// Up to 4 stop sequences; empty: none.
+    pub stop: Vec<String>,
 }
 
 /// What a provider streams.

@@ -16,7 +16,7 @@ use async_openai::types::chat::{
     ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent, ChatCompletionRequestMessage,
     ChatCompletionRequestSystemMessage, ChatCompletionRequestSystemMessageContent, ChatCompletionRequestUserMessage,
     ChatCompletionRequestUserMessageContent, ChatCompletionStreamOptions, CreateChatCompletionRequest,
-    FinishReason as OaiFinish,
+    FinishReason as OaiFinish, StopConfiguration,
 };
 use async_openai::Client;
 use async_trait::async_trait;
@@ -102,7 +102,7 @@ impl OpenAiProvider {
                 ChatCompletionRequestUserMessage::from(ChatCompletionRequestUserMessageContent::Text("Say OK.".into()))
                     .into(),
             ],
-            temperature: Some(0.0),
+            // No temperature: gpt-5 and o-series models refuse any (issue 15).
             ..Default::default()
         };
         let mut stream = self
@@ -243,10 +243,14 @@ impl Provider for OpenAiProvider {
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<DeltaStream, ProviderError> {
+        #[allow(deprecated)] // `max_tokens`: still the only cap many OpenAI-compatible servers know.
         let req = CreateChatCompletionRequest {
             model: request.model.clone(),
             messages: request.turns.iter().map(to_message).collect(),
-            temperature: Some(request.temperature),
+            temperature: request.temperature,
+            max_tokens: request.max_tokens,
+            max_completion_tokens: request.max_completion_tokens,
+            stop: (!request.stop.is_empty()).then(|| StopConfiguration::StringArray(request.stop.clone())),
             stream_options: Some(ChatCompletionStreamOptions {
                 include_usage: Some(true),
                 include_obfuscation: None,

@@ -185,6 +185,17 @@ pub trait Store: Send + Sync + 'static {
     // --- quotas -----------------------------------------------------------
     async fn add_usage(&self, owner_id: &str, day: &str, completion_tokens: i64) -> StoreResult<()>;
     async fn usage(&self, owner_id: &str, day: &str) -> StoreResult<i64>;
+
+    // --- personal API keys (contract §10) ----------------------------------
+    async fn insert_api_key(&self, key: &ApiKeyRow) -> StoreResult<()>;
+    /// A user's keys, newest first.
+    async fn api_keys_of(&self, user_id: &str) -> StoreResult<Vec<ApiKeyRow>>;
+    /// Revokes: `false` when the user has no such key.
+    async fn delete_api_key(&self, user_id: &str, id: &str) -> StoreResult<bool>;
+    /// The key with this hash, if it exists and its owner is still a `user`.
+    async fn api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKeyRow>>;
+    /// Sets `last_used_at = now` unless it is already at or after `older_than`.
+    async fn touch_api_key(&self, id: &str, now: i64, older_than: i64) -> StoreResult<()>;
 }
 
 /// Opens the store named by `database_url` and applies migrations.

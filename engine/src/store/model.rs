@@ -42,7 +42,8 @@ pub struct BotRow {
     pub name: String,
     pub system_prompt: String,
     pub model: String,
-    pub temperature: f64,
+    /// NULL when unset (migration 0002).
+    pub temperature: Option<f64>,
     pub greeting: String,
     pub widget_enabled: i64,
     pub public_key: String,
@@ -74,7 +75,7 @@ impl BotRow {
             name: self.name.clone(),
             system_prompt: self.system_prompt.clone(),
             model: self.model.clone(),
-            temperature: self.temperature as f32,
+            temperature: self.temperature.map(|t| t as f32),
             greeting: self.greeting.clone(),
             widget: BotWidget {
                 enabled: self.widget_enabled != 0,
@@ -352,4 +353,16 @@ mod tests {
     fn like_escapes() {
         assert_eq!(like_pattern("50%_a\\"), "%50\\%\\_a\\\\%");
     }
+}
+
+/// A personal API key (contract §10): only its SHA-256 is stored.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    /// Lower-case hex SHA-256 of the whole key, `brk_` included.
+    pub key_hash: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
 }

@@ -21,6 +21,8 @@ const MESSAGE_COLS: &str = "m.pos, m.id, m.owner_id, m.conversation_id, m.role, 
      CASE WHEN m.in_reply_to IS NULL THEN 0 ELSE \
        (SELECT COUNT(*) FROM messages v WHERE v.in_reply_to = m.in_reply_to) END AS versions";
 
+include!("sql_keys.rs");
+
 type Tx<'a> = sqlx::Transaction<'a, Db>;
 
 /// Keyset condition for newest-first lists: strictly after the cursor's row.
@@ -714,5 +716,27 @@ impl Store for This {
                 .fetch_optional(self.read())
                 .await?;
         Ok(row.map(|(n,)| n).unwrap_or(0))
+    }
+
+    async fn insert_api_key(&self, key: &ApiKeyRow) -> StoreResult<()> {
+        key_insert(self.write(), key).await
+    }
+
+    async fn api_keys_of(&self, user_id: &str) -> StoreResult<Vec<ApiKeyRow>> {
+        keys_of_user(self.read(), user_id).await
+    }
+
+    async fn delete_api_key(&self, user_id: &str, id: &str) -> StoreResult<bool> {
+        key_delete(self.write(), user_id, id).await
+    }
+
+    async fn api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKeyRow>> {
+        // Each read starts a fresh snapshot, so a committed revocation is seen
+        // by the very next request.
+        key_by_hash(self.read(), key_hash).await
+    }
+
+    async fn touch_api_key(&self, id: &str, now: i64, older_than: i64) -> StoreResult<()> {
+        key_touch(self.write(), id, now, older_than).await
     }
 }

@@ -4,4 +4,5 @@ pub mod auth;
 pub mod bots;
 pub mod conversations;
 pub mod health;
+pub mod keys;
 pub mod widget;

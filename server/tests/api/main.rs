@@ -3,6 +3,8 @@
 
 mod helpers;
 
+mod api_keys;
+
 mod auth;
 mod authz;
 mod bots;
@@ -16,10 +18,14 @@ mod headers;
 mod holes;
 mod http_chat;
 mod login_flood;
+mod migration_0002;
+mod openai_api;
+mod openai_clients;
 mod quotas;
 mod seed_clients;
 mod session_end;
 mod storage;
+mod temperature;
 mod upstream;
 mod widget;
 mod ws_frames;

@@ -27,14 +27,14 @@ fn block(text: &str, heading: &str, lang: &str) -> String {
     rest[start..start + end].to_string()
 }
 
-fn skip(what: &str) {
+pub(crate) fn skip(what: &str) {
     if testkit::db::services_required() {
         panic!("{what} is required here (BROOK_REQUIRE_SERVICES=1)");
     }
     eprintln!("\n*** SKIPPED: {what} ***\n");
 }
 
-async fn run(mut cmd: tokio::process::Command) -> (bool, String) {
+pub(crate) async fn run(mut cmd: tokio::process::Command) -> (bool, String) {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     let child = cmd.spawn().expect("spawn");
     let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
@@ -85,7 +85,7 @@ async fn python_seed_client_completes() {
     );
 }
 
-fn node_modules() -> Option<PathBuf> {
+pub(crate) fn node_modules() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/node_modules");
     p.join("ws").exists().then_some(p)
 }
