@@ -65,7 +65,19 @@ async fn ack_of(ws: &mut WsClient, cid: &str) -> String {
 }
 
 /// Tokens of `reply` (seq, text) until `complete` or until `stop_after` tokens.
-async fn read_reply(ws: &mut WsClient, reply: &str, stop_after: Option<u64>) -> (Vec<(u64, String)>, Option<Value>) {
+///
+/// `shown`: after a `resume`, the highest `seq` the client already shows. Until the
+/// resume takes effect, tokens of the subscription it replaces may still arrive,
+/// and the resume itself sends `(shown, current]` again (contract §3.3: a `seq`
+/// goes out again when the client asks for it); a client drops a `seq` at or
+/// below what it shows, as the web client's assembler does. `None`: the
+/// connection never asked for a replay, so every `seq` must arrive once.
+async fn read_reply(
+    ws: &mut WsClient,
+    reply: &str,
+    stop_after: Option<u64>,
+    mut shown: Option<u64>,
+) -> (Vec<(u64, String)>, Option<Value>) {
     let mut tokens = Vec::new();
     loop {
         let f = ws
@@ -77,7 +89,14 @@ async fn read_reply(ws: &mut WsClient, reply: &str, stop_after: Option<u64>) -> 
         }
         match f["type"].as_str() {
             Some("token") => {
-                tokens.push((f["seq"].as_u64().unwrap(), f["token"].as_str().unwrap().to_string()));
+                let seq = f["seq"].as_u64().unwrap();
+                if let Some(top) = shown.as_mut() {
+                    if seq <= *top {
+                        continue;
+                    }
+                    *top = seq;
+                }
+                tokens.push((seq, f["token"].as_str().unwrap().to_string()));
                 if stop_after.is_some_and(|n| tokens.len() as u64 >= n) {
                     return (tokens, None);
                 }
@@ -135,7 +154,7 @@ async fn round(app: &TestApp, log: &mut ClientLog, cid: &str) {
     let (tokens, complete) = if mode == 2 {
         // Dropped mid-stream: reconnect, resend (same ack), resume after what was shown.
         let k = 1 + u64::from(rand::random::<u32>() % (TOKENS as u32 - 1));
-        let (mut shown, done) = read_reply(&mut ws, &reply, Some(k)).await;
+        let (mut shown, done) = read_reply(&mut ws, &reply, Some(k), None).await;
         drop(ws);
         log.drops += 1;
         let mut ws = connect(app, &log.token).await;
@@ -145,16 +164,17 @@ async fn round(app: &TestApp, log: &mut ClientLog, cid: &str) {
         ws.send(json!({"type": "resume", "reply_id": reply, "after_seq": after}))
             .await;
         // (`done`: the reply finished within the first frames, merged deltas.)
-        let (rest, complete) = read_reply(&mut ws, &reply, None).await;
+        let (rest, complete) = read_reply(&mut ws, &reply, None, Some(after)).await;
         shown.extend(rest);
         (shown, complete.or(done))
     } else {
-        read_reply(&mut ws, &reply, None).await
+        // Mode 0 resumed from 0 right after the ack.
+        read_reply(&mut ws, &reply, None, (mode == 0).then_some(0)).await
     };
     let complete = complete.expect("complete");
     check_reply(&tokens, &complete, &format!("{cid} (mode {mode})"));
     if let Some(mut w) = watcher {
-        let (tokens, complete) = read_reply(&mut w, &reply, None).await;
+        let (tokens, complete) = read_reply(&mut w, &reply, None, None).await;
         check_reply(&tokens, &complete.expect("complete"), &format!("{cid} (second tab)"));
     }
     log.replies_checked += 1;
