@@ -19,7 +19,7 @@ pub mod theme;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 /// The HTML document around the app; only the server renders it.
@@ -64,8 +64,13 @@ pub fn App() -> impl IntoView {
         <Router>
             <navigation::FollowNavigation store/>
             <Routes fallback=|| view! { <pages::NotFound/> }>
-                <Route path=path!("/") view=pages::chat::ChatPage ssr=SsrMode::Async/>
-                <Route path=path!("/c/:id") view=pages::chat::ChatPage ssr=SsrMode::Async/>
+                // One chat page for `/` and `/c/:id`: moving between them (a new
+                // chat getting its id, a click in the sidebar) keeps the page
+                // mounted; the page reads the open conversation from the URL.
+                <ParentRoute path=path!("") view=pages::chat::ChatPage ssr=SsrMode::Async>
+                    <Route path=path!("/") view=|| ()/>
+                    <Route path=path!("/c/:id") view=|| ()/>
+                </ParentRoute>
                 <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/bots") view=pages::bots::BotsPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async/>

@@ -21,7 +21,16 @@ pub fn Composer(store: Store) -> impl IntoView {
     let near = move || count() * 10 >= limit() * 8;
     let over = move || count() > limit();
     let empty = move || text.with(|t| t.trim().is_empty());
+    // The Stop button depends on the open conversation, which the page loads
+    // in a `Suspense` the composer is not part of: it shows only once the page
+    // is hydrated, so the server's HTML and the first browser render agree
+    // (issue 17, fault 3).
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     let streaming_reply = move || {
+        if !hydrated.get() {
+            return None;
+        }
         store.messages.with(|v| {
             v.iter()
                 .rev()

@@ -15,8 +15,10 @@ pub fn MessageList(store: Store) -> impl IntoView {
     let at_bottom = RwSignal::new(true);
     let loading_older = RwSignal::new(false);
 
+    // Called from animation frames and tasks, which may run after this view
+    // was disposed (a route change): every access here may find nothing.
     let scroll_to_bottom = move || {
-        if let Some(el) = scroller.get_untracked() {
+        if let Some(el) = scroller.try_get_untracked().flatten() {
             el.set_scroll_top(el.scroll_height());
         }
     };
@@ -53,16 +55,19 @@ pub fn MessageList(store: Store) -> impl IntoView {
         leptos::task::spawn_local(async move {
             if let Ok(Some(page)) = load_messages(session, Some(first)).await {
                 // Keep what the reader sees in place: restore the distance from the bottom.
-                let before = scroller.get_untracked().map(|el| el.scroll_height() - el.scroll_top());
+                let before = scroller
+                    .try_get_untracked()
+                    .flatten()
+                    .map(|el| el.scroll_height() - el.scroll_top());
                 store.prepend(page);
                 request_animation_frame(move || {
-                    if let (Some(el), Some(d)) = (scroller.get_untracked(), before) {
+                    if let (Some(el), Some(d)) = (scroller.try_get_untracked().flatten(), before) {
                         el.set_scroll_top(el.scroll_height() - d);
                     }
-                    loading_older.set(false);
+                    loading_older.try_set(false);
                 });
             } else {
-                loading_older.set(false);
+                loading_older.try_set(false);
             }
         });
     };

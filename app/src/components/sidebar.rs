@@ -34,7 +34,8 @@ pub fn Sidebar(store: Store, open: RwSignal<bool>) -> impl IntoView {
                 });
                 store.next_cursor.set(list.next_cursor);
             }
-            loading_more.set(false);
+            // The sidebar may be gone by now (a route change): try, do not insist.
+            loading_more.try_set(false);
         });
     };
     let on_scroll = move |ev: leptos::ev::Event| {
@@ -51,12 +52,12 @@ pub fn Sidebar(store: Store, open: RwSignal<bool>) -> impl IntoView {
         leptos::task::spawn_local(async move {
             // Debounce: only the latest keystroke's search runs.
             gloo_timers_sleep(250).await;
-            if search_gen.get_value() != gen {
+            if search_gen.try_get_value() != Some(gen) {
                 return;
             }
             let q = Some(q).filter(|q| !q.trim().is_empty());
             if let Ok(list) = load_conversations(None, q).await {
-                if search_gen.get_value() == gen {
+                if search_gen.try_get_value() == Some(gen) {
                     store.conversations.set(list.conversations);
                     store.next_cursor.set(list.next_cursor);
                 }
@@ -143,7 +144,9 @@ fn ConversationRow(store: Store, c: Conversation) -> impl IntoView {
         let id = id.clone();
         move || {
             // Enter, then the blur of the removed field: one save, not two.
-            if !editing.get_untracked() {
+            // The blur of a field removed with its row comes after the row's
+            // signals are gone: nothing to save then.
+            if editing.try_get_untracked() != Some(true) {
                 return;
             }
             let t = title.get_untracked().trim().to_string();

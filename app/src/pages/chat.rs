@@ -2,8 +2,10 @@
 //! latest page; the browser then hydrates it and goes live.
 
 use leptos::prelude::*;
+use leptos_router::components::Outlet;
 use leptos_router::components::Redirect;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_location;
+use leptos_router::location::Url;
 use serde::{Deserialize, Serialize};
 
 use protocol::rest::ConversationList;
@@ -96,10 +98,17 @@ pub fn ChatPage() -> impl IntoView {
     }
 }
 
+/// The conversation a chat path names: `/c/{id}` → `id` (decoded), `/` → none.
+fn conversation_in(path: &str) -> Option<String> {
+    path.strip_prefix("/c/")
+        .map(|id| id.trim_end_matches('/'))
+        .filter(|id| !id.is_empty())
+        .map(Url::unescape)
+}
+
 #[component]
 fn ChatLayout(store: Store) -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
+    let location = use_location();
     let sidebar_open = RwSignal::new(false);
     // Loaded once per page; after a route change the store's live copies are used.
     let convs = Resource::new(
@@ -131,9 +140,21 @@ fn ChatLayout(store: Store) -> impl IntoView {
     );
     // `None`: the store already shows this conversation (a new chat that just
     // got its id, so `/?new` became `/c/{id}`): nothing to load, nothing to reset.
+    // The conversation to load. A route change to the one the store already
+    // shows keeps the previous value, so nothing is loaded and nothing on the
+    // page is rebuilt (a new chat's `/?new` becoming `/c/{id}`).
+    // The third field counts loads, so a later "+ New chat" still loads.
+    let wanted = Memo::new(move |prev: Option<&(Option<String>, bool, u64)>| {
+        let id = conversation_in(&location.pathname.read());
+        let new = location.query.read().get("new").is_some();
+        match prev {
+            Some(p) if id.is_some() && id == store.current.get_untracked() => p.clone(),
+            _ => (id, new, prev.map_or(0, |p| p.2 + 1)),
+        }
+    });
     let opened = Resource::new(
-        move || (params.read().get("id"), query.read().get("new").is_some()),
-        move |(id, new)| {
+        move || wanted.get(),
+        move |(id, new, _)| {
             let shown = id.is_some() && store.current.get_untracked() == id;
             async move {
                 if shown {
@@ -190,7 +211,7 @@ fn ChatLayout(store: Store) -> impl IntoView {
                                 page: None,
                             },
                         };
-                        sidebar_open.set(false);
+                        sidebar_open.try_set(false);
                         let exists = o.page.is_some() || (fresh.is_none() && store.current_exists.get_untracked());
                         view! {
                             <header class="topbar">
@@ -214,16 +235,15 @@ fn ChatLayout(store: Store) -> impl IntoView {
                             </header>
                             <DemoNote store/>
                             <MessageList store/>
-                            // Inside: whether it shows Stop depends on the open
-                            // conversation, so it renders after it, on the server and
-                            // in the browser alike (issue 17, fault 3).
-                            <Composer store/>
                             <AfterOpen store exists=exists && fresh.is_some() fresh=fresh.is_some()/>
                         }
                     })}
                 </Suspense>
+                <Composer store/>
                 <div class="sr-only" aria-live="polite" aria-atomic="true" id="announcer">{move || store.announce.get()}</div>
             </main>
+            // The child routes (`/`, `/c/:id`) render nothing of their own.
+            <Outlet/>
         </div>
     }
 }
