@@ -47,8 +47,7 @@ enum Beat {
 }
 
 impl Heartbeat {
-    fn new(ping_every: Duration, idle_for: Duration) -> Heartbeat {
-        let now = Instant::now();
+    fn new(now: Instant, ping_every: Duration, idle_for: Duration) -> Heartbeat {
         Heartbeat {
             ping_every,
             idle_for,
@@ -59,11 +58,10 @@ impl Heartbeat {
     fn next(&self) -> Instant {
         self.next_ping.min(self.idle_at)
     }
-    fn heard(&mut self) {
-        self.idle_at = Instant::now() + self.idle_for;
+    fn heard(&mut self, now: Instant) {
+        self.idle_at = now + self.idle_for;
     }
-    fn due(&mut self) -> Beat {
-        let now = Instant::now();
+    fn due(&mut self, now: Instant) -> Beat {
         if now >= self.idle_at {
             Beat::Idle
         } else if now >= self.next_ping {
@@ -177,7 +175,13 @@ pub async fn run(
             Box::pin(conn.authenticate(who)).await;
         }
     }
-    let mut close = serve(&mut conn, &mut ws, Heartbeat::new(ping_every, idle_for), &shutdown).await;
+    let mut close = serve(
+        &mut conn,
+        &mut ws,
+        Heartbeat::new(Instant::now(), ping_every, idle_for),
+        &shutdown,
+    )
+    .await;
     if close.is_none() && conn.kill.is_cancelled() {
         close = Some(SLOW);
     }
@@ -226,7 +230,7 @@ async fn serve(
         };
         let flow = match step {
             Step::Read(msg) => {
-                beat.heard();
+                beat.heard(Instant::now());
                 on_read(conn, msg, &mut close).await
             }
             Step::Inbound(Inbound::Event(event)) => Box::pin(conn.on_event(&event)).await,
@@ -237,7 +241,7 @@ async fn serve(
                 Written::Slow => return Some(SLOW),
             },
             Step::Timer => {
-                match beat.due() {
+                match beat.due(Instant::now()) {
                     Beat::Idle => {
                         tracing::debug!("websocket idle for too long; dropping it");
                         return None;
@@ -329,39 +333,35 @@ async fn write_batch(conn: &mut Conn, ws: &mut WebSocket, first: Utf8Bytes, limi
 mod tests {
     use super::*;
 
-    #[tokio::test(start_paused = true)]
-    async fn heartbeat_pings_on_time_and_drops_a_silent_peer() {
+    #[test]
+    fn heartbeat_pings_on_time_and_drops_a_silent_peer() {
         let ms = Duration::from_millis;
-        let mut beat = Heartbeat::new(ms(300), ms(1000));
-        let start = Instant::now();
-        assert_eq!(beat.next(), start + ms(300));
-        assert!(matches!(beat.due(), Beat::Early));
-        tokio::time::advance(ms(300)).await;
-        assert!(matches!(beat.due(), Beat::Ping));
-        assert_eq!(beat.next(), start + ms(600), "the next ping, before the idle deadline");
+        let t0 = Instant::now();
+        let mut beat = Heartbeat::new(t0, ms(300), ms(1000));
+        assert_eq!(beat.next(), t0 + ms(300));
+        assert!(matches!(beat.due(t0), Beat::Early));
+        assert!(matches!(beat.due(t0 + ms(300)), Beat::Ping));
+        assert_eq!(beat.next(), t0 + ms(600), "the next ping, before the idle deadline");
         // A frame from the peer moves the idle deadline, not the pings.
-        tokio::time::advance(ms(500)).await;
-        beat.heard();
-        assert!(matches!(beat.due(), Beat::Ping));
-        tokio::time::advance(ms(900)).await;
-        assert!(matches!(beat.due(), Beat::Ping), "heard 900 ms ago: still alive");
-        tokio::time::advance(ms(100)).await;
-        assert!(matches!(beat.due(), Beat::Idle), "silent for the idle time-out");
+        beat.heard(t0 + ms(800));
+        assert!(matches!(beat.due(t0 + ms(800)), Beat::Ping));
+        assert!(matches!(beat.due(t0 + ms(1700)), Beat::Ping), "heard 900 ms ago: alive");
+        assert!(
+            matches!(beat.due(t0 + ms(1800)), Beat::Idle),
+            "silent for the idle time-out"
+        );
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn heartbeat_wakes_for_the_idle_deadline_when_pings_are_rarer() {
+    #[test]
+    fn heartbeat_wakes_for_the_idle_deadline_when_pings_are_rarer() {
         let ms = Duration::from_millis;
-        let mut beat = Heartbeat::new(ms(5000), ms(1000));
-        let start = Instant::now();
-        assert_eq!(beat.next(), start + ms(1000));
-        tokio::time::advance(ms(600)).await;
-        beat.heard();
-        tokio::time::advance(ms(400)).await;
+        let t0 = Instant::now();
+        let mut beat = Heartbeat::new(t0, ms(5000), ms(1000));
+        assert_eq!(beat.next(), t0 + ms(1000));
+        beat.heard(t0 + ms(600));
         // The timer fires at the old deadline; the peer spoke since: re-arm.
-        assert!(matches!(beat.due(), Beat::Early));
-        assert_eq!(beat.next(), start + ms(1600));
-        tokio::time::advance(ms(600)).await;
-        assert!(matches!(beat.due(), Beat::Idle));
+        assert!(matches!(beat.due(t0 + ms(1000)), Beat::Early));
+        assert_eq!(beat.next(), t0 + ms(1600));
+        assert!(matches!(beat.due(t0 + ms(1600)), Beat::Idle));
     }
 }
