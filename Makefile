@@ -15,6 +15,8 @@ CARGO_LEPTOS_VERSION := 0.3.10
 WASM_BINDGEN_VERSION := 0.2.130
 BINARYEN_VERSION := 132.0.0
 ESBUILD_VERSION := 0.28.2
+CARGO_MACHETE_VERSION := 0.9.2
+CARGO_DENY_VERSION := 0.20.2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # What `make run` serves: SQLite and the demo model unless told otherwise. Not
@@ -22,7 +24,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN_DATABASE_URL := $(or $(DATABASE_URL),sqlite://brook.db)
 RUN_PROVIDER := $(or $(BROOK_PROVIDER),$(if $(or $(OPENAI_API_KEY),$(OPENAI_BASE_URL)),openai,demo))
 
-.PHONY: run build dev test tools test-deps rust-tests lint e2e site widget bench
+.PHONY: run build dev test tools test-deps rust-tests lint lint-tools e2e site widget bench
 
 ## run: install what is missing, build the release site and serve http://127.0.0.1:3000
 run: build
@@ -48,10 +50,20 @@ dev: tools
 ## test: formatting, lints, Rust tests and the browser tests against the release build
 test: tools test-deps lint rust-tests build e2e
 
-lint:
+lint: lint-tools
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy -p brook-frontend -p brook-widget -p brook-widget-md --target wasm32-unknown-unknown -- -D warnings
+	cargo machete
+	@# Advisories need the advisory database, which cannot be fetched here: see deny.toml.
+	cargo deny check --hide-inclusion-graph bans licenses sources
+
+## lint-tools: cargo-machete and cargo-deny, each only if missing
+lint-tools:
+	@cargo machete --version 2>/dev/null | grep -q "$(CARGO_MACHETE_VERSION)" || \
+		cargo install --locked cargo-machete --version $(CARGO_MACHETE_VERSION)
+	@cargo deny --version 2>/dev/null | grep -q "$(CARGO_DENY_VERSION)" || \
+		cargo install --locked cargo-deny --version $(CARGO_DENY_VERSION)
 
 rust-tests: test-deps
 	cargo test --all-targets

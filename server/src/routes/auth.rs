@@ -16,22 +16,17 @@ use protocol::rest::{AuthResponse, LoginRequest, RegisterRequest};
 use protocol::ErrorCode;
 
 use crate::error::{HttpError, HttpResult};
-use crate::extract::{Auth, ClientIp, JsonBody, NotCrossSite, SESSION_COOKIE};
+use crate::extract::{Auth, ClientIp, JsonBody, NotCrossSite};
 
 /// `Set-Cookie` for a session token (HttpOnly, SameSite=Lax; Secure behind HTTPS).
 pub fn session_cookie_header(token: &str, secure: bool) -> HeaderValue {
-    let mut c = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-        TOKEN_TTL.as_secs()
-    );
-    if secure {
-        c.push_str("; Secure");
-    }
+    let c = engine::auth::session_set_cookie(token, TOKEN_TTL.as_secs() as i64, secure);
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 fn clear_cookie() -> HeaderValue {
-    HeaderValue::from_static("brook_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+    let c = engine::auth::session_set_cookie("", 0, false);
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// The cookie is `Secure` when browsers reach Brook over https (the same

@@ -1,22 +1,22 @@
-//! One WebSocket connection: a reader loop (this task) and a writer task.
+//! One WebSocket connection's state and frame handlers.
 //!
-//! The reader handles client frames and the connection's inbox of live events in
-//! one `select!`, so an `ack` is always queued before the reply it acknowledges
-//! can start streaming to this connection. Everything bound for the socket goes
-//! through one bounded queue to the writer, which batches frames per flush. A
-//! reply's tokens are copied from its log into that queue by a small forwarder
-//! task per (connection, reply) (see [`Subscriptions`]). When the queue is full the client is not keeping
+//! The connection runs as one task ([`super::pump`]): it reads client frames,
+//! takes the connection's inbox of live events, and writes to the socket, all in
+//! one `select!`, so an `ack` is always written before the reply it acknowledges
+//! can start streaming to this connection. Frames the handlers produce wait in a
+//! small outbox that the task writes as soon as the handler returns. A reply's
+//! tokens are copied from its log into a bounded queue by a small forwarder task
+//! per (connection, reply); the queue exists only while replies stream, so an idle
+//! connection holds none. When the queue stays full the client is not keeping
 //! up: the connection is closed with 1013 `slow consumer` and the client resumes.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::extract::ws::Utf8Bytes;
 use engine::auth::Identity;
 use engine::chat::{ReplyView, SendMessage, Surface};
 use engine::hub::{Event, Filter, Subscription};
-use futures::stream::SplitSink;
-use futures::{SinkExt, StreamExt};
 use protocol::frames::{ClientFrame, ErrorFrame, ServerFrame};
 use protocol::ErrorCode;
 use tokio::sync::mpsc;
@@ -25,10 +25,9 @@ use tokio_util::sync::CancellationToken;
 use super::subscriptions::Subscriptions;
 use crate::state::AppState;
 
-/// How many frames may wait for the socket before the client counts as too slow.
-const OUT_CAPACITY: usize = 2048;
-/// Frames written per flush.
-const BATCH: usize = 256;
+/// How many forwarded frames may wait for the socket before the client counts
+/// as too slow.
+pub(super) const OUT_CAPACITY: usize = 2048;
 
 /// Who the connection is when the upgrade completes.
 pub enum Start {
@@ -38,17 +37,23 @@ pub enum Start {
     Authenticated(Identity),
 }
 
-enum Out {
-    Frame(Utf8Bytes),
-    Ping,
+/// The forwarders' queue to the socket: created by the first forwarder and
+/// dropped once no forwarder runs and it is empty (an idle connection has none).
+pub(super) struct Queue {
+    tx: mpsc::Sender<Utf8Bytes>,
+    pub(super) rx: mpsc::Receiver<Utf8Bytes>,
 }
 
-struct Conn {
+pub(super) struct Conn {
     state: AppState,
-    out: mpsc::Sender<Out>,
-    kill: CancellationToken,
+    /// Frames from the handlers (acks, errors, events), written by the
+    /// connection's task after each handler. A handler queues one or two frames,
+    /// so this stays tiny; it is empty (no allocation) between handlers.
+    outbox: Mutex<Vec<Utf8Bytes>>,
+    pub(super) queue: Option<Queue>,
+    pub(super) kill: CancellationToken,
     who: Option<Identity>,
-    sub: Option<Subscription>,
+    pub(super) sub: Option<Subscription>,
     subscriptions: Subscriptions,
     path_bot: Option<String>,
     ip: IpAddr,
@@ -67,7 +72,7 @@ pub async fn origin_allowed(state: &AppState, who: &Identity, origin: Option<&st
     }
 }
 
-enum Flow {
+pub(super) enum Flow {
     Continue,
     Stop,
 }
@@ -79,7 +84,7 @@ const STALL: std::time::Duration = std::time::Duration::from_secs(5);
 /// back-fill (the sender then waits: only this connection's own forwarder slows,
 /// never the reply or anyone else); one that stays full for [`STALL`] belongs to
 /// a client that stopped reading, which is told to go (1013) and resume later.
-async fn push(out: &mpsc::Sender<Out>, kill: &CancellationToken, item: Out) -> Flow {
+async fn push(out: &mpsc::Sender<Utf8Bytes>, kill: &CancellationToken, item: Utf8Bytes) -> Flow {
     match out.try_send(item) {
         Ok(()) => Flow::Continue,
         Err(mpsc::error::TrySendError::Closed(_)) => Flow::Stop,
@@ -95,12 +100,58 @@ async fn push(out: &mpsc::Sender<Out>, kill: &CancellationToken, item: Out) -> F
 }
 
 impl Conn {
-    /// Queues a frame, waiting a little if the queue is full (see [`push`]).
-    async fn send(&self, frame: impl Into<Utf8Bytes>) -> Flow {
-        push(&self.out, &self.kill, Out::Frame(frame.into())).await
+    pub(super) fn new(state: AppState, path_bot: Option<String>, ip: IpAddr, foreign_origin: Option<String>) -> Conn {
+        Conn {
+            state,
+            outbox: Mutex::new(Vec::new()),
+            queue: None,
+            kill: CancellationToken::new(),
+            who: None,
+            sub: None,
+            subscriptions: Subscriptions::default(),
+            path_bot,
+            ip,
+            foreign_origin,
+        }
     }
 
-    async fn send_frame(&self, f: ServerFrame) -> Flow {
+    /// Puts a frame in the outbox; the connection's task writes it when the
+    /// current handler returns. Async (and returning [`Flow`]) so handlers read
+    /// the same whichever way a frame leaves.
+    async fn send(&self, frame: impl Into<Utf8Bytes>) -> Flow {
+        self.outbox.lock().unwrap_or_else(|p| p.into_inner()).push(frame.into());
+        Flow::Continue
+    }
+
+    /// The handlers' frames queued since the last call, oldest first.
+    pub(super) fn take_outbox(&self) -> Vec<Utf8Bytes> {
+        std::mem::take(&mut *self.outbox.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The sender of the forwarders' queue, creating the queue on first use.
+    fn queue_sender(&mut self) -> mpsc::Sender<Utf8Bytes> {
+        let q = self.queue.get_or_insert_with(|| {
+            let (tx, rx) = mpsc::channel(OUT_CAPACITY);
+            Queue { tx, rx }
+        });
+        q.tx.clone()
+    }
+
+    /// Drops the forwarders' queue (and its buffers) when no forwarder runs and
+    /// nothing waits in it; the next forwarder creates a new one.
+    pub(super) fn release_idle_queue(&mut self) {
+        let idle = self.queue.as_ref().is_some_and(|q| q.rx.is_empty()) && self.subscriptions.all_finished();
+        if idle {
+            self.queue = None;
+        }
+    }
+
+    /// Stops every forwarder (before the connection closes, so nothing more is queued).
+    pub(super) fn stop_forwarders(&mut self) {
+        self.subscriptions.abort_all();
+    }
+
+    pub(super) async fn send_frame(&self, f: ServerFrame) -> Flow {
         self.send(f.to_json()).await
     }
 
@@ -112,12 +163,12 @@ impl Conn {
         self.send_frame(ServerFrame::Error(f)).await
     }
 
-    async fn error_code(&self, code: ErrorCode, message: impl Into<String>) -> Flow {
+    pub(super) async fn error_code(&self, code: ErrorCode, message: impl Into<String>) -> Flow {
         self.send_frame(ServerFrame::Error(ErrorFrame::new(code, message)))
             .await
     }
 
-    async fn authenticate(&mut self, who: Identity) -> Flow {
+    pub(super) async fn authenticate(&mut self, who: Identity) -> Flow {
         if !origin_allowed(&self.state, &who, self.foreign_origin.as_deref()).await {
             return self
                 .send_frame(ServerFrame::AuthError {
@@ -166,12 +217,12 @@ impl Conn {
     /// a joined connection starts a subscription only when there is none, so a
     /// `join` and a `resume` of the same reply never overlap.
     fn follow(&mut self, log: Arc<engine::hub::ReplyLog>, filter: Filter, replace: bool) {
-        let out = self.out.clone();
+        let out = self.queue_sender();
         let kill = self.kill.clone();
         let pump = move |mut follower: engine::hub::Follower| async move {
             while let Some(batch) = follower.next_batch().await {
                 for e in batch {
-                    if let Flow::Stop = push(&out, &kill, Out::Frame(e.frame)).await {
+                    if let Flow::Stop = push(&out, &kill, e.frame).await {
                         return;
                     }
                 }
@@ -186,7 +237,7 @@ impl Conn {
         }
     }
 
-    async fn on_text(&mut self, text: &str) -> Flow {
+    pub(super) async fn on_text(&mut self, text: &str) -> Flow {
         let frame = match ClientFrame::parse(text) {
             Ok(f) => f,
             Err(e) => return self.error_code(e.code, e.message).await,
@@ -298,7 +349,7 @@ impl Conn {
         }
     }
 
-    async fn on_event(&mut self, event: &Event) -> Flow {
+    pub(super) async fn on_event(&mut self, event: &Event) -> Flow {
         let me = self.sub.as_ref().map(|s| s.id);
         match event {
             Event::ReplyStarted(log) => {
@@ -313,198 +364,5 @@ impl Conn {
             }
             Event::Deleted { frame, .. } => self.send(frame.clone()).await,
         }
-    }
-}
-
-async fn writer(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<Out>,
-    mut close: tokio::sync::oneshot::Receiver<(u16, &'static str)>,
-) {
-    loop {
-        let first = tokio::select! {
-            biased;
-            c = &mut close => {
-                // Closing skips whatever is still queued: a slow consumer resumes anyway.
-                if let Ok((code, reason)) = c {
-                    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
-                }
-                let _ = sink.close().await;
-                return;
-            }
-            item = rx.recv() => match item {
-                Some(i) => i,
-                None => break,
-            },
-        };
-        let mut next = Some(first);
-        let mut written = 0;
-        while let Some(item) = next.take() {
-            let msg = match item {
-                Out::Frame(f) => Message::Text(f),
-                Out::Ping => Message::Ping(Default::default()),
-            };
-            if sink.feed(msg).await.is_err() {
-                return;
-            }
-            written += 1;
-            if written < BATCH {
-                next = rx.try_recv().ok();
-            }
-        }
-        if sink.flush().await.is_err() {
-            return;
-        }
-    }
-    let _ = sink.close().await;
-}
-
-enum Inbound {
-    Event(Arc<Event>),
-    /// The hub found this connection's inbox full.
-    Slow,
-    /// The identity may no longer use Brook (token revoked, visitor's bot removed).
-    Cut,
-}
-
-/// The next live event, or forever when the connection has no inbox yet.
-async fn inbound(sub: &mut Option<Subscription>) -> Inbound {
-    match sub {
-        Some(s) => tokio::select! {
-            biased;
-            _ = s.cut.cancelled() => Inbound::Cut,
-            _ = s.slow.cancelled() => Inbound::Slow,
-            e = s.inbox.recv() => match e {
-                Some(e) => Inbound::Event(e),
-                None => std::future::pending().await,
-            },
-        },
-        None => std::future::pending().await,
-    }
-}
-
-pub async fn run(
-    state: AppState,
-    socket: WebSocket,
-    start: Start,
-    path_bot: Option<String>,
-    ip: IpAddr,
-    foreign_origin: Option<String>,
-) {
-    let (sink, mut stream) = socket.split();
-    let (out, rx) = mpsc::channel(OUT_CAPACITY);
-    let (close_tx, close_rx) = tokio::sync::oneshot::channel();
-    let writer = tokio::spawn(writer(sink, rx, close_rx));
-    let config = state.engine.config.clone();
-    let shutdown = state.shutdown.clone();
-    let mut conn = Conn {
-        state,
-        out,
-        kill: CancellationToken::new(),
-        who: None,
-        sub: None,
-        subscriptions: Subscriptions::default(),
-        path_bot,
-        ip,
-        foreign_origin,
-    };
-    let flow = match start {
-        Start::Unauthenticated => Flow::Continue,
-        Start::InvalidToken(code) => {
-            conn.send_frame(ServerFrame::AuthError {
-                message: "Invalid token".into(),
-                code,
-            })
-            .await
-        }
-        Start::Authenticated(who) => Box::pin(conn.authenticate(who)).await,
-    };
-    let mut close: Option<(u16, &'static str)> = None;
-    if let Flow::Continue = flow {
-        let mut ping = tokio::time::interval(config.ws_ping_interval);
-        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        ping.tick().await;
-        let idle = tokio::time::sleep(config.ws_idle_timeout);
-        tokio::pin!(idle);
-        loop {
-            let flow = tokio::select! {
-                msg = stream.next() => {
-                    idle.as_mut().reset(tokio::time::Instant::now() + config.ws_idle_timeout);
-                    match msg {
-                        // Boxed: the handlers' state machines are large, and an idle
-                        // connection's task should not carry them.
-                        Some(Ok(Message::Text(t))) => Box::pin(conn.on_text(t.as_str())).await,
-                        Some(Ok(Message::Binary(_))) => {
-                            conn.error_code(ErrorCode::InvalidFrame, "binary frames are not supported; send JSON text").await
-                        }
-                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Flow::Continue,
-                        Some(Ok(Message::Close(_))) | None => Flow::Stop,
-                        Some(Err(e)) => {
-                            let text = e.to_string();
-                            if text.contains("Space limit exceeded") || text.contains("too long") {
-                                close = Some((protocol::CLOSE_TOO_BIG, "message too big"));
-                            } else if text.contains("UTF-8") {
-                                // tungstenite's `Error::Utf8`: a text frame that is not UTF-8.
-                                close = Some((protocol::CLOSE_INVALID_DATA, "invalid UTF-8"));
-                            } else {
-                                tracing::debug!(error = %text, "websocket read failed");
-                            }
-                            Flow::Stop
-                        }
-                    }
-                }
-                inbound = inbound(&mut conn.sub) => match inbound {
-                    Inbound::Event(event) => Box::pin(conn.on_event(&event)).await,
-                    Inbound::Slow => {
-                        close = Some((protocol::CLOSE_SLOW_CONSUMER, "slow consumer"));
-                        Flow::Stop
-                    }
-                    Inbound::Cut => {
-                        tracing::debug!("websocket closed: its session ended");
-                        close = Some((protocol::CLOSE_SESSION_ENDED, "session ended"));
-                        Flow::Stop
-                    }
-                },
-                _ = conn.kill.cancelled() => {
-                    close = Some((protocol::CLOSE_SLOW_CONSUMER, "slow consumer"));
-                    Flow::Stop
-                }
-                _ = ping.tick() => {
-                    let _ = conn.out.try_send(Out::Ping);
-                    Flow::Continue
-                }
-                _ = &mut idle => {
-                    tracing::debug!("websocket idle for too long; dropping it");
-                    Flow::Stop
-                }
-                _ = shutdown.cancelled() => {
-                    close = Some((1001, "server shutting down"));
-                    Flow::Stop
-                }
-            };
-            if let Flow::Stop = flow {
-                break;
-            }
-        }
-    }
-    if close.is_none() && conn.kill.is_cancelled() {
-        close = Some((protocol::CLOSE_SLOW_CONSUMER, "slow consumer"));
-    }
-    // Stop forwarders first so the close frame is the last thing queued.
-    conn.subscriptions.abort_all();
-    drop(conn);
-    match close {
-        Some(c) => {
-            let _ = close_tx.send(c);
-        }
-        None => drop(close_tx),
-    }
-    // A client that does not read cannot hold the connection open for long.
-    let abort = writer.abort_handle();
-    if tokio::time::timeout(std::time::Duration::from_secs(5), writer)
-        .await
-        .is_err()
-    {
-        abort.abort();
     }
 }

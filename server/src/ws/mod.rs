@@ -4,9 +4,11 @@
 //! The upgrade decides who the connection is (a Bearer header, a `?token=` or the session cookie,
 //! which must come from Brook's own origin) and refuses a token-carrying upgrade
 //! over the per-identity connection limit with `429`. Buffers are small and
-//! capped, so an idle connection costs a few kilobytes, not axum's default 128 KiB.
+//! capped, so an idle connection costs a few kilobytes, not axum's default 128 KiB
+//! (what it holds: BENCHMARKS.md, "What an idle authenticated WebSocket holds").
 
 mod connection;
+mod pump;
 mod subscriptions;
 
 use std::net::SocketAddr;
@@ -24,13 +26,19 @@ use crate::state::AppState;
 
 pub use connection::Start;
 
-const BUFFER: usize = 4 * 1024;
+/// Bytes read from the socket at a time, allocated up front for every
+/// connection, so small (issue 18): client frames are small, and tungstenite grows
+/// the buffer for a bigger frame.
+const READ_BUFFER: usize = 512;
+/// Bytes gathered before tungstenite writes to the socket: a little batching
+/// for back-fills, without a big buffer kept by every connection.
+const WRITE_BUFFER: usize = 1024;
 
 /// The socket's write buffer must hold the largest frame Brook sends: a
 /// `complete` repeats the whole reply, JSON-escaped (at most 6 bytes per byte).
 /// The writer waits for each flush, so a buffer only grows this far for one frame.
 fn max_write_buffer(max_reply_bytes: usize) -> usize {
-    BUFFER + max_reply_bytes.saturating_mul(6) + 64 * 1024
+    WRITE_BUFFER + max_reply_bytes.saturating_mul(6) + 64 * 1024
 }
 
 pub async fn chat(
@@ -102,13 +110,13 @@ async fn upgrade(
     }
     // The same rule as HTTP requests: believe X-Forwarded-For only from trusted proxies.
     let ip = crate::extract::client_ip_of(&headers, peer.ip(), &state.engine.config.trusted_proxies);
-    ws.read_buffer_size(BUFFER)
-        .write_buffer_size(BUFFER)
+    ws.read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(max_write_buffer(state.engine.config.max_reply_bytes))
         .max_message_size(protocol::MAX_FRAME_BYTES)
         .max_frame_size(protocol::MAX_FRAME_BYTES)
         .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
-        .on_upgrade(move |socket| connection::run(state, socket, start, path_bot, ip, foreign_origin))
+        .on_upgrade(move |socket| pump::run(state, socket, start, path_bot, ip, foreign_origin))
 }
 
 fn too_many(who: &Identity) -> Response {

@@ -58,6 +58,11 @@ impl Subscriptions {
         self.tasks.insert(reply_id, tokio::spawn(async move { start().await }));
     }
 
+    /// Whether no subscription is running (the connection's queue may go).
+    pub fn all_finished(&self) -> bool {
+        self.tasks.values().all(JoinHandle::is_finished)
+    }
+
     /// Stops every subscription (the connection is closing).
     pub fn abort_all(&mut self) {
         for h in self.tasks.values() {
