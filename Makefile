@@ -83,6 +83,7 @@ test-deps:
 
 ## bench: the engine's speed and memory figures (prints numbers, asserts nothing)
 bench:
+	cargo bench -p brook-markdown --bench render
 	cargo bench -p brook-server --bench engine
 	cargo bench -p brook-server --bench memory
 

@@ -15,7 +15,8 @@ use crate::helpers::*;
 
 both_backends!(
     logout_ends_every_stream_of_the_token,
-    removing_a_bot_cuts_off_its_visitors
+    removing_a_bot_cuts_off_its_visitors,
+    revoking_an_api_key_ends_its_streams
 );
 
 /// An upper bound for "at once": generous, so a slow machine never fails it.
@@ -300,4 +301,28 @@ async fn removing_a_bot_cuts_off_its_visitors(b: Backend) {
     let again = visitor_session(&app, key, Some(visitor)).await;
     assert_ne!(again["visitor_id"], before["id"], "a revoked token revived its visitor");
     refused_everywhere(&app, visitor, 401, "AUTH_REQUIRED", None).await;
+}
+
+/// §4.8's kind for personal API keys (contract §10): revoking a key closes the
+/// streams opened with it at once; the user's other credentials keep theirs.
+async fn revoking_an_api_key_ends_its_streams(b: Backend) {
+    let Some(app) = app(b).await else { return };
+    let token = app.user_token().await;
+    let (s, created) = body(app.post("/api/v1/keys", Some(&token), json!({"name": "ci"})).await).await;
+    assert_eq!(s, 201, "{created}");
+    let key = created["key"].as_str().unwrap().to_string();
+    let id = created["id"].as_str().unwrap().to_string();
+
+    let mut ws_key = app.ws_authed(&key).await;
+    let events = sse(&app, "/api/v1/chat/events", &key).await;
+    let mut survivor = app.ws_authed(&token).await;
+    wait_for_connections(&app, 3).await;
+
+    let r = app.delete(&format!("/api/v1/keys/{id}"), Some(&token)).await;
+    assert_eq!(r.status(), 204);
+
+    ws_closed_with(&mut ws_key, 1008).await;
+    body_ends(events).await;
+    ws_alive(&mut survivor).await;
+    expect_error(app.get("/api/v1/auth/me", Some(&key)).await, 401, "AUTH_REQUIRED").await;
 }
