@@ -123,7 +123,13 @@ test('offline: two messages wait in the outbox and are delivered once, in order'
   await send(page, 'Offline two');
   const pending = page.locator('[data-role="user"][data-delivery="pending"]');
   await expect(pending).toHaveCount(2);
-  const outbox = await page.evaluate(() => JSON.parse(localStorage.getItem('brook.outbox.v1') || '[]'));
+  // Issue 11 §4.9: the outbox is the signed-in user's own key, nothing shared.
+  const me = await (await page.request.get('/api/v1/auth/me')).json();
+  const key = `brook.outbox.v2:${me.id}`;
+  const outboxKeys = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('brook.outbox')));
+  expect(outboxKeys).toEqual([key]);
+  const outbox = await page.evaluate((k) => JSON.parse(localStorage.getItem(k) || '[]'), key);
+  expect(outbox.map((i: any) => i.user_id)).toEqual([me.id, me.id]);
   expect(outbox.map((i: any) => i.message)).toEqual(['Offline one', 'Offline two']);
 
   blocked = false;
@@ -135,7 +141,7 @@ test('offline: two messages wait in the outbox and are delivered once, in order'
   const msgs = await storedMessages(page.request, session);
   const users = msgs.filter((m) => m.role === 'user').map((m) => m.content);
   expect(users).toEqual(['Online first', 'Offline one', 'Offline two']);
-  expect(await page.evaluate(() => localStorage.getItem('brook.outbox.v1'))).toBe('[]');
+  expect(await page.evaluate((k) => localStorage.getItem(k), key)).toBe('[]');
   await page.reload();
   await expect(page.locator('[data-role="user"]')).toHaveCount(3);
 });

@@ -24,7 +24,10 @@ use crate::api::Session;
 use crate::navigation::Go;
 
 pub use msg::{Delivery, Msg};
-pub use outbox::{new_id, outbox_frame, outbox_load, outbox_save, OUTBOX_KEY};
+pub use outbox::{
+    decode_outbox, encode_outbox, new_id, outbox_clear, outbox_frame, outbox_key, outbox_load, outbox_save,
+    LEGACY_OUTBOX_KEY,
+};
 
 /// What the connection indicator shows.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -37,6 +40,9 @@ pub struct ConnView {
 /// An unsent message, kept in `localStorage` until acknowledged.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OutboxItem {
+    /// The signed-in user who wrote it (`Me.id`); only they may send it.
+    #[serde(default)]
+    pub user_id: String,
     pub client_id: String,
     pub session_id: String,
     pub message: String,
@@ -130,13 +136,35 @@ impl Store {
         self.grew.update(|g| *g += 1);
     }
 
+    /// The signed-in user's id (`Me.id`), empty before the session is known.
+    pub fn user_id(&self) -> String {
+        self.session
+            .with_untracked(|s| s.as_ref().map(|s| s.user.id.clone()))
+            .unwrap_or_default()
+    }
+
+    /// The signed-in user's unsent messages (see [`outbox_load`]).
+    pub fn outbox(&self) -> Vec<OutboxItem> {
+        outbox_load(&self.user_id())
+    }
+
+    /// Drops an acknowledged or refused message from the user's outbox.
+    pub fn outbox_remove(&self, client_id: &str) {
+        let user = self.user_id();
+        let rest: Vec<OutboxItem> = outbox_load(&user)
+            .into_iter()
+            .filter(|i| i.client_id != client_id)
+            .collect();
+        outbox_save(&user, &rest);
+    }
+
     /// Shows the open conversation's unsent messages from the outbox. Browser
     /// only, after hydration: the server cannot know them.
     pub fn restore_outbox(&self) {
         let Some(s) = self.current.get_untracked() else {
             return;
         };
-        for item in outbox_load().into_iter().filter(|i| i.session_id == s) {
+        for item in self.outbox().into_iter().filter(|i| i.session_id == s) {
             let shown = self
                 .find(|m| m.client_id.as_deref() == Some(item.client_id.as_str()))
                 .is_some();
@@ -226,14 +254,15 @@ impl Store {
             self.selected_bot.get_untracked()
         };
         let item = OutboxItem {
+            user_id: self.user_id(),
             client_id: client_id.clone(),
             session_id,
             message: text.clone(),
             bot_id,
         };
-        let mut ob = outbox_load();
+        let mut ob = self.outbox();
         ob.push(item.clone());
-        outbox_save(&ob);
+        outbox_save(&item.user_id, &ob);
         self.push(Msg::pending_user(&client_id, &text));
         self.sent.update(|n| *n += 1);
         crate::live::send(&outbox_frame(&item));
@@ -251,15 +280,16 @@ impl Store {
         m.delivery.set(Delivery::Pending);
         m.error.set(None);
         let item = OutboxItem {
+            user_id: self.user_id(),
             client_id: cid,
             session_id,
             message: m.content.get_untracked(),
             bot_id: None,
         };
-        let mut ob = outbox_load();
+        let mut ob = self.outbox();
         if !ob.iter().any(|i| i.client_id == item.client_id) {
             ob.push(item.clone());
-            outbox_save(&ob);
+            outbox_save(&item.user_id, &ob);
         }
         crate::live::send(&outbox_frame(&item));
     }
@@ -292,7 +322,7 @@ impl Store {
                 send_resume(&id, after);
             }
         }
-        for item in outbox_load() {
+        for item in self.outbox() {
             crate::live::send(&outbox_frame(&item));
         }
     }
