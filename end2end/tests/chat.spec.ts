@@ -98,6 +98,38 @@ test('a WebSocket killed mid-stream reconnects and resumes without duplicates', 
   expect(sockets.length).toBeGreaterThanOrEqual(2);
 });
 
+test("the outbox is the signed-in user's own: an old shared one is never replayed, and sign out clears it", async ({ page }) => {
+  // Issue 11 §4.9.
+  await signUp(page);
+  await openChat(page);
+  await send(page, 'First');
+  await watchReply(page);
+  const session = await sessionIdFromUrl(page);
+  // An unsent item under the old shared key, as another user of this browser left it.
+  await page.evaluate((s) => localStorage.setItem('brook.outbox.v1', JSON.stringify([
+    { client_id: 'left-by-someone-else', session_id: s, message: 'Not mine', bot_id: null },
+  ])), session);
+  await page.reload();
+  await expect(page.locator('#connection')).toHaveAttribute('data-connection', 'connected', { timeout: 30_000 });
+  // A reconnection sends the outbox before anything typed afterwards: had the old
+  // item been replayed, it would be stored before 'Second'.
+  await send(page, 'Second');
+  await watchReply(page);
+  const users = (await storedMessages(page.request, session)).filter((m) => m.role === 'user').map((m) => m.content);
+  expect(users).toEqual(['First', 'Second']);
+  expect(await page.evaluate(() => localStorage.getItem('brook.outbox.v1'))).toBeNull();
+  await expect(page.locator('[data-role="user"]')).toHaveCount(2);
+
+  // An unsent message of this user, then Sign out: nothing is left behind.
+  const me = await (await page.request.get('/api/v1/auth/me')).json();
+  await page.evaluate((k) => localStorage.setItem(k, JSON.stringify([
+    { user_id: k.split(':')[1], client_id: 'unsent', session_id: 'x', message: 'Unsent', bot_id: null },
+  ])), `brook.outbox.v2:${me.id}`);
+  await page.locator('#logout').click();
+  await expect(page).toHaveURL(/\/login/);
+  expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('brook.outbox')))).toEqual([]);
+});
+
 test('offline: two messages wait in the outbox and are delivered once, in order', async ({ page, context }) => {
   await signUp(page);
   let blocked = false;
