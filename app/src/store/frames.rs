@@ -225,6 +225,6 @@ impl Store {
             self.assembler
                 .update_value(|a| a.show(&msg.id, Msg::seq_of(&msg), &msg.content, msg.status.is_live()));
         }
-        self.push(Msg::from_message(&msg));
+        self.push(self.in_bubbles(|| Msg::from_message(&msg)));
     }
 }
