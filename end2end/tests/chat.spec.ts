@@ -98,6 +98,38 @@ test('a WebSocket killed mid-stream reconnects and resumes without duplicates', 
   expect(sockets.length).toBeGreaterThanOrEqual(2);
 });
 
+test("the outbox is the signed-in user's own: an old shared one is never replayed, and sign out clears it", async ({ page }) => {
+  // Issue 11 §4.9.
+  await signUp(page);
+  await openChat(page);
+  await send(page, 'First');
+  await watchReply(page);
+  const session = await sessionIdFromUrl(page);
+  // An unsent item under the old shared key, as another user of this browser left it.
+  await page.evaluate((s) => localStorage.setItem('brook.outbox.v1', JSON.stringify([
+    { client_id: 'left-by-someone-else', session_id: s, message: 'Not mine', bot_id: null },
+  ])), session);
+  await page.reload();
+  await expect(page.locator('#connection')).toHaveAttribute('data-connection', 'connected', { timeout: 30_000 });
+  // A reconnection sends the outbox before anything typed afterwards: had the old
+  // item been replayed, it would be stored before 'Second'.
+  await send(page, 'Second');
+  await watchReply(page);
+  const users = (await storedMessages(page.request, session)).filter((m) => m.role === 'user').map((m) => m.content);
+  expect(users).toEqual(['First', 'Second']);
+  expect(await page.evaluate(() => localStorage.getItem('brook.outbox.v1'))).toBeNull();
+  await expect(page.locator('[data-role="user"]')).toHaveCount(2);
+
+  // An unsent message of this user, then Sign out: nothing is left behind.
+  const me = await (await page.request.get('/api/v1/auth/me')).json();
+  await page.evaluate((k) => localStorage.setItem(k, JSON.stringify([
+    { user_id: k.split(':')[1], client_id: 'unsent', session_id: 'x', message: 'Unsent', bot_id: null },
+  ])), `brook.outbox.v2:${me.id}`);
+  await page.locator('#logout').click();
+  await expect(page).toHaveURL(/\/login/);
+  expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('brook.outbox')))).toEqual([]);
+});
+
 test('offline: two messages wait in the outbox and are delivered once, in order', async ({ page, context }) => {
   await signUp(page);
   let blocked = false;
@@ -123,7 +155,13 @@ test('offline: two messages wait in the outbox and are delivered once, in order'
   await send(page, 'Offline two');
   const pending = page.locator('[data-role="user"][data-delivery="pending"]');
   await expect(pending).toHaveCount(2);
-  const outbox = await page.evaluate(() => JSON.parse(localStorage.getItem('brook.outbox.v1') || '[]'));
+  // Issue 11 §4.9: the outbox is the signed-in user's own key, nothing shared.
+  const me = await (await page.request.get('/api/v1/auth/me')).json();
+  const key = `brook.outbox.v2:${me.id}`;
+  const outboxKeys = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('brook.outbox')));
+  expect(outboxKeys).toEqual([key]);
+  const outbox = await page.evaluate((k) => JSON.parse(localStorage.getItem(k) || '[]'), key);
+  expect(outbox.map((i: any) => i.user_id)).toEqual([me.id, me.id]);
   expect(outbox.map((i: any) => i.message)).toEqual(['Offline one', 'Offline two']);
 
   blocked = false;
@@ -135,7 +173,7 @@ test('offline: two messages wait in the outbox and are delivered once, in order'
   const msgs = await storedMessages(page.request, session);
   const users = msgs.filter((m) => m.role === 'user').map((m) => m.content);
   expect(users).toEqual(['Online first', 'Offline one', 'Offline two']);
-  expect(await page.evaluate(() => localStorage.getItem('brook.outbox.v1'))).toBe('[]');
+  expect(await page.evaluate((k) => localStorage.getItem(k), key)).toBe('[]');
   await page.reload();
   await expect(page.locator('[data-role="user"]')).toHaveCount(3);
 });

@@ -31,9 +31,20 @@ fn describe(meta: &serde_json::Value) -> Option<String> {
     Some(parts.join(" · "))
 }
 
+/// One message bubble.
+///
+/// Every closure here reads only the store's signals and the bubble's own
+/// (owned by the store, see `store::BubbleOwners`), never a value created by
+/// the list or the row: when a route change disposes the list, a row's effects
+/// can still run once more, and a value of the list would be gone by then
+/// (issue 17, fault 2).
 #[component]
-pub fn Bubble(store: Store, msg: Msg, is_last: Signal<bool>) -> impl IntoView {
+pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
     let role = msg.role;
+    let is_last = {
+        let key = msg.key.clone();
+        move || store.last_reply_key.with(|k| k.as_deref() == Some(key.as_str()))
+    };
     let streaming = move || msg.status.get().is_live();
     let id = move || msg.id.get().unwrap_or_default();
     let body = if role == MessageRole::Assistant {
@@ -92,7 +103,7 @@ pub fn Bubble(store: Store, msg: Msg, is_last: Signal<bool>) -> impl IntoView {
                         }
                     }
                 </Show>
-                <Show when=move || role == MessageRole::Assistant && is_last.get() && !streaming()>
+                <Show when=move || role == MessageRole::Assistant && is_last() && !streaming()>
                     <button type="button" class="chip regenerate" id="regenerate" on:click=move |_| store.regenerate()>{
                         // After a model failure the same action reads as what it is for the user.
                         move || if msg.status.get() == MessageStatus::Error { "↻ Retry" } else { "↻ Regenerate" }

@@ -35,7 +35,10 @@ pub fn ConnectionIndicator(store: Store) -> impl IntoView {
             "connecting" => "Connecting…".to_string(),
             "reconnecting" => match c.retry_at {
                 Some(at) => {
-                    let secs = ((at - now.get()) / 1000.0).ceil().max(0.0) as u64;
+                    // `try_`: this text may be asked for once more while a route
+                    // change disposes the indicator (issue 17, fault 2); a stale
+                    // countdown in a view being removed is harmless.
+                    let secs = ((at - now.try_get().unwrap_or(at)) / 1000.0).ceil().max(0.0) as u64;
                     format!("Reconnecting in {secs} s…")
                 }
                 None => "Reconnecting…".to_string(),

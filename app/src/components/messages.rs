@@ -3,7 +3,6 @@
 
 use leptos::html;
 use leptos::prelude::*;
-use protocol::objects::MessageRole;
 
 use super::bubble::Bubble;
 use crate::api::load_messages;
@@ -72,12 +71,17 @@ pub fn MessageList(store: Store) -> impl IntoView {
         });
     };
 
+    // A scroll event is dispatched on the frame after the scroll, so it can
+    // reach this list after a route change disposed it: nothing to do then.
     let on_scroll = move |_| {
-        let Some(el) = scroller.get_untracked() else {
+        let Some(el) = scroller.try_get_untracked().flatten() else {
             return;
         };
         let near_bottom = el.scroll_height() - el.scroll_top() - el.client_height() < 48;
-        if near_bottom != at_bottom.get_untracked() {
+        let Some(was) = at_bottom.try_get_untracked() else {
+            return;
+        };
+        if near_bottom != was {
             at_bottom.set(near_bottom);
         }
         if el.scroll_top() < 200 {
@@ -119,15 +123,6 @@ pub fn MessageList(store: Store) -> impl IntoView {
         let _ = ev;
     };
 
-    let last_reply_key = Memo::new(move |_| {
-        store.messages.with(|v| {
-            v.iter()
-                .rev()
-                .find(|m| m.role == MessageRole::Assistant)
-                .map(|m| m.key.clone())
-        })
-    });
-
     view! {
         <div class="messages" id="messages" node_ref=scroller on:scroll=on_scroll on:click=on_click>
             <div class="thread">
@@ -141,10 +136,7 @@ pub fn MessageList(store: Store) -> impl IntoView {
                     </div>
                 </Show>
                 <For each=move || store.messages.get() key=|m| m.key.clone() let:m>
-                    <Bubble store is_last=Signal::derive({
-                        let k = m.key.clone();
-                        move || last_reply_key.get().as_deref() == Some(k.as_str())
-                    }) msg=m/>
+                    <Bubble store msg=m/>
                 </For>
             </div>
             <Show when=move || !at_bottom.get()>

@@ -78,6 +78,9 @@ pub fn Sidebar(store: Store, open: RwSignal<bool>) -> impl IntoView {
         })
     };
     let logout = move |_| {
+        // Unsent messages are this user's only: never left for the next one
+        // on this browser (issue 11, §4 item 9).
+        crate::store::outbox_clear(&store.user_id());
         leptos::task::spawn_local(async move {
             let _ = rest::post::<_, serde_json::Value>("/api/v1/auth/logout", &json!({})).await;
             #[cfg(feature = "hydrate")]

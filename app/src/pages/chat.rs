@@ -301,7 +301,8 @@ fn BotPicker(store: Store, exists: bool, bot_of_conversation: Option<String>) ->
 fn DemoNote(store: Store) -> impl IntoView {
     let hidden = RwSignal::new(false);
     let demo = move || {
-        !hidden.get()
+        // `try_`: see the connection indicator; a note being removed stays hidden.
+        !hidden.try_get().unwrap_or(true)
             && store
                 .session
                 .with(|s| s.as_ref().is_some_and(|s| s.info.provider == "demo"))

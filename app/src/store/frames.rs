@@ -7,7 +7,7 @@ use protocol::objects::{Conversation, Message, MessageRole, MessageStatus};
 use serde_json::Value;
 use webclient::Verdict;
 
-use super::{outbox_load, outbox_save, send_resume, Delivery, Msg, Store};
+use super::{send_resume, Delivery, Msg, Store};
 use crate::navigation::Go;
 
 /// A string field of a frame.
@@ -21,16 +21,6 @@ fn merge(into: &mut Value, add: &Value) {
             a.insert(k.clone(), v.clone());
         }
     }
-}
-
-/// Drops an acknowledged or refused message from the outbox.
-fn outbox_remove(client_id: &str) {
-    outbox_save(
-        &outbox_load()
-            .into_iter()
-            .filter(|i| i.client_id != client_id)
-            .collect::<Vec<_>>(),
-    );
 }
 
 impl Store {
@@ -86,7 +76,7 @@ impl Store {
         let cid = field(f, "client_id");
         let reply_id = field(f, "reply_id").unwrap_or_default();
         if let Some(cid) = &cid {
-            outbox_remove(cid);
+            self.outbox_remove(cid);
         }
         let regen = cid
             .as_ref()
@@ -191,7 +181,7 @@ impl Store {
     fn on_error(&self, f: &Value) {
         let message = field(f, "error").unwrap_or_else(|| "Something went wrong.".into());
         if let Some(cid) = field(f, "client_id") {
-            outbox_remove(&cid);
+            self.outbox_remove(&cid);
             if self.regenerating.with_value(|v| v.contains(&cid)) {
                 self.regenerating.update_value(|v| v.retain(|c| *c != cid));
                 self.notice.set(Some(message));
@@ -235,6 +225,6 @@ impl Store {
             self.assembler
                 .update_value(|a| a.show(&msg.id, Msg::seq_of(&msg), &msg.content, msg.status.is_live()));
         }
-        self.push(Msg::from_message(&msg));
+        self.push(self.in_bubbles(|| Msg::from_message(&msg)));
     }
 }

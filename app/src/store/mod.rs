@@ -24,7 +24,10 @@ use crate::api::Session;
 use crate::navigation::Go;
 
 pub use msg::{Delivery, Msg};
-pub use outbox::{new_id, outbox_frame, outbox_load, outbox_save, OUTBOX_KEY};
+pub use outbox::{
+    decode_outbox, encode_outbox, new_id, outbox_clear, outbox_frame, outbox_key, outbox_load, outbox_save,
+    LEGACY_OUTBOX_KEY,
+};
 
 /// What the connection indicator shows.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -37,6 +40,9 @@ pub struct ConnView {
 /// An unsent message, kept in `localStorage` until acknowledged.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OutboxItem {
+    /// The signed-in user who wrote it (`Me.id`); only they may send it.
+    #[serde(default)]
+    pub user_id: String,
     pub client_id: String,
     pub session_id: String,
     pub message: String,
@@ -73,10 +79,51 @@ pub struct Store {
     regenerating: StoredValue<Vec<String>>,
     /// Which tokens are shown, and which `resume` fills a gap (contract §3.3).
     assembler: StoredValue<Assembler>,
+    /// Who owns the bubbles' signals (see [`BubbleOwners`]).
+    bubbles: StoredValue<BubbleOwners>,
+    /// The key of the last assistant bubble (the one that offers Regenerate).
+    /// Owned here, not by the message list: a bubble's row may be rendered
+    /// while the list that made it is being disposed (issue 17, fault 2).
+    pub last_reply_key: Memo<Option<String>>,
+}
+
+/// The owners of the bubbles' signals: children of the app's root owner, never
+/// of a route's view. A bubble created inside a view (the conversation's
+/// `Suspense`, an `Effect`, a task) would be disposed with that view when the
+/// route changes, while the store and the live connection's callbacks still
+/// reach it: "reactive value that has already been disposed" (issue 17, fault
+/// 2). Each [`Store::open`] starts a new generation; the one before it is kept
+/// until the next open (its rows may still be on screen until the list
+/// re-renders), the one before that is disposed, so memory stays bounded.
+#[derive(Clone)]
+struct BubbleOwners {
+    root: Owner,
+    current: Owner,
+    previous: Option<Owner>,
+}
+
+impl BubbleOwners {
+    fn new() -> BubbleOwners {
+        let root = Owner::current().unwrap_or_default();
+        BubbleOwners {
+            current: root.child(),
+            root,
+            previous: None,
+        }
+    }
 }
 
 impl Store {
     pub fn new() -> Store {
+        let messages: RwSignal<Vec<Msg>> = RwSignal::new(Vec::new());
+        let last_reply_key = Memo::new(move |_| {
+            messages.with(|v| {
+                v.iter()
+                    .rev()
+                    .find(|m| m.role == MessageRole::Assistant)
+                    .map(|m| m.key.clone())
+            })
+        });
         Store {
             session: RwSignal::new(None),
             conversations: RwSignal::new(Vec::new()),
@@ -85,7 +132,7 @@ impl Store {
             query: RwSignal::new(String::new()),
             current: RwSignal::new(None),
             current_exists: RwSignal::new(false),
-            messages: RwSignal::new(Vec::new()),
+            messages,
             has_more: RwSignal::new(false),
             conn: RwSignal::new(ConnView {
                 state: "connecting",
@@ -101,6 +148,8 @@ impl Store {
             go_to: RwSignal::new(None),
             regenerating: StoredValue::new(Vec::new()),
             assembler: StoredValue::new(Assembler::new()),
+            bubbles: StoredValue::new(BubbleOwners::new()),
+            last_reply_key,
         }
     }
 
@@ -108,14 +157,36 @@ impl Store {
         expect_context::<Store>()
     }
 
+    /// Runs `f` (which creates bubbles) under the current bubble owner, so the
+    /// signals live as long as the store shows them, whoever calls.
+    fn in_bubbles<T>(&self, f: impl FnOnce() -> T) -> T {
+        let owner = self.bubbles.with_value(|b| b.current.clone());
+        owner.with(f)
+    }
+
+    /// Starts a new bubble generation and disposes the one two opens old,
+    /// whose bubbles no list and no view holds any more.
+    fn next_bubbles(&self) {
+        let stale = self.bubbles.try_update_value(|b| {
+            let next = b.root.child();
+            let prev = std::mem::replace(&mut b.current, next);
+            b.previous.replace(prev)
+        });
+        if let Some(Some(old)) = stale {
+            old.cleanup();
+        }
+    }
+
     /// Shows a conversation's first page (server-rendered, then hydrated).
     pub fn open(&self, session_id: Option<String>, page: Option<protocol::rest::MessageList>) {
         self.current.set(session_id.clone());
         self.current_exists.set(page.is_some());
-        let msgs: Vec<Msg> = page
-            .as_ref()
-            .map(|p| p.messages.iter().map(Msg::from_message).collect())
-            .unwrap_or_default();
+        self.next_bubbles();
+        let msgs: Vec<Msg> = self.in_bubbles(|| {
+            page.as_ref()
+                .map(|p| p.messages.iter().map(Msg::from_message).collect())
+                .unwrap_or_default()
+        });
         self.has_more.set(page.as_ref().is_some_and(|p| p.has_more));
         // What the page shows now is where each reply continues from: tokens
         // dropped while another conversation was open come back by `resume`.
@@ -130,18 +201,40 @@ impl Store {
         self.grew.update(|g| *g += 1);
     }
 
+    /// The signed-in user's id (`Me.id`), empty before the session is known.
+    pub fn user_id(&self) -> String {
+        self.session
+            .with_untracked(|s| s.as_ref().map(|s| s.user.id.clone()))
+            .unwrap_or_default()
+    }
+
+    /// The signed-in user's unsent messages (see [`outbox_load`]).
+    pub fn outbox(&self) -> Vec<OutboxItem> {
+        outbox_load(&self.user_id())
+    }
+
+    /// Drops an acknowledged or refused message from the user's outbox.
+    pub fn outbox_remove(&self, client_id: &str) {
+        let user = self.user_id();
+        let rest: Vec<OutboxItem> = outbox_load(&user)
+            .into_iter()
+            .filter(|i| i.client_id != client_id)
+            .collect();
+        outbox_save(&user, &rest);
+    }
+
     /// Shows the open conversation's unsent messages from the outbox. Browser
     /// only, after hydration: the server cannot know them.
     pub fn restore_outbox(&self) {
         let Some(s) = self.current.get_untracked() else {
             return;
         };
-        for item in outbox_load().into_iter().filter(|i| i.session_id == s) {
+        for item in self.outbox().into_iter().filter(|i| i.session_id == s) {
             let shown = self
                 .find(|m| m.client_id.as_deref() == Some(item.client_id.as_str()))
                 .is_some();
             if !shown {
-                self.push(Msg::pending_user(&item.client_id, &item.message));
+                self.push(self.in_bubbles(|| Msg::pending_user(&item.client_id, &item.message)));
             }
         }
     }
@@ -149,13 +242,15 @@ impl Store {
     /// Prepends an older page.
     pub fn prepend(&self, page: protocol::rest::MessageList) {
         self.has_more.set(page.has_more);
+        let owner = self.bubbles.with_value(|b| b.current.clone());
         self.messages.update(|v| {
-            let older: Vec<Msg> = page
-                .messages
-                .iter()
-                .filter(|m| !v.iter().any(|x| x.id.get_untracked().as_deref() == Some(m.id.as_str())))
-                .map(Msg::from_message)
-                .collect();
+            let older: Vec<Msg> = owner.with(|| {
+                page.messages
+                    .iter()
+                    .filter(|m| !v.iter().any(|x| x.id.get_untracked().as_deref() == Some(m.id.as_str())))
+                    .map(Msg::from_message)
+                    .collect()
+            });
             let mut merged = older;
             merged.append(v);
             *v = merged;
@@ -181,7 +276,7 @@ impl Store {
             return m;
         }
         self.assembler.update_value(|a| a.expect(reply_id));
-        let m = Msg::reply(reply_id, status);
+        let m = self.in_bubbles(|| Msg::reply(reply_id, status));
         self.push(m.clone());
         m
     }
@@ -226,15 +321,16 @@ impl Store {
             self.selected_bot.get_untracked()
         };
         let item = OutboxItem {
+            user_id: self.user_id(),
             client_id: client_id.clone(),
             session_id,
             message: text.clone(),
             bot_id,
         };
-        let mut ob = outbox_load();
+        let mut ob = self.outbox();
         ob.push(item.clone());
-        outbox_save(&ob);
-        self.push(Msg::pending_user(&client_id, &text));
+        outbox_save(&item.user_id, &ob);
+        self.push(self.in_bubbles(|| Msg::pending_user(&client_id, &text)));
         self.sent.update(|n| *n += 1);
         crate::live::send(&outbox_frame(&item));
     }
@@ -251,15 +347,16 @@ impl Store {
         m.delivery.set(Delivery::Pending);
         m.error.set(None);
         let item = OutboxItem {
+            user_id: self.user_id(),
             client_id: cid,
             session_id,
             message: m.content.get_untracked(),
             bot_id: None,
         };
-        let mut ob = outbox_load();
+        let mut ob = self.outbox();
         if !ob.iter().any(|i| i.client_id == item.client_id) {
             ob.push(item.clone());
-            outbox_save(&ob);
+            outbox_save(&item.user_id, &ob);
         }
         crate::live::send(&outbox_frame(&item));
     }
@@ -292,7 +389,7 @@ impl Store {
                 send_resume(&id, after);
             }
         }
-        for item in outbox_load() {
+        for item in self.outbox() {
             crate::live::send(&outbox_frame(&item));
         }
     }

@@ -1,12 +1,42 @@
 //! The outbox: messages kept in `localStorage` until the server acknowledges
 //! them, sent again after each (re)connection (the server deduplicates by
 //! `client_id`). Browser only; on the server it is always empty.
+//!
+//! Each signed-in user has their own outbox under [`outbox_key`]
+//! (`brook.outbox.v2:{user_id}`), every item also names its owner, and only
+//! the owner's items are ever read back ([`decode_outbox`]), so on a shared
+//! computer one user's unsent messages never go out as another's (issue 11,
+//! §4 item 9). The old shared key [`LEGACY_OUTBOX_KEY`] is dropped unread: its
+//! items have no owner. Sign out clears the user's outbox ([`outbox_clear`]).
 
 use serde_json::json;
 
 use super::OutboxItem;
 
-pub const OUTBOX_KEY: &str = "brook.outbox.v1";
+/// The shared key of earlier versions, removed on first use (its items cannot
+/// be attributed to a user, so they are never replayed).
+pub const LEGACY_OUTBOX_KEY: &str = "brook.outbox.v1";
+
+/// The `localStorage` key of `user_id`'s outbox: `brook.outbox.v2:{user_id}`.
+pub fn outbox_key(user_id: &str) -> String {
+    format!("brook.outbox.v2:{user_id}")
+}
+
+/// The items of stored outbox text that belong to `user_id`, in order.
+/// Malformed text reads as an empty outbox; items of any other owner (or of
+/// none) are dropped, so they can never be replayed under this identity.
+pub fn decode_outbox(text: &str, user_id: &str) -> Vec<OutboxItem> {
+    serde_json::from_str::<Vec<OutboxItem>>(text)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| !user_id.is_empty() && i.user_id == user_id)
+        .collect()
+}
+
+/// The JSON array stored for `items`.
+pub fn encode_outbox(items: &[OutboxItem]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
+}
 
 pub fn outbox_frame(i: &OutboxItem) -> String {
     json!({"type": "message", "message": i.message, "session_id": i.session_id, "client_id": i.client_id, "bot_id": i.bot_id})
@@ -32,33 +62,108 @@ pub fn new_id() -> String {
     }
 }
 
-pub fn outbox_load() -> Vec<OutboxItem> {
+#[cfg(feature = "hydrate")]
+fn storage() -> Option<web_sys::Storage> {
+    let s = web_sys::window().and_then(|w| w.local_storage().ok().flatten())?;
+    let _ = s.remove_item(LEGACY_OUTBOX_KEY);
+    Some(s)
+}
+
+/// `user_id`'s unsent messages (empty without a user, or on the server).
+pub fn outbox_load(user_id: &str) -> Vec<OutboxItem> {
     #[cfg(feature = "hydrate")]
     {
-        web_sys::window()
-            .and_then(|w| w.local_storage().ok().flatten())
-            .and_then(|s| s.get_item(OUTBOX_KEY).ok().flatten())
-            .and_then(|t| serde_json::from_str(&t).ok())
+        if user_id.is_empty() {
+            return Vec::new();
+        }
+        storage()
+            .and_then(|s| s.get_item(&outbox_key(user_id)).ok().flatten())
+            .map(|t| decode_outbox(&t, user_id))
             .unwrap_or_default()
     }
     #[cfg(not(feature = "hydrate"))]
     {
+        let _ = user_id;
         Vec::new()
     }
 }
 
-pub fn outbox_save(items: &[OutboxItem]) {
+/// Replaces `user_id`'s outbox with those of `items` that belong to them.
+pub fn outbox_save(user_id: &str, items: &[OutboxItem]) {
     #[cfg(feature = "hydrate")]
     {
-        if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-            let _ = s.set_item(
-                OUTBOX_KEY,
-                &serde_json::to_string(items).unwrap_or_else(|_| "[]".into()),
-            );
+        if user_id.is_empty() {
+            return;
+        }
+        let mine: Vec<OutboxItem> = items.iter().filter(|i| i.user_id == user_id).cloned().collect();
+        if let Some(s) = storage() {
+            let _ = s.set_item(&outbox_key(user_id), &encode_outbox(&mine));
         }
     }
     #[cfg(not(feature = "hydrate"))]
     {
-        let _ = items;
+        let _ = (user_id, items);
+    }
+}
+
+/// Forgets `user_id`'s outbox (on sign out).
+pub fn outbox_clear(user_id: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(s) = storage() {
+        let _ = s.remove_item(&outbox_key(user_id));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = user_id;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(user: &str, cid: &str) -> OutboxItem {
+        OutboxItem {
+            user_id: user.into(),
+            client_id: cid.into(),
+            session_id: "s1".into(),
+            message: format!("hello from {user}"),
+            bot_id: None,
+        }
+    }
+
+    #[test]
+    fn each_user_has_their_own_key() {
+        assert_eq!(outbox_key("u-a"), "brook.outbox.v2:u-a");
+        assert_ne!(outbox_key("u-a"), outbox_key("u-b"));
+        assert_ne!(outbox_key("u-a"), LEGACY_OUTBOX_KEY);
+    }
+
+    #[test]
+    fn only_the_owners_items_are_read_back() {
+        let text = encode_outbox(&[item("u-a", "c1"), item("u-b", "c2"), item("u-a", "c3")]);
+        let a: Vec<String> = decode_outbox(&text, "u-a").into_iter().map(|i| i.client_id).collect();
+        assert_eq!(a, ["c1", "c3"]);
+        let b: Vec<String> = decode_outbox(&text, "u-b").into_iter().map(|i| i.client_id).collect();
+        assert_eq!(b, ["c2"]);
+        assert!(decode_outbox(&text, "u-c").is_empty());
+        assert!(decode_outbox(&text, "").is_empty());
+    }
+
+    #[test]
+    fn legacy_items_without_an_owner_are_never_replayed() {
+        let v1 = r#"[{"client_id":"c1","session_id":"s1","message":"old","bot_id":null}]"#;
+        assert!(decode_outbox(v1, "u-a").is_empty());
+        assert!(decode_outbox(v1, "").is_empty());
+    }
+
+    #[test]
+    fn malformed_text_is_an_empty_outbox() {
+        assert!(decode_outbox("not json", "u-a").is_empty());
+        assert!(decode_outbox("{\"a\":1}", "u-a").is_empty());
+    }
+
+    #[test]
+    fn encode_then_decode_keeps_order_and_fields() {
+        let items = vec![item("u-a", "c1"), item("u-a", "c2")];
+        assert_eq!(decode_outbox(&encode_outbox(&items), "u-a"), items);
     }
 }
