@@ -290,16 +290,28 @@ async fn on_read(
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Flow::Continue,
         Some(Ok(Message::Close(_))) | None => Flow::Stop,
         Some(Err(e)) => {
-            let text = e.to_string();
-            if text.contains("Space limit exceeded") || text.contains("too long") {
-                *close = Some((protocol::CLOSE_TOO_BIG, "message too big"));
-            } else if text.contains("UTF-8") {
-                // tungstenite's `Error::Utf8`: a text frame that is not UTF-8.
-                *close = Some((protocol::CLOSE_INVALID_DATA, "invalid UTF-8"));
-            } else {
-                tracing::debug!(error = %text, "websocket read failed");
-            }
+            *close = close_for_read_error(e);
             Flow::Stop
+        }
+    }
+}
+
+/// The close frame for a failed read, decided by tungstenite's error type (axum
+/// wraps it unchanged): a frame over the size limit is 1009, a text frame that
+/// is not UTF-8 is 1007 (RFC 6455 §7.4.1); any other failure (a reset, a
+/// protocol error) just ends the connection.
+fn close_for_read_error(e: axum::Error) -> Option<(u16, &'static str)> {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    match e.into_inner().downcast::<WsError>().map(|e| *e) {
+        Ok(WsError::Capacity(_)) => Some((protocol::CLOSE_TOO_BIG, "message too big")),
+        Ok(WsError::Utf8(_)) => Some((protocol::CLOSE_INVALID_DATA, "invalid UTF-8")),
+        Ok(other) => {
+            tracing::debug!(error = %other, "websocket read failed");
+            None
+        }
+        Err(other) => {
+            tracing::debug!(error = %other, "websocket read failed");
+            None
         }
     }
 }
