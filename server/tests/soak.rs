@@ -1,22 +1,77 @@
 //! Issue 11 §6, the soak: many clients chat at once while they randomly drop
 //! their connections, reconnect, resend their `client_id`s and resume their
 //! replies. At the end nothing acknowledged is missing, nothing is stored twice,
-//! and every reply's text is exact for every subscriber (the sender across its
-//! reconnections, and a second tab joined to the conversation).
+//! every reply's text is exact for every subscriber (the sender across its
+//! reconnections, and a second tab joined to the conversation), and the
+//! server's memory was flat over the last minute.
 //!
-//! Bounded in time: `BROOK_SOAK_SECS` (default 90; 300 for the issue's full
-//! five minutes) and `BROOK_SOAK_CLIENTS` (default 200). The process's RSS is
-//! printed every 10 s; with a run of at least three minutes the last minute's
-//! peak must stay within 1.5× its low (a loose flatness check, not a timing one).
+//! The server is the real `brook` binary, a child process, talking to the
+//! testkit's fake upstream (20 tokens, 10 ms apart), so the RSS sampled is the
+//! server's alone, not the 200 test clients' and their bookkeeping as when the
+//! server ran inside the test process.
+//!
+//! Knobs: `BROOK_SOAK_SECS` (default 90; 300 for the issue's five minutes),
+//! `BROOK_SOAK_CLIENTS` (default 200), `BROOK_SOAK_REPLY_LOG_SECS` (how long the
+//! server keeps finished reply logs, default 20, see below) and
+//! `BROOK_SOAK_POSTGRES=1` (PostgreSQL at `BROOK_TEST_POSTGRES_URL` instead of a
+//! fresh SQLite file).
+//!
+//! # "RSS flat over the last minute"
+//!
+//! The server's `VmRSS` is read every [`SAMPLE_EVERY`] while the clients chat
+//! (and printed with its anonymous and file-backed parts, the reply logs held,
+//! the open connections and the database's size). Over the samples of the last
+//! [`WINDOW`] of chatting, the least-squares line's rise across the window must
+//! stay within [`FLAT_FRACTION`] of the window's mean RSS or [`FLAT_FLOOR_KIB`],
+//! whichever is larger ([`flat_over`]). A fitted slope rather than max ÷ min, so
+//! the sawtooth of the allocator's periodic trim does not fail a run while memory
+//! that keeps growing does. Checked when the run lasts at least [`CHECKED_FROM`]:
+//! in a shorter run the last minute is still warm-up.
+//!
+//! What grows, measured (BENCHMARKS.md, "The soak's memory"):
+//! - The reply logs. The server keeps each finished reply's log for
+//!   `BROOK_REPLY_LOG_SECS` (default 300 s) so that a client can resume it, about
+//!   9 KiB per 20-token reply in this debug build. With the default, the whole of
+//!   a five-minute run is the logs filling up (14,661 held at the end, 47 → 183
+//!   MiB, 17 MiB in the last minute): memory by design, bounded by retention ×
+//!   reply rate, and consistent with the in-process soak's 98 → 349 MiB. The soak
+//!   keeps them 20 s, so they reach their steady state in the first half minute
+//!   and expire all through the run.
+//! - On SQLite, a slower creep over the first minutes (+8 to +17 MiB between 30 s
+//!   and 240 s), consistent with SQLite's page caches (up to 2,000 KiB per
+//!   connection, nine connections on two cores) filling as the database grows: on
+//!   PostgreSQL the server's RSS is flat from the first minute on.
+//!
+//! Sensitivity: at the soak's ~4,000 replies a minute and ~75 MiB, the bound is
+//! about 2 KiB per reply, a fifth of one reply log: leaking every reply's log
+//! fails the check, a few hundred bytes per reply would not.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use testkit::ws::WsClient;
-use testkit::{spawn_app, AppOptions, Backend, Behaviour, TestApp};
+use testkit::{Behaviour, FakeUpstream};
+
+#[path = "soak/brook.rs"]
+mod brook;
+#[path = "soak/flat.rs"]
+mod flat;
+
+use brook::{db_mib, gauges, status_kib, Brook};
+use flat::flat_over;
 
 const TOKENS: usize = 20;
+/// How often the server's RSS is read.
+const SAMPLE_EVERY: Duration = Duration::from_secs(5);
+/// The stretch at the end of the chatting that must be flat.
+const WINDOW: Duration = Duration::from_secs(60);
+/// The shortest run whose last minute is checked (two minutes of warm-up).
+const CHECKED_FROM: Duration = Duration::from_secs(180);
+/// The largest rise over the window, as a fraction of its mean RSS …
+const FLAT_FRACTION: f64 = 0.10;
+/// … or in KiB, whichever is larger (small servers, allocator noise).
+const FLAT_FLOOR_KIB: f64 = 4.0 * 1024.0;
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -37,7 +92,7 @@ struct ClientLog {
     drops: usize,
 }
 
-async fn connect(app: &TestApp, token: &str) -> WsClient {
+async fn connect(app: &Brook, token: &str) -> WsClient {
     let mut ws = WsClient::connect(&app.ws_url(&format!("/ws/chat?token={token}")))
         .await
         .expect("connects");
@@ -120,7 +175,7 @@ fn check_reply(tokens: &[(u64, String)], complete: &Value, who: &str) {
 }
 
 /// One round: a message, and one of four behaviours around it.
-async fn round(app: &TestApp, log: &mut ClientLog, cid: &str) {
+async fn round(app: &Brook, log: &mut ClientLog, cid: &str) {
     let mode = rand::random::<u32>() % 4;
     let mut ws = connect(app, &log.token).await;
     let mut watcher = None;
@@ -180,7 +235,7 @@ async fn round(app: &TestApp, log: &mut ClientLog, cid: &str) {
     log.replies_checked += 1;
 }
 
-async fn client(app: &TestApp, n: usize, until: tokio::time::Instant) -> ClientLog {
+async fn client(app: &Brook, n: usize, until: tokio::time::Instant) -> ClientLog {
     let r = app.post("/api/v1/auth/guest", None, json!({})).await;
     assert_eq!(r.status(), 201);
     let v: Value = r.json().await.unwrap();
@@ -198,7 +253,7 @@ async fn client(app: &TestApp, n: usize, until: tokio::time::Instant) -> ClientL
 }
 
 /// Every message of a conversation, oldest first, across pages.
-async fn all_messages(app: &TestApp, token: &str, session: &str) -> Vec<Value> {
+async fn all_messages(app: &Brook, token: &str, session: &str) -> Vec<Value> {
     let mut out: Vec<Value> = Vec::new();
     let mut before: Option<String> = None;
     loop {
@@ -217,49 +272,49 @@ async fn all_messages(app: &TestApp, token: &str, session: &str) -> Vec<Value> {
     }
 }
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn soak() {
-    // Both ends of every connection live in this process.
+    // Both ends of 200 clients' connections, and the server's.
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     let secs = env_u64("BROOK_SOAK_SECS", 90);
     let clients = env_u64("BROOK_SOAK_CLIENTS", 200) as usize;
-    let app = spawn_app(AppOptions::new(Backend::Sqlite).config(|c| {
-        c.connections.max_per_ip = 0;
-        c.upstream_first_token = Duration::from_secs(30);
-        c.upstream_idle = Duration::from_secs(30);
-    }))
-    .await
-    .expect("sqlite app");
-    app.upstream()
-        .set_default(Behaviour::tokens(TOKENS).delay(Duration::ZERO, Duration::from_millis(10)));
-    app.upstream().forget_requests();
+    let retention = env_u64("BROOK_SOAK_REPLY_LOG_SECS", 20);
+    let upstream = FakeUpstream::start().await;
+    upstream.set_default(Behaviour::tokens(TOKENS).delay(Duration::ZERO, Duration::from_millis(10)));
+    upstream.forget_requests();
+    let app = Brook::start(&upstream, retention).await;
+    let pid = app.pid();
     let start = tokio::time::Instant::now();
     let until = start + Duration::from_secs(secs);
 
-    let sampler = tokio::spawn(async move {
-        let mut samples = Vec::new();
-        loop {
-            let t = start.elapsed().as_secs();
-            let rss = rss_kib();
-            println!("soak t={t:>4}s rss={} MiB", rss / 1024);
-            samples.push((t, rss));
-            if t >= secs + 5 {
-                return samples;
+    let sampler = {
+        let (http, url) = (app.http.clone(), app.url("/metrics"));
+        let db_url = app.db.url().to_string();
+        tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let mut tick = tokio::time::interval(SAMPLE_EVERY);
+            loop {
+                tick.tick().await;
+                let t = start.elapsed().as_secs_f64();
+                if t > secs as f64 {
+                    return samples;
+                }
+                let rss = status_kib(pid, "VmRSS");
+                let (logs, conns) = gauges(&http, &url).await;
+                let mib = |kib: u64| kib as f64 / 1024.0;
+                println!(
+                    "soak t={t:>5.1}s brook rss={:.1} MiB (anon {:.1}, file {:.1}), reply logs held {logs}, connections {conns}, database {:.1} MiB + WAL {:.1} MiB; test process rss={:.1} MiB",
+                    mib(rss),
+                    mib(status_kib(pid, "RssAnon")),
+                    mib(status_kib(pid, "RssFile")),
+                    db_mib(&db_url).0,
+                    db_mib(&db_url).1,
+                    mib(status_kib(std::process::id(), "VmRSS")),
+                );
+                samples.push((t, rss));
             }
-            tokio::time::sleep(Duration::from_secs(10)).await;
-        }
-    });
+        })
+    };
     let logs = futures::future::join_all((0..clients).map(|n| client(&app, n, until))).await;
 
     let (mut replies, mut drops, mut acked) = (0, 0, 0);
@@ -292,14 +347,18 @@ async fn soak() {
         "soak: {clients} clients, {secs} s: {acked} messages acknowledged, {replies} replies checked, {drops} dropped connections"
     );
     assert!(replies >= clients, "every client finished at least one round");
-    if secs >= 180 {
-        let last: Vec<u64> = samples
-            .iter()
-            .filter(|(t, _)| *t + 60 >= secs)
-            .map(|(_, r)| *r)
-            .collect();
-        let (lo, hi) = (*last.iter().min().unwrap_or(&0), *last.iter().max().unwrap_or(&0));
-        println!("soak: RSS over the last minute {} to {} MiB", lo / 1024, hi / 1024);
-        assert!(hi * 2 <= lo * 3, "RSS grew over the last minute: {lo} → {hi} KiB");
+    let flat = flat_over(&samples, secs as f64, WINDOW.as_secs_f64());
+    match &flat {
+        Ok((rise, allowed)) => println!(
+            "soak: server RSS over the last minute: fitted rise {:.1} MiB (allowed {:.1} MiB)",
+            rise / 1024.0,
+            allowed / 1024.0
+        ),
+        Err(e) => println!("soak: {e}"),
+    }
+    if Duration::from_secs(secs) >= CHECKED_FROM {
+        flat.expect("the server's RSS is flat over the last minute");
+    } else {
+        println!("soak: {secs} s is warm-up only, the flatness is checked from {CHECKED_FROM:?}");
     }
 }
