@@ -190,3 +190,53 @@ async fn doctor_says_what_works_and_what_does_not() {
     assert!(!text.contains("unknown to the provider"), "{text}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Issue 11 §4.10: a `BROOK_JWT_SECRET` shorter than 32 bytes is served, with
+/// a warning at start-up; one of 32 bytes or more starts without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_jwt_secret_is_warned_about_at_start_up() {
+    use tokio::io::AsyncReadExt;
+    let dir = std::env::temp_dir().join(format!("brook-secret-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (secret, warned) in [
+        ("short secret", true),
+        ("a secret of forty bytes, long enough!!!!", false),
+    ] {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_brook"))
+            .arg("serve")
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", dir.join(format!("{warned}.db")).display()),
+            )
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("BROOK_JWT_SECRET", secret)
+            .env("BROOK_PROVIDER", "demo")
+            .env("BROOK_LOG_FORMAT", "text")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("brook starts");
+        let mut up = false;
+        for _ in 0..200 {
+            if reqwest::get(format!("http://127.0.0.1:{port}/health")).await.is_ok() {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        child.start_kill().unwrap();
+        child.wait().await.unwrap();
+        let mut err = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut err).await.unwrap();
+        assert!(up, "serves with the secret {secret:?}: {err}");
+        assert_eq!(err.contains("shorter than 32 bytes"), warned, "{secret:?}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -16,6 +16,7 @@ mod faults;
 mod fd_limit;
 mod headers;
 mod holes;
+mod hostile_pages;
 mod http_chat;
 mod login_flood;
 mod migration_0002;
