@@ -5,6 +5,7 @@
 pub mod context;
 pub mod frames;
 pub mod quota;
+mod observe;
 pub(crate) mod runner;
 pub mod scheduler;
 mod service;

@@ -1,5 +1,10 @@
 //! Logging: human-readable lines by default, JSON with `BROOK_LOG_FORMAT=json`.
 //! `RUST_LOG` picks the levels (default: info for Brook, warn for libraries).
+//! Request ids and the access log: [`request_id`], [`access`]; what a chat
+//! exchange logs: `docs/operations.md`.
+
+pub mod access;
+pub mod request_id;
 
 use engine::config::LogFormat;
 use tracing_subscriber::EnvFilter;
@@ -11,7 +16,8 @@ pub fn init(format: LogFormat) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
+        // Span fields (the request id, the connection id) on every line.
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
         LogFormat::Text => builder.with_target(false).compact().try_init(),
     };
 }
