@@ -71,7 +71,10 @@ mod tests {
         assert!(p.contains("frame-ancestors 'none'"));
         assert!(!p.contains("unsafe-inline") && !p.contains("'unsafe-eval'"), "{p}");
         assert!(!super::policy("n", false).contains("wasm-unsafe-eval"));
-        assert!(p.contains("connect-src 'self';"), "no live reload outside `make dev`: {p}");
+        assert!(
+            p.contains("connect-src 'self';"),
+            "no live reload outside `make dev`: {p}"
+        );
         let dev = super::policy_with("n", true, Some(3001));
         assert!(dev.contains("connect-src 'self' ws://*:3001 wss://*:3001;"), "{dev}");
     }

@@ -79,12 +79,12 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Metrics {
-        let recorder = match PrometheusBuilder::new().set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &BUCKETS)
-        {
-            Ok(b) => b.build_recorder(),
-            // Only an empty bucket list is refused, and BUCKETS is not empty.
-            Err(_) => PrometheusBuilder::new().build_recorder(),
-        };
+        let recorder =
+            match PrometheusBuilder::new().set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &BUCKETS) {
+                Ok(b) => b.build_recorder(),
+                // Only an empty bucket list is refused, and BUCKETS is not empty.
+                Err(_) => PrometheusBuilder::new().build_recorder(),
+            };
         let handle = recorder.handle();
         let m = Metrics {
             recorder,
@@ -150,17 +150,42 @@ impl Metrics {
 
 /// `# HELP` texts and units of every metric Brook records.
 fn describe_all() {
-    describe_gauge!("process_start_time_seconds", Unit::Seconds, "Start time of the process since the Unix epoch.");
-    describe_gauge!("brook_build_info", "Always 1; the label `version` is the running build's.");
+    describe_gauge!(
+        "process_start_time_seconds",
+        Unit::Seconds,
+        "Start time of the process since the Unix epoch."
+    );
+    describe_gauge!(
+        "brook_build_info",
+        "Always 1; the label `version` is the running build's."
+    );
     describe_gauge!("brook_uptime_seconds", Unit::Seconds, "Seconds since start.");
-    describe_gauge!("brook_connections", "Open WebSocket, SSE and long-poll streams, by transport.");
-    describe_gauge!("brook_conversations_in_flight", "Conversations with a reply generating or waiting.");
-    describe_gauge!("brook_replies_active", "Replies generating now (holding one of BROOK_MAX_ACTIVE_REPLIES).");
-    describe_gauge!("brook_replies_queued", "Replies accepted and waiting for their turn or for a generation slot.");
+    describe_gauge!(
+        "brook_connections",
+        "Open WebSocket, SSE and long-poll streams, by transport."
+    );
+    describe_gauge!(
+        "brook_conversations_in_flight",
+        "Conversations with a reply generating or waiting."
+    );
+    describe_gauge!(
+        "brook_replies_active",
+        "Replies generating now (holding one of BROOK_MAX_ACTIVE_REPLIES)."
+    );
+    describe_gauge!(
+        "brook_replies_queued",
+        "Replies accepted and waiting for their turn or for a generation slot."
+    );
     describe_gauge!("brook_reply_logs_held", "Reply logs kept in memory for resume.");
     describe_counter!("brook_messages_total", "User messages and API completions accepted.");
-    describe_counter!("brook_duplicate_sends_total", "Sends answered with an earlier ack (repeated client_id).");
-    describe_counter!("brook_refusals_total", "Sends and API completions refused before ack, for any reason.");
+    describe_counter!(
+        "brook_duplicate_sends_total",
+        "Sends answered with an earlier ack (repeated client_id)."
+    );
+    describe_counter!(
+        "brook_refusals_total",
+        "Sends and API completions refused before ack, for any reason."
+    );
     describe_counter!(
         "brook_limit_refusals_total",
         "Requests refused by a limit, by limit: messages (per-minute rate and concurrency), quota (daily tokens), \
@@ -179,7 +204,10 @@ fn describe_all() {
         "brook_upstream_errors_total",
         "Failed attempts to get text from the model, by kind (retried ones included)."
     );
-    describe_counter!("brook_resumes_total", "Replies resumed from a sequence number, by transport.");
+    describe_counter!(
+        "brook_resumes_total",
+        "Replies resumed from a sequence number, by transport."
+    );
     describe_counter!(
         "brook_slow_consumer_closes_total",
         "Streams closed because the client stopped reading, by transport."
@@ -229,7 +257,10 @@ mod tests {
             ta.contains("brook_ack_latency_seconds_bucket{transport=\"http\",le=\"0.025\"} 1"),
             "{ta}"
         );
-        assert!(ta.contains("brook_ack_latency_seconds_count{transport=\"http\"} 1"), "{ta}");
+        assert!(
+            ta.contains("brook_ack_latency_seconds_count{transport=\"http\"} 1"),
+            "{ta}"
+        );
         assert!(!tb.contains("brook_ack_latency_seconds_count"), "{tb}");
         assert!(ta.contains("# TYPE process_start_time_seconds gauge"), "{ta}");
         assert!(ta.contains("brook_build_info{version=\""), "{ta}");

@@ -47,7 +47,9 @@ pub fn is_hashed(file: &str) -> bool {
     };
     !stem.is_empty()
         && hash.len() >= 8
-        && hash.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// `Cache-Control` for `/pkg`: a year and `immutable` for hashed names,

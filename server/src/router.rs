@@ -29,9 +29,11 @@ fn widget_files(state: &AppState) -> Router<AppState> {
 /// `X-Accel-Buffering: no`, contract §4: compressing would buffer it), nor
 /// an upgrade, images or a precompressed file.
 fn compressible() -> impl Predicate {
-    DefaultPredicate::new().and(|status: StatusCode, _: Version, headers: &HeaderMap, _: &axum::http::Extensions| {
-        status != StatusCode::SWITCHING_PROTOCOLS && headers.get("x-accel-buffering").is_none_or(|v| v != "no")
-    })
+    DefaultPredicate::new().and(
+        |status: StatusCode, _: Version, headers: &HeaderMap, _: &axum::http::Extensions| {
+            status != StatusCode::SWITCHING_PROTOCOLS && headers.get("x-accel-buffering").is_none_or(|v| v != "no")
+        },
+    )
 }
 
 pub fn build(state: AppState) -> Router {
@@ -56,14 +58,22 @@ pub fn build(state: AppState) -> Router {
                 .patch(routes::conversations::rename)
                 .delete(routes::conversations::delete),
         )
-        .route("/api/v1/conversations/{id}/messages", get(routes::conversations::messages))
+        .route(
+            "/api/v1/conversations/{id}/messages",
+            get(routes::conversations::messages),
+        )
         .route("/api/v1/messages/{id}/versions", get(routes::conversations::versions))
         .route("/api/v1/bots", get(routes::bots::list).post(routes::bots::create))
         .route(
             "/api/v1/bots/{id}",
-            get(routes::bots::get).patch(routes::bots::update).delete(routes::bots::delete),
+            get(routes::bots::get)
+                .patch(routes::bots::update)
+                .delete(routes::bots::delete),
         )
-        .route("/api/v1/bots/{id}/conversations", get(routes::bots::visitor_conversations))
+        .route(
+            "/api/v1/bots/{id}/conversations",
+            get(routes::bots::visitor_conversations),
+        )
         .route(
             "/api/v1/bots/{id}/visitors/{visitor_id}/conversations/{session_id}/messages",
             get(routes::bots::visitor_messages),
@@ -88,15 +98,10 @@ pub fn build(state: AppState) -> Router {
         .route("/api/v1/chat/ws/{bot_id}", get(crate::ws::chat_bot))
         .route("/api/v1/{*rest}", any(crate::error::api_not_found))
         .merge(crate::openai::routes())
-        .leptos_routes_with_context(
-            &state,
-            routes_list,
-            move || provide_context(engine.clone()),
-            {
-                let o = leptos_options.clone();
-                move || app::shell(o.clone())
-            },
-        )
+        .leptos_routes_with_context(&state, routes_list, move || provide_context(engine.clone()), {
+            let o = leptos_options.clone();
+            move || app::shell(o.clone())
+        })
         .merge(widget_files(&state))
         // The app's bundle, compressed at build time (BENCHMARKS.md: bundle size).
         .nest_service(
@@ -109,12 +114,18 @@ pub fn build(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .method_not_allowed_fallback(crate::error::method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), routes::widget::cors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::widget::cors,
+        ))
         .layer(axum::middleware::from_fn(crate::security_headers::add))
         .layer(CompressionLayer::new().gzip(true).compress_when(compressible()))
         // Outermost last: a sane `x-request-id` kept (else a fresh UUID), echoed
         // on the response, on the span of every log line, and in error bodies.
-        .layer(axum::middleware::from_fn_with_state(state.engine.clone(), access::observe))
+        .layer(axum::middleware::from_fn_with_state(
+            state.engine.clone(),
+            access::observe,
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(access::span)
@@ -122,7 +133,10 @@ pub fn build(state: AppState) -> Router {
                 .on_response(access::log_response),
         )
         .layer(PropagateRequestIdLayer::new(request_id::X_REQUEST_ID.clone()))
-        .layer(SetRequestIdLayer::new(request_id::X_REQUEST_ID.clone(), MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(
+            request_id::X_REQUEST_ID.clone(),
+            MakeRequestUuid,
+        ))
         .layer(axum::middleware::from_fn(request_id::drop_insane))
         .with_state(state)
 }

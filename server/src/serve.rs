@@ -188,14 +188,14 @@ mod tests {
         assert!(!none.hash_files, "no hash file beside the binary");
         assert!(leptos_options_from(&config, |_| None, |f| f == "hash.txt").hash_files);
         let vars = |k: &str| {
-            Some(match k {
+            let v = match k {
                 "LEPTOS_ENV" => "DEV",
                 "LEPTOS_RELOAD_PORT" => "3999",
                 "LEPTOS_HASH_FILES" => "false",
                 "LEPTOS_OUTPUT_NAME" => "other",
                 _ => return None,
-            })
-            .map(str::to_string)
+            };
+            Some(v.to_string())
         };
         let dev = leptos_options_from(&config, vars, |_| true);
         assert_eq!(dev.env, leptos::config::Env::DEV);

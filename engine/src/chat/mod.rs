@@ -4,8 +4,8 @@
 
 pub mod context;
 pub mod frames;
-pub mod quota;
 mod observe;
+pub mod quota;
 pub(crate) mod runner;
 pub mod scheduler;
 mod service;

@@ -238,7 +238,7 @@ impl Engine {
                                 break ProviderError::Retryable {
                                     message: "the model's stream was cut off".into(),
                                     retry_after: None,
-                                }
+                                };
                             }
                         },
                         Ok(Some(Err(e))) => {

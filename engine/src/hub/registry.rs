@@ -411,8 +411,12 @@ mod tests {
         let a1 = r.register(&who("alice", "ta", None), Transport::WebSocket).unwrap();
         let a2 = r.register(&who("alice", "ta", None), Transport::WebSocket).unwrap();
         let other_device = r.register(&who("alice", "tb", None), Transport::WebSocket).unwrap();
-        let v1 = r.register(&who("v1", "tv1", Some("bot1")), Transport::WebSocket).unwrap();
-        let v2 = r.register(&who("v2", "tv2", Some("bot2")), Transport::WebSocket).unwrap();
+        let v1 = r
+            .register(&who("v1", "tv1", Some("bot1")), Transport::WebSocket)
+            .unwrap();
+        let v2 = r
+            .register(&who("v2", "tv2", Some("bot2")), Transport::WebSocket)
+            .unwrap();
         assert_eq!(r.cut_token("ta"), 2);
         assert!(a1.cut.is_cancelled() && a2.cut.is_cancelled());
         assert!(!other_device.cut.is_cancelled());

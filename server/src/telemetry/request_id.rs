@@ -32,10 +32,7 @@ pub fn is_sane(id: &str) -> bool {
 /// Drops an `x-request-id` that is not [sane](is_sane), so the next layer
 /// makes a fresh one.
 pub async fn drop_insane(mut req: Request, next: Next) -> Response {
-    let sane = req
-        .headers()
-        .get(&X_REQUEST_ID)
-        .map(|v| v.to_str().is_ok_and(is_sane));
+    let sane = req.headers().get(&X_REQUEST_ID).map(|v| v.to_str().is_ok_and(is_sane));
     if sane == Some(false) {
         req.headers_mut().remove(&X_REQUEST_ID);
     }

@@ -316,17 +316,17 @@ impl Conn {
                 Ok(()) => Flow::Continue,
                 Err(e) => self.error(&e.with_reply(s.reply_id), None).await,
             },
-            ClientFrame::Resume(r) => match {
+            ClientFrame::Resume(r) => {
                 engine.count_resume(engine::hub::Transport::WebSocket);
-                engine.find_reply(&who, &r.reply_id).await
-            } {
-                Ok(ReplyView::Live(log)) => {
-                    self.follow(log, Filter::After(r.after_seq), true);
-                    Flow::Continue
+                match engine.find_reply(&who, &r.reply_id).await {
+                    Ok(ReplyView::Live(log)) => {
+                        self.follow(log, Filter::After(r.after_seq), true);
+                        Flow::Continue
+                    }
+                    Ok(ReplyView::Stored { complete, .. }) => self.send_frame(ServerFrame::Complete(*complete)).await,
+                    Err(e) => self.error(&e.with_reply(r.reply_id), None).await,
                 }
-                Ok(ReplyView::Stored { complete, .. }) => self.send_frame(ServerFrame::Complete(*complete)).await,
-                Err(e) => self.error(&e.with_reply(r.reply_id), None).await,
-            },
+            }
             ClientFrame::Join(j) => match engine
                 .join(&who, conn, &j.session_id, engine::chat::Surface::Frame)
                 .await

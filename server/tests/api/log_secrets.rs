@@ -66,7 +66,13 @@ async fn secrets_never_reach_the_log() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
     let r = http
         .post(url("/api/v1/auth/login"))
@@ -82,7 +88,12 @@ async fn secrets_never_reach_the_log() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    let r = http.get(url("/api/v1/auth/me")).header("cookie", &cookie).send().await.unwrap();
+    let r = http
+        .get(url("/api/v1/auth/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 
     // A personal API key, used on the OpenAI-compatible API.
@@ -115,7 +126,9 @@ async fn secrets_never_reach_the_log() {
     assert_eq!(r.status(), 200);
 
     // The WebSocket with `?token=`, and with the `auth` frame.
-    let mut ws = WsClient::connect(&format!("ws://{addr}/ws/chat?token={token}")).await.unwrap();
+    let mut ws = WsClient::connect(&format!("ws://{addr}/ws/chat?token={token}"))
+        .await
+        .unwrap();
     let ack = ws.message("hello over the socket", None, None).await;
     ws.collect(ack["reply_id"].as_str().unwrap()).await;
     ws.close().await;
@@ -147,7 +160,9 @@ async fn secrets_never_reach_the_log() {
         .unwrap();
     assert!(sse.contains("event: complete"), "{sse}");
     let r = http
-        .get(url(&format!("/api/v1/chat/replies/{reply}/poll?after_seq=0&token={token}")))
+        .get(url(&format!(
+            "/api/v1/chat/replies/{reply}/poll?after_seq=0&token={token}"
+        )))
         .send()
         .await
         .unwrap();
@@ -159,7 +174,10 @@ async fn secrets_never_reach_the_log() {
 
     assert!(log.contains("request finished"), "the access log: {log}");
     assert!(log.contains("request_id="), "{log}");
-    assert!(log.contains("route=/api/v1/chat/replies/{id}/events"), "a route template: {log}");
+    assert!(
+        log.contains("route=/api/v1/chat/replies/{id}/events"),
+        "a route template: {log}"
+    );
     assert!(log.contains("conn_id="), "the WebSocket's connection id: {log}");
     let cookie_value = cookie.split_once('=').unwrap().1.to_string();
     let signature = |jwt: &str| jwt.rsplit('.').next().unwrap().to_string();

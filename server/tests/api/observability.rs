@@ -67,7 +67,11 @@ async fn histograms_move_with_a_chat_exchange(b: Backend) {
         1.0,
         "{during}"
     );
-    let (s, _) = body(app.post("/api/v1/chat", Some(&token), json!({"message": "and http"})).await).await;
+    let (s, _) = body(
+        app.post("/api/v1/chat", Some(&token), json!({"message": "and http"}))
+            .await,
+    )
+    .await;
     assert_eq!(s, 200);
     ws.close().await;
 
@@ -92,7 +96,10 @@ async fn histograms_move_with_a_chat_exchange(b: Backend) {
         count(&after, "brook_http_request_duration_seconds") > count(&before, "brook_http_request_duration_seconds"),
         "{after}"
     );
-    assert!(after.contains("brook_reply_duration_seconds_bucket{finish_reason=\"stop\",le=\"+Inf\"} 2"), "{after}");
+    assert!(
+        after.contains("brook_reply_duration_seconds_bucket{finish_reason=\"stop\",le=\"+Inf\"} 2"),
+        "{after}"
+    );
     // Tokens as they streamed: five each; usage by bot and model.
     assert_eq!(sample(&after, "brook_tokens_total"), 10.0, "{after}");
     assert_eq!(sample(&after, "brook_messages_total"), 2.0, "{after}");
@@ -106,7 +113,9 @@ async fn histograms_move_with_a_chat_exchange(b: Backend) {
     assert_eq!(sample(&after, "brook_replies_queued"), 0.0, "{after}");
 
     // Another app in this process has its own registry.
-    let Some(other) = spawn_app(AppOptions::new(b)).await else { return };
+    let Some(other) = spawn_app(AppOptions::new(b)).await else {
+        return;
+    };
     let fresh = scrape(&other).await;
     assert_eq!(sample(&fresh, "brook_messages_total"), 0.0, "{fresh}");
     assert_eq!(count(&fresh, "brook_time_to_first_token_seconds"), 0.0, "{fresh}");
@@ -150,7 +159,9 @@ async fn request_ids_are_kept_made_and_echoed(b: Backend) {
 }
 
 async fn compression_spares_streams(b: Backend) {
-    let Some(app) = spawn_app(AppOptions::new(b)).await else { return };
+    let Some(app) = spawn_app(AppOptions::new(b)).await else {
+        return;
+    };
     let token = app.user_token().await;
     // A dynamic answer is gzipped for a client that accepts it.
     let r = app
@@ -214,12 +225,7 @@ async fn bundle_and_widget_cache_and_revalidate(b: Backend) {
     let Some(app) = spawn_app(AppOptions::new(b).config(move |c| c.site_root = root)).await else {
         return;
     };
-    let get = |path: &str, encodings: &str| {
-        app.http
-            .get(app.url(path))
-            .header("accept-encoding", encodings)
-            .send()
-    };
+    let get = |path: &str, encodings: &str| app.http.get(app.url(path)).header("accept-encoding", encodings).send();
     let r = get("/pkg/brook.0123456789abcdef.js", "gzip, br").await.unwrap();
     assert_eq!(r.headers()["cache-control"], "public, max-age=31536000, immutable");
     assert_eq!(r.headers()["content-encoding"], "br", "brotli preferred");
@@ -227,7 +233,11 @@ async fn bundle_and_widget_cache_and_revalidate(b: Backend) {
     let r = get("/pkg/brook.0123456789abcdef.js", "gzip").await.unwrap();
     assert_eq!(r.headers()["content-encoding"], "gzip");
     let r = get("/pkg/plain.js", "gzip").await.unwrap();
-    assert_eq!(r.headers()["cache-control"], "no-cache", "a name without a hash is revalidated");
+    assert_eq!(
+        r.headers()["cache-control"],
+        "no-cache",
+        "a name without a hash is revalidated"
+    );
     let r = get("/pkg/brook.fedcba9876543210.js", "gzip").await.unwrap();
     assert_eq!(r.status(), 404);
     assert_ne!(r.headers()["cache-control"], "public, max-age=31536000, immutable");
@@ -295,7 +305,10 @@ async fn every_exported_metric_is_documented(b: Backend) {
                     .find_map(|s| word.strip_suffix(s))
                     .unwrap_or(word);
                 if name.starts_with("brook_") || name.starts_with("process_") {
-                    assert!(doc.contains(&format!("`{name}`")), "the dashboard plots undocumented {name}");
+                    assert!(
+                        doc.contains(&format!("`{name}`")),
+                        "the dashboard plots undocumented {name}"
+                    );
                 }
             }
         }
