@@ -35,17 +35,21 @@ build: tools site widget
 
 site:
 	@scripts/build-site.sh
-	@# Precompressed copies: the server sends them to browsers that accept gzip.
-	find target/site/pkg -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' \) -exec gzip -9 -k -f -n {} \;
+	@# Precompressed copies (brotli and gzip, Node's zlib: works offline): the
+	@# server sends them to browsers that accept them.
+	@node scripts/precompress.mjs $$(find target/site/pkg -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' \))
 
 widget:
 	@scripts/build-widget.sh
+	@node scripts/precompress.mjs $$(find target/site/widget -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' \))
 
-## dev: rebuild and reload on change (cargo-leptos, installed on first use)
+## dev: rebuild and reload on change (cargo-leptos, installed on first use).
+## cargo-leptos passes the LEPTOS_* variables (site root, address, reload
+## port, hashed names) to the server; the page reloads itself after a rebuild.
 dev: tools
 	@cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)" || \
 		cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION) --features no_downloads
-	cargo leptos watch
+	DATABASE_URL='$(RUN_DATABASE_URL)' BROOK_PROVIDER='$(RUN_PROVIDER)' cargo leptos watch
 
 ## test: formatting, lints, Rust tests and the browser tests against the release build
 test: tools test-deps lint rust-tests build e2e

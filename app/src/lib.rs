@@ -18,7 +18,7 @@ pub mod store;
 pub mod theme;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -40,6 +40,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover"/>
                 <meta name="color-scheme" content=scheme/>
                 <link rel="icon" href="data:,"/>
+                // The bundle's names carry content hashes when built with them
+                // (cargo-leptos `hash-files`, scripts/build-site.sh): a deploy
+                // never leaves a browser on an old bundle (issue 15).
+                <HashedStylesheet options=options.clone() id="leptos"/>
+                // Live reload under `cargo leptos watch` (`make dev`) only.
+                <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -59,7 +65,6 @@ pub fn App() -> impl IntoView {
     let store = store::Store::new();
     provide_context(store);
     view! {
-        <Stylesheet id="leptos" href="/pkg/brook.css"/>
         <Title text="Brook"/>
         <Router>
             <navigation::FollowNavigation store/>

@@ -13,7 +13,7 @@ use protocol::ErrorCode;
 
 use crate::auth::Identity;
 use crate::error::{Error, Result};
-use crate::hub::Subscription;
+use crate::hub::{Subscription, Transport};
 use crate::Engine;
 
 impl Engine {
@@ -60,16 +60,35 @@ impl Engine {
     /// Errors: `RATE_LIMITED` over `BROOK_MAX_CONNECTIONS_PER_IDENTITY`. A
     /// revocation that raced with the caller's check cuts the new subscription
     /// before it is returned, so no stream outlives its token.
-    pub async fn subscribe(&self, who: &Identity) -> Result<Subscription> {
-        let sub = self
-            .hub
-            .registry
-            .register(who)
-            .map_err(|e| Error::new(ErrorCode::RateLimited, e.to_string()))?;
+    pub async fn subscribe(&self, who: &Identity, transport: Transport) -> Result<Subscription> {
+        let sub = self.hub.registry.register(who, transport).map_err(|e| {
+            self.count_limit_refusal("connections");
+            Error::new(ErrorCode::RateLimited, e.to_string())
+        })?;
         if self.admitted(who).await.is_err() {
             sub.cut.cancel();
         }
         Ok(sub)
+    }
+
+    /// Counts a request refused by a limit (`brook_limit_refusals_total{limit}`:
+    /// `messages`, `quota`, `auth` or `connections`).
+    pub fn count_limit_refusal(&self, limit: &'static str) {
+        self.metrics
+            .record(|| ::metrics::counter!("brook_limit_refusals_total", "limit" => limit).increment(1));
+    }
+
+    /// Counts a stream closed because its client stopped reading.
+    pub fn count_slow_consumer(&self, transport: Transport) {
+        self.metrics.record(|| {
+            ::metrics::counter!("brook_slow_consumer_closes_total", "transport" => transport.as_str()).increment(1)
+        });
+    }
+
+    /// Counts a reply resumed from a sequence number.
+    pub fn count_resume(&self, transport: Transport) {
+        self.metrics
+            .record(|| ::metrics::counter!("brook_resumes_total", "transport" => transport.as_str()).increment(1));
     }
 
     /// Why a subscription of `who` was cut, as the error its transport reports.

@@ -86,7 +86,7 @@ impl Engine {
             scheduler: Scheduler::new(config.max_active_replies),
             message_limiter: RateLimiter::new(config.rate_limit_per_min),
             auth_limiter: RateLimiter::new(config.auth_rate_limit_per_min),
-            metrics: Default::default(),
+            metrics: crate::metrics::Metrics::new(),
             typing: Mutex::new(HashMap::new()),
             draining: AtomicBool::new(false),
             live_usage: Default::default(),
@@ -97,6 +97,18 @@ impl Engine {
             config,
         });
         engine.refresh_widget_origins().await?;
+        // Histogram samples are drained into buckets at each scrape; this keeps
+        // memory bounded when nobody scrapes. Ends with the engine.
+        let weak = Arc::downgrade(&engine);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                match weak.upgrade() {
+                    Some(e) => e.metrics.upkeep(),
+                    None => break,
+                }
+            }
+        });
         Ok(engine)
     }
 
@@ -132,13 +144,16 @@ impl Engine {
         }
     }
 
-    /// `GET /metrics`.
+    /// `GET /metrics`: the registry, with the gauges read from the state now.
     pub fn render_metrics(&self) -> String {
-        self.metrics.render(
-            self.hub.registry.connections(),
-            self.scheduler.in_flight(),
-            self.hub.held(),
-        )
+        let (replies_active, replies_queued) = self.scheduler.replies();
+        self.metrics.render(&crate::metrics::Gauges {
+            connections: self.hub.registry.connections_by_transport(),
+            conversations_in_flight: self.scheduler.in_flight(),
+            replies_active,
+            replies_queued,
+            reply_logs_held: self.hub.held(),
+        })
     }
 
     /// Rebuilds the CORS allow-list after a bot's widget settings change.

@@ -1,19 +1,43 @@
-//! Counters for `GET /metrics` (Prometheus text format). Plain atomics: a
-//! metric costs one relaxed increment where it happens.
+//! `GET /metrics`: Prometheus text format, through the `metrics` facade and
+//! `metrics-exporter-prometheus` (issue 15). Every metric, what it means and
+//! what to alert on: `docs/operations.md`.
+//!
+//! # Recording
+//!
+//! Any module records with the facade's macros, run inside
+//! [`Metrics::record`], which points them at this engine's own recorder:
+//!
+//! ```ignore
+//! engine.metrics.record(|| metrics::counter!("brook_feedback_total", "bot" => bot, "rating" => r).increment(1));
+//! ```
+//!
+//! # One registry per engine, not one per process
+//!
+//! The facade's global recorder can be installed once per process, but the
+//! test suite runs many Brook apps in one process, and each asserts exact
+//! counts on its own `/metrics`. So every [`Engine`](crate::Engine) owns a
+//! [`PrometheusRecorder`] and [`Metrics::record`] installs it as the
+//! facade's *local* recorder for the duration of a synchronous closure
+//! (`metrics::with_local_recorder`). A handle the closure returns (a
+//! `Counter`, `Gauge` or `Histogram`) keeps pointing at this engine's
+//! registry after the closure, so hot paths register once and then pay one
+//! atomic add per use (the token counter of a reply).
+//!
+//! Names follow Prometheus's conventions: `_total` for counters, base units
+//! (`_seconds`), and every histogram has the buckets of [`BUCKETS`].
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, Unit};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use protocol::objects::FinishReason;
 
-pub struct Metrics {
-    started: Instant,
-    pub messages: AtomicU64,
-    pub duplicates: AtomicU64,
-    pub refusals: AtomicU64,
-    pub tokens: AtomicU64,
-    finished: [AtomicU64; 5],
-}
+/// Histogram buckets, in seconds: from 5 ms (an ack, an API call) to two
+/// minutes (a long reply). Prometheus's default set stops at 10 s, too short
+/// for a reply's duration.
+pub const BUCKETS: [f64; 15] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0,
+];
 
 const REASONS: [FinishReason; 5] = [
     FinishReason::Stop,
@@ -23,94 +47,231 @@ const REASONS: [FinishReason; 5] = [
     FinishReason::Interrupted,
 ];
 
+/// The gauges read from the engine's state at scrape time (never drift: they
+/// are counted, not incremented and decremented).
+#[derive(Debug, Default, Clone)]
+pub struct Gauges {
+    /// Open streams by transport (`websocket`, `sse`, `long_poll`).
+    pub connections: Vec<(&'static str, usize)>,
+    /// Conversations with a reply generating or waiting.
+    pub conversations_in_flight: usize,
+    /// Replies holding a generation permit (`BROOK_MAX_ACTIVE_REPLIES`).
+    pub replies_active: usize,
+    /// Replies accepted and waiting: behind another reply of their
+    /// conversation, or for a permit.
+    pub replies_queued: usize,
+    /// Reply logs kept for `resume`.
+    pub reply_logs_held: usize,
+}
+
+/// One engine's metrics registry.
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+    started: Instant,
+}
+
 impl Default for Metrics {
     fn default() -> Self {
-        Metrics {
-            started: Instant::now(),
-            messages: AtomicU64::new(0),
-            duplicates: AtomicU64::new(0),
-            refusals: AtomicU64::new(0),
-            tokens: AtomicU64::new(0),
-            finished: Default::default(),
-        }
+        Self::new()
     }
 }
 
 impl Metrics {
-    pub fn finished(&self, reason: FinishReason) {
-        if let Some(i) = REASONS.iter().position(|r| *r == reason) {
-            self.finished[i].fetch_add(1, Ordering::Relaxed);
-        }
+    pub fn new() -> Metrics {
+        let recorder =
+            match PrometheusBuilder::new().set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &BUCKETS) {
+                Ok(b) => b.build_recorder(),
+                // Only an empty bucket list is refused, and BUCKETS is not empty.
+                Err(_) => PrometheusBuilder::new().build_recorder(),
+            };
+        let handle = recorder.handle();
+        let m = Metrics {
+            recorder,
+            handle,
+            started: Instant::now(),
+        };
+        m.record(describe_all);
+        m.record(|| {
+            let start = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or_default();
+            gauge!("process_start_time_seconds").set(start);
+            gauge!("brook_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+            // Counters a dashboard plots from the first scrape, at zero.
+            for name in [
+                "brook_messages_total",
+                "brook_duplicate_sends_total",
+                "brook_refusals_total",
+                "brook_tokens_total",
+            ] {
+                counter!(name).absolute(0);
+            }
+            for r in REASONS {
+                counter!("brook_replies_finished_total", "finish_reason" => r.as_str()).absolute(0);
+            }
+        });
+        m
     }
 
-    /// The text exposition, with the gauges the caller reads at scrape time.
-    pub fn render(&self, connections: usize, in_flight: usize, logs_held: usize) -> String {
-        let mut out = String::with_capacity(1024);
-        let mut metric = |name: &str, kind: &str, help: &str, lines: Vec<(String, u64)>| {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
-            for (labels, v) in lines {
-                out.push_str(&format!("{name}{labels} {v}\n"));
+    /// Runs `f` with this engine's recorder behind the `metrics` macros.
+    /// `f` must be synchronous: the local recorder is the calling thread's.
+    pub fn record<T>(&self, f: impl FnOnce() -> T) -> T {
+        metrics::with_local_recorder(&self.recorder, f)
+    }
+
+    /// Drains histogram samples into their buckets; run every few seconds so
+    /// memory stays bounded between scrapes.
+    pub fn upkeep(&self) {
+        self.handle.run_upkeep();
+    }
+
+    /// A reply (or stateless completion) ended.
+    pub fn finished(&self, reason: FinishReason) {
+        self.record(|| counter!("brook_replies_finished_total", "finish_reason" => reason.as_str()).increment(1));
+    }
+
+    /// The text exposition, with the gauges the caller read just now.
+    pub fn render(&self, g: &Gauges) -> String {
+        self.record(|| {
+            gauge!("brook_uptime_seconds").set(self.started.elapsed().as_secs_f64());
+            for (transport, n) in &g.connections {
+                gauge!("brook_connections", "transport" => *transport).set(*n as f64);
             }
-        };
-        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        metric(
-            "brook_uptime_seconds",
-            "gauge",
-            "Seconds since start.",
-            vec![(String::new(), self.started.elapsed().as_secs())],
+            gauge!("brook_conversations_in_flight").set(g.conversations_in_flight as f64);
+            gauge!("brook_replies_active").set(g.replies_active as f64);
+            gauge!("brook_replies_queued").set(g.replies_queued as f64);
+            gauge!("brook_reply_logs_held").set(g.reply_logs_held as f64);
+        });
+        self.handle.render()
+    }
+}
+
+/// `# HELP` texts and units of every metric Brook records.
+fn describe_all() {
+    describe_gauge!(
+        "process_start_time_seconds",
+        Unit::Seconds,
+        "Start time of the process since the Unix epoch."
+    );
+    describe_gauge!(
+        "brook_build_info",
+        "Always 1; the label `version` is the running build's."
+    );
+    describe_gauge!("brook_uptime_seconds", Unit::Seconds, "Seconds since start.");
+    describe_gauge!(
+        "brook_connections",
+        "Open WebSocket, SSE and long-poll streams, by transport."
+    );
+    describe_gauge!(
+        "brook_conversations_in_flight",
+        "Conversations with a reply generating or waiting."
+    );
+    describe_gauge!(
+        "brook_replies_active",
+        "Replies generating now (holding one of BROOK_MAX_ACTIVE_REPLIES)."
+    );
+    describe_gauge!(
+        "brook_replies_queued",
+        "Replies accepted and waiting for their turn or for a generation slot."
+    );
+    describe_gauge!("brook_reply_logs_held", "Reply logs kept in memory for resume.");
+    describe_counter!("brook_messages_total", "User messages and API completions accepted.");
+    describe_counter!(
+        "brook_duplicate_sends_total",
+        "Sends answered with an earlier ack (repeated client_id)."
+    );
+    describe_counter!(
+        "brook_refusals_total",
+        "Sends and API completions refused before ack, for any reason."
+    );
+    describe_counter!(
+        "brook_limit_refusals_total",
+        "Requests refused by a limit, by limit: messages (per-minute rate and concurrency), quota (daily tokens), \
+         auth (sign-in rate), connections (streams per identity)."
+    );
+    describe_counter!(
+        "brook_tokens_total",
+        "Text deltas streamed from the model (one per upstream chunk, about one token), counted as they arrive."
+    );
+    describe_counter!(
+        "brook_usage_tokens_total",
+        "Tokens the model reported (or Brook estimated) per finished reply, by bot, model and type (prompt, completion)."
+    );
+    describe_counter!("brook_replies_finished_total", "Replies finished, by finish reason.");
+    describe_counter!(
+        "brook_upstream_errors_total",
+        "Failed attempts to get text from the model, by kind (retried ones included)."
+    );
+    describe_counter!(
+        "brook_resumes_total",
+        "Replies resumed from a sequence number, by transport."
+    );
+    describe_counter!(
+        "brook_slow_consumer_closes_total",
+        "Streams closed because the client stopped reading, by transport."
+    );
+    describe_histogram!(
+        "brook_time_to_first_token_seconds",
+        Unit::Seconds,
+        "From a reply's turn to generate to its first text, by surface (chat, openai)."
+    );
+    describe_histogram!(
+        "brook_reply_duration_seconds",
+        Unit::Seconds,
+        "From a reply's turn to generate to its end, by finish reason."
+    );
+    describe_histogram!(
+        "brook_upstream_latency_seconds",
+        Unit::Seconds,
+        "From a request to the model to its first streamed event (per attempt)."
+    );
+    describe_histogram!(
+        "brook_http_request_duration_seconds",
+        Unit::Seconds,
+        "HTTP requests until the response head, by method, route template and status."
+    );
+    describe_histogram!(
+        "brook_ack_latency_seconds",
+        Unit::Seconds,
+        "From a received message to its ack, by transport (websocket, http)."
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metrics::histogram;
+
+    #[test]
+    fn each_engine_has_its_own_registry() {
+        let (a, b) = (Metrics::new(), Metrics::new());
+        a.record(|| counter!("brook_messages_total").increment(2));
+        a.record(|| histogram!("brook_ack_latency_seconds", "transport" => "http").record(0.02));
+        let ta = a.render(&Gauges::default());
+        let tb = b.render(&Gauges::default());
+        assert!(ta.contains("brook_messages_total 2"), "{ta}");
+        assert!(tb.contains("brook_messages_total 0"), "{tb}");
+        assert!(
+            ta.contains("brook_ack_latency_seconds_bucket{transport=\"http\",le=\"0.025\"} 1"),
+            "{ta}"
         );
-        metric(
-            "brook_connections",
-            "gauge",
-            "Open WebSocket and SSE connections.",
-            vec![(String::new(), connections as u64)],
+        assert!(
+            ta.contains("brook_ack_latency_seconds_count{transport=\"http\"} 1"),
+            "{ta}"
         );
-        metric(
-            "brook_conversations_in_flight",
-            "gauge",
-            "Conversations with a reply generating or waiting.",
-            vec![(String::new(), in_flight as u64)],
-        );
-        metric(
-            "brook_reply_logs_held",
-            "gauge",
-            "Reply logs kept for resume.",
-            vec![(String::new(), logs_held as u64)],
-        );
-        metric(
-            "brook_messages_total",
-            "counter",
-            "User messages accepted.",
-            vec![(String::new(), get(&self.messages))],
-        );
-        metric(
-            "brook_duplicate_sends_total",
-            "counter",
-            "Sends answered with an earlier ack (repeated client_id).",
-            vec![(String::new(), get(&self.duplicates))],
-        );
-        metric(
-            "brook_refusals_total",
-            "counter",
-            "Sends refused before ack.",
-            vec![(String::new(), get(&self.refusals))],
-        );
-        metric(
-            "brook_tokens_total",
-            "counter",
-            "Token frames produced.",
-            vec![(String::new(), get(&self.tokens))],
-        );
-        metric(
-            "brook_replies_finished_total",
-            "counter",
-            "Replies finished, by finish reason.",
-            REASONS
-                .iter()
-                .zip(&self.finished)
-                .map(|(r, c)| (format!("{{finish_reason=\"{}\"}}", r.as_str()), get(c)))
-                .collect(),
-        );
-        out
+        assert!(!tb.contains("brook_ack_latency_seconds_count"), "{tb}");
+        assert!(ta.contains("# TYPE process_start_time_seconds gauge"), "{ta}");
+        assert!(ta.contains("brook_build_info{version=\""), "{ta}");
+    }
+
+    #[test]
+    fn a_handle_outlives_the_closure() {
+        let m = Metrics::new();
+        let tokens = m.record(|| counter!("brook_tokens_total"));
+        tokens.increment(3);
+        tokens.increment(1);
+        assert!(m.render(&Gauges::default()).contains("brook_tokens_total 4"));
     }
 }

@@ -14,6 +14,10 @@ pub struct ApiError {
     /// The reply the error is about: the running one for `REPLY_IN_PROGRESS`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_id: Option<String>,
+    /// The request's id, as in its `x-request-id` response header, so a user's
+    /// report can be matched to the server's log (docs/decisions.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

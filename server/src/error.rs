@@ -39,6 +39,7 @@ impl IntoResponse for HttpError {
                 error: e.message,
                 code: e.code,
                 reply_id: e.reply_id,
+                request_id: crate::telemetry::request_id::current(),
             }),
         )
             .into_response();

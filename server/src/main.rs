@@ -20,6 +20,16 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     brook_server::alloc::tune();
+    // Settings from `.env` in the working directory, if there is one; the
+    // process's own environment wins over it (see .env.example).
+    let dotenv = match dotenvy::dotenv() {
+        Ok(path) => Some(path),
+        Err(e) if e.not_found() => None,
+        Err(e) => {
+            eprintln!("brook: .env: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let cli = Cli::parse();
     let config = match Config::from_settings(&cli.settings) {
         Ok(c) => c,
@@ -29,6 +39,9 @@ fn main() -> ExitCode {
         }
     };
     brook_server::telemetry::init(config.log_format);
+    if let Some(path) = dotenv {
+        tracing::info!(path = %path.display(), "settings read from .env");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {

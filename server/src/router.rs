@@ -1,35 +1,39 @@
 //! The Axum router: API, transports, the Leptos app and the static site.
 
-use axum::http::{header, HeaderValue};
-use axum::routing::{any, get, post};
+use axum::http::{HeaderMap, StatusCode, Version};
+use axum::routing::{any, get, get_service, post};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::services::ServeDir;
-use tower_http::set_header::SetResponseHeader;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::assets::{precompressed_dir, precompressed_file};
 use crate::routes;
 use crate::state::AppState;
-
-/// Static files, sent gzipped (made at build time) to clients that accept it.
-/// `Vary` keeps a cache in between from handing the gzipped copy to a client
-/// that did not ask for it.
-fn precompressed(dir: std::path::PathBuf) -> SetResponseHeader<ServeDir, HeaderValue> {
-    SetResponseHeader::if_not_present(
-        ServeDir::new(dir).precompressed_gzip(),
-        header::VARY,
-        HeaderValue::from_static("accept-encoding"),
-    )
-}
+use crate::telemetry::{access, request_id};
 
 /// `/widget.js` and `/widget/*`: public, any origin may load them.
 fn widget_files(state: &AppState) -> Router<AppState> {
     let dir = std::path::Path::new(&*state.leptos.site_root).join("widget");
     Router::new()
-        .route("/widget.js", get(routes::widget::loader))
-        .nest_service("/widget", precompressed(dir))
+        .route("/widget.js", get_service(precompressed_file(dir.join("widget.js"))))
+        .nest_service("/widget", precompressed_dir(dir))
         .layer(axum::middleware::from_fn(routes::widget::public_files))
+}
+
+/// Which responses tower-http compresses on the fly: JSON and HTML over 32
+/// bytes, never a stream (`text/event-stream`, or anything marked
+/// `X-Accel-Buffering: no`, contract §4: compressing would buffer it), nor
+/// an upgrade, images or a precompressed file.
+fn compressible() -> impl Predicate {
+    DefaultPredicate::new().and(
+        |status: StatusCode, _: Version, headers: &HeaderMap, _: &axum::http::Extensions| {
+            status != StatusCode::SWITCHING_PROTOCOLS && headers.get("x-accel-buffering").is_none_or(|v| v != "no")
+        },
+    )
 }
 
 pub fn build(state: AppState) -> Router {
@@ -54,14 +58,22 @@ pub fn build(state: AppState) -> Router {
                 .patch(routes::conversations::rename)
                 .delete(routes::conversations::delete),
         )
-        .route("/api/v1/conversations/{id}/messages", get(routes::conversations::messages))
+        .route(
+            "/api/v1/conversations/{id}/messages",
+            get(routes::conversations::messages),
+        )
         .route("/api/v1/messages/{id}/versions", get(routes::conversations::versions))
         .route("/api/v1/bots", get(routes::bots::list).post(routes::bots::create))
         .route(
             "/api/v1/bots/{id}",
-            get(routes::bots::get).patch(routes::bots::update).delete(routes::bots::delete),
+            get(routes::bots::get)
+                .patch(routes::bots::update)
+                .delete(routes::bots::delete),
         )
-        .route("/api/v1/bots/{id}/conversations", get(routes::bots::visitor_conversations))
+        .route(
+            "/api/v1/bots/{id}/conversations",
+            get(routes::bots::visitor_conversations),
+        )
         .route(
             "/api/v1/bots/{id}/visitors/{visitor_id}/conversations/{session_id}/messages",
             get(routes::bots::visitor_messages),
@@ -86,29 +98,45 @@ pub fn build(state: AppState) -> Router {
         .route("/api/v1/chat/ws/{bot_id}", get(crate::ws::chat_bot))
         .route("/api/v1/{*rest}", any(crate::error::api_not_found))
         .merge(crate::openai::routes())
-        .leptos_routes_with_context(
-            &state,
-            routes_list,
-            move || provide_context(engine.clone()),
-            {
-                let o = leptos_options.clone();
-                move || app::shell(o.clone())
-            },
-        )
+        .leptos_routes_with_context(&state, routes_list, move || provide_context(engine.clone()), {
+            let o = leptos_options.clone();
+            move || app::shell(o.clone())
+        })
         .merge(widget_files(&state))
-        // The app's bundle, gzipped at build time (1.28 MB of WASM is 0.47 MB).
+        // The app's bundle, compressed at build time (BENCHMARKS.md: bundle size).
         .nest_service(
             &format!("/{}", state.leptos.site_pkg_dir),
-            precompressed(std::path::Path::new(&*state.leptos.site_root).join(&*state.leptos.site_pkg_dir)),
+            tower::ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(crate::assets::pkg_cache))
+                .service(precompressed_dir(
+                    std::path::Path::new(&*state.leptos.site_root).join(&*state.leptos.site_pkg_dir),
+                )),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .method_not_allowed_fallback(crate::error::method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), routes::widget::cors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::widget::cors,
+        ))
         .layer(axum::middleware::from_fn(crate::security_headers::add))
+        .layer(CompressionLayer::new().gzip(true).compress_when(compressible()))
+        // Outermost last: a sane `x-request-id` kept (else a fresh UUID), echoed
+        // on the response, on the span of every log line, and in error bodies.
+        .layer(axum::middleware::from_fn_with_state(
+            state.engine.clone(),
+            access::observe,
+        ))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-                tracing::info_span!("http", method = %req.method(), uri = %crate::telemetry::redact_query(req.uri()))
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(access::span)
+                .on_request(())
+                .on_response(access::log_response),
         )
+        .layer(PropagateRequestIdLayer::new(request_id::X_REQUEST_ID.clone()))
+        .layer(SetRequestIdLayer::new(
+            request_id::X_REQUEST_ID.clone(),
+            MakeRequestUuid,
+        ))
+        .layer(axum::middleware::from_fn(request_id::drop_insane))
         .with_state(state)
 }

@@ -4,7 +4,7 @@
 //! in paths stay home), and for any HTML page that did not set its own policy
 //! a strict `Content-Security-Policy` without scripts and with
 //! `frame-ancestors 'none'`. Pages set their nonced policy themselves
-//! ([`app::csp`]).
+//! ([`app::csp`]). HTML is `Cache-Control: no-cache` unless it says otherwise.
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
@@ -29,6 +29,12 @@ pub async fn add(req: Request, next: Next) -> Response {
         .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("text/html"));
     if html && !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(FALLBACK_CSP));
+    }
+    // A page names the current bundle's hashed files: never serve a stale one
+    // from a cache without asking (issue 15).
+    if html {
+        h.entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-cache"));
     }
     res
 }

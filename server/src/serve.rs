@@ -18,14 +18,61 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// Leptos's options for the given configuration (the names match cargo-leptos's build).
+/// Leptos's options for the given configuration, with the `LEPTOS_*`
+/// variables cargo-leptos sets (`make dev`) or an operator may set:
+/// `LEPTOS_OUTPUT_NAME` (`brook`), `LEPTOS_SITE_PKG_DIR` (`pkg`), `LEPTOS_ENV`
+/// (`PROD`; `DEV` with `LEPTOS_WATCH` turns on live reload),
+/// `LEPTOS_RELOAD_PORT` (3001), `LEPTOS_RELOAD_EXTERNAL_PORT`,
+/// `LEPTOS_RELOAD_WS_PROTOCOL`, `LEPTOS_HASH_FILES` and `LEPTOS_HASH_FILE_NAME`
+/// (`hash.txt`). The site root and address come from [`Config`]
+/// (`LEPTOS_SITE_ROOT`, `LEPTOS_SITE_ADDR`, contract §1).
+///
+/// Without `LEPTOS_HASH_FILES`, hashed names are used when the hash file
+/// exists beside the running binary, where Leptos reads it and where
+/// `scripts/build-site.sh` and cargo-leptos write it.
 pub fn leptos_options(config: &Config) -> LeptosOptions {
+    leptos_options_from(config, |k| std::env::var(k).ok(), hash_file_beside_binary)
+}
+
+fn hash_file_beside_binary(name: &str) -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join(name)))
+        .is_some_and(|p| p.is_file())
+}
+
+/// [`leptos_options`] with its environment and file system given.
+pub fn leptos_options_from(
+    config: &Config,
+    var: impl Fn(&str) -> Option<String>,
+    hash_file_exists: impl Fn(&str) -> bool,
+) -> LeptosOptions {
+    let or = |k: &str, d: &str| var(k).filter(|v| !v.trim().is_empty()).unwrap_or_else(|| d.to_string());
+    let port = |k: &str| var(k).and_then(|v| v.trim().parse::<u32>().ok());
+    let hash_file = or("LEPTOS_HASH_FILE_NAME", "hash.txt");
+    let hash_files = match var("LEPTOS_HASH_FILES") {
+        Some(v) => v.trim().eq_ignore_ascii_case("true"),
+        None => hash_file_exists(&hash_file),
+    };
     LeptosOptions::builder()
-        .output_name("brook")
+        .output_name(or("LEPTOS_OUTPUT_NAME", "brook"))
         .site_root(config.site_root.to_string_lossy().to_string())
-        .site_pkg_dir("pkg")
+        .site_pkg_dir(or("LEPTOS_SITE_PKG_DIR", "pkg"))
         .site_addr(config.addr)
-        .env(leptos::config::Env::PROD)
+        .env(
+            or("LEPTOS_ENV", "PROD")
+                .parse::<leptos::config::Env>()
+                .unwrap_or(leptos::config::Env::PROD),
+        )
+        .reload_port(port("LEPTOS_RELOAD_PORT").unwrap_or(3001))
+        .reload_external_port(port("LEPTOS_RELOAD_EXTERNAL_PORT"))
+        .reload_ws_protocol(
+            or("LEPTOS_RELOAD_WS_PROTOCOL", "ws")
+                .parse::<leptos::config::ReloadWSProtocol>()
+                .unwrap_or_default(),
+        )
+        .hash_file(std::sync::Arc::<str>::from(hash_file))
+        .hash_files(hash_files)
         .build()
 }
 
@@ -124,5 +171,36 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leptos_variables_as_cargo_leptos_sets_them() {
+        let config = Config::default();
+        let none = leptos_options_from(&config, |_| None, |_| false);
+        assert_eq!(&*none.output_name, "brook");
+        assert_eq!(&*none.site_pkg_dir, "pkg");
+        assert_eq!(none.env, leptos::config::Env::PROD);
+        assert!(!none.hash_files, "no hash file beside the binary");
+        assert!(leptos_options_from(&config, |_| None, |f| f == "hash.txt").hash_files);
+        let vars = |k: &str| {
+            let v = match k {
+                "LEPTOS_ENV" => "DEV",
+                "LEPTOS_RELOAD_PORT" => "3999",
+                "LEPTOS_HASH_FILES" => "false",
+                "LEPTOS_OUTPUT_NAME" => "other",
+                _ => return None,
+            };
+            Some(v.to_string())
+        };
+        let dev = leptos_options_from(&config, vars, |_| true);
+        assert_eq!(dev.env, leptos::config::Env::DEV);
+        assert_eq!(dev.reload_port, 3999);
+        assert!(!dev.hash_files, "LEPTOS_HASH_FILES wins over the file");
+        assert_eq!(&*dev.output_name, "other");
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod context;
 pub mod frames;
+mod observe;
 pub mod quota;
 pub(crate) mod runner;
 pub mod scheduler;

@@ -15,6 +15,7 @@ use protocol::objects::{FinishReason, MessageStatus, ReplyMetadata, Usage};
 use protocol::ErrorCode;
 
 use super::frames;
+use super::observe::{Generated, UpstreamFailure};
 use super::scheduler::Job;
 use crate::engine::Engine;
 use crate::hub::Event;
@@ -178,20 +179,26 @@ impl Engine {
         let mut attempt = 0u32;
         let first_token = self.config.upstream_first_token;
         let idle = self.config.upstream_idle;
+        let tokens = self.token_counter();
 
         'attempts: loop {
             let attempt_start = Instant::now();
+            let mut heard = false;
             let opened = tokio::select! {
                 r = tokio::time::timeout(first_token, self.provider.stream(request.clone())) => r,
                 _ = cancel.cancelled() => { out.finish = job.control.reason(); break 'attempts; }
             };
             let failure = match opened {
                 Err(_) => {
+                    self.count_upstream_failure(UpstreamFailure::FirstTokenTimeout);
                     out.error = Some(format!("the model did not answer within {} s", first_token.as_secs()));
                     out.finish = FinishReason::Error;
                     break 'attempts;
                 }
-                Ok(Err(e)) => e,
+                Ok(Err(e)) => {
+                    self.count_upstream_failure(UpstreamFailure::of(&e));
+                    e
+                }
                 Ok(Ok(mut stream)) => loop {
                     let wait = if out.seq == 0 {
                         first_token.saturating_sub(attempt_start.elapsed())
@@ -202,8 +209,17 @@ impl Engine {
                         n = tokio::time::timeout(wait, stream.next()) => n,
                         _ = cancel.cancelled() => { out.finish = job.control.reason(); break 'attempts; }
                     };
+                    if !heard && matches!(next, Ok(Some(_))) {
+                        heard = true;
+                        self.observe_upstream_latency(attempt_start.elapsed());
+                    }
                     match next {
                         Err(_) => {
+                            self.count_upstream_failure(if out.seq == 0 {
+                                UpstreamFailure::FirstTokenTimeout
+                            } else {
+                                UpstreamFailure::IdleTimeout
+                            });
                             out.error = Some(if out.seq == 0 {
                                 format!("the model did not answer within {} s", first_token.as_secs())
                             } else {
@@ -218,14 +234,19 @@ impl Engine {
                                 break 'attempts;
                             }
                             None => {
+                                self.count_upstream_failure(UpstreamFailure::CutOff);
                                 break ProviderError::Retryable {
                                     message: "the model's stream was cut off".into(),
                                     retry_after: None,
-                                }
+                                };
                             }
                         },
-                        Ok(Some(Err(e))) => break e,
+                        Ok(Some(Err(e))) => {
+                            self.count_upstream_failure(UpstreamFailure::of(&e));
+                            break e;
+                        }
                         Ok(Some(Ok(Delta::Text(t)))) => {
+                            tokens.increment(1);
                             if out.ttft.is_none() {
                                 out.ttft = Some(started.elapsed());
                             }
@@ -294,10 +315,6 @@ impl Engine {
     pub(crate) async fn finalize(self: &Arc<Self>, job: &Job, out: Outcome) {
         let log = &job.log;
         let now = now_micros();
-        self.metrics.finished(out.finish);
-        self.metrics
-            .tokens
-            .fetch_add(out.seq, std::sync::atomic::Ordering::Relaxed);
         let (agent, model) = match &job.bot {
             Some(b) => (b.name.clone(), b.model.clone()),
             None => ("Assistant".to_string(), self.config.model.clone()),
@@ -322,6 +339,15 @@ impl Engine {
         if let Some(e) = &out.error {
             tracing::warn!(reply_id = %log.reply_id, error = %e, "reply failed upstream");
         }
+        self.observe_generated(Generated {
+            surface: "chat",
+            finish: out.finish,
+            ttft: out.ttft,
+            duration: out.duration,
+            usage: &usage,
+            bot: job.bot.as_ref().map_or("", |b| b.id.as_str()),
+            model: &model,
+        });
         let metadata = ReplyMetadata {
             agent,
             model,

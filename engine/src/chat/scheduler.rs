@@ -12,6 +12,7 @@
 //! reservation on failure, which gives the place back.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use protocol::objects::FinishReason;
@@ -83,6 +84,30 @@ pub struct Scheduler {
     state: Arc<Mutex<State>>,
     permits: Option<Arc<Semaphore>>,
     admission_cap: usize,
+    /// Replies holding a permit, and replies waiting for one (`/metrics`).
+    active: Arc<AtomicUsize>,
+    awaiting_permit: Arc<AtomicUsize>,
+}
+
+/// A reply's right to generate: counted in `brook_replies_active` while held.
+pub struct Permit {
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    active: Arc<AtomicUsize>,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.active.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Decrements a counter when dropped (a wait that ended or was abandoned).
+struct Waiting(Arc<AtomicUsize>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A held place in a conversation's queue.
@@ -157,6 +182,8 @@ impl Scheduler {
             state: Arc::new(Mutex::new(State::default())),
             permits: (max_active > 0).then(|| Arc::new(Semaphore::new(max_active))),
             admission_cap: max_active.saturating_mul(4),
+            active: Arc::new(AtomicUsize::new(0)),
+            awaiting_permit: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -226,11 +253,29 @@ impl Scheduler {
     }
 
     /// A permit to generate (waits while the node is at `BROOK_MAX_ACTIVE_REPLIES`).
-    pub async fn permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        match &self.permits {
+    pub async fn permit(&self) -> Permit {
+        self.awaiting_permit.fetch_add(1, Ordering::Relaxed);
+        let waiting = Waiting(self.awaiting_permit.clone());
+        let permit = match &self.permits {
             None => None,
             Some(p) => p.clone().acquire_owned().await.ok(),
+        };
+        drop(waiting);
+        self.active.fetch_add(1, Ordering::Relaxed);
+        Permit {
+            _permit: permit,
+            active: self.active.clone(),
         }
+    }
+
+    /// Replies generating now, and replies accepted but waiting (behind
+    /// another reply of their conversation, or for a permit).
+    pub fn replies(&self) -> (usize, usize) {
+        let in_line: usize = lock(&self.state).queues.values().map(|q| q.waiting.len()).sum();
+        (
+            self.active.load(Ordering::Relaxed),
+            in_line + self.awaiting_permit.load(Ordering::Relaxed),
+        )
     }
 
     /// The reply generating in a conversation.
@@ -342,6 +387,29 @@ mod tests {
         assert!(s.next("o", "c").is_some());
         assert!(s.next("o", "c").is_none());
         assert_eq!(s.in_flight(), 0);
+    }
+
+    #[tokio::test]
+    async fn active_and_queued_replies_are_counted() {
+        let s = Arc::new(Scheduler::new(1));
+        let _ = s.reserve("o", "c").unwrap().commit(job("a"));
+        let _ = s.reserve("o", "c").unwrap().commit(job("b"));
+        assert_eq!(s.replies(), (0, 2), "both wait in line");
+        let _a = s.next("o", "c").unwrap();
+        let first = s.permit().await;
+        assert_eq!(s.replies(), (1, 1));
+        // A second reply (another conversation) waits for the only permit.
+        let waiting = tokio::spawn({
+            let s = s.clone();
+            async move { s.permit().await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert_eq!(s.replies(), (1, 2), "waiting for a permit counts as queued");
+        drop(first);
+        let second = waiting.await.unwrap();
+        assert_eq!(s.replies(), (1, 1));
+        drop(second);
+        assert_eq!(s.replies(), (0, 1));
     }
 
     #[test]

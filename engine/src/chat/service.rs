@@ -205,13 +205,33 @@ impl Engine {
     /// Refusals come first and store nothing; a repeated `client_id` answers with
     /// the original `ack`.
     pub async fn send_message(self: &Arc<Self>, who: &Identity, req: SendMessage) -> Result<Ack> {
-        let r = self.send_message_inner(who, req).await;
-        let m = &self.metrics;
-        match &r {
-            Ok(_) => m.messages.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            Err(_) => m.refusals.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        let received = std::time::Instant::now();
+        let transport = match req.surface {
+            Surface::Frame => "websocket",
+            Surface::Http => "http",
         };
+        let r = self.send_message_inner(who, req).await;
+        match &r {
+            Ok(_) => self.metrics.record(|| {
+                ::metrics::counter!("brook_messages_total").increment(1);
+                ::metrics::histogram!("brook_ack_latency_seconds", "transport" => transport)
+                    .record(received.elapsed().as_secs_f64());
+            }),
+            Err(e) => self.count_refusal(e),
+        }
         r
+    }
+
+    /// A send or completion refused before ack: `brook_refusals_total`, and
+    /// `brook_limit_refusals_total` when a limit refused it.
+    pub(crate) fn count_refusal(&self, e: &Error) {
+        self.metrics
+            .record(|| ::metrics::counter!("brook_refusals_total").increment(1));
+        match e.code {
+            ErrorCode::RateLimited => self.count_limit_refusal("messages"),
+            ErrorCode::QuotaExceeded => self.count_limit_refusal("quota"),
+            _ => {}
+        }
     }
 
     async fn send_message_inner(self: &Arc<Self>, who: &Identity, req: SendMessage) -> Result<Ack> {
@@ -348,8 +368,7 @@ impl Engine {
 
     fn duplicate_ack(&self, row: MessageRow, client_id: Option<String>, origin: Option<ConnId>) -> Result<Ack> {
         self.metrics
-            .duplicates
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            .record(|| ::metrics::counter!("brook_duplicate_sends_total").increment(1));
         if let Some(conn) = origin {
             self.hub.registry.join(conn, &row.conversation_id);
         }

@@ -9,7 +9,6 @@
 //! Usage is added to the identity's daily total when the completion ends.
 
 use std::net::IpAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,6 +17,7 @@ use protocol::objects::{FinishReason, Role, Usage};
 use protocol::ErrorCode;
 use tokio::sync::mpsc;
 
+use super::observe::{Generated, UpstreamFailure};
 use super::runner::{backoff, MAX_RETRIES};
 use crate::auth::Identity;
 use crate::engine::Engine;
@@ -148,12 +148,12 @@ impl Engine {
     /// the receiver of its events is dropped (the client went away).
     pub async fn start_completion(self: &Arc<Self>, who: &Identity, req: StatelessRequest) -> Result<Completion> {
         let r = self.admit_completion(who, &req).await;
-        let counter = if r.is_ok() {
-            &self.metrics.messages
-        } else {
-            &self.metrics.refusals
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        match &r {
+            Ok(_) => self
+                .metrics
+                .record(|| ::metrics::counter!("brook_messages_total").increment(1)),
+            Err(e) => self.count_refusal(e),
+        }
         let (bot, reservation) = r?;
         let request = CompletionRequest {
             model: bot.model.clone(),
@@ -167,12 +167,24 @@ impl Engine {
         let engine = self.clone();
         let owner = who.user_id.clone();
         let span = tracing::info_span!("completion", user_id = %owner, bot_id = %bot.id);
+        let bot_id = bot.id.clone();
         tokio::spawn(tracing::Instrument::instrument(
             async move {
                 let _place = reservation;
                 let _permit = engine.scheduler.permit().await;
-                let (end, pieces) = engine.drive(request, &tx).await;
-                engine.settle(&owner, &end, pieces).await;
+                let model = request.model.clone();
+                let started = Instant::now();
+                let (end, ttft) = engine.drive(request, &tx).await;
+                engine.observe_generated(Generated {
+                    surface: "openai",
+                    finish: end.finish,
+                    ttft,
+                    duration: Some(started.elapsed()),
+                    usage: &end.usage,
+                    bot: &bot_id,
+                    model: &model,
+                });
+                engine.settle(&owner, &end).await;
                 let _ = tx.send(CompletionEvent::End(end)).await;
             },
             span,
@@ -211,10 +223,8 @@ impl Engine {
         }
     }
 
-    /// Metrics and the daily quota, once a completion ended.
-    async fn settle(&self, owner: &str, end: &CompletionEnd, pieces: u64) {
-        self.metrics.finished(end.finish);
-        self.metrics.tokens.fetch_add(pieces, Ordering::Relaxed);
+    /// The daily quota, once a completion ended.
+    async fn settle(&self, owner: &str, end: &CompletionEnd) {
         if end.usage.completion_tokens > 0 {
             let day = utc_day(now_micros());
             if let Err(e) = self
@@ -231,13 +241,22 @@ impl Engine {
     }
 
     /// Streams the provider into `tx`, with the reply runner's time-outs and
-    /// retries before the first text. Returns how it ended and how many pieces
-    /// of text were sent.
-    async fn drive(&self, request: CompletionRequest, tx: &mpsc::Sender<CompletionEvent>) -> (CompletionEnd, u64) {
+    /// retries before the first text. Returns how it ended and the time to its
+    /// first text.
+    async fn drive(
+        &self,
+        request: CompletionRequest,
+        tx: &mpsc::Sender<CompletionEvent>,
+    ) -> (CompletionEnd, Option<std::time::Duration>) {
         let prompt_tokens: usize = request.turns.iter().map(|t| estimate_tokens(&t.content)).sum();
-        let mut text = String::new();
-        let mut pieces = 0u64;
-        let mut usage = None;
+        let mut t = Tally {
+            text: String::new(),
+            pieces: 0,
+            usage: None,
+            started: Instant::now(),
+            ttft: None,
+            tokens: self.token_counter(),
+        };
         let mut attempt = 0u32;
         let (finish, error) = 'attempts: loop {
             let opened = match self.open(&request, tx).await {
@@ -246,14 +265,14 @@ impl Engine {
             };
             let failure = match opened {
                 Err(e) => e,
-                Ok(stream) => match self.pump(stream, tx, &mut text, &mut pieces, &mut usage).await {
+                Ok(stream) => match self.pump(stream, tx, &mut t).await {
                     Ok(finish) => break 'attempts (finish, None),
                     Err(Stop::Failed(e)) => e,
                     Err(stop) => break 'attempts stop.ended(),
                 },
             };
             match failure {
-                ProviderError::Retryable { retry_after, .. } if pieces == 0 && attempt < MAX_RETRIES => {
+                ProviderError::Retryable { retry_after, .. } if t.pieces == 0 && attempt < MAX_RETRIES => {
                     tokio::select! {
                         _ = tokio::time::sleep(backoff(attempt, retry_after)) => attempt += 1,
                         _ = tx.closed() => break 'attempts (FinishReason::Stopped, None),
@@ -264,11 +283,11 @@ impl Engine {
                 }
             }
         };
-        let usage = usage.unwrap_or_else(|| {
-            let completion = if text.is_empty() {
+        let usage = t.usage.unwrap_or_else(|| {
+            let completion = if t.text.is_empty() {
                 0
             } else {
-                estimate_tokens(&text) as u32
+                estimate_tokens(&t.text) as u32
             };
             Usage {
                 prompt_tokens: prompt_tokens as u32,
@@ -276,7 +295,7 @@ impl Engine {
                 total_tokens: prompt_tokens as u32 + completion,
             }
         });
-        (CompletionEnd { finish, usage, error }, pieces)
+        (CompletionEnd { finish, usage, error }, t.ttft)
     }
 
     /// Opens the provider's stream within the first-token time-out.
@@ -286,12 +305,17 @@ impl Engine {
         tx: &mpsc::Sender<CompletionEvent>,
     ) -> std::result::Result<std::result::Result<DeltaStream, ProviderError>, Stop> {
         let first_token = self.config.upstream_first_token;
-        tokio::select! {
+        let opened = tokio::select! {
             r = tokio::time::timeout(first_token, self.provider.stream(request.clone())) => r.map_err(|_| {
+                self.count_upstream_failure(UpstreamFailure::FirstTokenTimeout);
                 Stop::Error(format!("the model did not answer within {} s", first_token.as_secs()))
             }),
             _ = tx.closed() => Err(Stop::Gone),
+        };
+        if let Ok(Err(e)) = &opened {
+            self.count_upstream_failure(UpstreamFailure::of(e));
         }
+        opened
     }
 
     /// Forwards one stream's text until it finishes, fails, stalls or the client goes.
@@ -299,14 +323,13 @@ impl Engine {
         &self,
         mut stream: DeltaStream,
         tx: &mpsc::Sender<CompletionEvent>,
-        text: &mut String,
-        pieces: &mut u64,
-        usage: &mut Option<Usage>,
+        t: &mut Tally,
     ) -> std::result::Result<FinishReason, Stop> {
         let started = Instant::now();
         let mut finish = None;
+        let mut heard = false;
         loop {
-            let wait = if *pieces == 0 {
+            let wait = if t.pieces == 0 {
                 self.config.upstream_first_token.saturating_sub(started.elapsed())
             } else {
                 self.config.upstream_idle
@@ -315,34 +338,64 @@ impl Engine {
                 n = tokio::time::timeout(wait, stream.next()) => n,
                 _ = tx.closed() => return Err(Stop::Gone),
             };
+            if !heard && matches!(next, Ok(Some(_))) {
+                heard = true;
+                self.observe_upstream_latency(started.elapsed());
+            }
             match next {
-                Err(_) if *pieces == 0 => {
+                Err(_) if t.pieces == 0 => {
+                    self.count_upstream_failure(UpstreamFailure::FirstTokenTimeout);
                     let secs = self.config.upstream_first_token.as_secs();
                     return Err(Stop::Error(format!("the model did not answer within {secs} s")));
                 }
-                Err(_) => return Err(Stop::Error(format!("the model stalled for {} s", wait.as_secs()))),
+                Err(_) => {
+                    self.count_upstream_failure(UpstreamFailure::IdleTimeout);
+                    return Err(Stop::Error(format!("the model stalled for {} s", wait.as_secs())));
+                }
                 Ok(None) => {
+                    if finish.is_none() {
+                        self.count_upstream_failure(UpstreamFailure::CutOff);
+                    }
                     return finish.ok_or(Stop::Failed(ProviderError::Retryable {
                         message: "the model's stream was cut off".into(),
                         retry_after: None,
-                    }))
+                    }));
                 }
-                Ok(Some(Err(e))) => return Err(Stop::Failed(e)),
-                Ok(Some(Ok(Delta::Text(t)))) => {
-                    *pieces += 1;
-                    text.push_str(&t);
-                    if tx.send(CompletionEvent::Text(t)).await.is_err() {
+                Ok(Some(Err(e))) => {
+                    self.count_upstream_failure(UpstreamFailure::of(&e));
+                    return Err(Stop::Failed(e));
+                }
+                Ok(Some(Ok(Delta::Text(piece)))) => {
+                    t.pieces += 1;
+                    t.tokens.increment(1);
+                    if t.ttft.is_none() {
+                        t.ttft = Some(t.started.elapsed());
+                    }
+                    t.text.push_str(&piece);
+                    if tx.send(CompletionEvent::Text(piece)).await.is_err() {
                         return Err(Stop::Gone);
                     }
-                    if text.len() >= self.config.max_reply_bytes {
+                    if t.text.len() >= self.config.max_reply_bytes {
                         return Ok(FinishReason::Length);
                     }
                 }
                 Ok(Some(Ok(Delta::Finish(f)))) => finish = Some(f),
-                Ok(Some(Ok(Delta::Usage(u)))) => *usage = Some(u),
+                Ok(Some(Ok(Delta::Usage(u)))) => t.usage = Some(u),
             }
         }
     }
+}
+
+/// A completion's text so far, across attempts.
+struct Tally {
+    text: String,
+    /// Text deltas forwarded.
+    pieces: u64,
+    usage: Option<Usage>,
+    /// When the completion got its turn to generate.
+    started: Instant,
+    ttft: Option<std::time::Duration>,
+    tokens: ::metrics::Counter,
 }
 
 /// Why streaming stopped early.

@@ -34,12 +34,35 @@ pub enum Event {
     Deleted { session_id: String, frame: Utf8Bytes },
 }
 
+/// How a registered connection reaches its client: the `transport` label of
+/// `brook_connections` and the other per-transport metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    WebSocket,
+    /// Server-Sent Events: a reply's events, or the live event streams.
+    Sse,
+    LongPoll,
+}
+
+impl Transport {
+    pub const ALL: [Transport; 3] = [Transport::WebSocket, Transport::Sse, Transport::LongPoll];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::WebSocket => "websocket",
+            Transport::Sse => "sse",
+            Transport::LongPoll => "long_poll",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("too many open connections for this identity")]
 pub struct TooManyConnections;
 
 struct Conn {
     owner: String,
+    transport: Transport,
     /// The id of the token that opened it: revoking that token closes it.
     jti: String,
     /// A widget visitor's bot: deleting the bot or disabling its widget closes it.
@@ -126,7 +149,7 @@ impl Registry {
     }
 
     /// Registers a connection of `who`, refusing one over the per-identity limit.
-    pub fn register(&self, who: &Identity) -> Result<Subscription, TooManyConnections> {
+    pub fn register(&self, who: &Identity, transport: Transport) -> Result<Subscription, TooManyConnections> {
         let owner = who.user_id.as_str();
         let visitor_bot = match who.role {
             protocol::objects::Role::Visitor => who.bot_id.clone(),
@@ -145,6 +168,7 @@ impl Registry {
             id,
             Conn {
                 owner: owner.to_string(),
+                transport,
                 jti: who.jti.clone(),
                 visitor_bot,
                 inbox: tx,
@@ -171,6 +195,15 @@ impl Registry {
 
     pub fn connections(&self) -> usize {
         self.lock().conns.len()
+    }
+
+    /// Open connections per transport, every transport listed (zeros too).
+    pub fn connections_by_transport(&self) -> Vec<(&'static str, usize)> {
+        let s = self.lock();
+        Transport::ALL
+            .iter()
+            .map(|t| (t.as_str(), s.conns.values().filter(|c| c.transport == *t).count()))
+            .collect()
     }
 
     pub fn join(&self, conn: ConnId, session_id: &str) {
@@ -341,10 +374,10 @@ mod tests {
     #[tokio::test]
     async fn limits_routes_and_unregisters() {
         let r = Registry::new(2);
-        let mut a = r.register(&who("alice", "t1", None)).unwrap();
-        let mut b = r.register(&who("alice", "t1", None)).unwrap();
-        assert!(r.register(&who("alice", "t1", None)).is_err());
-        let _c = r.register(&who("bob", "t2", None)).unwrap();
+        let mut a = r.register(&who("alice", "t1", None), Transport::WebSocket).unwrap();
+        let mut b = r.register(&who("alice", "t1", None), Transport::WebSocket).unwrap();
+        assert!(r.register(&who("alice", "t1", None), Transport::WebSocket).is_err());
+        let _c = r.register(&who("bob", "t2", None), Transport::WebSocket).unwrap();
         r.join(a.id, "s1");
         r.publish_conversation("alice", "s1", frame("1"));
         r.publish_conversation("bob", "s1", frame("other owner"));
@@ -357,7 +390,7 @@ mod tests {
         expect(b.inbox.recv().await.unwrap(), "2");
         assert!(a.inbox.try_recv().is_err());
         drop(b);
-        assert!(r.register(&who("alice", "t1", None)).is_ok());
+        assert!(r.register(&who("alice", "t1", None), Transport::WebSocket).is_ok());
         drop(a);
         assert_eq!(r.connections(), 1);
     }
@@ -365,7 +398,7 @@ mod tests {
     #[tokio::test]
     async fn a_full_inbox_marks_the_connection_slow() {
         let r = Registry::new(0);
-        let a = r.register(&who("alice", "t1", None)).unwrap();
+        let a = r.register(&who("alice", "t1", None), Transport::WebSocket).unwrap();
         for _ in 0..INBOX_CAPACITY + 1 {
             r.publish_owner("alice", frame("x"));
         }
@@ -375,11 +408,15 @@ mod tests {
     #[test]
     fn cutting_a_token_or_a_bot_closes_only_its_connections() {
         let r = Registry::new(0);
-        let a1 = r.register(&who("alice", "ta", None)).unwrap();
-        let a2 = r.register(&who("alice", "ta", None)).unwrap();
-        let other_device = r.register(&who("alice", "tb", None)).unwrap();
-        let v1 = r.register(&who("v1", "tv1", Some("bot1"))).unwrap();
-        let v2 = r.register(&who("v2", "tv2", Some("bot2"))).unwrap();
+        let a1 = r.register(&who("alice", "ta", None), Transport::WebSocket).unwrap();
+        let a2 = r.register(&who("alice", "ta", None), Transport::WebSocket).unwrap();
+        let other_device = r.register(&who("alice", "tb", None), Transport::WebSocket).unwrap();
+        let v1 = r
+            .register(&who("v1", "tv1", Some("bot1")), Transport::WebSocket)
+            .unwrap();
+        let v2 = r
+            .register(&who("v2", "tv2", Some("bot2")), Transport::WebSocket)
+            .unwrap();
         assert_eq!(r.cut_token("ta"), 2);
         assert!(a1.cut.is_cancelled() && a2.cut.is_cancelled());
         assert!(!other_device.cut.is_cancelled());

@@ -27,14 +27,21 @@ fn sse(name: &str, data: &str) -> SseEvent {
 
 /// Pumps a subscription's events into an SSE body until the client goes away,
 /// falls behind, or the server shuts down.
-fn pump(mut sub: Subscription, close: CancellationToken) -> impl futures::Stream<Item = Result<SseEvent, Infallible>> {
+fn pump(
+    mut sub: Subscription,
+    close: CancellationToken,
+    engine: Arc<Engine>,
+) -> impl futures::Stream<Item = Result<SseEvent, Infallible>> {
     let (tx, rx) = mpsc::channel::<SseEvent>(QUEUE);
     tokio::spawn(async move {
         let mut watchers = tokio::task::JoinSet::new();
         loop {
             let ev = tokio::select! {
                 ev = sub.inbox.recv() => ev,
-                _ = sub.slow.cancelled() => break,
+                _ = sub.slow.cancelled() => {
+                    engine.count_slow_consumer(engine::hub::Transport::Sse);
+                    break;
+                }
                 // Logged out, or a visitor whose bot was removed: the stream ends.
                 _ = sub.cut.cancelled() => break,
                 _ = tx.closed() => break,
@@ -86,8 +93,8 @@ fn tokio_stream_from(mut rx: mpsc::Receiver<SseEvent>) -> impl futures::Stream<I
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|o| o.map(Ok)))
 }
 
-fn respond(sub: Subscription, close: CancellationToken) -> Response {
-    let body = pump(sub, close);
+fn respond(sub: Subscription, close: CancellationToken, engine: Arc<Engine>) -> Response {
+    let body = pump(sub, close, engine);
     (
         super::stream_headers(),
         Sse::new(body).keep_alive(KeepAlive::new().interval(super::sse::HEARTBEAT)),
@@ -101,13 +108,13 @@ pub async fn chat_events(
     params: Params,
 ) -> HttpResult<Response> {
     let engine: Arc<Engine> = state.engine.clone();
-    let sub = engine.subscribe(&auth.who).await?;
+    let sub = engine.subscribe(&auth.who, engine::hub::Transport::Sse).await?;
     if let Some(session) = params.get("session_id").filter(|s| !s.is_empty()) {
         engine
             .join(&auth.who, sub.id, session, engine::chat::Surface::Http)
             .await?;
     }
-    Ok(respond(sub, state.shutdown.clone()))
+    Ok(respond(sub, state.shutdown.clone(), engine))
 }
 
 pub async fn bot_events(
@@ -117,7 +124,7 @@ pub async fn bot_events(
 ) -> HttpResult<Response> {
     let engine: Arc<Engine> = state.engine.clone();
     let bot = engine.own_bot(&auth.who, &bot_id).await?;
-    let sub = engine.subscribe(&auth.who).await?;
+    let sub = engine.subscribe(&auth.who, engine::hub::Transport::Sse).await?;
     engine.hub.registry.watch_bot(sub.id, &bot.id);
-    Ok(respond(sub, state.shutdown.clone()))
+    Ok(respond(sub, state.shutdown.clone(), engine))
 }

@@ -41,7 +41,7 @@ pub async fn poll(
         ReplyView::Live(log) => log,
     };
     // A waiting poll is an open stream: logging out or removing a visitor's bot ends it.
-    let sub = engine.subscribe(&auth.who).await?;
+    let sub = engine.subscribe(&auth.who, engine::hub::Transport::LongPoll).await?;
     let mut follower = log.follow(Filter::After(after));
     let mut tokens = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_millis(wait_ms);

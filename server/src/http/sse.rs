@@ -58,7 +58,10 @@ pub async fn reply_events(
         })?,
         None => params.u64("after_seq", 0)?,
     };
-    let sub = engine.subscribe(&auth.who).await?;
+    let sub = engine.subscribe(&auth.who, engine::hub::Transport::Sse).await?;
+    if after > 0 {
+        engine.count_resume(engine::hub::Transport::Sse);
+    }
     // Logged out, or a visitor whose bot was removed: the stream ends at once.
     let cut = sub.cut.clone().cancelled_owned();
     let body: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> =

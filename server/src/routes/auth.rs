@@ -42,6 +42,7 @@ fn with_session(status: StatusCode, body: AuthResponse, headers: &HeaderMap, eng
 /// One call of the per-IP budget for sign-ins (`BROOK_AUTH_RATE_LIMIT_PER_MIN`).
 pub fn auth_budget(engine: &Engine, ip: std::net::IpAddr) -> HttpResult<()> {
     engine.auth_limiter.check(&ip.to_string()).map_err(|wait| {
+        engine.count_limit_refusal("auth");
         HttpError(
             engine::Error::new(
                 ErrorCode::RateLimited,

@@ -178,7 +178,7 @@ impl Conn {
                 .await;
         }
         let engine = &self.state.engine;
-        let sub = match engine.subscribe(&who).await {
+        let sub = match engine.subscribe(&who, engine::hub::Transport::WebSocket).await {
             Ok(s) => s,
             Err(_) => {
                 return self
@@ -316,14 +316,17 @@ impl Conn {
                 Ok(()) => Flow::Continue,
                 Err(e) => self.error(&e.with_reply(s.reply_id), None).await,
             },
-            ClientFrame::Resume(r) => match engine.find_reply(&who, &r.reply_id).await {
-                Ok(ReplyView::Live(log)) => {
-                    self.follow(log, Filter::After(r.after_seq), true);
-                    Flow::Continue
+            ClientFrame::Resume(r) => {
+                engine.count_resume(engine::hub::Transport::WebSocket);
+                match engine.find_reply(&who, &r.reply_id).await {
+                    Ok(ReplyView::Live(log)) => {
+                        self.follow(log, Filter::After(r.after_seq), true);
+                        Flow::Continue
+                    }
+                    Ok(ReplyView::Stored { complete, .. }) => self.send_frame(ServerFrame::Complete(*complete)).await,
+                    Err(e) => self.error(&e.with_reply(r.reply_id), None).await,
                 }
-                Ok(ReplyView::Stored { complete, .. }) => self.send_frame(ServerFrame::Complete(*complete)).await,
-                Err(e) => self.error(&e.with_reply(r.reply_id), None).await,
-            },
+            }
             ClientFrame::Join(j) => match engine
                 .join(&who, conn, &j.session_id, engine::chat::Surface::Frame)
                 .await

@@ -105,18 +105,29 @@ async fn upgrade(
             return HttpError::new(ErrorCode::Forbidden, "this site may not use this widget").into_response();
         }
         if !state.engine.hub.registry.has_room(&who.user_id) {
+            state.engine.count_limit_refusal("connections");
             return too_many(who);
         }
     }
     // The same rule as HTTP requests: believe X-Forwarded-For only from trusted proxies.
     let ip = crate::extract::client_ip_of(&headers, peer.ip(), &state.engine.config.trusted_proxies);
+    let request_id = crate::telemetry::request_id::current();
     ws.read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(max_write_buffer(state.engine.config.max_reply_bytes))
         .max_message_size(protocol::MAX_FRAME_BYTES)
         .max_frame_size(protocol::MAX_FRAME_BYTES)
         .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
-        .on_upgrade(move |socket| pump::run(state, socket, start, path_bot, ip, foreign_origin))
+        .on_upgrade(move |socket| {
+            // The connection outlives its upgrade request: its own span, with a
+            // connection id and the upgrade's request id, on every line it logs.
+            let span = tracing::info_span!(
+                "ws",
+                conn_id = %engine::ids::new_id(),
+                request_id = %request_id.as_deref().unwrap_or("-"),
+            );
+            tracing::Instrument::instrument(pump::run(state, socket, start, path_bot, ip, foreign_origin), span)
+        })
 }
 
 fn too_many(who: &Identity) -> Response {

@@ -164,6 +164,7 @@ pub async fn run(
         state.engine.config.ws_idle_timeout,
     );
     let shutdown = state.shutdown.clone();
+    let engine = state.engine.clone();
     let mut conn = Conn::new(state, path_bot, ip, foreign_origin);
     match start {
         Start::Unauthenticated => {}
@@ -187,6 +188,9 @@ pub async fn run(
     .await;
     if close.is_none() && conn.kill.is_cancelled() {
         close = Some(SLOW);
+    }
+    if close == Some(SLOW) {
+        engine.count_slow_consumer(engine::hub::Transport::WebSocket);
     }
     // Nothing more is forwarded: the close frame is the last thing written.
     conn.stop_forwarders();
