@@ -38,16 +38,6 @@ for (const scheme of SCHEMES) {
       await watchReply(page);
       await expect(page.locator('main')).toHaveCount(1);
       expect(await seriousViolations(page)).toEqual([]);
-      // With the reply's controls: versions, Copy, the day headings.
-      await page.locator('#regenerate').click();
-      await watchReply(page);
-      await expect(page.locator('[data-role="assistant"] .versions')).toHaveAttribute('data-version', '2/2');
-      await expect(page.locator('#conversation-list .conv-day')).toHaveText('Today');
-      expect(await seriousViolations(page)).toEqual([]);
-      // Over the limit, the composer says so.
-      await page.locator('#composer-input').fill('x'.repeat(16_001));
-      await expect(page.locator('#composer-too-long')).toBeVisible();
-      expect(await seriousViolations(page)).toEqual([]);
     });
 
     test('the bots page and the connection test page have a main landmark and no serious violations', async ({ page }) => {
@@ -55,12 +45,6 @@ for (const scheme of SCHEMES) {
       await page.goto('/bots');
       await expect(page.locator('body')).toContainText('Assistant', { timeout: 15_000 });
       await expect(page.locator('main')).toHaveCount(1);
-      expect(await seriousViolations(page)).toEqual([]);
-      // Saved, and the delete confirmation open.
-      await page.locator('#save-bot').click();
-      await expect(page.locator('#bot-saved')).toHaveText('Saved.');
-      await page.locator('#delete-bot').click();
-      await expect(page.locator('#confirm-delete')).toBeVisible();
       expect(await seriousViolations(page)).toEqual([]);
       await page.goto('/ws/test');
       await expect(page.locator('#check-ws')).toHaveAttribute('data-state', 'ok', { timeout: 15_000 });
@@ -103,8 +87,6 @@ for (const scheme of SCHEMES) {
         if (await pre.count()) {
           // A block that scrolls sideways must be reachable by keyboard.
           await expect(pre).toHaveAttribute('tabindex', '0');
-          // And says what it is when focused.
-          await expect(pre).toHaveAttribute('aria-label', /^Code/);
         }
         expect(await seriousViolations(page, 'brook-widget')).toEqual([]);
       } finally {

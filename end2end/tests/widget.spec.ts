@@ -92,10 +92,6 @@ test('on a hostile page the launcher works and a reply streams', async ({ page }
   await w.input.fill('Where is my parcel?');
   await w.input.press('Enter');
   await expect(w.users.last()).toContainText('Where is my parcel?');
-  // Once acknowledged, the bubble's role is the role alone, and it says it was sent (issue 17).
-  await expect(w.users.last()).toHaveAttribute('data-role', 'user');
-  await expect(w.users.last()).toHaveAttribute('data-delivery', 'sent');
-  await expect(w.users.last()).not.toHaveClass(/pending/);
   const streaming = page.locator('brook-widget .m.assistant[data-streaming]');
   await expect(streaming).toBeVisible({ timeout: 15_000 });
   const seen = new Set<string>();
