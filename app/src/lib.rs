@@ -10,6 +10,7 @@
 pub mod api;
 pub mod components;
 pub mod csp;
+pub mod dates;
 pub mod live;
 pub mod navigation;
 pub mod pages;

@@ -28,14 +28,20 @@ async fn call<B: Serialize, R: DeserializeOwned>(
     url: &str,
     body: Option<&B>,
 ) -> Result<Option<R>, Failure> {
-    let req = RequestBuilder::new(url)
-        .method(method)
-        .header("Content-Type", "application/json");
-    let req = match body {
-        Some(b) => req.json(b).map_err(Failure::network)?,
-        None => req.body("{}").map_err(Failure::network)?,
+    let is_get = method == Method::GET;
+    let req = RequestBuilder::new(url).method(method);
+    let res = if is_get {
+        // A GET carries no body (the browser refuses one).
+        req.build().map_err(Failure::network)?.send().await
+    } else {
+        let req = req.header("Content-Type", "application/json");
+        let req = match body {
+            Some(b) => req.json(b).map_err(Failure::network)?,
+            None => req.body("{}").map_err(Failure::network)?,
+        };
+        req.send().await
     };
-    let res = req.send().await.map_err(Failure::network)?;
+    let res = res.map_err(Failure::network)?;
     let status = res.status();
     if status == 204 {
         return Ok(None);
@@ -50,6 +56,11 @@ async fn call<B: Serialize, R: DeserializeOwned>(
         code: v["code"].as_str().unwrap_or("ERROR").to_string(),
         message: v["error"].as_str().unwrap_or("Something went wrong.").to_string(),
     })
+}
+
+/// A read with the session cookie: the JSON answer, or the contract's error.
+pub async fn get<R: DeserializeOwned>(url: &str) -> Result<Option<R>, Failure> {
+    call::<(), R>(Method::GET, url, None).await
 }
 
 pub async fn post<B: Serialize, R: DeserializeOwned>(url: &str, body: &B) -> Result<Option<R>, Failure> {

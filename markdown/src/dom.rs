@@ -141,7 +141,12 @@ impl<S: TreeSink> Builder<'_, S> {
             Tag::BlockQuote => Slot::El(self.add("blockquote")),
             Tag::CodeBlock { .. } | Tag::HtmlBlock => {
                 let pre = self.add("pre");
+                // A block that scrolls sideways is reachable by keyboard, and
+                // says what it is when focused (WCAG 2.1.1; issue 17, axe's
+                // `scrollable-region-focusable`).
                 self.sink.set_attribute(&pre, "tabindex", "0");
+                self.sink.set_attribute(&pre, "role", "group");
+                self.sink.set_attribute(&pre, "aria-label", &code_label(tag));
                 let code = self.sink.element("code");
                 self.sink.append(&pre, &code);
                 Slot::El(code)
@@ -294,6 +299,27 @@ impl<N: Clone> DomStream<N> {
     }
 }
 
+/// The accessible name of a code block: `Code` and the language of a fenced
+/// block's info string when it is a plain word (`Code: rust`), else `Code`.
+/// A raw HTML block reads as `Code: html`.
+fn code_label(tag: &Tag) -> String {
+    let lang = match tag {
+        Tag::CodeBlock { info } => info.split_whitespace().next().unwrap_or_default(),
+        Tag::HtmlBlock => "html",
+        _ => "",
+    };
+    let plain = !lang.is_empty()
+        && lang.len() <= 20
+        && lang
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '#' | '-' | '_' | '.'));
+    if plain {
+        format!("Code: {lang}")
+    } else {
+        "Code".to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,6 +394,16 @@ mod tests {
     }
 
     #[test]
+    fn the_widget_keeps_underscores_inside_words() {
+        // CommonMark §6.2: a `_` run inside a word neither opens nor closes emphasis.
+        assert_eq!(widget_html("snake__case__name"), "<div><p>snake__case__name</p></div>");
+        assert_eq!(
+            widget_html("__bold__ a_b_c"),
+            "<div><p><strong>bold</strong> a_b_c</p></div>"
+        );
+    }
+
+    #[test]
     fn the_widget_flavour() {
         assert_eq!(
             widget_html("# T\n\n*a* **b** `c` [l](https://x.y) [u](javascript:x) <b>"),
@@ -376,7 +412,12 @@ mod tests {
         );
         assert_eq!(
             widget_html("```js\nx < 1\n```"),
-            "<div><pre tabindex=\"0\"><code>x &lt; 1\n</code></pre></div>"
+            "<div><pre tabindex=\"0\" role=\"group\" aria-label=\"Code: js\"><code>x &lt; 1\n</code></pre></div>"
+        );
+        assert_eq!(
+            widget_html("    indented\n\n```{x=1}\ny\n```"),
+            "<div><pre tabindex=\"0\" role=\"group\" aria-label=\"Code\"><code>indented\n</code></pre>\
+             <pre tabindex=\"0\" role=\"group\" aria-label=\"Code\"><code>y\n</code></pre></div>"
         );
         assert_eq!(
             widget_html("| a |\n|:-:|\n| 1 |"),

@@ -381,6 +381,9 @@ impl Widget {
         self.log.set_scroll_top(self.log.scroll_height());
     }
 
+    /// A bubble at the end of the log. `role` is one word (`user`,
+    /// `assistant`, `note`): `data-role` is the message's role, never a
+    /// delivery state (issue 17: a sent bubble kept `pending` in its role).
     fn bubble(&self, role: &str) -> Element {
         let b = el("div", &format!("m {role}"));
         let _ = b.set_attribute("data-role", role);
@@ -544,7 +547,9 @@ impl Widget {
             return;
         }
         self.input.set_value("");
-        let b = self.bubble("user pending");
+        let b = self.bubble("user");
+        let _ = b.class_list().add_1("pending");
+        let _ = b.set_attribute("data-delivery", "pending");
         b.set_text_content(Some(&text));
         let cid = uuid();
         self.st.borrow_mut().pending.push((cid.clone(), b, text.clone()));
@@ -571,6 +576,7 @@ impl Widget {
                 }
                 if let Some((_, b, _)) = found {
                     let _ = b.class_list().remove_1("pending");
+                    let _ = b.set_attribute("data-delivery", "sent");
                     let _ = b.set_attribute("data-message-id", &s("message_id"));
                 }
                 if mine {
@@ -629,6 +635,7 @@ impl Widget {
                 if let Some((_, b, _)) = found {
                     let _ = b.class_list().remove_1("pending");
                     let _ = b.class_list().add_1("failed");
+                    let _ = b.set_attribute("data-delivery", "failed");
                 }
                 let note = self.bubble("note");
                 let _ = note.set_attribute("class", "note");

@@ -47,9 +47,34 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
     };
     let streaming = move || msg.status.get().is_live();
     let id = move || msg.id.get().unwrap_or_default();
+    // The text shown: this reply, or the earlier version the reader browsed to.
+    let shown = {
+        let msg = msg.clone();
+        move || match msg.version_at.get() {
+            Some(i) => msg
+                .versions
+                .with(|v| v.get(i).map(|m| m.content.clone()))
+                .unwrap_or_else(|| msg.content.get()),
+            None => msg.content.get(),
+        }
+    };
+    // `‹ 2/3 ›` when the reply has versions and is not streaming: (shown, count), 1-based.
+    let version = {
+        let msg = msg.clone();
+        move || {
+            if msg.status.get().is_live() {
+                return None;
+            }
+            let (own, n) = msg.meta.with(Msg::version_of)?;
+            let loaded = msg.versions.with(Vec::len) as u64;
+            let at = msg.version_at.get().map_or(own, |i| i as u64 + 1);
+            Some((at, n.max(loaded)))
+        }
+    };
     let body = if role == MessageRole::Assistant {
+        let shown = shown.clone();
         view! {
-            <div class="md" inner_html=move || markdown::to_html(&msg.content.get())></div>
+            <div class="md" inner_html=move || markdown::to_html(&shown())></div>
             <Show when=move || msg.thinking.get()>
                 <div class="thinking" aria-label="Thinking"><span></span><span></span><span></span></div>
             </Show>
@@ -71,6 +96,9 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
     };
     let stop_msg = msg.clone();
     let retry_msg = msg.clone();
+    let copy_msg = msg.clone();
+    let prev_msg = msg.clone();
+    let next_msg = msg.clone();
     view! {
         <article class="msg" class:user=role == MessageRole::User class:assistant=role == MessageRole::Assistant
             data-role=role.as_str()
@@ -100,6 +128,33 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
                             <button type="button" class="chip stop" id="stop" on:click=move |_| {
                                 if let Some(id) = m.id.get_untracked() { store.stop(&id); }
                             }>"■ Stop"</button>
+                        }
+                    }
+                </Show>
+                {move || version().map(|(at, n)| {
+                    let (p, q) = (prev_msg.clone(), next_msg.clone());
+                    view! {
+                        <span class="versions" role="group" aria-label="Reply versions" data-version=format!("{at}/{n}")>
+                            <button type="button" class="icon-btn version-prev" aria-label="Previous version"
+                                disabled={at <= 1} on:click=move |_| store.browse_version(&p, -1)>"‹"</button>
+                            <span class="version-count">{format!("{at}/{n}")}</span>
+                            <button type="button" class="icon-btn version-next" aria-label="Next version"
+                                disabled={at >= n} on:click=move |_| store.browse_version(&q, 1)>"›"</button>
+                        </span>
+                    }
+                })}
+                <Show when=move || role == MessageRole::Assistant && !streaming()>
+                    {
+                        let m = copy_msg.clone();
+                        let shown = shown.clone();
+                        view! {
+                            <button type="button" class="chip copy-reply" on:click=move |_| store.copy_reply(&m, shown())>{
+                                move || match msg.copied.get() {
+                                    Some(true) => "✓ Copied",
+                                    Some(false) => "Copy failed",
+                                    None => "Copy",
+                                }
+                            }</button>
                         }
                     }
                 </Show>

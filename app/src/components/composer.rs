@@ -39,6 +39,20 @@ pub fn Composer(store: Store) -> impl IntoView {
         })
     };
 
+    // The composer has the focus when the page loads and when another
+    // conversation opens, as in ChatGPT (issue 17). Not on narrow screens:
+    // there the focus would pop up the on-screen keyboard over the thread.
+    Effect::new(move |_| {
+        store.current.track();
+        let wide = web_sys::window()
+            .and_then(|w| w.inner_width().ok())
+            .and_then(|w| w.as_f64())
+            .is_some_and(|w| w > 760.0);
+        if let (true, Some(el)) = (wide, area.get()) {
+            let _ = el.focus();
+        }
+    });
+
     let grow = move || {
         if let Some(el) = area.get_untracked() {
             let style = web_sys::HtmlElement::style(&el);
@@ -70,7 +84,9 @@ pub fn Composer(store: Store) -> impl IntoView {
         <form class="composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
             <div class="composer-box" class:over=over>
                 <label for="composer-input" class="sr-only">"Message"</label>
-                <textarea id="composer-input" node_ref=area rows="1" placeholder="Message Brook…" aria-describedby="composer-hint"
+                <textarea id="composer-input" node_ref=area rows="1" placeholder="Message Brook…"
+                    aria-describedby=move || if over() { "composer-too-long composer-hint" } else { "composer-hint" }
+                    aria-invalid=move || over().then_some("true")
                     on:input=move |ev| { text.set(event_target_value(&ev)); grow(); }
                     on:keydown=on_keydown
                     prop:value=move || text.get()></textarea>
@@ -85,12 +101,65 @@ pub fn Composer(store: Store) -> impl IntoView {
                         }.into_any(),
                         None => ().into_any(),
                     }}
-                    <button type="submit" class="btn primary send" id="send" aria-label="Send" disabled=move || empty() || over()>
+                    <button type="submit" class="btn primary send" id="send" aria-label="Send" disabled=move || empty() || over()
+                        aria-describedby=move || over().then_some("composer-too-long")>
                         "Send"
                     </button>
                 </div>
             </div>
+            // Over the limit, said in words, not only by the counter's colour (issue 17).
+            <Show when=over>
+                <p class="too-long" id="composer-too-long" role="status">{move || too_long_text(count(), limit())}</p>
+            </Show>
             <p class="composer-hint" id="composer-hint">"Enter to send · Shift+Enter for a new line"</p>
         </form>
+    }
+}
+
+/// What the composer says when a message is over the limit (`limit` is
+/// `BROOK_MAX_MESSAGE_CHARS`, counted in Unicode scalar values as the server
+/// counts them, contract §3).
+pub fn too_long_text(count: usize, limit: usize) -> String {
+    let over = count.saturating_sub(limit);
+    let chars = |n: usize| if n == 1 { "character" } else { "characters" };
+    format!(
+        "Too long to send: {} characters, and the limit is {}. Remove {} {} to send it.",
+        group_digits(count),
+        group_digits(limit),
+        group_digits(over),
+        chars(over)
+    )
+}
+
+/// `16000` → `16,000`.
+fn group_digits(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn too_long_says_by_how_much() {
+        assert_eq!(
+            too_long_text(16_500, 16_000),
+            "Too long to send: 16,500 characters, and the limit is 16,000. Remove 500 characters to send it."
+        );
+        assert_eq!(
+            too_long_text(1_001, 1_000),
+            "Too long to send: 1,001 characters, and the limit is 1,000. Remove 1 character to send it."
+        );
+        assert_eq!(group_digits(0), "0");
+        assert_eq!(group_digits(999), "999");
+        assert_eq!(group_digits(1_234_567), "1,234,567");
     }
 }

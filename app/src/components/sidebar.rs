@@ -6,6 +6,7 @@ use protocol::objects::Conversation;
 use serde_json::json;
 
 use crate::api::load_conversations;
+use crate::dates::{group_conversations, Clock, DateGroup};
 use crate::rest;
 use crate::store::Store;
 
@@ -77,7 +78,29 @@ pub fn Sidebar(store: Store, open: RwSignal<bool>) -> impl IntoView {
                 .unwrap_or_default()
         })
     };
-    let logout = move |_| {
+    let is_guest = move || {
+        store.session.with(|s| {
+            s.as_ref()
+                .is_some_and(|s| s.user.role == protocol::objects::Role::Guest)
+        })
+    };
+    // A guest's chats belong to this browser's guest token alone: signing out
+    // loses them for good, so it takes a second, explicit step (issue 17).
+    let confirming = RwSignal::new(false);
+    let cancel_ref = NodeRef::<leptos::html::Button>::new();
+    let logout_ref = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if let (true, Some(b)) = (confirming.get(), cancel_ref.get()) {
+            let _ = b.focus();
+        }
+    });
+    let keep = move || {
+        confirming.set(false);
+        if let Some(b) = logout_ref.get_untracked() {
+            let _ = b.focus();
+        }
+    };
+    let sign_out = move || {
         // Unsent messages are this user's only: never left for the next one
         // on this browser (issue 11, §4 item 9).
         crate::store::outbox_clear(&store.user_id());
@@ -89,9 +112,39 @@ pub fn Sidebar(store: Store, open: RwSignal<bool>) -> impl IntoView {
             }
         });
     };
+    let logout = move |_| {
+        if is_guest() && !confirming.get_untracked() {
+            confirming.set(true);
+        } else {
+            sign_out();
+        }
+    };
+    let clock = RwSignal::new(None::<Clock>);
+    // Grouping by day needs the reader's clock and time zone: the server
+    // renders one ungrouped list, the browser groups it once hydrated (and
+    // again each minute, so "Today" moves on at midnight).
+    Effect::new(move |_| {
+        clock.set(Clock::browser());
+        #[cfg(feature = "hydrate")]
+        {
+            let handle = set_interval_with_handle(
+                move || {
+                    clock.try_set(Clock::browser());
+                },
+                std::time::Duration::from_secs(60),
+            )
+            .ok();
+            on_cleanup(move || {
+                if let Some(h) = handle {
+                    h.clear();
+                }
+            });
+        }
+    });
+    let groups = Memo::new(move |_| store.conversations.with(|v| group_conversations(v, clock.get())));
 
     view! {
-        <nav class="sidebar" aria-label="Conversations">
+        <nav class="sidebar" id="sidebar" aria-label="Conversations">
             <div class="sidebar-head">
                 <a class="brand" href="/"><span class="logo" aria-hidden="true"></span>"Brook"</a>
                 <a class="btn primary new-chat" id="new-chat" href="/?new" on:click=move |_| open.set(false)>
@@ -103,8 +156,26 @@ pub fn Sidebar(store: Store, open: RwSignal<bool>) -> impl IntoView {
                 <input type="search" id="search" placeholder="Search conversations" on:input=on_search prop:value=move || store.query.get()/>
             </label>
             <ul class="conversations" id="conversation-list" on:scroll=on_scroll>
-                <For each=move || store.conversations.get() key=|c| (c.id.clone(), c.title.clone(), c.updated_at.clone()) let:c>
-                    <ConversationRow store c/>
+                <For each=move || groups.get() key=|(g, _)| g.as_ref().map_or_else(|| "all".to_string(), DateGroup::key) let:group>
+                    {
+                        let (g, _) = group;
+                        let key = g.as_ref().map_or_else(|| "all".to_string(), DateGroup::key);
+                        let heading = g.as_ref().map(|g| format!("conv-day-{}", g.key()));
+                        let label = g.as_ref().map(DateGroup::label);
+                        let rows = move || {
+                            groups.with(|gs| gs.iter().find(|(x, _)| *x == g).map(|(_, v)| v.clone()).unwrap_or_default())
+                        };
+                        view! {
+                            <li class="conv-group" data-group=key>
+                                {label.map(|l| view! { <h2 class="conv-day" id=heading.clone()>{l}</h2> })}
+                                <ul class="conv-group-list" aria-labelledby=heading>
+                                    <For each=rows key=|c| (c.id.clone(), c.title.clone(), c.updated_at.clone()) let:c>
+                                        <ConversationRow store c/>
+                                    </For>
+                                </ul>
+                            </li>
+                        }
+                    }
                 </For>
                 <Show when=move || store.conversations.with(Vec::is_empty)>
                     <li class="empty muted">{move || if store.query.get().is_empty() { "No conversations yet." } else { "Nothing found." }}</li>
@@ -118,7 +189,19 @@ pub fn Sidebar(store: Store, open: RwSignal<bool>) -> impl IntoView {
                 <super::theme_toggle::ThemeToggle/>
                 <a class="link-btn" href="/bots" id="bots-link">"Bots"</a>
                 <a class="link-btn" href="/settings" id="settings-link">"API keys"</a>
-                <button type="button" class="link-btn" id="logout" on:click=logout>"Sign out"</button>
+                <button type="button" class="link-btn" id="logout" node_ref=logout_ref on:click=logout
+                    aria-expanded=move || is_guest().then(|| confirming.get().to_string())>"Sign out"</button>
+                <Show when=move || confirming.get()>
+                    <div class="signout-warning" role="alertdialog" aria-labelledby="signout-title" aria-describedby="signout-text"
+                        on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { keep(); }>
+                        <p id="signout-title"><strong>"Sign out of this guest account?"</strong></p>
+                        <p id="signout-text">"Guest chats are kept only for this browser's guest session. After you sign out, every chat here is gone for good."</p>
+                        <div class="row">
+                            <button type="button" class="btn" id="logout-cancel" node_ref=cancel_ref on:click=move |_| keep()>"Keep my chats"</button>
+                            <button type="button" class="btn danger" id="logout-confirm" on:click=move |_| sign_out()>"Sign out and lose them"</button>
+                        </div>
+                    </div>
+                </Show>
             </div>
         </nav>
     }

@@ -93,9 +93,12 @@ fn BotsView(session: Session, bots: Vec<Bot>, base: String) -> impl IntoView {
                 </aside>
                 <section class="bot-detail">
                     {move || {
+                        // Only a change of selection rebuilds the editor. Saving
+                        // updates `bots` too, and rebuilding then threw away the
+                        // editor's "Saved." before anyone could see it (issue 17).
                         let id = selected.get()?;
-                        let bot = bots.with(|v| v.iter().find(|b| b.id == id).cloned())?;
-                        Some(view! { <BotEditor bot bots models=models.clone() base=base.clone()/> })
+                        let bot = bots.with_untracked(|v| v.iter().find(|b| b.id == id).cloned())?;
+                        Some(view! { <BotEditor bot bots selected models=models.clone() base=base.clone()/> })
                     }}
                 </section>
             </main>
@@ -104,7 +107,13 @@ fn BotsView(session: Session, bots: Vec<Bot>, base: String) -> impl IntoView {
 }
 
 #[component]
-fn BotEditor(bot: Bot, bots: RwSignal<Vec<Bot>>, models: Vec<String>, base: String) -> impl IntoView {
+fn BotEditor(
+    bot: Bot,
+    bots: RwSignal<Vec<Bot>>,
+    selected: RwSignal<Option<String>>,
+    models: Vec<String>,
+    base: String,
+) -> impl IntoView {
     let id = bot.id.clone();
     let name = RwSignal::new(bot.name.clone());
     let prompt = RwSignal::new(bot.system_prompt.clone());
@@ -158,6 +167,35 @@ fn BotEditor(bot: Bot, bots: RwSignal<Vec<Bot>>, models: Vec<String>, base: Stri
                     Err(e) => {
                         saved.set(None);
                         error.set(Some(e.message));
+                    }
+                }
+            });
+        }
+    };
+    // Deleting takes two steps: "Delete bot…", then a confirmation naming it.
+    let confirm_delete = RwSignal::new(false);
+    let deleting = RwSignal::new(false);
+    let delete = {
+        let id = id.clone();
+        move |_| {
+            let id = id.clone();
+            deleting.set(true);
+            leptos::task::spawn_local(async move {
+                match rest::delete(&format!("/api/v1/bots/{id}")).await {
+                    Ok(()) => {
+                        bots.update(|v| v.retain(|b| b.id != id));
+                        // The editor goes with the bot: select another one.
+                        selected.set(bots.with_untracked(|v| v.first().map(|b| b.id.clone())));
+                    }
+                    Err(e) => {
+                        deleting.try_set(false);
+                        confirm_delete.try_set(false);
+                        let message = if e.code == "CONFLICT" {
+                            "This is your default bot: it cannot be deleted.".to_string()
+                        } else {
+                            e.message
+                        };
+                        error.try_set(Some(message));
                     }
                 }
             });
@@ -227,9 +265,20 @@ fn BotEditor(bot: Bot, bots: RwSignal<Vec<Bot>>, models: Vec<String>, base: Stri
             </fieldset>
             <div class="row">
                 <button type="submit" class="btn primary" id="save-bot">"Save"</button>
-                <span class="muted" role="status">{move || saved.get()}</span>
+                <span class="saved" role="status" id="bot-saved">{move || saved.get()}</span>
                 <span class="error" role="alert">{move || error.get()}</span>
+                <button type="button" class="btn danger bot-delete" id="delete-bot" aria-expanded=move || confirm_delete.get().to_string()
+                    on:click=move |_| { saved.set(None); confirm_delete.update(|c| *c = !*c); }>"Delete bot…"</button>
             </div>
+            <Show when=move || confirm_delete.get()>
+                <div class="confirm-delete" id="confirm-delete" role="group" aria-label="Confirm deleting this bot">
+                    <p>{move || format!("Delete “{}”? Its widget stops working on every site. This cannot be undone.", name.get())}</p>
+                    <div class="row">
+                        <button type="button" class="btn" id="delete-bot-cancel" on:click=move |_| confirm_delete.set(false)>"Cancel"</button>
+                        <button type="button" class="btn danger" id="delete-bot-confirm" on:click=delete.clone() disabled=move || deleting.get()>"Delete this bot"</button>
+                    </div>
+                </div>
+            </Show>
         </form>
         <VisitorConversations bot_id=id/>
     }

@@ -165,8 +165,33 @@ fn ChatLayout(store: Store) -> impl IntoView {
         },
     );
     Effect::new(move |_| crate::live::start(store));
+    // The phone drawer: Escape closes it and gives the focus back to its
+    // toggle; opening it moves the focus into it (issue 17, fault 8).
+    let menu_ref = NodeRef::<leptos::html::Button>::new();
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" && sidebar_open.get_untracked() {
+            sidebar_open.set(false);
+            if let Some(b) = menu_ref.get_untracked() {
+                let _ = b.focus();
+            }
+        }
+    };
+    let toggle_drawer = move |_| {
+        let open = !sidebar_open.get_untracked();
+        sidebar_open.set(open);
+        #[cfg(feature = "hydrate")]
+        if open {
+            if let Some(el) = document().get_element_by_id("new-chat") {
+                use wasm_bindgen::JsCast;
+                if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+                    let _ = el.focus();
+                }
+            }
+        }
+    };
     view! {
-        <div class="app" class:sidebar-open=move || sidebar_open.get()>
+        <div class="app" class:sidebar-open=move || sidebar_open.get() on:keydown=on_keydown>
+            <a class="skip-link" href="#composer-input">"Skip to the message box"</a>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let list = convs.await;
@@ -187,7 +212,12 @@ fn ChatLayout(store: Store) -> impl IntoView {
                     view! { <Sidebar store open=sidebar_open/> }
                 })}
             </Suspense>
-            <div class="scrim" on:click=move |_| sidebar_open.set(false)></div>
+            <div class="scrim" on:click=move |_| {
+                sidebar_open.set(false);
+                if let Some(b) = menu_ref.get_untracked() {
+                    let _ = b.focus();
+                }
+            }></div>
             <main class="pane">
                 // Everything that depends on the open conversation renders once it
                 // is loaded, so the server's HTML and the hydrated page agree.
@@ -215,8 +245,9 @@ fn ChatLayout(store: Store) -> impl IntoView {
                         let exists = o.page.is_some() || (fresh.is_none() && store.current_exists.get_untracked());
                         view! {
                             <header class="topbar">
-                                <button type="button" class="icon-btn menu" aria-label="Open the conversation list"
-                                    on:click=move |_| sidebar_open.update(|o| *o = !*o)>
+                                <button type="button" class="icon-btn menu" aria-label="Conversation list" node_ref=menu_ref
+                                    aria-controls="sidebar" aria-expanded=move || sidebar_open.get().to_string()
+                                    on:click=toggle_drawer>
                                     <span class="burger" aria-hidden="true"></span>
                                 </button>
                                 <h1 class="title" id="conversation-title">{

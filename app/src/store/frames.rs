@@ -105,17 +105,30 @@ impl Store {
 
     /// A regenerated reply replaces the last one in the list (the old one
     /// stays on the server as a version).
+    /// The new reply is its answer's newest version: one more than the
+    /// replaced reply had (the server's `metadata.versions`, §5), so the
+    /// `‹ n/n ›` switcher shows at once.
     fn replace_last_reply(&self, reply_id: &str) {
         let mut old = None;
         self.messages.update(|v| {
             if let Some(i) = v.iter().rposition(|m| m.role == MessageRole::Assistant) {
-                old = v.remove(i).id.get_untracked();
+                let m = v.remove(i);
+                let had = m
+                    .meta
+                    .with_untracked(|meta| meta.get("versions").and_then(Value::as_u64))
+                    .unwrap_or(1);
+                old = m.id.get_untracked().map(|id| (id, had));
             }
         });
-        if let Some(old) = old {
-            self.assembler.update_value(|a| a.forget(&old));
+        if let Some((old, _)) = &old {
+            self.assembler.update_value(|a| a.forget(old));
         }
-        self.ensure_reply(reply_id, MessageStatus::Queued);
+        let m = self.ensure_reply(reply_id, MessageStatus::Queued);
+        if let Some((_, had)) = old {
+            let n = had + 1;
+            m.meta
+                .update(|meta| merge(meta, &serde_json::json!({"version": n, "versions": n})));
+        }
     }
 
     fn on_token(&self, f: &Value) {

@@ -14,6 +14,7 @@
 mod frames;
 mod msg;
 mod outbox;
+mod versions;
 
 use leptos::prelude::*;
 use protocol::objects::{Bot, Conversation, MessageRole, MessageStatus};
@@ -28,6 +29,7 @@ pub use outbox::{
     decode_outbox, encode_outbox, new_id, outbox_clear, outbox_frame, outbox_key, outbox_load, outbox_save,
     LEGACY_OUTBOX_KEY,
 };
+pub use versions::{own_index, step};
 
 /// What the connection indicator shows.
 #[derive(Clone, Copy, Debug, PartialEq)]

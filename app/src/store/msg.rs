@@ -30,6 +30,13 @@ pub struct Msg {
     pub thinking: RwSignal<bool>,
     /// The last token `seq` shown.
     pub seq: RwSignal<u64>,
+    /// An assistant reply's versions (`GET /api/v1/messages/{id}/versions`),
+    /// oldest first; empty until the reader first browses them.
+    pub versions: RwSignal<Vec<Message>>,
+    /// The version shown (index into `versions`); `None`: this reply itself.
+    pub version_at: RwSignal<Option<usize>>,
+    /// After "Copy": `Some(true)` copied, `Some(false)` the browser refused.
+    pub copied: RwSignal<Option<bool>>,
 }
 
 impl Msg {
@@ -59,6 +66,9 @@ impl Msg {
             // Queued, or generating without text yet: the thinking dots show.
             thinking: RwSignal::new(m.status.is_live() && m.content.is_empty()),
             seq: RwSignal::new(seq),
+            versions: RwSignal::new(Vec::new()),
+            version_at: RwSignal::new(None),
+            copied: RwSignal::new(None),
         }
     }
 
@@ -75,6 +85,9 @@ impl Msg {
             meta: RwSignal::new(json!({})),
             thinking: RwSignal::new(false),
             seq: RwSignal::new(0),
+            versions: RwSignal::new(Vec::new()),
+            version_at: RwSignal::new(None),
+            copied: RwSignal::new(None),
         }
     }
 
@@ -91,7 +104,18 @@ impl Msg {
             meta: RwSignal::new(json!({})),
             thinking: RwSignal::new(true),
             seq: RwSignal::new(0),
+            versions: RwSignal::new(Vec::new()),
+            version_at: RwSignal::new(None),
+            copied: RwSignal::new(None),
         }
+    }
+
+    /// `(version, versions)` of a reply from its metadata (1-based), when it
+    /// has more than one version (contract §5).
+    pub fn version_of(meta: &Value) -> Option<(u64, u64)> {
+        let n = meta.get("versions").and_then(Value::as_u64)?;
+        let v = meta.get("version").and_then(Value::as_u64).unwrap_or(n);
+        (n > 1).then_some((v.clamp(1, n), n))
     }
 
     pub fn is_live(&self) -> bool {

@@ -1,0 +1,130 @@
+//! Browsing a reply's versions (contract §5: `regenerate` keeps earlier
+//! replies as versions, `GET /api/v1/messages/{id}/versions` lists them) and
+//! copying what a bubble shows.
+
+use leptos::prelude::*;
+use protocol::objects::Message;
+use protocol::rest::VersionList;
+
+use super::{Msg, Store};
+
+/// The index of the version shown after a step of `delta` from `at` among `n`
+/// versions; `None` when that leaves the list (the arrows are disabled there).
+pub fn step(at: usize, n: usize, delta: i64) -> Option<usize> {
+    let next = at as i64 + delta;
+    (0..n as i64).contains(&next).then_some(next as usize)
+}
+
+/// Where `m` itself is among `versions` (oldest first); the newest when absent.
+pub fn own_index(versions: &[Message], id: Option<&str>) -> usize {
+    id.and_then(|id| versions.iter().position(|v| v.id == id))
+        .unwrap_or(versions.len().saturating_sub(1))
+}
+
+impl Store {
+    /// Shows the previous (`delta = -1`) or next (`+1`) version of a reply,
+    /// loading the versions the first time.
+    pub fn browse_version(&self, m: &Msg, delta: i64) {
+        let m = m.clone();
+        let store = *self;
+        leptos::task::spawn_local(async move {
+            if m.versions.with_untracked(Vec::is_empty) {
+                let Some(id) = m.id.get_untracked() else {
+                    return;
+                };
+                match crate::rest::get::<VersionList>(&format!("/api/v1/messages/{id}/versions")).await {
+                    Ok(Some(list)) => {
+                        m.versions.try_set(list.versions);
+                    }
+                    Ok(None) => return,
+                    Err(e) => {
+                        store
+                            .notice
+                            .set(Some(format!("Could not load the other versions: {}", e.message)));
+                        return;
+                    }
+                }
+            }
+            let Some(versions) = m.versions.try_get_untracked() else {
+                return;
+            };
+            let own = own_index(&versions, m.id.get_untracked().as_deref());
+            let at = m.version_at.get_untracked().unwrap_or(own);
+            if let Some(next) = step(at, versions.len(), delta) {
+                m.version_at.try_set((next != own).then_some(next));
+                let shown = next + 1;
+                store.announce.set(format!("Version {shown} of {}", versions.len()));
+            }
+        });
+    }
+
+    /// Copies the text a reply shows (its markdown source) to the clipboard;
+    /// the bubble says "Copied" for a moment, or that the browser refused.
+    pub fn copy_reply(&self, m: &Msg, text: String) {
+        let m = m.clone();
+        let store = *self;
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let done = match web_sys::window() {
+                Some(w) => wasm_bindgen_futures::JsFuture::from(w.navigator().clipboard().write_text(&text))
+                    .await
+                    .is_ok(),
+                None => false,
+            };
+            m.copied.try_set(Some(done));
+            store.announce.set(
+                if done {
+                    "Reply copied."
+                } else {
+                    "Could not copy the reply."
+                }
+                .into(),
+            );
+            crate::components::sidebar::gloo_timers_sleep(1500).await;
+            m.copied.try_set(None);
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (m, store, text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(id: &str) -> Message {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "session_id": "s", "role": "assistant", "content": id, "status": "complete",
+            "client_id": null, "created_at": "2026-11-30T00:00:00Z", "reply_id": id, "metadata": {}
+        }))
+        .expect("message")
+    }
+
+    #[test]
+    fn steps_stay_inside_the_versions() {
+        assert_eq!(step(2, 3, -1), Some(1));
+        assert_eq!(step(0, 3, -1), None);
+        assert_eq!(step(2, 3, 1), None);
+        assert_eq!(step(0, 3, 1), Some(1));
+        assert_eq!(step(0, 0, 1), None);
+    }
+
+    #[test]
+    fn a_reply_finds_itself_among_its_versions() {
+        let v = vec![msg("a"), msg("b"), msg("c")];
+        assert_eq!(own_index(&v, Some("b")), 1);
+        assert_eq!(own_index(&v, Some("zzz")), 2);
+        assert_eq!(own_index(&v, None), 2);
+        assert_eq!(own_index(&[], Some("a")), 0);
+    }
+
+    #[test]
+    fn version_of_reads_the_metadata() {
+        use serde_json::json;
+        assert_eq!(Msg::version_of(&json!({"version": 2, "versions": 3})), Some((2, 3)));
+        assert_eq!(Msg::version_of(&json!({"version": 1, "versions": 1})), None);
+        assert_eq!(Msg::version_of(&json!({"versions": 2})), Some((2, 2)));
+        assert_eq!(Msg::version_of(&json!({})), None);
+        assert_eq!(Msg::version_of(&json!({"version": 9, "versions": 2})), Some((2, 2)));
+    }
+}
