@@ -13,6 +13,8 @@ pub struct Metrics {
     pub refusals: AtomicU64,
     pub tokens: AtomicU64,
     finished: [AtomicU64; 5],
+    /// Feedback given (contract §9.4), by (bot id, rating).
+    feedback: std::sync::Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
 }
 
 const REASONS: [FinishReason; 5] = [
@@ -32,6 +34,7 @@ impl Default for Metrics {
             refusals: AtomicU64::new(0),
             tokens: AtomicU64::new(0),
             finished: Default::default(),
+            feedback: Default::default(),
         }
     }
 }
@@ -41,6 +44,12 @@ impl Metrics {
         if let Some(i) = REASONS.iter().position(|r| *r == reason) {
             self.finished[i].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// One rating given on a message of `bot_id` (§9.4).
+    pub fn feedback(&self, bot_id: &str, rating: &'static str) {
+        let mut f = self.feedback.lock().unwrap_or_else(|p| p.into_inner());
+        *f.entry((bot_id.to_string(), rating)).or_insert(0) += 1;
     }
 
     /// The text exposition, with the gauges the caller reads at scrape time.
@@ -109,6 +118,17 @@ impl Metrics {
                 .iter()
                 .zip(&self.finished)
                 .map(|(r, c)| (format!("{{finish_reason=\"{}\"}}", r.as_str()), get(c)))
+                .collect(),
+        );
+        // Bot ids are Brook's own UUIDs: nothing in them needs escaping in a label.
+        let feedback = self.feedback.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        metric(
+            "brook_feedback_total",
+            "counter",
+            "Ratings given on answers, by bot and rating.",
+            feedback
+                .into_iter()
+                .map(|((bot, rating), n)| (format!("{{bot_id=\"{bot}\",rating=\"{rating}\"}}"), n))
                 .collect(),
         );
         out
