@@ -75,6 +75,10 @@ pub struct Config {
     pub demo_token_delay: Duration,
     /// Idle WebSocket time-out (contract: 60 s); tests shorten it.
     pub ws_idle_timeout: Duration,
+    /// How long a visitor stays `online`/`away` after its last connection closed,
+    /// and an owner after their last events stream closed, before they count as
+    /// `offline` (contract §9.2: 30 s); tests shorten it.
+    pub presence_grace: Duration,
     /// Interval of the server's WebSocket pings (contract: 25 s).
     pub ws_ping_interval: Duration,
     /// Longest reply text kept, in bytes. A runaway model is cut off here and
@@ -121,6 +125,7 @@ impl Default for Config {
             public_url: None,
             demo_token_delay: Duration::from_millis(30),
             ws_idle_timeout: Duration::from_secs(60),
+            presence_grace: Duration::from_secs(30),
             ws_ping_interval: Duration::from_secs(25),
             max_reply_bytes: 1024 * 1024,
             connections: ConnectionLimits::default(),
@@ -447,6 +452,7 @@ impl Config {
                 d.demo_token_delay.as_millis() as u64,
             )?),
             ws_idle_timeout: parse_secs("BROOK_WS_IDLE_SECS", &s.ws_idle_secs, d.ws_idle_timeout)?,
+            presence_grace: d.presence_grace,
             ws_ping_interval: parse_secs("BROOK_WS_PING_SECS", &s.ws_ping_secs, d.ws_ping_interval)?,
             max_reply_bytes: d.max_reply_bytes,
             connections: s.connections.parse()?,

@@ -117,7 +117,7 @@ impl Engine {
         };
         let anchor = match row.role() {
             MessageRole::User => row.id.clone(),
-            MessageRole::Assistant => row.in_reply_to.clone().unwrap_or(row.id.clone()),
+            MessageRole::Assistant | MessageRole::Operator => row.in_reply_to.clone().unwrap_or(row.id.clone()),
         };
         let rows = self.store.versions(&anchor).await?;
         if rows.is_empty() {
@@ -142,7 +142,14 @@ impl Engine {
             .await?;
         let next_cursor = keyset_page(&mut rows, limit);
         Ok(VisitorConversationList {
-            conversations: rows.iter().map(|r| r.to_visitor_conversation()).collect(),
+            conversations: rows
+                .iter()
+                .map(|r| {
+                    let mut item = r.to_visitor_conversation();
+                    self.people.fill(&mut item);
+                    item
+                })
+                .collect(),
             next_cursor,
         })
     }

@@ -37,6 +37,8 @@ pub struct Engine {
     pub(crate) live_usage: crate::chat::quota::LiveUsage,
     /// Normalized origins some enabled bot allows (`*` included), for CORS.
     widget_origins: RwLock<HashSet<String>>,
+    /// Presence and operator typing (contract §9).
+    pub people: crate::people::People,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,11 +80,14 @@ impl Engine {
                 config.openai_api_key.as_deref(),
             )),
         };
+        let hub = Arc::new(Hub::new(
+            config.reply_log_retention,
+            config.max_connections_per_identity,
+        ));
+        let people = crate::people::People::new(&hub, config.presence_grace);
         let engine = Arc::new(Engine {
-            hub: Arc::new(Hub::new(
-                config.reply_log_retention,
-                config.max_connections_per_identity,
-            )),
+            hub,
+            people,
             scheduler: Scheduler::new(config.max_active_replies),
             message_limiter: RateLimiter::new(config.rate_limit_per_min),
             auth_limiter: RateLimiter::new(config.auth_rate_limit_per_min),

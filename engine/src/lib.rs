@@ -24,6 +24,7 @@ pub mod error;
 pub mod ids;
 pub mod limits;
 pub mod metrics;
+pub mod people;
 
 pub use error::Error;
 pub mod hub;

@@ -8,7 +8,7 @@
 //! [`Metrics::record`], which points them at this engine's own recorder:
 //!
 //! ```ignore
-//! engine.metrics.record(|| metrics::counter!("brook_feedback_total", "bot" => bot, "rating" => r).increment(1));
+//! engine.metrics.record(|| metrics::counter!("brook_feedback_total", "bot_id" => bot, "rating" => r).increment(1));
 //! ```
 //!
 //! # One registry per engine, not one per process
@@ -132,6 +132,13 @@ impl Metrics {
         self.record(|| counter!("brook_replies_finished_total", "finish_reason" => reason.as_str()).increment(1));
     }
 
+    /// One rating given on a message of `bot_id` (contract §9.4):
+    /// `brook_feedback_total{bot_id, rating}`. Bot ids are Brook's own UUIDs.
+    pub fn feedback(&self, bot_id: &str, rating: &'static str) {
+        let bot = bot_id.to_string();
+        self.record(|| counter!("brook_feedback_total", "bot_id" => bot, "rating" => rating).increment(1));
+    }
+
     /// The text exposition, with the gauges the caller read just now.
     pub fn render(&self, g: &Gauges) -> String {
         self.record(|| {
@@ -178,6 +185,10 @@ fn describe_all() {
     );
     describe_gauge!("brook_reply_logs_held", "Reply logs kept in memory for resume.");
     describe_counter!("brook_messages_total", "User messages and API completions accepted.");
+    describe_counter!(
+        "brook_feedback_total",
+        "Ratings given on answers (§9.4), by bot and rating."
+    );
     describe_counter!(
         "brook_duplicate_sends_total",
         "Sends answered with an earlier ack (repeated client_id)."

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::codes::ErrorCode;
-use crate::objects::{Conversation, Message, ReplyMetadata, User};
+use crate::objects::{Conversation, ConversationMode, Message, PresenceStatus, ReplyMetadata, User};
 
 /// `progress.step`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +19,39 @@ pub enum ProgressStep {
 pub enum Actor {
     Assistant,
     User,
+    /// The bot's owner, answering in person (§9.1).
+    Operator,
+}
+
+/// `read.reader`: which side read (contract §9.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reader {
+    User,
+    Visitor,
+    Operator,
+}
+
+/// `presence.actor` (contract §9.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PresenceActor {
+    Operator,
+    Visitor,
+}
+
+/// `handoff.operator`: the person answering.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorInfo {
+    pub name: String,
+}
+
+/// A client's own `presence.status`: only `online` or `away` (§3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientPresence {
+    Online,
+    Away,
 }
 
 /// `joined.active_reply`.
@@ -45,7 +78,8 @@ pub struct Ack {
     pub message_id: String,
     pub session_id: String,
     pub created_at: String,
-    pub reply_id: String,
+    /// The reply that will answer; null in `human` mode, where none starts (§9.1).
+    pub reply_id: Option<String>,
 }
 
 /// `error`.
@@ -129,6 +163,29 @@ pub enum ServerFrame {
         #[serde(default)]
         ts: serde_json::Value,
     },
+    /// §9.3: `reader` has read everything up to `message_id`.
+    Read {
+        session_id: String,
+        reader: Reader,
+        message_id: String,
+        read_at: String,
+    },
+    /// §9.2: someone's presence changed.
+    Presence {
+        actor: PresenceActor,
+        status: PresenceStatus,
+        last_seen_at: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        visitor_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session_id: Option<String>,
+    },
+    /// §9.1: the conversation's mode changed.
+    Handoff {
+        session_id: String,
+        mode: ConversationMode,
+        operator: Option<OperatorInfo>,
+    },
 }
 
 impl ServerFrame {
@@ -185,6 +242,17 @@ pub struct TypingFrame {
     pub is_typing: bool,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct ReadFrame {
+    pub session_id: String,
+    pub message_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct PresenceFrame {
+    pub status: ClientPresence,
+}
+
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct PingFrame {
     #[serde(default)]
@@ -203,6 +271,8 @@ pub enum ClientFrame {
     Leave(SessionFrame),
     Typing(TypingFrame),
     Ping(PingFrame),
+    Read(ReadFrame),
+    Presence(PresenceFrame),
 }
 
 /// Why a text frame could not be understood; each maps to one error code.
@@ -256,6 +326,8 @@ impl ClientFrame {
             "leave" => ClientFrame::Leave(typed(&ty, value)?),
             "typing" => ClientFrame::Typing(typed(&ty, value)?),
             "ping" => ClientFrame::Ping(typed(&ty, value)?),
+            "read" => ClientFrame::Read(typed(&ty, value)?),
+            "presence" => ClientFrame::Presence(typed(&ty, value)?),
             other => {
                 return Err(FrameError {
                     code: ErrorCode::UnknownType,
@@ -323,6 +395,50 @@ mod tests {
             ClientFrame::parse(r#"{"type":7}"#).unwrap_err().code,
             ErrorCode::InvalidFrame
         );
+    }
+
+    #[test]
+    fn people_in_the_loop_frames() {
+        assert!(matches!(
+            ClientFrame::parse(r#"{"type":"read","session_id":"s","message_id":"m"}"#),
+            Ok(ClientFrame::Read(_))
+        ));
+        assert!(matches!(
+            ClientFrame::parse(r#"{"type":"presence","status":"away"}"#),
+            Ok(ClientFrame::Presence(PresenceFrame {
+                status: ClientPresence::Away
+            }))
+        ));
+        // A client cannot claim to be offline, and `read` needs its message.
+        for bad in [
+            r#"{"type":"presence","status":"offline"}"#,
+            r#"{"type":"read","session_id":"s"}"#,
+        ] {
+            assert_eq!(
+                ClientFrame::parse(bad).unwrap_err().code,
+                ErrorCode::InvalidFrame,
+                "{bad}"
+            );
+        }
+        let h = ServerFrame::Handoff {
+            session_id: "s".into(),
+            mode: ConversationMode::Human,
+            operator: Some(OperatorInfo { name: "Ada".into() }),
+        };
+        let v: serde_json::Value = serde_json::from_str(&h.to_json()).unwrap();
+        assert_eq!(v["type"], "handoff");
+        assert_eq!(v["mode"], "human");
+        assert_eq!(v["operator"]["name"], "Ada");
+        let p = ServerFrame::Presence {
+            actor: PresenceActor::Operator,
+            status: PresenceStatus::Offline,
+            last_seen_at: None,
+            visitor_id: None,
+            session_id: None,
+        };
+        let v: serde_json::Value = serde_json::from_str(&p.to_json()).unwrap();
+        assert_eq!(v["actor"], "operator");
+        assert!(v["last_seen_at"].is_null() && v.get("visitor_id").is_none());
     }
 
     #[test]

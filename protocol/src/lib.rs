@@ -15,6 +15,8 @@ pub mod keys;
 #[cfg(feature = "serde")]
 pub mod objects;
 #[cfg(feature = "serde")]
+pub mod people;
+#[cfg(feature = "serde")]
 pub mod rest;
 
 pub use codes::ErrorCode;

@@ -10,6 +10,8 @@ pub mod client {
     pub const LEAVE: &str = "leave";
     pub const TYPING: &str = "typing";
     pub const PING: &str = "ping";
+    pub const READ: &str = "read";
+    pub const PRESENCE: &str = "presence";
 }
 
 pub mod server {
@@ -27,6 +29,9 @@ pub mod server {
     pub const CONVERSATION_DELETED: &str = "conversation_deleted";
     pub const JOINED: &str = "joined";
     pub const PONG: &str = "pong";
+    pub const READ: &str = "read";
+    pub const PRESENCE: &str = "presence";
+    pub const HANDOFF: &str = "handoff";
 }
 
 /// Paths every client uses.

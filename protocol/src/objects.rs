@@ -56,6 +56,39 @@ pub struct Conversation {
     pub created_at: String,
     pub updated_at: String,
     pub last_message_preview: Option<String>,
+    /// Assistant and operator messages after this identity's last `read` (§9.3).
+    #[serde(default)]
+    pub unread_count: u64,
+    /// Who answers: the bot, or a person (§9.1).
+    #[serde(default)]
+    pub mode: ConversationMode,
+}
+
+/// A conversation's hand-off mode (contract §9.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConversationMode {
+    /// The bot answers every visitor message (the default).
+    #[default]
+    Ai,
+    /// The bot's owner answers; no assistant reply starts.
+    Human,
+}
+
+impl ConversationMode {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ConversationMode::Ai => "ai",
+            ConversationMode::Human => "human",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ai" => Some(Self::Ai),
+            "human" => Some(Self::Human),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -63,6 +96,8 @@ pub struct Conversation {
 pub enum MessageRole {
     User,
     Assistant,
+    /// A person answering for the bot (the bot's owner, §9.1).
+    Operator,
 }
 
 impl MessageRole {
@@ -70,12 +105,14 @@ impl MessageRole {
         match self {
             MessageRole::User => "user",
             MessageRole::Assistant => "assistant",
+            MessageRole::Operator => "operator",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "user" => Some(Self::User),
             "assistant" => Some(Self::Assistant),
+            "operator" => Some(Self::Operator),
             _ => None,
         }
     }
@@ -135,6 +172,38 @@ pub struct Message {
     pub reply_id: Option<String>,
     #[serde(default)]
     pub metadata: serde_json::Value,
+    /// When the other side read it (RFC 3339), null until then (§9.3).
+    #[serde(default)]
+    pub read_at: Option<String>,
+    /// The identity's rating of an assistant or operator message (§9.4).
+    #[serde(default)]
+    pub feedback: Option<Feedback>,
+}
+
+/// `feedback.rating` (contract §9.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rating {
+    Up,
+    Down,
+}
+
+impl Rating {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Rating::Up => "up",
+            Rating::Down => "down",
+        }
+    }
+}
+
+/// A message's feedback: `{rating, comment}`; the comment is at most 2000
+/// characters (contract §9.4).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feedback {
+    pub rating: Rating,
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 /// Why a reply ended.
@@ -234,4 +303,36 @@ pub struct VisitorConversation {
     pub title: String,
     pub updated_at: String,
     pub last_message_preview: Option<String>,
+    /// Visitor messages the owner has not read (§9.3).
+    #[serde(default)]
+    pub unread_count: u64,
+    #[serde(default)]
+    pub mode: ConversationMode,
+    /// `online`, `away` or `offline` (§9.2).
+    #[serde(default)]
+    pub visitor_status: PresenceStatus,
+    /// When the visitor was last connected (RFC 3339); null when not seen since
+    /// this server started.
+    #[serde(default)]
+    pub last_seen_at: Option<String>,
+}
+
+/// A visitor's or an operator's presence (contract §9.2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PresenceStatus {
+    Online,
+    Away,
+    #[default]
+    Offline,
+}
+
+impl PresenceStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PresenceStatus::Online => "online",
+            PresenceStatus::Away => "away",
+            PresenceStatus::Offline => "offline",
+        }
+    }
 }

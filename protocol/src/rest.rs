@@ -66,7 +66,8 @@ pub struct ChatResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Accepted {
     pub message_id: String,
-    pub reply_id: String,
+    /// Null when the conversation is in `human` mode: a person answers (§9.1).
+    pub reply_id: Option<String>,
     pub session_id: String,
 }
 

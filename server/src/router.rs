@@ -74,10 +74,6 @@ pub fn build(state: AppState) -> Router {
             "/api/v1/bots/{id}/conversations",
             get(routes::bots::visitor_conversations),
         )
-        .route(
-            "/api/v1/bots/{id}/visitors/{visitor_id}/conversations/{session_id}/messages",
-            get(routes::bots::visitor_messages),
-        )
         .route("/api/v1/keys", get(routes::keys::list).post(routes::keys::create))
         .route("/api/v1/keys/{id}", axum::routing::delete(routes::keys::revoke))
         .route("/api/v1/chat", post(crate::http::chat::chat))
@@ -96,6 +92,7 @@ pub fn build(state: AppState) -> Router {
         .route("/ws/chat", get(crate::ws::chat))
         .route("/api/v1/chat/ws", get(crate::ws::chat))
         .route("/api/v1/chat/ws/{bot_id}", get(crate::ws::chat_bot))
+        .merge(routes::people::routes())
         .route("/api/v1/{*rest}", any(crate::error::api_not_found))
         .merge(crate::openai::routes())
         .leptos_routes_with_context(&state, routes_list, move || provide_context(engine.clone()), {

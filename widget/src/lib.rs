@@ -12,6 +12,7 @@
 
 mod dom;
 pub mod md;
+mod people;
 
 // A tiny allocator: the default one is several kilobytes of the budget, and the
 // widget allocates little and lives on one thread.
@@ -188,7 +189,11 @@ async fn init(root: ShadowRoot, host: String, opts: JsValue) {
         md::render(&b, &greeting);
     }
     w.load_history().await;
+    if exists {
+        w.load_unread().await;
+    }
     w.connect();
+    Widget::watch_visibility();
     if opts
         .dyn_ref::<Object>()
         .is_some_and(|o| js::get(o, "open").as_bool() == Some(true))
@@ -370,6 +375,7 @@ impl Widget {
         if open {
             self.st.borrow_mut().unread = 0;
             self.badge.set_hidden(true);
+            self.read_all();
             let _ = self.input.focus();
             self.scroll();
         } else {
@@ -441,6 +447,11 @@ impl Widget {
                 let b = self.bubble("user");
                 let _ = b.set_attribute("data-message-id", &id);
                 b.set_text_content(Some(&content));
+                if !js::get(&m, "read_at").is_null() && !js::get(&m, "read_at").is_undefined() {
+                    self.mark_seen(&id);
+                }
+            } else if role == "operator" {
+                self.operator_bubble(&m);
             } else {
                 let status = js::get_str(&m, "status").unwrap_or_default();
                 let live = status == "queued" || status == "streaming";
@@ -561,6 +572,9 @@ impl Widget {
         let ty = js::get_str(&f, "type").unwrap_or_default();
         let s = |k: &str| js::get_str(&f, k).unwrap_or_default();
         let mine = s("session_id") == self.st.borrow().session;
+        if self.on_people_frame(&ty, &f, mine) {
+            return;
+        }
         match ty.as_str() {
             frame::ACK => {
                 let cid = s("client_id");
@@ -579,13 +593,15 @@ impl Widget {
                     let _ = b.set_attribute("data-delivery", "sent");
                     let _ = b.set_attribute("data-message-id", &s("message_id"));
                 }
-                if mine {
+                // In `human` mode no reply follows (`reply_id: null`, §9.1).
+                if mine && !s("reply_id").is_empty() {
                     self.reply(&s("reply_id"));
                     self.typing.set_hidden(false);
                     self.scroll();
                 }
             }
             frame::TYPING if mine && s("actor") == "assistant" => {
+                let _ = self.typing.set_attribute("aria-label", "Assistant is typing");
                 self.typing
                     .set_hidden(!js::get(&f, "is_typing").as_bool().unwrap_or(false));
             }
@@ -615,14 +631,10 @@ impl Widget {
                 self.typing.set_hidden(true);
                 self.scroll();
                 let open = self.st.borrow().open;
-                if !open {
-                    let n = {
-                        let mut st = self.st.borrow_mut();
-                        st.unread += 1;
-                        st.unread
-                    };
-                    self.badge.set_text_content(Some(&n.to_string()));
-                    self.badge.set_hidden(false);
+                if open {
+                    self.read_all();
+                } else {
+                    self.bump_unread();
                 }
             }
             frame::ERROR => {
@@ -644,9 +656,19 @@ impl Widget {
             }
             frame::MESSAGE_ADDED if mine => {
                 let m = js::get(&f, "message").dyn_into::<Object>().unwrap_or_default();
-                if js::get_str(&m, "role").as_deref() == Some("user") {
-                    let b = self.bubble("user");
-                    b.set_text_content(Some(&js::get_str(&m, "content").unwrap_or_default()));
+                match js::get_str(&m, "role").as_deref() {
+                    Some("user") => {
+                        let b = self.bubble("user");
+                        let _ = b.set_attribute("data-message-id", &js::get_str(&m, "id").unwrap_or_default());
+                        b.set_text_content(Some(&js::get_str(&m, "content").unwrap_or_default()));
+                    }
+                    Some("operator") => {
+                        self.operator_bubble(&m);
+                        if self.st.borrow().open {
+                            self.read_all();
+                        }
+                    }
+                    _ => {}
                 }
             }
             frame::AUTH_ERROR => {

@@ -72,7 +72,6 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
         }
     };
     let body = if role == MessageRole::Assistant {
-        let shown = shown.clone();
         view! {
             <div class="md" inner_html=move || markdown::to_html(&shown())></div>
             <Show when=move || msg.thinking.get()>
@@ -146,7 +145,7 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
                 <Show when=move || role == MessageRole::Assistant && !streaming()>
                     {
                         let m = copy_msg.clone();
-                        let shown = shown.clone();
+                        let shown = shown;
                         view! {
                             <button type="button" class="chip copy-reply" on:click=move |_| store.copy_reply(&m, shown())>{
                                 move || match msg.copied.get() {

@@ -4,10 +4,11 @@
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
-use protocol::objects::{Bot, Message};
+use protocol::objects::Bot;
 use serde_json::json;
 
-use crate::api::{get_session, load_bots, load_visitor_conversations, load_visitor_transcript, public_url, Session};
+use crate::api::{get_session, load_bots, public_url, Session};
+use crate::pages::inbox::Inbox;
 use crate::rest;
 
 #[component]
@@ -280,106 +281,6 @@ fn BotEditor(
                 </div>
             </Show>
         </form>
-        <VisitorConversations bot_id=id/>
-    }
-}
-
-/// The bot's visitor conversations and a read-only transcript, updated live.
-#[component]
-fn VisitorConversations(bot_id: String) -> impl IntoView {
-    let list = RwSignal::new(Vec::<protocol::objects::VisitorConversation>::new());
-    let open = RwSignal::new(None::<(String, String)>);
-    let transcript = RwSignal::new(Vec::<Message>::new());
-    let refresh = {
-        let bot_id = bot_id.clone();
-        move || {
-            let bot_id = bot_id.clone();
-            leptos::task::spawn_local(async move {
-                if let Ok(l) = load_visitor_conversations(bot_id.clone()).await {
-                    list.set(l.conversations);
-                }
-                if let Some((v, s)) = open.get_untracked() {
-                    if let Ok(t) = load_visitor_transcript(bot_id, v, s).await {
-                        transcript.set(t.messages);
-                    }
-                }
-            });
-        }
-    };
-    {
-        // Loads in the browser (effects do not run while rendering on the server).
-        let refresh = refresh.clone();
-        Effect::new(move |_| refresh());
-    }
-    #[cfg(feature = "hydrate")]
-    {
-        // Live: the bot's visitor events over SSE; each one refreshes the views.
-        use wasm_bindgen::closure::Closure;
-        use wasm_bindgen::JsCast;
-        if let Ok(es) = web_sys::EventSource::new(&format!("/api/v1/bots/{bot_id}/events")) {
-            let r = refresh.clone();
-            let cb = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| r());
-            for name in ["conversation_updated", "message_added", "complete"] {
-                let _ = es.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
-            }
-            // Closed (and its callback freed) when the editor goes away.
-            let held = send_wrapper::SendWrapper::new((es, cb));
-            on_cleanup(move || {
-                let (es, cb) = held.take();
-                es.close();
-                drop(cb);
-            });
-        }
-    }
-    let show = {
-        let bot_id = bot_id.clone();
-        move |v: String, s: String| {
-            open.set(Some((v.clone(), s.clone())));
-            let bot_id = bot_id.clone();
-            leptos::task::spawn_local(async move {
-                if let Ok(t) = load_visitor_transcript(bot_id, v, s).await {
-                    transcript.set(t.messages);
-                }
-            });
-        }
-    };
-    view! {
-        <section class="card visitors" id="visitor-conversations">
-            <h2>"Visitor conversations"</h2>
-            <Show when=move || list.with(Vec::is_empty) fallback=|| ()>
-                <p class="muted">"No visitor has written yet. Paste the snippet into your site to start."</p>
-            </Show>
-            <div class="visitor-grid">
-                <ul class="visitor-list">
-                    <For each=move || list.get() key=|c| (c.visitor_id.clone(), c.session_id.clone(), c.updated_at.clone()) let:c>
-                        {
-                            let show = show.clone();
-                            let (v, s) = (c.visitor_id.clone(), c.session_id.clone());
-                            view! {
-                                <li>
-                                    <button type="button" class="visitor-item" on:click=move |_| show(v.clone(), s.clone())>
-                                        <span class="conv-title">{c.title.clone()}</span>
-                                        <span class="conv-preview">{c.last_message_preview.clone().unwrap_or_default()}</span>
-                                    </button>
-                                </li>
-                            }
-                        }
-                    </For>
-                </ul>
-                <div class="transcript" id="transcript">
-                    <For each=move || transcript.get() key=|m| (m.id.clone(), m.content.len()) let:m>
-                        <div class="msg" class:user=m.role == protocol::objects::MessageRole::User data-role=m.role.as_str() data-message-id=m.id.clone()>
-                            <div class="bubble">
-                                {if m.role == protocol::objects::MessageRole::Assistant {
-                                    view! { <div class="md" inner_html=markdown::to_html(&m.content)></div> }.into_any()
-                                } else {
-                                    view! { <div class="plain">{m.content.clone()}</div> }.into_any()
-                                }}
-                            </div>
-                        </div>
-                    </For>
-                </div>
-            </div>
-        </section>
+        <Inbox bot_id=id/>
     }
 }

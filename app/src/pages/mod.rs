@@ -2,6 +2,7 @@
 
 pub mod bots;
 pub mod chat;
+pub mod inbox;
 pub mod login;
 pub mod settings;
 

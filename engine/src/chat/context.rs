@@ -17,7 +17,8 @@ pub fn build(system_prompt: &str, history: &[MessageRow], budget: usize) -> Vec<
     for (i, m) in history.iter().enumerate() {
         let role = match m.role() {
             MessageRole::User => TurnRole::User,
-            MessageRole::Assistant => TurnRole::Assistant,
+            // A person who answered for the bot spoke as the assistant (§9.1).
+            MessageRole::Assistant | MessageRole::Operator => TurnRole::Assistant,
         };
         // Replies still in flight or with no text say nothing the model needs.
         if role == TurnRole::Assistant
@@ -69,6 +70,8 @@ mod tests {
             metadata: "{}".into(),
             created_at: 0,
             finished_at: None,
+            read_at: None,
+            feedback: None,
             version: 0,
             versions: 0,
         }

@@ -80,7 +80,7 @@ fn ack_of_user(row: &MessageRow, client_id: Option<String>) -> Ack {
         message_id: row.id.clone(),
         session_id: row.conversation_id.clone(),
         created_at: rfc3339(row.created_at),
-        reply_id: row.reply_id.clone().unwrap_or_default(),
+        reply_id: row.reply_id.clone(),
     }
 }
 
@@ -90,7 +90,7 @@ fn ack_of_reply(row: &MessageRow, client_id: Option<String>) -> Ack {
         message_id: row.in_reply_to.clone().unwrap_or_default(),
         session_id: row.conversation_id.clone(),
         created_at: rfc3339(row.created_at),
-        reply_id: row.id.clone(),
+        reply_id: Some(row.id.clone()),
     }
 }
 
@@ -328,6 +328,20 @@ impl Engine {
                 user,
                 reply,
             } => (conversation, user, reply),
+            ExchangeOutcome::StoredHuman { conversation, user } => {
+                // A person answers: stored and acknowledged, no reply (§9.1).
+                drop(reservation);
+                if let Some(conn) = req.origin_conn {
+                    self.hub.registry.join(conn, &session_id);
+                }
+                let visitor_bot = bot
+                    .as_ref()
+                    .map(|b| b.id.clone())
+                    .or_else(|| who.bot_id.clone())
+                    .filter(|_| who.role == Role::Visitor);
+                self.announce(&conversation, &user, req.origin_conn, visitor_bot.as_deref());
+                return Ok(ack_of_user(&user, client_id));
+            }
             ExchangeOutcome::Duplicate { user } => {
                 drop(reservation);
                 return self.duplicate_ack(user, client_id, req.origin_conn);
@@ -375,6 +389,8 @@ impl Engine {
         Ok(match row.role() {
             MessageRole::User => ack_of_user(&row, client_id),
             MessageRole::Assistant => ack_of_reply(&row, client_id),
+            // Not reachable from a `message` (operator ids are prefixed), but typed.
+            MessageRole::Operator => ack_of_user(&row, client_id),
         })
     }
 
@@ -445,8 +461,13 @@ impl Engine {
                 return self.duplicate_ack(row, client_id.clone(), origin);
             }
         }
-        if self.store.conversation(&who.user_id, session_id).await?.is_none() {
-            return Err(Error::not_found("conversation"));
+        match self.store.conversation(&who.user_id, session_id).await? {
+            None => return Err(Error::not_found("conversation")),
+            // No assistant reply starts while a person answers (§9.1).
+            Some(c) if c.mode() == protocol::objects::ConversationMode::Human => {
+                return Err(surface.invalid("a person is answering this conversation; it cannot be regenerated now"))
+            }
+            Some(_) => {}
         }
         self.admit(who, ip).await?;
         let reservation = self.scheduler.reserve(&who.user_id, session_id)?;

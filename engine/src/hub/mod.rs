@@ -17,7 +17,7 @@ mod log;
 mod registry;
 
 pub use log::{Entry, EntryKind, Filter, Follower, LogRead, ReplyLog, ReplyState};
-pub use registry::{ConnId, Event, Inbox, Registry, Subscription, TooManyConnections, Transport};
+pub use registry::{ConnId, ConnWatcher, Event, Inbox, Registry, Subscription, TooManyConnections, Transport};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -86,6 +86,20 @@ pub struct Registry {
     state: Arc<Mutex<State>>,
     next: AtomicU64,
     max_per_identity: usize,
+    /// Told when connections open, close and start following a bot (presence,
+    /// contract §9.2). A cluster bus would plug in here too.
+    watcher: std::sync::OnceLock<Arc<dyn ConnWatcher>>,
+}
+
+/// Observes connections coming and going. Called without the registry's lock
+/// held, so an implementation may publish through the registry.
+pub trait ConnWatcher: Send + Sync {
+    /// A connection of `owner` was registered; `visitor_bot` for a widget visitor.
+    fn opened(&self, conn: ConnId, owner: &str, visitor_bot: Option<&str>);
+    /// A connection began following `bot_id`'s visitor events (its owner's inbox).
+    fn watching(&self, conn: ConnId, bot_id: &str);
+    /// A connection went away.
+    fn closed(&self, conn: ConnId);
 }
 
 /// A registered connection. Dropping it unregisters everything it joined.
@@ -99,12 +113,22 @@ pub struct Subscription {
     /// connection must close at once (issue 11 §4.5, §4.8).
     pub cut: CancellationToken,
     state: Arc<Mutex<State>>,
+    watcher: Option<Arc<dyn ConnWatcher>>,
 }
 
 pub type Inbox = mpsc::Receiver<Arc<Event>>;
 
 impl Drop for Subscription {
     fn drop(&mut self) {
+        self.unregister();
+        if let Some(w) = &self.watcher {
+            w.closed(self.id);
+        }
+    }
+}
+
+impl Subscription {
+    fn unregister(&mut self) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(conn) = s.conns.remove(&self.id) {
             if let Some(set) = s.by_owner.get_mut(&conn.owner) {
@@ -141,7 +165,35 @@ impl Registry {
             state: Arc::new(Mutex::new(State::default())),
             next: AtomicU64::new(1),
             max_per_identity,
+            watcher: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sets the connection watcher (once, at start-up).
+    pub fn set_watcher(&self, watcher: Arc<dyn ConnWatcher>) {
+        let _ = self.watcher.set(watcher);
+    }
+
+    /// To one connection.
+    pub fn publish_to(&self, conn: ConnId, event: Event) {
+        let targets = {
+            let s = self.lock();
+            Self::targets(&s, [&conn])
+        };
+        Self::deliver(targets, event);
+    }
+
+    /// To every connection of a visitor of `bot_id` (e.g. its owner's presence).
+    pub fn publish_bot_visitors(&self, bot_id: &str, event: Event) {
+        let targets = {
+            let s = self.lock();
+            s.conns
+                .values()
+                .filter(|c| c.visitor_bot.as_deref() == Some(bot_id))
+                .map(|c| (c.inbox.clone(), c.slow.clone()))
+                .collect::<Vec<_>>()
+        };
+        Self::deliver(targets, event);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -179,12 +231,19 @@ impl Registry {
             },
         );
         s.by_owner.entry(owner.to_string()).or_default().insert(id);
+        let visitor_bot = s.conns.get(&id).and_then(|c| c.visitor_bot.clone());
+        drop(s);
+        let watcher = self.watcher.get().cloned();
+        if let Some(w) = &watcher {
+            w.opened(id, owner, visitor_bot.as_deref());
+        }
         Ok(Subscription {
             id,
             inbox: rx,
             slow,
             cut,
             state: self.state.clone(),
+            watcher,
         })
     }
 
@@ -250,6 +309,10 @@ impl Registry {
         };
         if c.bots.insert(bot_id.to_string()) {
             s.by_bot.entry(bot_id.to_string()).or_default().insert(conn);
+        }
+        drop(s);
+        if let Some(w) = self.watcher.get() {
+            w.watching(conn, bot_id);
         }
     }
 

@@ -8,6 +8,7 @@
 //! (full-text search). Every query binds its parameters; none is built from input.
 
 mod model;
+mod people;
 mod postgres;
 mod sqlite;
 
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use model::*;
+pub use people::*;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -86,7 +88,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// because an `ack` may only be sent once the user message and its queued reply are
 /// durably stored together.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: PeopleStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Applies pending migrations; running it again changes nothing.

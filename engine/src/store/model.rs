@@ -6,7 +6,8 @@
 
 use base64::Engine as _;
 use protocol::objects::{
-    Bot, BotWidget, Conversation, Message, MessageRole, MessageStatus, Role, Theme, VisitorConversation,
+    Bot, BotWidget, Conversation, ConversationMode, Feedback, Message, MessageRole, MessageStatus, Role, Theme,
+    VisitorConversation,
 };
 
 use crate::time::rfc3339;
@@ -96,9 +97,22 @@ pub struct ConversationRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub last_message_preview: Option<String>,
+    /// `ai` or `human` (migration 0003, contract §9.1).
+    pub mode: String,
+    /// The `pos` up to which the conversation's own identity has read.
+    pub owner_read_pos: i64,
+    /// The `pos` up to which the bot's owner has read (visitor conversations).
+    pub operator_read_pos: i64,
+    /// Computed: assistant and operator messages after `owner_read_pos`.
+    pub owner_unread: i64,
+    /// Computed: user (visitor) messages after `operator_read_pos`.
+    pub operator_unread: i64,
 }
 
 impl ConversationRow {
+    pub fn mode(&self) -> ConversationMode {
+        ConversationMode::parse(&self.mode).unwrap_or_default()
+    }
     pub fn to_conversation(&self) -> Conversation {
         Conversation {
             id: self.id.clone(),
@@ -107,8 +121,11 @@ impl ConversationRow {
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
             last_message_preview: self.last_message_preview.clone(),
+            unread_count: self.owner_unread.max(0) as u64,
+            mode: self.mode(),
         }
     }
+    /// The owner's list item; presence is filled in by the caller (it lives in memory).
     pub fn to_visitor_conversation(&self) -> VisitorConversation {
         VisitorConversation {
             visitor_id: self.owner_id.clone(),
@@ -116,6 +133,10 @@ impl ConversationRow {
             title: self.title.clone(),
             updated_at: rfc3339(self.updated_at),
             last_message_preview: self.last_message_preview.clone(),
+            unread_count: self.operator_unread.max(0) as u64,
+            mode: self.mode(),
+            visitor_status: Default::default(),
+            last_seen_at: None,
         }
     }
     pub fn cursor(&self) -> Cursor {
@@ -144,9 +165,17 @@ pub struct MessageRow {
     pub metadata: String,
     pub created_at: i64,
     pub finished_at: Option<i64>,
+    /// When the other side read it (migration 0003).
+    pub read_at: Option<i64>,
+    /// `{rating, comment}` as JSON text, or NULL (migration 0003).
+    pub feedback: Option<String>,
     pub version: i64,
     pub versions: i64,
 }
+
+/// Operator messages keep their `client_id` under this prefix, so that the
+/// operator's ids never meet the visitor's in the `(owner_id, client_id)` index.
+pub const OPERATOR_CLIENT_PREFIX: &str = "operator:";
 
 impl MessageRow {
     pub fn status(&self) -> MessageStatus {
@@ -175,17 +204,31 @@ impl MessageRow {
                 m.insert("versions".into(), self.versions.max(1).into());
             }
         }
+        let client_id = match self.role() {
+            MessageRole::Operator => self
+                .client_id
+                .as_deref()
+                .map(|c| c.strip_prefix(OPERATOR_CLIENT_PREFIX).unwrap_or(c).to_string()),
+            _ => self.client_id.clone(),
+        };
         Message {
             id: self.id.clone(),
             session_id: self.conversation_id.clone(),
             role: self.role(),
             content: self.content.clone(),
             status: self.status(),
-            client_id: self.client_id.clone(),
+            client_id,
             created_at: rfc3339(self.created_at),
             reply_id: self.reply_id.clone(),
             metadata: meta,
+            read_at: self.read_at.map(rfc3339),
+            feedback: self.feedback(),
         }
+    }
+
+    /// The stored feedback; unreadable JSON counts as none.
+    pub fn feedback(&self) -> Option<Feedback> {
+        self.feedback.as_deref().and_then(|f| serde_json::from_str(f).ok())
     }
 }
 
@@ -278,6 +321,11 @@ pub enum ExchangeOutcome {
         conversation: ConversationRow,
         user: MessageRow,
         reply: MessageRow,
+    },
+    /// Stored in a conversation in `human` mode: no reply (contract §9.1).
+    StoredHuman {
+        conversation: ConversationRow,
+        user: MessageRow,
     },
     /// The `client_id` was seen before: the original user message.
     Duplicate { user: MessageRow },

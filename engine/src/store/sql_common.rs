@@ -8,20 +8,30 @@ const USER_COLS: &str = "id, email, name, role, password_hash, bot_id, created_a
 const BOT_COLS: &str = "id, owner_id, name, system_prompt, model, temperature, greeting, widget_enabled, \
      public_key, allowed_origins, theme, is_default, created_at, updated_at";
 /// Unqualified, for `RETURNING` (SQLite does not take the table's alias there).
-const CONV_COLS_BARE: &str = "owner_id, id, bot_id, title, created_at, updated_at, last_message_preview";
-const CONV_COLS: &str =
-    "c.owner_id, c.id, c.bot_id, c.title, c.created_at, c.updated_at, c.last_message_preview";
+/// The unread counts are 0 here: a `RETURNING` row comes from a send, which reads everything.
+const CONV_COLS_BARE: &str = "owner_id, id, bot_id, title, created_at, updated_at, last_message_preview, mode, \
+     owner_read_pos, operator_read_pos, CAST(0 AS BIGINT) AS owner_unread, CAST(0 AS BIGINT) AS operator_unread";
+/// With the unread counts of contract §9.3 (each a range read of `messages_page`).
+const CONV_COLS: &str = "c.owner_id, c.id, c.bot_id, c.title, c.created_at, c.updated_at, c.last_message_preview, \
+     c.mode, c.owner_read_pos, c.operator_read_pos, \
+     (SELECT COUNT(*) FROM messages um WHERE um.owner_id = c.owner_id AND um.conversation_id = c.id \
+       AND um.pos > c.owner_read_pos AND um.role <> 'user' AND um.superseded = 0) AS owner_unread, \
+     (SELECT COUNT(*) FROM messages um WHERE um.owner_id = c.owner_id AND um.conversation_id = c.id \
+       AND um.pos > c.operator_read_pos AND um.role = 'user') AS operator_unread";
 /// A message's own columns, without the version numbers.
 const MESSAGE_COLS_BARE: &str = "m.pos, m.id, m.owner_id, m.conversation_id, m.role, m.content, m.status, \
-     m.client_id, m.reply_id, m.in_reply_to, m.superseded, m.seq, m.metadata, m.created_at, m.finished_at";
+     m.client_id, m.reply_id, m.in_reply_to, m.superseded, m.seq, m.metadata, m.created_at, m.finished_at, \
+     m.read_at, m.feedback";
 const MESSAGE_COLS: &str = "m.pos, m.id, m.owner_id, m.conversation_id, m.role, m.content, m.status, \
      m.client_id, m.reply_id, m.in_reply_to, m.superseded, m.seq, m.metadata, m.created_at, m.finished_at, \
+     m.read_at, m.feedback, \
      CASE WHEN m.in_reply_to IS NULL THEN 0 ELSE \
        (SELECT COUNT(*) FROM messages v WHERE v.in_reply_to = m.in_reply_to AND v.pos <= m.pos) END AS version, \
      CASE WHEN m.in_reply_to IS NULL THEN 0 ELSE \
        (SELECT COUNT(*) FROM messages v WHERE v.in_reply_to = m.in_reply_to) END AS versions";
 
 include!("sql_keys.rs");
+include!("sql_people.rs");
 
 type Tx<'a> = sqlx::Transaction<'a, Db>;
 
@@ -97,6 +107,8 @@ fn queued_reply(
         metadata: serde_json::json!({ "in_reply_to": in_reply_to }).to_string(),
         created_at: now,
         finished_at: None,
+        read_at: None,
+        feedback: None,
         version: 1,
         versions: 1,
     }
@@ -537,6 +549,8 @@ impl Store for This {
                 });
             }
         }
+        // In `human` mode no reply is stored: a person answers (contract §9.1).
+        let human = conversation.mode() == protocol::objects::ConversationMode::Human;
         let user = MessageRow {
             pos: 0,
             id: x.user_message_id.clone(),
@@ -546,13 +560,15 @@ impl Store for This {
             content: x.content.clone(),
             status: "complete".into(),
             client_id: x.client_id.clone(),
-            reply_id: Some(x.reply_id.clone()),
+            reply_id: (!human).then(|| x.reply_id.clone()),
             in_reply_to: None,
             superseded: 0,
             seq: 0,
             metadata: "{}".into(),
             created_at: x.now,
             finished_at: None,
+            read_at: None,
+            feedback: None,
             version: 0,
             versions: 0,
         };
@@ -568,6 +584,12 @@ impl Store for This {
             return Err(StoreError::Conflict("message id collision".into()));
         }
         let user = MessageRow { pos: user_pos?, ..user };
+        // Sending counts as reading everything before it (§9.3).
+        read_up_to_in(&mut tx, &x.owner_id, &x.conversation_id, ReadSide::Owner, user.pos, x.now).await?;
+        if human {
+            tx.commit().await?;
+            return Ok(ExchangeOutcome::StoredHuman { conversation, user });
+        }
         let reply = queued_reply(&x.reply_id, &x.owner_id, &x.conversation_id, &x.user_message_id, None, x.now);
         let reply = MessageRow {
             pos: insert_row_in(&mut tx, &reply).await?,

@@ -116,11 +116,25 @@ pub async fn stream(
             engine.send_message(who, send_request(req, ip)).await?
         };
     let meta = json!({ "session_id": ack.session_id, "reply_id": ack.reply_id, "message_id": ack.message_id });
-    let log = match engine.find_reply(who, &ack.reply_id).await? {
+    let Some(reply_id) = ack.reply_id.clone() else {
+        // `human` mode (§9.1): the message is stored and a person answers; the
+        // stream says so by starting and finishing with no text.
+        let v = vec![
+            event(&Chunk::Start {
+                message_metadata: &meta,
+            }),
+            event(&Chunk::Finish {
+                message_metadata: &meta,
+            }),
+            Ok(Event::default().data("[DONE]")),
+        ];
+        return Ok(sse_response(stream::iter(v).boxed()));
+    };
+    let log = match engine.find_reply(who, &reply_id).await? {
         ReplyView::Live(log) => Some(log),
         ReplyView::Stored { .. } => None,
     };
-    let text_id = format!("text-{}", ack.reply_id);
+    let text_id = format!("text-{reply_id}");
     let head = vec![
         event(&Chunk::Start {
             message_metadata: &meta,
@@ -132,7 +146,7 @@ pub async fn stream(
     let body = match log {
         // A duplicate of a finished send: the stored reply, in one piece.
         None => {
-            let (complete, _) = super::chat::wait_for(&engine, who, &ack.reply_id).await?;
+            let (complete, _) = super::chat::wait_for(&engine, who, &reply_id).await?;
             let mut v = head;
             v.push(event(&Chunk::TextDelta {
                 id: &text_id,
@@ -190,6 +204,10 @@ pub async fn stream(
             stream::iter(head).chain(tokens).boxed()
         }
     };
+    Ok(sse_response(body))
+}
+
+fn sse_response(body: stream::BoxStream<'static, Result<Event, Infallible>>) -> Response {
     let mut res = (
         super::stream_headers(),
         Sse::new(body).keep_alive(KeepAlive::new().interval(super::sse::HEARTBEAT)),
@@ -199,5 +217,5 @@ pub async fn stream(
         HeaderName::from_static("x-vercel-ai-ui-message-stream"),
         HeaderValue::from_static("v1"),
     );
-    Ok(res)
+    res
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::Json;
 use engine::auth::Identity;
 use engine::chat::{ReplyView, SendMessage, Surface};
@@ -52,9 +53,14 @@ pub async fn chat(
     auth: Auth,
     ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody<ChatRequest>,
-) -> HttpResult<Json<ChatResponse>> {
+) -> HttpResult<axum::response::Response> {
     let ack = engine.send_message(&auth.who, send_request(body, ip)).await?;
-    let (complete, _) = wait_for(&engine, &auth.who, &ack.reply_id).await?;
+    let Some(reply_id) = ack.reply_id.clone() else {
+        // `human` mode: stored, and a person will answer (§9.1). There is no
+        // reply to wait for, so the answer is the `202` of `/chat/messages`.
+        return Ok(accepted(ack).into_response());
+    };
+    let (complete, _) = wait_for(&engine, &auth.who, &reply_id).await?;
     if complete.metadata.finish_reason == FinishReason::Error {
         return Err(HttpError::new(
             ErrorCode::UpstreamError,
@@ -65,9 +71,21 @@ pub async fn chat(
         response: complete.response,
         session_id: ack.session_id,
         message_id: ack.message_id,
-        reply_id: ack.reply_id,
+        reply_id,
         metadata: complete.metadata,
-    }))
+    })
+    .into_response())
+}
+
+fn accepted(ack: protocol::frames::Ack) -> (StatusCode, Json<Accepted>) {
+    (
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            message_id: ack.message_id,
+            reply_id: ack.reply_id,
+            session_id: ack.session_id,
+        }),
+    )
 }
 
 pub async fn messages(
@@ -77,14 +95,7 @@ pub async fn messages(
     JsonBody(body): JsonBody<ChatRequest>,
 ) -> HttpResult<(StatusCode, Json<Accepted>)> {
     let ack = engine.send_message(&auth.who, send_request(body, ip)).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(Accepted {
-            message_id: ack.message_id,
-            reply_id: ack.reply_id,
-            session_id: ack.session_id,
-        }),
-    ))
+    Ok(accepted(ack))
 }
 
 pub async fn regenerate(
@@ -106,7 +117,7 @@ pub async fn regenerate(
     Ok((
         StatusCode::ACCEPTED,
         Json(RegenerateAccepted {
-            reply_id: ack.reply_id,
+            reply_id: ack.reply_id.unwrap_or_default(),
             session_id: ack.session_id,
         }),
     ))

@@ -5,4 +5,5 @@ pub mod bots;
 pub mod conversations;
 pub mod health;
 pub mod keys;
+pub mod people;
 pub mod widget;

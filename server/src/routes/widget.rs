@@ -47,6 +47,8 @@ pub fn is_visitor_route(path: &str) -> bool {
     path == "/api/v1/widget/session"
         || path.starts_with("/api/v1/chat")
         || path.starts_with("/api/v1/conversations")
+        // Feedback from the widget (contract §9.4).
+        || (path.starts_with("/api/v1/messages/") && path.ends_with("/feedback"))
         || path == "/api/v1/auth/me"
 }
 
@@ -116,7 +118,7 @@ pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Re
         let h = res.headers_mut();
         h.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST, PATCH, DELETE, OPTIONS"),
+            HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE, OPTIONS"),
         );
         h.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,

@@ -349,6 +349,17 @@ impl Conn {
                 Err(e) => self.error(&e, None).await,
             },
             ClientFrame::Ping(p) => self.send_frame(ServerFrame::Pong { ts: p.ts }).await,
+            ClientFrame::Read(r) => match engine
+                .read(&who, &r.session_id, &r.message_id, Some(conn), Surface::Frame)
+                .await
+            {
+                Ok(()) => Flow::Continue,
+                Err(e) => self.error(&e, None).await,
+            },
+            ClientFrame::Presence(p) => {
+                engine.report_presence(conn, p.status == protocol::frames::ClientPresence::Away);
+                Flow::Continue
+            }
         }
     }
 

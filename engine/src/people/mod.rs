@@ -1,0 +1,114 @@
+//! People in the loop (contract §9): a bot's owner takes over a visitor's
+//! conversation ([`handoff`]), sees who is there ([`presence`]), and both sides
+//! see what the other has read ([`read`]); anyone rates answers and exports a
+//! conversation ([`feedback`], [`export`]).
+
+pub mod export;
+pub mod feedback;
+pub mod handoff;
+pub mod presence;
+pub mod read;
+mod watcher;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use protocol::objects::{Role, VisitorConversation};
+
+use crate::auth::Identity;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::hub::{ConnId, Event, Hub};
+use crate::store::{BotRow, ConversationRow};
+use crate::time::rfc3339;
+
+/// The state of §9 that lives in memory on this node.
+pub struct People {
+    pub presence: Arc<presence::Presence>,
+    watcher: Arc<watcher::Watcher>,
+    /// Operator typing that expires unless refreshed: (visitor, conversation) → generation.
+    typing: Mutex<HashMap<(String, String), u64>>,
+}
+
+impl People {
+    /// Watches `hub`'s connections for presence; `grace` is §9.2's 30 s.
+    pub fn new(hub: &Arc<Hub>, grace: Duration) -> People {
+        let presence = Arc::new(presence::Presence::default());
+        let watcher = Arc::new(watcher::Watcher {
+            presence: presence.clone(),
+            hub: Arc::downgrade(hub),
+            grace,
+        });
+        hub.registry.set_watcher(watcher.clone());
+        People {
+            presence,
+            watcher,
+            typing: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Fills a visitor list item's `visitor_status` and `last_seen_at`.
+    pub fn fill(&self, item: &mut VisitorConversation) {
+        let (status, seen) = self.presence.visitor(&item.visitor_id);
+        item.visitor_status = status;
+        item.last_seen_at = seen.map(rfc3339);
+    }
+}
+
+/// A visitor conversation as its bot's owner reaches it.
+pub struct OperatorView {
+    pub bot: BotRow,
+    pub conversation: ConversationRow,
+}
+
+/// A frame as an event for a connection's inbox.
+pub(crate) fn frame_event(frame: String, name: &'static str, origin: Option<ConnId>) -> Event {
+    Event::Frame {
+        frame: frame.into(),
+        name,
+        origin,
+    }
+}
+
+impl Engine {
+    /// The conversation `session_id` of the bot's visitor `visitor_id`, for the
+    /// bot's owner. Anything else (another's bot, a visitor token, an unknown or
+    /// foreign visitor or conversation) is `NOT_FOUND` (contract §2).
+    pub async fn operator_view(
+        &self,
+        who: &Identity,
+        bot_id: &str,
+        visitor_id: &str,
+        session_id: &str,
+    ) -> Result<OperatorView> {
+        let bot = self.own_bot(who, bot_id).await?;
+        crate::chat::Surface::Http.check_session_id(session_id)?;
+        let visitor = self.store.user_by_id(visitor_id).await?;
+        let ok = visitor.is_some_and(|v| v.role() == Role::Visitor && v.bot_id.as_deref() == Some(bot.id.as_str()));
+        if !ok {
+            return Err(Error::not_found("conversation"));
+        }
+        match self.store.conversation(visitor_id, session_id).await? {
+            Some(conversation) if conversation.bot_id == bot.id => Ok(OperatorView { bot, conversation }),
+            _ => Err(Error::not_found("conversation")),
+        }
+    }
+
+    /// The name visitors see for the owner: their name, else the part of their
+    /// email before `@`, else "Operator".
+    pub(crate) async fn operator_name(&self, who: &Identity) -> Result<String> {
+        let user = self.store.user_by_id(&who.user_id).await?;
+        let name = user.and_then(|u| {
+            u.name
+                .filter(|n| !n.trim().is_empty())
+                .or_else(|| u.email.and_then(|e| e.split('@').next().map(str::to_string)))
+        });
+        Ok(name.unwrap_or_else(|| "Operator".to_string()))
+    }
+
+    /// A `presence` frame from a client: a visitor's tab hidden or shown (§9.2).
+    pub fn report_presence(&self, conn: ConnId, away: bool) {
+        self.people.watcher.reported(conn, away);
+    }
+}

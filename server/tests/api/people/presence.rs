@@ -1,0 +1,133 @@
+//! §9.2 presence with a short grace period (the contract's 30 s is a setting):
+//! visitors online, away and offline as the owner sees them, and the owner's
+//! availability as visitors see it.
+
+use std::time::Duration;
+
+use super::{cast, frame_within, Sse};
+use crate::both_backends;
+use crate::helpers::*;
+
+both_backends!(visitors_and_owner_see_each_other);
+
+const GRACE: Duration = Duration::from_millis(600);
+
+async fn visitors_and_owner_see_each_other(b: Backend) {
+    let Some(app) = spawn_app(AppOptions::new(b).config(|c| c.presence_grace = GRACE)).await else {
+        return;
+    };
+    let c = cast(&app).await;
+    // Nobody follows the bot yet: a visitor learns, right after auth_success,
+    // that no person is available.
+    let mut ws = app.ws_authed(&c.visitor).await;
+    let p = ws.recv().await.expect("presence right after auth_success");
+    assert_eq!(p["type"], "presence", "{p}");
+    assert_eq!(
+        (p["actor"].as_str(), p["status"].as_str()),
+        (Some("operator"), Some("offline"))
+    );
+    ws.close().await;
+
+    // The owner opens the inbox: visitors hear the owner is online.
+    let mut ws = app.ws_authed(&c.visitor).await;
+    let _ = ws.recv().await; // offline (nobody followed the bot when it opened)
+    let mut owner = Sse::open(&app, &format!("/api/v1/bots/{}/events?token={}", c.bot_id, c.owner)).await;
+    let p = frame_within(&mut ws, "presence", Duration::from_secs(5))
+        .await
+        .expect("owner online");
+    assert_eq!(
+        (p["actor"].as_str(), p["status"].as_str()),
+        (Some("operator"), Some("online"))
+    );
+    let mut ws2 = app.ws_authed(&c.visitor).await;
+    let p = ws2.recv().await.expect("presence");
+    assert_eq!(
+        (p["type"].as_str(), p["status"].as_str()),
+        (Some("presence"), Some("online"))
+    );
+
+    // The visitor's tabs: away only when every tab is hidden.
+    ws.send(json!({"type": "presence", "status": "away"})).await;
+    assert!(
+        owner
+            .next_within("presence", Duration::from_millis(300))
+            .await
+            .is_none(),
+        "one tab still shows"
+    );
+    ws2.send(json!({"type": "presence", "status": "away"})).await;
+    let p = owner.next("presence").await;
+    assert_eq!(
+        (p["actor"].as_str(), p["status"].as_str()),
+        (Some("visitor"), Some("away"))
+    );
+    assert_eq!(p["visitor_id"], c.visitor_id.as_str());
+    assert!(p["last_seen_at"].is_string());
+    ws.send(json!({"type": "presence", "status": "online"})).await;
+    assert_eq!(owner.next("presence").await["status"], "online");
+    let item = list_item(&app, &c).await;
+    assert_eq!(item["visitor_status"], "online");
+    assert!(item["last_seen_at"].is_string());
+    // A client cannot claim `offline`.
+    ws.send(json!({"type": "presence", "status": "offline"})).await;
+    assert_eq!(ws.recv_type("error").await["code"], "INVALID_FRAME");
+
+    // A reload within the grace does not flicker.
+    ws2.close().await;
+    ws.close().await;
+    let mut ws = app.ws_authed(&c.visitor).await;
+    assert!(
+        owner.next_within("presence", GRACE * 2).await.is_none(),
+        "no offline (nor a repeated online) across a reload"
+    );
+    // Gone for good: offline after the grace period.
+    ws.send(json!({"type": "ping"})).await;
+    ws.close().await;
+    let p = owner.next("presence").await;
+    assert_eq!(
+        (p["actor"].as_str(), p["status"].as_str()),
+        (Some("visitor"), Some("offline"))
+    );
+    assert_eq!(list_item(&app, &c).await["visitor_status"], "offline");
+
+    // The owner leaves: the visitor sees it after the grace period.
+    let mut ws = app.ws_authed(&c.visitor).await;
+    let _ = ws.recv().await;
+    drop(owner);
+    // (The server notices the closed stream at its next write at the latest: a heartbeat.)
+    let p = frame_within(&mut ws, "presence", Duration::from_secs(30))
+        .await
+        .expect("owner offline");
+    assert_eq!(
+        (p["actor"].as_str(), p["status"].as_str()),
+        (Some("operator"), Some("offline"))
+    );
+}
+
+/// The visitor's item in the owner's list (it needs a conversation).
+async fn list_item(app: &TestApp, c: &super::Cast) -> Value {
+    let (_, l) = body(
+        app.get(&format!("/api/v1/bots/{}/conversations", c.bot_id), Some(&c.owner))
+            .await,
+    )
+    .await;
+    if let Some(item) = l["conversations"].as_array().and_then(|a| a.first()) {
+        return item.clone();
+    }
+    let (s, _) = body(
+        app.post(
+            "/api/v1/chat/messages",
+            Some(&c.visitor),
+            json!({"message": "hello", "session_id": "p1"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 202);
+    let (_, l) = body(
+        app.get(&format!("/api/v1/bots/{}/conversations", c.bot_id), Some(&c.owner))
+            .await,
+    )
+    .await;
+    l["conversations"][0].clone()
+}
