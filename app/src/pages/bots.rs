@@ -3,7 +3,6 @@
 //! snippet, and the conversations the bot's website visitors have, live.
 
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
 use protocol::objects::Bot;
 use serde_json::json;
 
@@ -20,9 +19,7 @@ pub fn BotsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <div class="boot">"Loading…"</div> }>
             {move || Suspend::new(async move {
                 let Ok(Some(s)) = session.await else {
-                    #[cfg(feature = "ssr")]
-                    leptos_axum::redirect("/login");
-                    return view! { <Redirect path="/login"/> }.into_any();
+                    return super::to_login();
                 };
                 let list = bots.await.unwrap_or_default();
                 let base = base.await.unwrap_or_default();

@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
-use leptos_router::components::Redirect;
 use leptos_router::hooks::use_location;
 use leptos_router::location::Url;
 use serde::{Deserialize, Serialize};
@@ -87,11 +86,7 @@ pub fn ChatPage() -> impl IntoView {
                         store.session.set(Some(s));
                         view! { <ChatLayout store/> }.into_any()
                     }
-                    _ => {
-                        #[cfg(feature = "ssr")]
-                        leptos_axum::redirect("/login");
-                        view! { <Redirect path="/login"/> }.into_any()
-                    }
+                    _ => super::to_login(),
                 }
             })}
         </Suspense>

@@ -7,6 +7,16 @@ pub mod login;
 pub mod settings;
 
 use leptos::prelude::*;
+use leptos_router::components::Redirect;
+
+/// The view of a page that needs a session when there is none: an HTTP
+/// redirect to `/login` during SSR (a 302 before any HTML), and the router's
+/// client-side redirect after hydration. Contract §6.
+pub fn to_login() -> AnyView {
+    #[cfg(feature = "ssr")]
+    leptos_axum::redirect("/login");
+    view! { <Redirect path="/login"/> }.into_any()
+}
 
 #[component]
 pub fn NotFound() -> impl IntoView {

@@ -3,7 +3,6 @@
 //! were last used, and revokes them.
 
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
 use protocol::keys::{ApiKey, CreatedApiKey};
 use protocol::objects::Role;
 use serde_json::json;
@@ -27,9 +26,7 @@ pub fn SettingsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <div class="boot">"Loading…"</div> }>
             {move || Suspend::new(async move {
                 let Ok(Some(s)) = session.await else {
-                    #[cfg(feature = "ssr")]
-                    leptos_axum::redirect("/login");
-                    return view! { <Redirect path="/login"/> }.into_any();
+                    return super::to_login();
                 };
                 let list = keys.await.unwrap_or_default();
                 let base = base.await.unwrap_or_default();
