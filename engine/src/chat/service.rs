@@ -531,7 +531,7 @@ impl Engine {
         self.start_job(reservation.commit(job), &who.user_id, session_id);
         if x.edit.is_some() {
             // The edited message, re-announced under its id: every tab shows
-            // the new text (the app and widget replace a known id's content).
+            // the new text (the app replaces a known id's content).
             let visitor_bot = (who.role == Role::Visitor).then_some(conversation.bot_id.as_str());
             self.announce(&conversation, &user, None, visitor_bot);
         } else {
