@@ -34,6 +34,8 @@ RUN apt-get update \
  && mkdir -p /data \
  && chown brook:brook /data
 COPY --from=build /src/target/release/brook /usr/local/bin/brook
+# Beside the binary, where Leptos reads the bundle's hashed names.
+COPY --from=build /src/target/release/hash.txt /usr/local/bin/hash.txt
 COPY --from=build /src/target/site /srv/brook/site
 ENV LEPTOS_SITE_ROOT=/srv/brook/site \
     LEPTOS_SITE_ADDR=0.0.0.0:3000 \

@@ -27,3 +27,21 @@ test('the page hydrates: continue as guest lands in the chat', async ({ page }) 
   await expect(page.locator('#composer-input')).toBeVisible();
   await expect(page.locator('[data-connection="connected"]')).toBeVisible();
 });
+
+test('the release bundle has content-hashed names, cached for a year; pages are revalidated', async ({ request }) => {
+  const page = await request.get('/login');
+  expect(page.headers()['cache-control']).toContain('no-cache');
+  const html = await page.text();
+  const names = [...html.matchAll(/\/pkg\/(brook\.[0-9a-f]{16}\.(?:js|wasm|css))/g)].map((m) => m[1]);
+  // The hydration script, its WASM and the stylesheet, each hashed (scripts/build-site.sh).
+  for (const ext of ['js', 'wasm', 'css']) {
+    expect(names.some((n) => n.endsWith(`.${ext}`)), `hashed .${ext} in ${names}`).toBe(true);
+  }
+  for (const name of new Set(names)) {
+    const r = await request.get(`/pkg/${name}`);
+    expect(r.status(), name).toBe(200);
+    expect(r.headers()['cache-control'], name).toContain('immutable');
+  }
+  // The unhashed names of earlier builds are gone.
+  expect((await request.get('/pkg/brook_bg.wasm')).status()).toBe(404);
+});

@@ -65,6 +65,48 @@ test('regenerate, then browse the reply versions with ‹ 2/2 ›; a reload keep
   await page.screenshot({ path: shot('versions') });
 });
 
+test('edit the last message: a new reply answers it, the old one stays as a version that names its question', async ({ page, context }) => {
+  await signUp(page);
+  await openChat(page, '/?new');
+  await send(page, 'Trains from Lisbon to Porto');
+  const session = await sessionIdFromUrl(page);
+  await watchReply(page);
+  const other = await context.newPage();
+  await openChat(other, `/c/${session}`);
+  const user = page.locator('[data-role="user"]').last();
+  // Escape cancels an edit and keeps the text.
+  await user.locator('.edit-message').click();
+  const box = page.locator('#edit-input');
+  await expect(box).toBeFocused();
+  await expect(box).toHaveValue('Trains from Lisbon to Porto');
+  await box.fill('Not this');
+  await box.press('Escape');
+  await expect(box).toHaveCount(0);
+  await expect(user.locator('.plain')).toHaveText('Trains from Lisbon to Porto');
+  // Enter sends the edit.
+  await user.locator('.edit-message').click();
+  await box.fill('Buses from Lisbon to Porto');
+  await box.press('Enter');
+  await expect(user.locator('.plain')).toHaveText('Buses from Lisbon to Porto');
+  await watchReply(page);
+  const reply = page.locator('[data-role="assistant"]').last();
+  await expect(reply.locator('.md')).toContainText('Buses from Lisbon to Porto');
+  await expect(page.locator('[data-role="assistant"]')).toHaveCount(1);
+  const versions = reply.locator('.versions');
+  await expect(versions).toHaveAttribute('data-version', '2/2');
+  await expect(reply.locator('.earlier-prompt')).toHaveCount(0);
+  await versions.locator('.version-prev').click();
+  await expect(versions).toHaveAttribute('data-version', '1/2');
+  await expect(reply.locator('.earlier-prompt')).toContainText('Trains from Lisbon to Porto');
+  await expect(reply.locator('.md')).toContainText('Trains from Lisbon to Porto');
+  await page.screenshot({ path: shot('edit') });
+  // The other tab shows the edited message live, and a reload keeps it.
+  await expect(other.locator('[data-role="user"]').last().locator('.plain')).toHaveText('Buses from Lisbon to Porto');
+  await page.reload();
+  await expect(page.locator('[data-role="user"]').last().locator('.plain')).toHaveText('Buses from Lisbon to Porto');
+  await expect(page.locator('[data-role="assistant"] .versions')).toHaveAttribute('data-version', '2/2');
+});
+
 test('copy a whole reply: the clipboard holds its markdown, and the button says "Copied"', async ({ page, context }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   await signUp(page);
@@ -103,8 +145,7 @@ test('the sidebar groups conversations by the browser’s local day', async ({ p
   await page.screenshot({ path: shot('date-groups') });
 });
 
-// FIXME (open, issue 17): Enter on the skip link leaves the composer unfocused in the merged build.
-test.fixme('the composer has the focus on load; the skip link is the first Tab stop; too long is said in words', async ({ page }) => {
+test('the composer has the focus on load; the skip link is the first Tab stop; too long is said in words', async ({ page }) => {
   await signUp(page);
   await openChat(page, '/?new');
   const box = page.locator('#composer-input');
@@ -152,6 +193,19 @@ test('phone: the drawer toggle says whether it is open, Escape closes it, the ti
   await expect(menu).toBeFocused();
   await expect(page.locator('.app')).not.toHaveClass(/sidebar-open/);
   await page.screenshot({ path: shot('phone-header') });
+  // Escape while renaming a chat in the drawer cancels the rename only: the drawer stays open.
+  await menu.click();
+  const row = page.locator('#conversation-list .conv').first();
+  await row.hover();
+  await row.locator('.rename').click();
+  const input = row.locator('.rename-input');
+  await expect(input).toBeFocused();
+  await input.fill('Not kept');
+  await input.press('Escape');
+  await expect(row.locator('.rename-input')).toHaveCount(0);
+  await expect(menu).toHaveAttribute('aria-expanded', 'true');
+  await expect(page.locator('.app')).toHaveClass(/sidebar-open/);
+  await expect(row).toContainText('Trains from Lisbon');
 });
 
 test('a guest is warned before signing out, and can keep the chats', async ({ page }) => {

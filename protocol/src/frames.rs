@@ -222,6 +222,12 @@ pub struct RegenerateFrame {
     pub session_id: String,
     #[serde(default)]
     pub client_id: Option<String>,
+    /// An edit of the conversation's last user message (docs/decisions.md,
+    /// issue 17): the message takes this text and the new reply answers it;
+    /// earlier replies stay as versions with `metadata.prompt`, the text they
+    /// answered.
+    #[serde(default)]
+    pub content: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]

@@ -76,6 +76,9 @@ pub struct RegenerateRequest {
     pub session_id: String,
     #[serde(default)]
     pub client_id: Option<String>,
+    /// An edit of the last user message; see `RegenerateFrame::content`.
+    #[serde(default)]
+    pub content: Option<String>,
 }
 
 /// `POST /api/v1/chat/regenerate` → `202`.

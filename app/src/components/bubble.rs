@@ -1,12 +1,13 @@
 //! One message bubble. Assistant text is markdown, rendered to safe HTML (raw
 //! HTML from the model is escaped, never executed); the bubble shows a thinking
 //! indicator until the first token, stop while streaming, regenerate on the last
-//! reply, and the reply's metadata on hover or focus.
+//! reply, edit on the last user message, and the reply's metadata on hover or
+//! focus.
 
 use leptos::prelude::*;
 use protocol::objects::{MessageRole, MessageStatus};
 
-use crate::store::{Delivery, Msg, Store};
+use crate::store::{can_edit, earlier_prompt, Delivery, Msg, Store};
 
 fn describe(meta: &serde_json::Value) -> Option<String> {
     let model = meta.get("model")?.as_str()?;
@@ -71,8 +72,36 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
             Some((at, n.max(loaded)))
         }
     };
+    // The question an earlier version answered, when it was edited since.
+    let prompt = {
+        let msg = msg.clone();
+        move || {
+            let i = msg.version_at.get()?;
+            msg.versions
+                .with(|v| v.get(i).and_then(earlier_prompt).map(str::to_string))
+        }
+    };
+    let editing = {
+        let key = msg.key.clone();
+        move || store.editing.with(|e| e.as_deref() == Some(key.as_str()))
+    };
+    let editable = {
+        let key = msg.key.clone();
+        move || {
+            role == MessageRole::User
+                && can_edit(
+                    store.last_user_key.with(|k| k.as_deref() == Some(key.as_str())),
+                    msg.id.with(Option::is_some) && msg.delivery.get() == Delivery::Sent,
+                    store.any_live.get(),
+                    store.editing.with(Option::is_some),
+                )
+        }
+    };
     let body = if role == MessageRole::Assistant {
         view! {
+            {move || prompt().map(|p| view! {
+                <p class="earlier-prompt">"Answer to an earlier wording: “"{p}"”"</p>
+            })}
             <div class="md" inner_html=move || markdown::to_html(&shown())></div>
             <Show when=move || msg.thinking.get()>
                 <div class="thinking" aria-label="Thinking"><span></span><span></span><span></span></div>
@@ -80,8 +109,36 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
         }
         .into_any()
     } else {
-        view! { <div class="plain">{move || msg.content.get()}</div> }.into_any()
+        let on_key = move |ev: leptos::ev::KeyboardEvent| {
+            if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                ev.prevent_default();
+                store.save_edit();
+            } else if ev.key() == "Escape" {
+                // Marked used: the page's Escape handler leaves the drawer alone.
+                ev.prevent_default();
+                store.editing.set(None);
+            }
+        };
+        view! {
+            <Show when=editing fallback=move || view! { <div class="plain">{move || msg.content.get()}</div> }>
+                <div class="edit-box">
+                    <label for="edit-input" class="sr-only">"Edit your message"</label>
+                    <textarea id="edit-input" rows="3"
+                        prop:value=move || store.edit_draft.get()
+                        on:input=move |ev| store.edit_draft.set(event_target_value(&ev))
+                        on:keydown=on_key></textarea>
+                    <div class="row">
+                        <button type="button" class="btn" id="edit-cancel" on:click=move |_| store.editing.set(None)>"Cancel"</button>
+                        <button type="button" class="btn primary" id="edit-save"
+                            disabled=move || store.edit_draft.with(|t| t.trim().is_empty())
+                            on:click=move |_| store.save_edit()>"Send"</button>
+                    </div>
+                </div>
+            </Show>
+        }
+        .into_any()
     };
+    let edit_msg = msg.clone();
     let delivery = move || match msg.delivery.get() {
         Delivery::Pending => "pending",
         Delivery::Sent => "sent",
@@ -154,6 +211,27 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
                                     None => "Copy",
                                 }
                             }</button>
+                        }
+                    }
+                </Show>
+                <Show when=editable.clone()>
+                    {
+                        let m = edit_msg.clone();
+                        view! {
+                            <button type="button" class="chip edit-message" on:click=move |_| {
+                                store.edit_draft.set(m.content.get_untracked());
+                                store.editing.set(Some(m.key.clone()));
+                                #[cfg(feature = "hydrate")]
+                                request_animation_frame(|| {
+                                    use wasm_bindgen::JsCast;
+                                    if let Some(el) = document()
+                                        .get_element_by_id("edit-input")
+                                        .and_then(|e| e.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+                                    {
+                                        let _ = el.focus();
+                                    }
+                                });
+                            }>"✎ Edit"</button>
                         }
                     }
                 </Show>

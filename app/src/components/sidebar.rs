@@ -193,7 +193,7 @@ pub fn Sidebar(store: Store, open: RwSignal<bool>) -> impl IntoView {
                     aria-expanded=move || is_guest().then(|| confirming.get().to_string())>"Sign out"</button>
                 <Show when=move || confirming.get()>
                     <div class="signout-warning" role="alertdialog" aria-labelledby="signout-title" aria-describedby="signout-text"
-                        on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { keep(); }>
+                        on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { ev.prevent_default(); keep(); }>
                         <p id="signout-title"><strong>"Sign out of this guest account?"</strong></p>
                         <p id="signout-text">"Guest chats are kept only for this browser's guest session. After you sign out, every chat here is gone for good."</p>
                         <div class="row">
@@ -300,7 +300,10 @@ fn ConversationRow(store: Store, c: Conversation) -> impl IntoView {
                         move |ev: leptos::ev::KeyboardEvent| {
                             if ev.key() == "Enter" { save(); }
                             if ev.key() == "Escape" {
-                                // Cancel: the old title stays, nothing is saved.
+                                // Cancel: the old title stays, nothing is saved,
+                                // and the phone drawer stays open (prevent_default
+                                // tells the page's Escape handler it was used).
+                                ev.prevent_default();
                                 editing.set(false);
                                 title.set(original.get_value());
                             }

@@ -164,10 +164,22 @@ fn ChatLayout(store: Store) -> impl IntoView {
     // toggle; opening it moves the focus into it (issue 17, fault 8).
     let menu_ref = NodeRef::<leptos::html::Button>::new();
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        if ev.key() == "Escape" && sidebar_open.get_untracked() {
+        // An inner control that used Escape itself (renaming a chat, the
+        // sign-out warning) marks it handled: the drawer stays open.
+        if ev.key() == "Escape" && !ev.default_prevented() && sidebar_open.get_untracked() {
             sidebar_open.set(false);
             if let Some(b) = menu_ref.get_untracked() {
                 let _ = b.focus();
+            }
+        }
+    };
+    let skip_to_composer = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        if let Some(el) = document().get_element_by_id("composer-input") {
+            use wasm_bindgen::JsCast;
+            if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+                let _ = el.focus();
             }
         }
     };
@@ -186,7 +198,10 @@ fn ChatLayout(store: Store) -> impl IntoView {
     };
     view! {
         <div class="app" class:sidebar-open=move || sidebar_open.get() on:keydown=on_keydown>
-            <a class="skip-link" href="#composer-input">"Skip to the message box"</a>
+            // `target="_self"`: the router leaves the link alone (it would push
+            // `#composer-input` as a navigation and only scroll); the click
+            // moves the focus itself, so Enter on the link lands in the box.
+            <a class="skip-link" href="#composer-input" target="_self" on:click=skip_to_composer>"Skip to the message box"</a>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let list = convs.await;

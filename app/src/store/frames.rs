@@ -225,6 +225,11 @@ impl Store {
                 m.thinking.set(false);
                 m.meta.set(msg.metadata.clone());
             }
+            if msg.role == MessageRole::User {
+                // An edit (issue 17): the same message with its new text.
+                m.content.set(msg.content.clone());
+                m.meta.set(msg.metadata.clone());
+            }
             return;
         }
         if let Some(cid) = &msg.client_id {

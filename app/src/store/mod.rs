@@ -29,7 +29,7 @@ pub use outbox::{
     decode_outbox, encode_outbox, new_id, outbox_clear, outbox_frame, outbox_key, outbox_load, outbox_save,
     LEGACY_OUTBOX_KEY,
 };
-pub use versions::{own_index, step};
+pub use versions::{can_edit, earlier_prompt, own_index, step};
 
 /// What the connection indicator shows.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -77,6 +77,9 @@ pub struct Store {
     pub notice: RwSignal<Option<String>>,
     /// A navigation the router should make (the store never touches `history`).
     pub go_to: RwSignal<Option<Go>>,
+    /// The key of the user message being edited, and the draft (issue 17).
+    pub editing: RwSignal<Option<String>>,
+    pub edit_draft: RwSignal<String>,
     /// Client ids of `regenerate` requests waiting for their ack.
     regenerating: StoredValue<Vec<String>>,
     /// Which tokens are shown, and which `resume` fills a gap (contract §3.3).
@@ -87,6 +90,10 @@ pub struct Store {
     /// Owned here, not by the message list: a bubble's row may be rendered
     /// while the list that made it is being disposed (issue 17, fault 2).
     pub last_reply_key: Memo<Option<String>>,
+    /// The key of the last user message (the one that offers Edit).
+    pub last_user_key: Memo<Option<String>>,
+    /// Whether any reply in the open conversation is still generating.
+    pub any_live: Memo<bool>,
 }
 
 /// The owners of the bubbles' signals: children of the app's root owner, never
@@ -126,6 +133,17 @@ impl Store {
                     .map(|m| m.key.clone())
             })
         });
+        let last_user_key = Memo::new(move |_| {
+            messages.with(|v| {
+                v.iter()
+                    .rev()
+                    .find(|m| m.role == MessageRole::User)
+                    .map(|m| m.key.clone())
+            })
+        });
+        let any_live = Memo::new(move |_| {
+            messages.with(|v| v.iter().any(|m| m.status.try_get().is_some_and(|s| s.is_live())))
+        });
         Store {
             session: RwSignal::new(None),
             conversations: RwSignal::new(Vec::new()),
@@ -148,10 +166,14 @@ impl Store {
             sent: RwSignal::new(0),
             notice: RwSignal::new(None),
             go_to: RwSignal::new(None),
+            editing: RwSignal::new(None),
+            edit_draft: RwSignal::new(String::new()),
             regenerating: StoredValue::new(Vec::new()),
             assembler: StoredValue::new(Assembler::new()),
             bubbles: StoredValue::new(BubbleOwners::new()),
             last_reply_key,
+            last_user_key,
+            any_live,
         }
     }
 
@@ -364,13 +386,34 @@ impl Store {
     }
 
     pub fn regenerate(&self) {
+        self.redo(None);
+    }
+
+    /// Sends the edited last user message: the server stores the new text,
+    /// announces it (`message_added` under the same id, to every tab) and
+    /// answers it with a new reply version; the old replies stay as versions
+    /// (docs/decisions.md, issue 17).
+    pub fn save_edit(&self) {
+        let text = self.edit_draft.get_untracked();
+        if text.trim().is_empty() {
+            return;
+        }
+        self.editing.set(None);
+        self.redo(Some(text));
+    }
+
+    fn redo(&self, edit: Option<String>) {
         let Some(session_id) = self.current.get_untracked() else {
             return;
         };
         let client_id = new_id();
         self.regenerating.update_value(|v| v.push(client_id.clone()));
-        let frame = json!({"type": "regenerate", "session_id": session_id, "client_id": client_id});
+        let mut frame = json!({"type": "regenerate", "session_id": session_id, "client_id": client_id});
+        if let Some(text) = edit {
+            frame["content"] = text.into();
+        }
         if !crate::live::send(&frame.to_string()) {
+            self.regenerating.update_value(|v| v.retain(|c| *c != client_id));
             self.notice
                 .set(Some("Not connected: try again when the connection is back.".into()));
         }

@@ -21,6 +21,22 @@ pub fn own_index(versions: &[Message], id: Option<&str>) -> usize {
         .unwrap_or(versions.len().saturating_sub(1))
 }
 
+/// The question an earlier version answered, when the user has since edited
+/// it (the server's `metadata.prompt`, set on edit); `None` otherwise.
+pub fn earlier_prompt(version: &Message) -> Option<&str> {
+    version
+        .metadata
+        .get("prompt")
+        .and_then(serde_json::Value::as_str)
+        .filter(|p| !p.trim().is_empty())
+}
+
+/// Whether the Edit control shows on a user message: the last one, sent and
+/// stored, with no reply generating and no other edit open.
+pub fn can_edit(is_last_user: bool, stored: bool, any_live: bool, editing_other: bool) -> bool {
+    is_last_user && stored && !any_live && !editing_other
+}
+
 impl Store {
     /// Shows the previous (`delta = -1`) or next (`+1`) version of a reply,
     /// loading the versions the first time.
@@ -116,6 +132,27 @@ mod tests {
         assert_eq!(own_index(&v, Some("zzz")), 2);
         assert_eq!(own_index(&v, None), 2);
         assert_eq!(own_index(&[], Some("a")), 0);
+    }
+
+    #[test]
+    fn an_old_version_names_the_question_it_answered() {
+        let mut v = msg("a");
+        assert_eq!(earlier_prompt(&v), None);
+        v.metadata = serde_json::json!({"prompt": "tell me about cats"});
+        assert_eq!(earlier_prompt(&v), Some("tell me about cats"));
+        v.metadata = serde_json::json!({"prompt": "  "});
+        assert_eq!(earlier_prompt(&v), None);
+        v.metadata = serde_json::json!({"prompt": 3});
+        assert_eq!(earlier_prompt(&v), None);
+    }
+
+    #[test]
+    fn edit_shows_only_on_the_last_stored_message_when_nothing_runs() {
+        assert!(can_edit(true, true, false, false));
+        assert!(!can_edit(false, true, false, false));
+        assert!(!can_edit(true, false, false, false), "not yet acknowledged");
+        assert!(!can_edit(true, true, true, false), "a reply is generating");
+        assert!(!can_edit(true, true, false, true), "another edit is open");
     }
 
     #[test]

@@ -64,6 +64,14 @@ pub struct SendMessage {
     pub surface: Surface,
 }
 
+/// A `regenerate`, from any transport: its idempotency key, and the new text
+/// of the last user message when the user edited it.
+#[derive(Clone, Debug, Default)]
+pub struct Redo {
+    pub client_id: Option<String>,
+    pub edit: Option<String>,
+}
+
 /// A reply as a reader finds it: live in the hub, or only in storage.
 pub enum ReplyView {
     Live(Arc<ReplyLog>),
@@ -234,12 +242,13 @@ impl Engine {
         }
     }
 
-    async fn send_message_inner(self: &Arc<Self>, who: &Identity, req: SendMessage) -> Result<Ack> {
-        let surface = req.surface;
-        if req.message.trim().is_empty() {
+    /// `EMPTY_MESSAGE` for blank text, `MESSAGE_TOO_LONG` over
+    /// `BROOK_MAX_MESSAGE_CHARS` (counted in Unicode scalar values).
+    fn check_message_text(&self, text: &str) -> Result<()> {
+        if text.trim().is_empty() {
             return Err(Error::new(ErrorCode::EmptyMessage, "message is empty"));
         }
-        let chars = req.message.chars().count();
+        let chars = text.chars().count();
         if chars > self.config.max_message_chars {
             return Err(Error::new(
                 ErrorCode::MessageTooLong,
@@ -249,6 +258,12 @@ impl Engine {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    async fn send_message_inner(self: &Arc<Self>, who: &Identity, req: SendMessage) -> Result<Ack> {
+        let surface = req.surface;
+        self.check_message_text(&req.message)?;
         if let Some(s) = &req.session_id {
             surface.check_session_id(s)?;
         }
@@ -449,13 +464,16 @@ impl Engine {
         self: &Arc<Self>,
         who: &Identity,
         session_id: &str,
-        client_id: Option<String>,
+        redo: Redo,
         origin: Option<ConnId>,
         ip: Option<IpAddr>,
         surface: Surface,
     ) -> Result<Ack> {
         surface.check_session_id(session_id)?;
-        let client_id = Self::check_client_id(&client_id, surface)?;
+        let client_id = Self::check_client_id(&redo.client_id, surface)?;
+        if let Some(text) = &redo.edit {
+            self.check_message_text(text)?;
+        }
         if let Some(cid) = &client_id {
             if let Some(row) = self.store.message_by_client_id(&who.user_id, cid).await? {
                 return self.duplicate_ack(row, client_id.clone(), origin);
@@ -476,6 +494,7 @@ impl Engine {
             conversation_id: session_id.to_string(),
             reply_id: ids::new_id(),
             client_id: client_id.clone(),
+            edit: redo.edit,
             now: now_micros(),
         };
         let (conversation, user, reply) = match self.store.begin_regenerate(&x).await? {
@@ -510,15 +529,22 @@ impl Engine {
             quota: self.quota_scope(who, ip),
         };
         self.start_job(reservation.commit(job), &who.user_id, session_id);
-        let updated = frames::conversation_updated(conversation.to_conversation());
-        self.hub.registry.publish_owner(
-            &who.user_id,
-            Event::Frame {
-                frame: updated.into(),
-                name: "conversation_updated",
-                origin: None,
-            },
-        );
+        if x.edit.is_some() {
+            // The edited message, re-announced under its id: every tab shows
+            // the new text (the app replaces a known id's content).
+            let visitor_bot = (who.role == Role::Visitor).then_some(conversation.bot_id.as_str());
+            self.announce(&conversation, &user, None, visitor_bot);
+        } else {
+            let updated = frames::conversation_updated(conversation.to_conversation());
+            self.hub.registry.publish_owner(
+                &who.user_id,
+                Event::Frame {
+                    frame: updated.into(),
+                    name: "conversation_updated",
+                    origin: None,
+                },
+            );
+        }
         Ok(ack_of_reply(&reply, client_id))
     }
 

@@ -339,6 +339,9 @@ pub struct NewRegenerate {
     pub conversation_id: String,
     pub reply_id: String,
     pub client_id: Option<String>,
+    /// New text for the last user message (an edit), checked by the caller.
+    /// Its earlier replies get `metadata.prompt`: the text they answered.
+    pub edit: Option<String>,
     pub now: i64,
 }
 

@@ -54,6 +54,42 @@ async fn message_in(tx: &mut Tx<'_>, id: &str) -> StoreResult<Option<MessageRow>
         .await?)
 }
 
+/// An edit of a user message (issue 17): each earlier reply to it keeps the
+/// text it answered as `metadata.prompt` (set once: the first wording it saw),
+/// and the message takes the new text, with `metadata.edited_at` (µs).
+async fn edit_user_message_in(tx: &mut Tx<'_>, user: &MessageRow, text: &str, now: i64) -> StoreResult<()> {
+    let sql = format!("SELECT {MESSAGE_COLS} FROM messages m WHERE m.in_reply_to = $1");
+    let replies = sqlx::query_as::<_, MessageRow>(&sql)
+        .bind(&user.id)
+        .fetch_all(&mut **tx)
+        .await?;
+    for r in replies {
+        let mut meta = r.metadata_value();
+        if let serde_json::Value::Object(m) = &mut meta {
+            if m.contains_key("prompt") {
+                continue;
+            }
+            m.insert("prompt".into(), user.content.clone().into());
+        }
+        sqlx::query("UPDATE messages SET metadata = $2 WHERE id = $1")
+            .bind(&r.id)
+            .bind(meta.to_string())
+            .execute(&mut **tx)
+            .await?;
+    }
+    let mut meta = user.metadata_value();
+    if let serde_json::Value::Object(m) = &mut meta {
+        m.insert("edited_at".into(), now.into());
+    }
+    sqlx::query("UPDATE messages SET content = $2, metadata = $3 WHERE id = $1")
+        .bind(&user.id)
+        .bind(text)
+        .bind(meta.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 async fn conversation_in(
     tx: &mut Tx<'_>,
     owner_id: &str,
@@ -625,6 +661,9 @@ impl Store for This {
         else {
             return Ok(RegenerateOutcome::NoUserMessage);
         };
+        if let Some(text) = x.edit.as_deref().filter(|t| *t != user.content) {
+            edit_user_message_in(&mut tx, &user, text, x.now).await?;
+        }
         sqlx::query("UPDATE messages SET superseded = 1 WHERE in_reply_to = $1")
             .bind(&user.id)
             .execute(&mut *tx)

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use engine::chat::{ReplyView, Surface};
+use engine::chat::{Redo, ReplyView, Surface};
 use engine::hub::{EntryKind, Filter};
 use engine::Engine;
 use futures::stream::{self, StreamExt};
@@ -89,7 +89,7 @@ pub async fn stream(
             let b: UseChatBody = serde_json::from_value(body).map_err(bad_body)?;
             if b.trigger.as_deref() == Some("regenerate-message") {
                 engine
-                    .regenerate(who, &b.id, None, None, Some(ip), Surface::Http)
+                    .regenerate(who, &b.id, Redo::default(), None, Some(ip), Surface::Http)
                     .await?
             } else {
                 let last =

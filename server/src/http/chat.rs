@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use engine::auth::Identity;
-use engine::chat::{ReplyView, SendMessage, Surface};
+use engine::chat::{Redo, ReplyView, SendMessage, Surface};
 use engine::hub::{Filter, ReplyState};
 use engine::Engine;
 use protocol::frames::Complete;
@@ -108,7 +108,10 @@ pub async fn regenerate(
         .regenerate(
             &auth.who,
             &body.session_id,
-            body.client_id,
+            Redo {
+                client_id: body.client_id,
+                edit: body.content,
+            },
             None,
             Some(ip),
             Surface::Http,

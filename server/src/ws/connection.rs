@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
 use engine::auth::Identity;
-use engine::chat::{ReplyView, SendMessage, Surface};
+use engine::chat::{Redo, ReplyView, SendMessage, Surface};
 use engine::hub::{Event, Filter, Subscription};
 use protocol::frames::{ClientFrame, ErrorFrame, ServerFrame};
 use protocol::ErrorCode;
@@ -301,7 +301,10 @@ impl Conn {
                     .regenerate(
                         &who,
                         &r.session_id,
-                        r.client_id,
+                        Redo {
+                            client_id: r.client_id,
+                            edit: r.content,
+                        },
                         Some(conn),
                         Some(self.ip),
                         Surface::Frame,

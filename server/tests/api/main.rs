@@ -12,6 +12,7 @@ mod cli;
 mod connections;
 mod conversations;
 mod durability;
+mod edit;
 mod faults;
 mod fd_limit;
 mod headers;
