@@ -51,12 +51,22 @@ pub async fn connect(brook: &Target, http: &reqwest::Client, seq: usize, conc: u
     println!("| pattern | n | p50 | p90 | p99 | max |\n|---|---:|---:|---:|---:|---:|");
     println!("| one after another | {} | {} |", one.n, one.cells());
     println!("| {conc} at once ({failed} failed) | {} | {} |", many.n, many.cells());
-    Ok(json!({"sequential": one.json(), "concurrent": many.json(), "concurrent_n": conc, "failed": failed, "load_average": load}))
+    Ok(
+        json!({"sequential": one.json(), "concurrent": many.json(), "concurrent_n": conc, "failed": failed, "load_average": load}),
+    )
 }
 
 /// `ack` latency over the WebSocket: `rate` messages/s for `secs` over a pool
 /// of connections, then `burst` connections sending one message each at once.
-pub async fn ack(brook: &Target, up: &Upstream, http: &reqwest::Client, rate: usize, secs: u64, burst: usize, db: &str) -> Result<Value, String> {
+pub async fn ack(
+    brook: &Target,
+    up: &Upstream,
+    http: &reqwest::Client,
+    rate: usize,
+    secs: u64,
+    burst: usize,
+    db: &str,
+) -> Result<Value, String> {
     up.set(http, 5, 0).await?;
     let (pool, _) = sessions(brook, http, 256).await;
     let (tx, rx) = tokio::sync::mpsc::channel(pool.len().max(1));
@@ -76,7 +86,11 @@ pub async fn ack(brook: &Target, up: &Upstream, http: &reqwest::Client, rate: us
             let sample = s.request(&http, "ack latency", 5, Duration::from_secs(30)).await;
             let _ = tx.send(s).await;
             let queued = ms(Instant::now().saturating_duration_since(at)) - sample.total_ms;
-            Some((sample.ack_ms.map(|a| a + queued.max(0.0)), sample.ttft_ms.map(|t| t + queued.max(0.0)), sample.ok))
+            Some((
+                sample.ack_ms.map(|a| a + queued.max(0.0)),
+                sample.ttft_ms.map(|t| t + queued.max(0.0)),
+                sample.ok,
+            ))
         }));
     }
     let mut acks = Vec::new();
@@ -110,10 +124,26 @@ pub async fn ack(brook: &Target, up: &Upstream, http: &reqwest::Client, rate: us
     let burst_ttft = Summary::of(out.iter().filter_map(|s| s.ttft_ms).collect());
     println!("\n### Ack latency over the WebSocket ({db}; replies of 5 tokens, no delay)\n");
     println!("| pattern | measure | n | p50 | p90 | p99 | max | failed | load |\n|---|---|---:|---:|---:|---:|---:|---:|---:|");
-    println!("| {rate} messages/s for {secs} s | ack | {} | {} | {failed} | {load:.1} |", rate_ack.n, rate_ack.cells());
-    println!("| {rate} messages/s for {secs} s | first token | {} | {} | | |", rate_ttft.n, rate_ttft.cells());
-    println!("| {burst} at once | ack | {} | {} | {burst_failed} | {load2:.1} |", burst_ack.n, burst_ack.cells());
-    println!("| {burst} at once | first token | {} | {} | | |", burst_ttft.n, burst_ttft.cells());
+    println!(
+        "| {rate} messages/s for {secs} s | ack | {} | {} | {failed} | {load:.1} |",
+        rate_ack.n,
+        rate_ack.cells()
+    );
+    println!(
+        "| {rate} messages/s for {secs} s | first token | {} | {} | | |",
+        rate_ttft.n,
+        rate_ttft.cells()
+    );
+    println!(
+        "| {burst} at once | ack | {} | {} | {burst_failed} | {load2:.1} |",
+        burst_ack.n,
+        burst_ack.cells()
+    );
+    println!(
+        "| {burst} at once | first token | {} | {} | | |",
+        burst_ttft.n,
+        burst_ttft.cells()
+    );
     Ok(json!({
         "database": db, "rate": rate, "secs": secs, "rate_ack": rate_ack.json(), "rate_ttft": rate_ttft.json(),
         "rate_failed": failed, "burst": burst, "burst_ack": burst_ack.json(), "burst_ttft": burst_ttft.json(),
@@ -150,14 +180,25 @@ pub async fn idle(brook: &Target, http: &reqwest::Client, low: usize, high: usiz
     tokio::time::sleep(Duration::from_secs(5)).await;
     let cpu_pct = cpu_ticks(pid).saturating_sub(t0) as f64 / clk_tck() / 5.0 * 100.0;
     let per = (rss2 as f64 - rss1 as f64) * 1024.0 / (n2 as f64 - n1 as f64).max(1.0);
-    println!("\n### Idle memory per WebSocket (RSS slope, load average {:.1})\n", loadavg());
+    println!(
+        "\n### Idle memory per WebSocket (RSS slope, load average {:.1})\n",
+        loadavg()
+    );
     println!("| connections | RSS | per connection | brook CPU while idle |\n|---|---:|---:|---:|");
-    println!("| {n1} → {n2} | {:.1} → {:.1} MB | {:.0} B ({:.2} KB) | {cpu_pct:.1} % of a core |", rss1 as f64 / 976.5625, rss2 as f64 / 976.5625, per, per / 1000.0);
+    println!(
+        "| {n1} → {n2} | {:.1} → {:.1} MB | {:.0} B ({:.2} KB) | {cpu_pct:.1} % of a core |",
+        rss1 as f64 / 976.5625,
+        rss2 as f64 / 976.5625,
+        per,
+        per / 1000.0
+    );
     if let Some(e) = errors.first() {
         println!("\n(some connections failed: {e})");
     }
     drop(held);
-    Ok(json!({"low": n1, "high": n2, "rss_low_kib": rss1, "rss_high_kib": rss2, "bytes_per_connection": per, "idle_cpu_percent": cpu_pct}))
+    Ok(
+        json!({"low": n1, "high": n2, "rss_low_kib": rss1, "rss_high_kib": rss2, "bytes_per_connection": per, "idle_cpu_percent": cpu_pct}),
+    )
 }
 
 /// Starts `brook` `runs` times on a fresh database: spawn to `/ready` 200.
@@ -171,6 +212,10 @@ pub async fn cold_start(spec: &BrookSpec<'_>, http: &reqwest::Client, runs: usiz
     }
     let s = Summary::of(times);
     println!("\n### Cold start (spawn → `/ready` 200, fresh SQLite database, {runs} runs)\n");
-    println!("| n | p50 | p90 | p99 | max |\n|---:|---:|---:|---:|---:|\n| {} | {} |", s.n, s.cells());
+    println!(
+        "| n | p50 | p90 | p99 | max |\n|---:|---:|---:|---:|---:|\n| {} | {} |",
+        s.n,
+        s.cells()
+    );
     Ok(s.json())
 }

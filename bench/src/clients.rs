@@ -70,7 +70,10 @@ pub async fn guest(http: &reqwest::Client, base: &str) -> Result<String, String>
         .await
         .map_err(|e| format!("guest: {e}"))?;
     let v: Value = r.json().await.map_err(|e| format!("guest: {e}"))?;
-    v["token"].as_str().map(str::to_string).ok_or_else(|| format!("guest: {v}"))
+    v["token"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("guest: {v}"))
 }
 
 /// Opens Brook's WebSocket with `?token=` from `source` (a loopback address,
@@ -80,7 +83,9 @@ pub async fn ws_connect(base: &str, token: &str, source: Option<std::net::IpAddr
     let addr: SocketAddr = host.parse().map_err(|e| format!("{host}: {e}"))?;
     let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
     if let Some(ip) = source {
-        socket.bind(SocketAddr::new(ip, 0)).map_err(|e| format!("bind {ip}: {e}"))?;
+        socket
+            .bind(SocketAddr::new(ip, 0))
+            .map_err(|e| format!("bind {ip}: {e}"))?;
     }
     let tcp = socket.connect(addr).await.map_err(|e| format!("connect: {e}"))?;
     let _ = tcp.set_nodelay(true);
@@ -111,7 +116,11 @@ impl Session {
             Kind::BrookSse => (Some(guest(http, &target.url).await?), None),
             Kind::OpenAi | Kind::Relay => (None, None),
         };
-        Ok(Session { target: target.clone(), token, ws })
+        Ok(Session {
+            target: target.clone(),
+            token,
+            ws,
+        })
     }
 
     /// Sends `text` and reads the whole reply; never panics, a failure is a
@@ -126,8 +135,14 @@ impl Session {
         };
         let mut s = match tokio::time::timeout(limit, run).await {
             Ok(Ok(s)) => s,
-            Ok(Err(e)) => Sample { error: Some(e), ..Sample::default() },
-            Err(_) => Sample { error: Some(format!("no complete reply within {limit:?}")), ..Sample::default() },
+            Ok(Err(e)) => Sample {
+                error: Some(e),
+                ..Sample::default()
+            },
+            Err(_) => Sample {
+                error: Some(format!("no complete reply within {limit:?}")),
+                ..Sample::default()
+            },
         };
         s.total_ms = ms(start.elapsed());
         s.ok = s.error.is_none() && s.tokens == expect;
@@ -140,7 +155,9 @@ impl Session {
     async fn ws_request(&mut self, text: &str, start: Instant) -> Result<Sample, String> {
         let ws = self.ws.as_mut().ok_or("no WebSocket")?;
         let frame = json!({"type": "message", "message": text}).to_string();
-        ws.send(Message::Text(frame.into())).await.map_err(|e| format!("send: {e}"))?;
+        ws.send(Message::Text(frame.into()))
+            .await
+            .map_err(|e| format!("send: {e}"))?;
         let mut s = Sample::default();
         let mut reply: Option<String> = None;
         let mut first = None;
@@ -184,7 +201,10 @@ impl Session {
                 format!("{}/chat/completions", self.target.url),
                 json!({"model": "fake-model", "stream": true, "messages": [{"role": "user", "content": text}]}),
             ),
-            Kind::BrookSse => (format!("{}/api/v1/chat/stream", self.target.url), json!({"message": text})),
+            Kind::BrookSse => (
+                format!("{}/api/v1/chat/stream", self.target.url),
+                json!({"message": text}),
+            ),
             _ => (
                 self.target.url.clone(),
                 json!({"id": "bench", "messages": [{"id": "m1", "role": "user", "parts": [{"type": "text", "text": text}]}]}),
@@ -207,12 +227,16 @@ impl Session {
             buf.extend_from_slice(&chunk);
             while let Some(i) = buf.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = buf.drain(..=i).collect();
-                let Some(data) = line.strip_prefix(b"data: ") else { continue };
+                let Some(data) = line.strip_prefix(b"data: ") else {
+                    continue;
+                };
                 if data.starts_with(b"[DONE]") {
                     s.span_ms = first.map(|f: Instant| ms(f.elapsed())).unwrap_or(0.0);
                     return Ok(s);
                 }
-                let Ok(v) = serde_json::from_slice::<Value>(data) else { continue };
+                let Ok(v) = serde_json::from_slice::<Value>(data) else {
+                    continue;
+                };
                 let piece = match self.target.kind {
                     Kind::OpenAi => v["choices"][0]["delta"]["content"].as_str().map(spaces),
                     _ if v["type"] == "text-delta" => v["delta"].as_str().map(spaces),

@@ -65,7 +65,9 @@ impl StreamRow {
             ms(self.ttft.p50),
             ms(self.ttft.p99),
             ms(self.added_per_token.p50),
-            self.cpu_ms_per_1k_tokens.map(|c| format!("{c:.1} ms")).unwrap_or("—".into()),
+            self.cpu_ms_per_1k_tokens
+                .map(|c| format!("{c:.1} ms"))
+                .unwrap_or("—".into()),
             self.peak_rss_mb.map(|r| format!("{r:.0} MB")).unwrap_or("—".into()),
             self.load
         )
@@ -84,8 +86,19 @@ pub struct Shape {
 
 /// `c` clients each run `shape.rounds` replies back to back; tokens/s is
 /// every token delivered over the wall time.
-pub async fn stream(target: &Target, up: &Upstream, http: &reqwest::Client, c: usize, shape: &Shape) -> Result<StreamRow, String> {
-    let Shape { tokens, delay_ms, rounds, limit } = *shape;
+pub async fn stream(
+    target: &Target,
+    up: &Upstream,
+    http: &reqwest::Client,
+    c: usize,
+    shape: &Shape,
+) -> Result<StreamRow, String> {
+    let Shape {
+        tokens,
+        delay_ms,
+        rounds,
+        limit,
+    } = *shape;
     up.set(http, tokens, delay_ms).await?;
     let (sessions, _) = sessions(target, http, c).await;
     let watch = target.pid.map(Watch::start);
@@ -108,7 +121,10 @@ pub async fn stream(target: &Target, up: &Upstream, http: &reqwest::Client, c: u
     let (cpu, peak) = match watch {
         Some(w) => {
             let (cpu, peak) = w.finish();
-            (Some(cpu * 1000.0 / (delivered.max(1) as f64 / 1000.0)), Some(peak as f64 * 1024.0 / 1e6))
+            (
+                Some(cpu * 1000.0 / (delivered.max(1) as f64 / 1000.0)),
+                Some(peak as f64 * 1024.0 / 1e6),
+            )
         }
         None => (None, None),
     };
@@ -224,7 +240,13 @@ pub async fn first_token_rate(
             _ => {}
         }
     }
-    Ok(rows(targets, times, failed, format!("{rate} requests/s for {secs} s"), load))
+    Ok(rows(
+        targets,
+        times,
+        failed,
+        format!("{rate} requests/s for {secs} s"),
+        load,
+    ))
 }
 
 type Pool = (
@@ -240,10 +262,22 @@ fn async_pool(sessions: Vec<Session>) -> Pool {
     (tx, Arc::new(Mutex::new(rx)))
 }
 
-fn rows(targets: &[Target], times: Vec<Vec<f64>>, failed: Vec<usize>, pattern: String, load: f64) -> Vec<FirstTokenRow> {
+fn rows(
+    targets: &[Target],
+    times: Vec<Vec<f64>>,
+    failed: Vec<usize>,
+    pattern: String,
+    load: f64,
+) -> Vec<FirstTokenRow> {
     targets
         .iter()
         .zip(times.into_iter().zip(failed))
-        .map(|(t, (v, f))| FirstTokenRow { system: t.name, pattern: pattern.clone(), ttft: Summary::of(v), failed: f, load })
+        .map(|(t, (v, f))| FirstTokenRow {
+            system: t.name,
+            pattern: pattern.clone(),
+            ttft: Summary::of(v),
+            failed: f,
+            load,
+        })
         .collect()
 }

@@ -101,7 +101,11 @@ async fn run(args: Args) -> Result<(), String> {
         Some(u) if u.starts_with("postgres") => "PostgreSQL",
         _ => "SQLite",
     };
-    let spec = BrookSpec { bin: &args.brook, database_url: args.database_url.as_deref(), upstream: &up.base_url };
+    let spec = BrookSpec {
+        bin: &args.brook,
+        database_url: args.database_url.as_deref(),
+        upstream: &up.base_url,
+    };
     let (brook_proc, brook_url, ready) = match &args.url {
         Some(u) => (None, u.trim_end_matches('/').to_string(), None),
         None => {
@@ -113,23 +117,45 @@ async fn run(args: Args) -> Result<(), String> {
     println!("# brook-bench, {:?} profile\n", args.profile);
     println!(
         "Brook {brook_url} ({db_name}{}), fake upstream {} (pid {}), load average at start {:.2}, {} CPUs.",
-        ready.map(|t| format!(", ready in {:.0} ms", t.as_secs_f64() * 1000.0)).unwrap_or_default(),
+        ready
+            .map(|t| format!(", ready in {:.0} ms", t.as_secs_f64() * 1000.0))
+            .unwrap_or_default(),
         up.base_url,
         up.proc.pid,
         loadavg(),
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     );
     let mut targets = vec![
-        Target { name: "direct", kind: Kind::OpenAi, url: up.base_url.clone(), pid: Some(up.proc.pid) },
-        Target { name: "brook-ws", kind: Kind::BrookWs, url: brook_url.clone(), pid: brook_pid },
-        Target { name: "brook-sse", kind: Kind::BrookSse, url: brook_url.clone(), pid: brook_pid },
+        Target {
+            name: "direct",
+            kind: Kind::OpenAi,
+            url: up.base_url.clone(),
+            pid: Some(up.proc.pid),
+        },
+        Target {
+            name: "brook-ws",
+            kind: Kind::BrookWs,
+            url: brook_url.clone(),
+            pid: brook_pid,
+        },
+        Target {
+            name: "brook-sse",
+            kind: Kind::BrookSse,
+            url: brook_url.clone(),
+            pid: brook_pid,
+        },
     ];
     // The peers, kept alive for the whole run.
     let mut peer_procs = Vec::new();
     if let Some(dir) = &args.peers {
         match procs::start_relay(dir, &up.base_url, &http).await {
             Ok((p, url)) => {
-                targets.push(Target { name: "ai-sdk-relay", kind: Kind::Relay, url, pid: Some(p.pid) });
+                targets.push(Target {
+                    name: "ai-sdk-relay",
+                    kind: Kind::Relay,
+                    url,
+                    pid: Some(p.pid),
+                });
                 peer_procs.push(p);
             }
             Err(e) => println!("\nThe AI SDK relay is not measured: {e}"),
@@ -138,7 +164,12 @@ async fn run(args: Args) -> Result<(), String> {
         match procs::start_litellm(dir, &up.base_url, &http).await {
             Ok((p, url)) => {
                 println!("\nLiteLLM ready in {:.1} s.", started.elapsed().as_secs_f64());
-                targets.push(Target { name: "litellm", kind: Kind::OpenAi, url: format!("{url}/v1"), pid: Some(p.pid) });
+                targets.push(Target {
+                    name: "litellm",
+                    kind: Kind::OpenAi,
+                    url: format!("{url}/v1"),
+                    pid: Some(p.pid),
+                });
                 peer_procs.push(p);
             }
             Err(e) => println!("\nLiteLLM is not measured: {e}"),
@@ -146,14 +177,23 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let mut results = serde_json::Map::new();
     results.insert("profile".into(), json!(format!("{:?}", args.profile)));
-    results.insert("systems".into(), json!(targets.iter().map(|t| t.name).collect::<Vec<_>>()));
+    results.insert(
+        "systems".into(),
+        json!(targets.iter().map(|t| t.name).collect::<Vec<_>>()),
+    );
     results.insert("load_average_start".into(), json!(loadavg()));
 
     if want("first-token") {
         let n = if full { 1000 } else { 200 };
         let mut rows = load::first_token_sequential(&targets, &up, &http, n).await?;
         for rate in if full { vec![1, 50, 500] } else { vec![1, 50] } {
-            let secs = if rate == 1 { 20 } else if full { 10 } else { 5 };
+            let secs = if rate == 1 {
+                20
+            } else if full {
+                10
+            } else {
+                5
+            };
             rows.extend(load::first_token_rate(&targets, &up, &http, rate, secs).await?);
         }
         println!("\n### Time to first token (5 tokens, no delay upstream; systems interleaved request by request)\n");
@@ -161,11 +201,23 @@ async fn run(args: Args) -> Result<(), String> {
         println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         let mut json_rows = Vec::new();
         for r in &rows {
-            let direct = rows.iter().find(|d| d.pattern == r.pattern && d.system == "direct").map(|d| d.ttft);
-            let (a50, a99) = direct.map(|d| (r.ttft.p50 - d.p50, r.ttft.p99 - d.p99)).unwrap_or_default();
+            let direct = rows
+                .iter()
+                .find(|d| d.pattern == r.pattern && d.system == "direct")
+                .map(|d| d.ttft);
+            let (a50, a99) = direct
+                .map(|d| (r.ttft.p50 - d.p50, r.ttft.p99 - d.p99))
+                .unwrap_or_default();
             println!(
                 "| {} | {} | {} | {} | {} | {} | {} | {:.1} |",
-                r.pattern, r.system, r.ttft.n, r.ttft.cells(), stats::ms(a50), stats::ms(a99), r.failed, r.load
+                r.pattern,
+                r.system,
+                r.ttft.n,
+                r.ttft.cells(),
+                stats::ms(a50),
+                stats::ms(a99),
+                r.failed,
+                r.load
             );
             json_rows.push(json!({"pattern": r.pattern, "system": r.system, "ttft": r.ttft.json(), "added_p50_ms": a50, "added_p99_ms": a99, "failed": r.failed, "load_average": r.load}));
         }
@@ -204,7 +256,12 @@ async fn run(args: Args) -> Result<(), String> {
             println!("{}", r.markdown());
         }
         for r in rows.iter().filter(|r| r.first_error.is_some()) {
-            println!("\n{} at {}: first failure: {}", r.system, r.concurrency, r.first_error.as_deref().unwrap_or(""));
+            println!(
+                "\n{} at {}: first failure: {}",
+                r.system,
+                r.concurrency,
+                r.first_error.as_deref().unwrap_or("")
+            );
         }
         std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
         let svg = args.out.join("chart.svg");
@@ -218,10 +275,16 @@ async fn run(args: Args) -> Result<(), String> {
     let brook_target = targets[1].clone();
     if want("ack") {
         let secs = if full { 10 } else { 3 };
-        results.insert("ack".into(), brook_only::ack(&brook_target, &up, &http, 1000, secs, 1000, db_name).await?);
+        results.insert(
+            "ack".into(),
+            brook_only::ack(&brook_target, &up, &http, 1000, secs, 1000, db_name).await?,
+        );
     }
     if want("connect") {
-        results.insert("connect".into(), brook_only::connect(&brook_target, &http, 200, 500).await?);
+        results.insert(
+            "connect".into(),
+            brook_only::connect(&brook_target, &http, 200, 500).await?,
+        );
     }
     if want("idle") {
         let (low, high) = if full { (1000, 19_000) } else { (500, 3000) };
@@ -234,8 +297,15 @@ async fn run(args: Args) -> Result<(), String> {
     }
     drop(brook_proc);
     if want("cold") && args.url.is_none() {
-        let cold = BrookSpec { bin: &args.brook, database_url: None, upstream: &up.base_url };
-        results.insert("cold_start".into(), brook_only::cold_start(&cold, &http, if full { 20 } else { 5 }).await?);
+        let cold = BrookSpec {
+            bin: &args.brook,
+            database_url: None,
+            upstream: &up.base_url,
+        };
+        results.insert(
+            "cold_start".into(),
+            brook_only::cold_start(&cold, &http, if full { 20 } else { 5 }).await?,
+        );
     }
     if want("sizes") {
         results.insert("sizes".into(), report::sizes(&args.site, &args.brook));

@@ -78,8 +78,16 @@ impl Upstream {
             .await
             .map_err(|e| format!("fake-upstream: {e}"))?;
         let v: Value = serde_json::from_str(&line).map_err(|e| format!("fake-upstream printed {line:?}: {e}"))?;
-        let field = |k: &str| v[k].as_str().map(str::to_string).ok_or(format!("fake-upstream: no {k}"));
-        Ok(Upstream { base_url: field("base_url")?, control: field("control")?, proc })
+        let field = |k: &str| {
+            v[k].as_str()
+                .map(str::to_string)
+                .ok_or(format!("fake-upstream: no {k}"))
+        };
+        Ok(Upstream {
+            base_url: field("base_url")?,
+            control: field("control")?,
+            proc,
+        })
     }
 
     /// Every following completion streams `tokens` pieces, `delay_ms` apart
@@ -132,11 +140,18 @@ pub async fn start_brook(spec: &BrookSpec<'_>, http: &reqwest::Client) -> Result
         .env("RUST_LOG", "error")
         .env_remove("BROOK_PROVIDER")
         .env_remove("REDIS_URL")
-        .stdout(Stdio::null());
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     let start = Instant::now();
     let proc = spawn("brook", cmd, Some(dir))?;
     let url = format!("http://{addr}");
-    wait_ok(http, &format!("{url}/ready"), Duration::from_secs(30), Duration::from_millis(2)).await?;
+    wait_ok(
+        http,
+        &format!("{url}/ready"),
+        Duration::from_secs(30),
+        Duration::from_millis(2),
+    )
+    .await?;
     Ok((proc, url, start.elapsed()))
 }
 
@@ -158,17 +173,30 @@ pub async fn start_litellm(peers: &Path, upstream: &str, http: &reqwest::Client)
     .map_err(|e| e.to_string())?;
     let port = free_port();
     let mut cmd = Command::new(bin);
-    cmd.args(["--config", &config.to_string_lossy(), "--host", "127.0.0.1", "--port", &port.to_string()])
-        // No master key: the proxy as a local relay that checks nothing, like the others.
-        .env("LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY", "true")
-        .env("LITELLM_LOG", "ERROR")
-        .env("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        .env("DISABLE_SCHEMA_UPDATE", "True")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    cmd.args([
+        "--config",
+        &config.to_string_lossy(),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+    ])
+    // No master key: the proxy as a local relay that checks nothing, like the others.
+    .env("LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY", "true")
+    .env("LITELLM_LOG", "ERROR")
+    .env("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    .env("DISABLE_SCHEMA_UPDATE", "True")
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
     let proc = spawn("litellm", cmd, Some(dir))?;
     let url = format!("http://127.0.0.1:{port}");
-    wait_ok(http, &format!("{url}/health/liveliness"), Duration::from_secs(180), Duration::from_millis(100)).await?;
+    wait_ok(
+        http,
+        &format!("{url}/health/liveliness"),
+        Duration::from_secs(180),
+        Duration::from_millis(100),
+    )
+    .await?;
     Ok((proc, url))
 }
 
@@ -176,7 +204,10 @@ pub async fn start_litellm(peers: &Path, upstream: &str, http: &reqwest::Client)
 pub async fn start_relay(peers: &Path, upstream: &str, http: &reqwest::Client) -> Result<(Proc, String), Error> {
     let dir = peers.join("relay");
     if !dir.join("node_modules/ai").exists() {
-        return Err(format!("{}/node_modules is missing (make bench-peers installs it)", dir.display()));
+        return Err(format!(
+            "{}/node_modules is missing (make bench-peers installs it)",
+            dir.display()
+        ));
     }
     let port = free_port();
     let mut cmd = Command::new("node");
@@ -246,7 +277,12 @@ impl Watch {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         });
-        Watch { pid, ticks0: cpu_ticks(pid), stop, peak }
+        Watch {
+            pid,
+            ticks0: cpu_ticks(pid),
+            stop,
+            peak,
+        }
     }
 
     /// (CPU seconds used since the start, peak RSS in KiB).

@@ -32,14 +32,23 @@ pub fn sizes(site: &Path, binary: &Path) -> Value {
         let raw = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
         let (gz, br) = compressed(f).unwrap_or((0, 0));
         let name = f.strip_prefix(site).unwrap_or(f).display().to_string();
-        println!("| {name} | {} B | {} B | {} B |", crate::stats::count(raw as f64), crate::stats::count(gz as f64), crate::stats::count(br as f64));
+        println!(
+            "| {name} | {} B | {} B | {} B |",
+            crate::stats::count(raw as f64),
+            crate::stats::count(gz as f64),
+            crate::stats::count(br as f64)
+        );
         out.push(json!({"file": name, "raw": raw, "gzip": gz, "brotli": br}));
     }
     if files.is_empty() {
         println!("| {} | not built (`make build` builds the site) | | |", site.display());
     }
     let bin = std::fs::metadata(binary).map(|m| m.len()).unwrap_or(0);
-    println!("| {} (binary) | {} B | | |", binary.display(), crate::stats::count(bin as f64));
+    println!(
+        "| {} (binary) | {} B | | |",
+        binary.display(),
+        crate::stats::count(bin as f64)
+    );
     json!({"files": out, "binary": bin})
 }
 
@@ -47,7 +56,11 @@ pub fn sizes(site: &Path, binary: &Path) -> Value {
 fn compressed(f: &Path) -> Option<(u64, u64)> {
     let script = "const z=require('zlib'),b=require('fs').readFileSync(process.argv[1]);\
         console.log(z.gzipSync(b,{level:9}).length, z.brotliCompressSync(b,{params:{[z.constants.BROTLI_PARAM_QUALITY]:11}}).length)";
-    let o = std::process::Command::new("node").args(["-e", script]).arg(f).output().ok()?;
+    let o = std::process::Command::new("node")
+        .args(["-e", script])
+        .arg(f)
+        .output()
+        .ok()?;
     let s = String::from_utf8(o.stdout).ok()?;
     let mut it = s.split_whitespace().map(|x| x.parse().ok());
     Some((it.next()??, it.next()??))
@@ -66,8 +79,20 @@ pub fn chart(rows: &[StreamRow], path: &Path) -> Result<(), String> {
     let cmax = rows.iter().map(|r| r.concurrency).max().unwrap_or(1) as f64;
     let tmax = rows.iter().map(|r| r.tokens_per_s).fold(1.0, f64::max) * 1.1;
     let lmax = rows.iter().map(|r| r.ttft.p50).fold(1.0, f64::max) * 2.0;
-    let lmin = rows.iter().map(|r| r.ttft.p50).filter(|x| *x > 0.0).fold(lmax, f64::min) / 2.0;
-    let colors = [RGBColor(0, 92, 175), RGBColor(214, 39, 40), RGBColor(44, 160, 44), RGBColor(148, 103, 189), RGBColor(255, 127, 14), RGBColor(23, 190, 207)];
+    let lmin = rows
+        .iter()
+        .map(|r| r.ttft.p50)
+        .filter(|x| *x > 0.0)
+        .fold(lmax, f64::min)
+        / 2.0;
+    let colors = [
+        RGBColor(0, 92, 175),
+        RGBColor(214, 39, 40),
+        RGBColor(44, 160, 44),
+        RGBColor(148, 103, 189),
+        RGBColor(255, 127, 14),
+        RGBColor(23, 190, 207),
+    ];
     let err = |e: DrawingAreaErrorKind<std::io::Error>| e.to_string();
     let mut a = ChartBuilder::on(&left)
         .caption("tokens/s delivered", ("sans-serif", 18))
@@ -89,14 +114,21 @@ pub fn chart(rows: &[StreamRow], path: &Path) -> Result<(), String> {
         let color = colors[i % colors.len()];
         let mine: Vec<&StreamRow> = rows.iter().filter(|r| r.system == *s).collect();
         let tps: Vec<(f64, f64)> = mine.iter().map(|r| (r.concurrency as f64, r.tokens_per_s)).collect();
-        let ttft: Vec<(f64, f64)> = mine.iter().filter(|r| r.ttft.p50 > 0.0).map(|r| (r.concurrency as f64, r.ttft.p50)).collect();
+        let ttft: Vec<(f64, f64)> = mine
+            .iter()
+            .filter(|r| r.ttft.p50 > 0.0)
+            .map(|r| (r.concurrency as f64, r.ttft.p50))
+            .collect();
         a.draw_series(LineSeries::new(tps.clone(), color.stroke_width(2)))
             .map_err(err)?
             .label(*s)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
-        a.draw_series(tps.iter().map(|p| Circle::new(*p, 3, color.filled()))).map_err(err)?;
-        b.draw_series(LineSeries::new(ttft.clone(), color.stroke_width(2))).map_err(err)?;
-        b.draw_series(ttft.iter().map(|p| Circle::new(*p, 3, color.filled()))).map_err(err)?;
+        a.draw_series(tps.iter().map(|p| Circle::new(*p, 3, color.filled())))
+            .map_err(err)?;
+        b.draw_series(LineSeries::new(ttft.clone(), color.stroke_width(2)))
+            .map_err(err)?;
+        b.draw_series(ttft.iter().map(|p| Circle::new(*p, 3, color.filled())))
+            .map_err(err)?;
     }
     a.configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)

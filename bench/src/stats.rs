@@ -34,7 +34,13 @@ impl Summary {
         if self.n == 0 {
             return "— | — | — | —".into();
         }
-        format!("{} | {} | {} | {}", ms(self.p50), ms(self.p90), ms(self.p99), ms(self.max))
+        format!(
+            "{} | {} | {} | {}",
+            ms(self.p50),
+            ms(self.p90),
+            ms(self.p99),
+            ms(self.max)
+        )
     }
 
     pub fn json(&self) -> Value {
@@ -59,7 +65,7 @@ pub fn count(x: f64) -> String {
     let s = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
