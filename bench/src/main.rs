@@ -286,16 +286,26 @@ async fn run(args: Args) -> Result<(), String> {
             brook_only::connect(&brook_target, &http, 200, 500).await?,
         );
     }
+    drop(brook_proc);
     if want("idle") {
         let (low, high) = if full { (1000, 19_000) } else { (500, 3000) };
-        match brook_only::idle(&brook_target, &http, low, high).await {
+        // On a brook of its own: after the other loads the heap holds free
+        // memory that new connections would reuse, hiding their cost.
+        let fresh = match &args.url {
+            Some(_) => None,
+            None => Some(procs::start_brook(&spec, &http).await?),
+        };
+        let idle_target = match &fresh {
+            Some((p, url, _)) => Target { url: url.clone(), pid: Some(p.pid), ..brook_target.clone() },
+            None => brook_target.clone(),
+        };
+        match brook_only::idle(&idle_target, &http, low, high).await {
             Ok(v) => {
                 results.insert("idle".into(), v);
             }
             Err(e) => println!("\nIdle memory not measured: {e}"),
         }
     }
-    drop(brook_proc);
     if want("cold") && args.url.is_none() {
         let cold = BrookSpec {
             bin: &args.brook,

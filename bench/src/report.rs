@@ -101,7 +101,14 @@ pub fn chart(rows: &[StreamRow], path: &Path) -> Result<(), String> {
         .y_label_area_size(60)
         .build_cartesian_2d((100f64..cmax * 1.2).log_scale(), 0f64..tmax)
         .map_err(err)?;
-    a.configure_mesh().x_desc("concurrent streams").draw().map_err(err)?;
+    a.configure_mesh()
+        .x_desc("concurrent streams")
+        .x_labels(4)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .light_line_style(WHITE)
+        .draw()
+        .map_err(err)?;
     let mut b = ChartBuilder::on(&right)
         .caption("time to first token, p50 (ms)", ("sans-serif", 18))
         .margin(12)
@@ -109,7 +116,14 @@ pub fn chart(rows: &[StreamRow], path: &Path) -> Result<(), String> {
         .y_label_area_size(60)
         .build_cartesian_2d((100f64..cmax * 1.2).log_scale(), (lmin..lmax).log_scale())
         .map_err(err)?;
-    b.configure_mesh().x_desc("concurrent streams").draw().map_err(err)?;
+    b.configure_mesh()
+        .x_desc("concurrent streams")
+        .x_labels(4)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .light_line_style(WHITE)
+        .draw()
+        .map_err(err)?;
     for (i, s) in systems.iter().enumerate() {
         let color = colors[i % colors.len()];
         let mine: Vec<&StreamRow> = rows.iter().filter(|r| r.system == *s).collect();
