@@ -152,7 +152,7 @@ pub async fn ack(
 }
 
 /// RSS slope between `low` and `high` idle authenticated WebSockets, spread
-/// over loopback source addresses 127.0.0.1, .2, … every 20,000 connections;
+/// over loopback source addresses 127.0.0.1, .2, … every 10,000 connections (each address has its own ~28,000 ephemeral ports);
 /// then Brook's CPU over 5 s while they stay open.
 pub async fn idle(brook: &Target, http: &reqwest::Client, low: usize, high: usize) -> Result<Value, String> {
     let pid = brook.pid.ok_or("idle memory needs a brook started here (its pid)")?;
@@ -161,7 +161,7 @@ pub async fn idle(brook: &Target, http: &reqwest::Client, low: usize, high: usiz
         let tokens = &tokens;
         futures::stream::iter(from..to)
             .map(move |i| {
-                let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (i / 20_000) as u8));
+                let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (i / 10_000) as u8));
                 ws_connect(&brook.url, &tokens[i % tokens.len()], Some(source))
             })
             .buffer_unordered(100)

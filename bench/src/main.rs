@@ -296,7 +296,11 @@ async fn run(args: Args) -> Result<(), String> {
             None => Some(procs::start_brook(&spec, &http).await?),
         };
         let idle_target = match &fresh {
-            Some((p, url, _)) => Target { url: url.clone(), pid: Some(p.pid), ..brook_target.clone() },
+            Some((p, url, _)) => Target {
+                url: url.clone(),
+                pid: Some(p.pid),
+                ..brook_target.clone()
+            },
             None => brook_target.clone(),
         };
         match brook_only::idle(&idle_target, &http, low, high).await {
