@@ -176,6 +176,8 @@ pub async fn idle(brook: &Target, http: &reqwest::Client, low: usize, high: usiz
     held.extend(more.into_iter().filter_map(Result::ok));
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (n2, rss2) = (held.len(), rss_kib(pid));
+    // What the server says it holds: it may have shed connections the client has not noticed.
+    let server_held = gauge(http, &brook.url, "brook_connections").await;
     let t0 = cpu_ticks(pid);
     tokio::time::sleep(Duration::from_secs(5)).await;
     let cpu_pct = cpu_ticks(pid).saturating_sub(t0) as f64 / clk_tck() / 5.0 * 100.0;
@@ -184,21 +186,42 @@ pub async fn idle(brook: &Target, http: &reqwest::Client, low: usize, high: usiz
         "\n### Idle memory per WebSocket (RSS slope, load average {:.1})\n",
         loadavg()
     );
-    println!("| connections | RSS | per connection | brook CPU while idle |\n|---|---:|---:|---:|");
+    println!("| connections | RSS | per connection | brook CPU while idle | server's `brook_connections` |\n|---|---:|---:|---:|---:|");
     println!(
-        "| {n1} → {n2} | {:.1} → {:.1} MB | {:.0} B ({:.2} KB) | {cpu_pct:.1} % of a core |",
+        "| {n1} → {n2} | {:.1} → {:.1} MB | {:.0} B ({:.2} KB) | {cpu_pct:.1} % of a core | {} |",
         rss1 as f64 / 976.5625,
         rss2 as f64 / 976.5625,
         per,
-        per / 1000.0
+        per / 1000.0,
+        server_held.map_or("—".to_string(), |n| n.to_string())
     );
     if let Some(e) = errors.first() {
         println!("\n(some connections failed: {e})");
     }
     drop(held);
     Ok(
-        json!({"low": n1, "high": n2, "rss_low_kib": rss1, "rss_high_kib": rss2, "bytes_per_connection": per, "idle_cpu_percent": cpu_pct}),
+        json!({"low": n1, "high": n2, "rss_low_kib": rss1, "rss_high_kib": rss2, "bytes_per_connection": per, "idle_cpu_percent": cpu_pct, "server_connections": server_held}),
     )
+}
+
+/// A metric of the server's `GET /metrics` (Prometheus text), if it answers.
+async fn gauge(http: &reqwest::Client, base: &str, name: &str) -> Option<u64> {
+    let text = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    // Summed over its labels (`brook_connections{transport="ws"} 12`).
+    let values: Vec<f64> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix(name))
+        .filter(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+        .filter_map(|rest| rest.split_whitespace().last()?.parse().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() as u64)
 }
 
 /// Starts `brook` `runs` times on a fresh database: spawn to `/ready` 200.

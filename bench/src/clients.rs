@@ -227,21 +227,14 @@ impl Session {
             buf.extend_from_slice(&chunk);
             while let Some(i) = buf.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = buf.drain(..=i).collect();
-                let Some(data) = line.strip_prefix(b"data: ") else {
-                    continue;
-                };
-                if data.starts_with(b"[DONE]") {
-                    s.span_ms = first.map(|f: Instant| ms(f.elapsed())).unwrap_or(0.0);
-                    return Ok(s);
-                }
-                let Ok(v) = serde_json::from_slice::<Value>(data) else {
-                    continue;
-                };
-                let piece = match self.target.kind {
-                    Kind::OpenAi => v["choices"][0]["delta"]["content"].as_str().map(spaces),
-                    _ if v["type"] == "text-delta" => v["delta"].as_str().map(spaces),
-                    _ if v["type"] == "error" => return Err(format!("error part: {v}")),
-                    _ => None,
+                let piece = match data_line(self.target.kind, &line) {
+                    Line::Done => {
+                        s.span_ms = first.map(|f: Instant| ms(f.elapsed())).unwrap_or(0.0);
+                        return Ok(s);
+                    }
+                    Line::Error(e) => return Err(e),
+                    Line::Tokens(n) => Some(n),
+                    Line::Other => None,
                 };
                 if let Some(n) = piece.filter(|n| *n > 0) {
                     if first.is_none() {
@@ -258,10 +251,64 @@ impl Session {
     }
 }
 
+/// What one SSE line says.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    /// `data: [DONE]`.
+    Done,
+    /// Text holding this many upstream tokens.
+    Tokens(usize),
+    /// An error part (UI message stream).
+    Error(String),
+    /// Anything else: other parts, comments, `event:` and `id:` lines, blank lines.
+    Other,
+}
+
+/// Reads one line (with or without its `\n`) of an OpenAI or UI message stream.
+fn data_line(kind: Kind, line: &[u8]) -> Line {
+    let Some(data) = line.strip_prefix(b"data: ") else {
+        return Line::Other;
+    };
+    if data.starts_with(b"[DONE]") {
+        return Line::Done;
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(data) else {
+        return Line::Other;
+    };
+    let text = match kind {
+        Kind::OpenAi => v["choices"][0]["delta"]["content"].as_str(),
+        _ if v["type"] == "text-delta" => v["delta"].as_str(),
+        _ if v["type"] == "error" => return Line::Error(format!("error part: {v}")),
+        _ => None,
+    };
+    text.map_or(Line::Other, |t| Line::Tokens(spaces(t)))
+}
+
 fn spaces(s: &str) -> usize {
     s.bytes().filter(|b| *b == b' ').count()
 }
 
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_openai_and_ui_message_stream_lines() {
+        let openai = br#"data: {"choices":[{"index":0,"delta":{"role":"assistant","content":"w1 w2 "}}]}"#;
+        assert_eq!(data_line(Kind::OpenAi, openai), Line::Tokens(2));
+        let delta = b"data: {\"type\":\"text-delta\",\"id\":\"t\",\"delta\":\"w3 \"}\n";
+        assert_eq!(data_line(Kind::Relay, delta), Line::Tokens(1));
+        assert_eq!(data_line(Kind::BrookSse, b"data: {\"type\":\"start\"}"), Line::Other);
+        assert!(matches!(
+            data_line(Kind::BrookSse, b"data: {\"type\":\"error\",\"errorText\":\"x\"}"),
+            Line::Error(_)
+        ));
+        assert_eq!(data_line(Kind::OpenAi, b"data: [DONE]\n"), Line::Done);
+        assert_eq!(data_line(Kind::OpenAi, b"event: token\n"), Line::Other);
+        assert_eq!(data_line(Kind::OpenAi, b"data: {not json"), Line::Other);
+    }
 }
