@@ -105,6 +105,7 @@ async fn run(args: Args) -> Result<(), String> {
         bin: &args.brook,
         database_url: args.database_url.as_deref(),
         upstream: &up.base_url,
+        max_active_replies: 10_000,
     };
     let (brook_proc, brook_url, ready) = match &args.url {
         Some(u) => (None, u.trim_end_matches('/').to_string(), None),
@@ -293,7 +294,17 @@ async fn run(args: Args) -> Result<(), String> {
         // memory that new connections would reuse, hiding their cost.
         let fresh = match &args.url {
             Some(_) => None,
-            None => Some(procs::start_brook(&spec, &http).await?),
+            // The default reply cap: 10,000 would reserve a quarter of the descriptors.
+            None => Some(
+                procs::start_brook(
+                    &BrookSpec {
+                        max_active_replies: 256,
+                        ..spec
+                    },
+                    &http,
+                )
+                .await?,
+            ),
         };
         let idle_target = match &fresh {
             Some((p, url, _)) => Target {
@@ -315,6 +326,7 @@ async fn run(args: Args) -> Result<(), String> {
             bin: &args.brook,
             database_url: None,
             upstream: &up.base_url,
+            max_active_replies: 256,
         };
         results.insert(
             "cold_start".into(),

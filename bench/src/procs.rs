@@ -107,6 +107,9 @@ pub struct BrookSpec<'a> {
     pub bin: &'a Path,
     pub database_url: Option<&'a str>,
     pub upstream: &'a str,
+    /// `BROOK_MAX_ACTIVE_REPLIES`: it also reserves descriptors (one per reply, at most a
+    /// quarter of the limit) that the connection table then cannot use.
+    pub max_active_replies: usize,
 }
 
 /// Starts `brook serve` with every limit that would refuse the benchmark's
@@ -129,7 +132,7 @@ pub async fn start_brook(spec: &BrookSpec<'_>, http: &reqwest::Client) -> Result
         .env("OPENAI_API_KEY", "bench")
         .env("BROOK_MODEL", "fake-model")
         .env("BROOK_REPLY_LOG_SECS", "0")
-        .env("BROOK_MAX_ACTIVE_REPLIES", "10000")
+        .env("BROOK_MAX_ACTIVE_REPLIES", spec.max_active_replies.to_string())
         .env("BROOK_RATE_LIMIT_PER_MIN", "0")
         .env("BROOK_AUTH_RATE_LIMIT_PER_MIN", "0")
         .env("BROOK_MAX_CONNECTIONS_PER_IDENTITY", "0")
