@@ -121,10 +121,9 @@ pub async fn stream(
     let (cpu, peak) = match watch {
         Some(w) => {
             let (cpu, peak) = w.finish();
-            (
-                Some(cpu * 1000.0 / (delivered.max(1) as f64 / 1000.0)),
-                Some(peak as f64 * 1024.0 / 1e6),
-            )
+            // Per 1,000 tokens delivered: nothing to divide by when none arrived.
+            let per = (delivered > 0).then(|| cpu * 1000.0 / (delivered as f64 / 1000.0));
+            (per, Some(peak as f64 * 1024.0 / 1e6))
         }
         None => (None, None),
     };
