@@ -24,7 +24,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN_DATABASE_URL := $(or $(DATABASE_URL),sqlite://brook.db)
 RUN_PROVIDER := $(or $(BROOK_PROVIDER),$(if $(or $(OPENAI_API_KEY),$(OPENAI_BASE_URL)),openai,demo))
 
-.PHONY: run build dev test tools test-deps rust-tests lint lint-tools e2e site widget bench
+.PHONY: run build dev test tools test-deps rust-tests lint lint-tools e2e site widget bench bench-full bench-peers bench-peers-install bench-build bench-engine
 
 ## run: install what is missing, build the release site and serve http://127.0.0.1:3000
 run: build
@@ -85,8 +85,39 @@ test-deps:
 	@python3 -c "import websockets" 2>/dev/null || python3 -m pip install --quiet websockets
 	@python3 -c "import openai" 2>/dev/null || python3 -m pip install --quiet openai
 
-## bench: the engine's speed and memory figures (prints numbers, asserts nothing)
-bench:
+## bench: brook-bench's quick profile (under 5 minutes): a release brook against
+## testkit's fake upstream, direct vs WebSocket vs SSE; prints tables, writes
+## bench-results/results.json and chart.svg, asserts nothing. With
+## BENCH_DATABASE_URL (an empty PostgreSQL database) the ack latency runs on it too.
+BENCH := $(CARGO_TARGET_DIR)/release/brook-bench --brook $(CARGO_TARGET_DIR)/release/brook --site target/site
+PEERS := $(ROOT)/.bench-peers
+LITELLM_VERSION := 1.108.7
+bench: bench-build
+	$(BENCH) --profile quick
+	@[ -z "$${BENCH_DATABASE_URL:-}" ] || $(BENCH) --profile quick --only ack --database-url "$$BENCH_DATABASE_URL" --out bench-results/postgres
+
+## bench-full: the issue's sizes (5,000 streams, 500 requests/s, 19,000 idle connections)
+bench-full: bench-build
+	$(BENCH) --profile full --out bench-results/full
+
+## bench-peers: installs the LiteLLM proxy (PyPI) and a Node AI SDK streamText relay
+## (npm) into .bench-peers/, then measures them and Brook in one run
+bench-peers: bench-build bench-peers-install
+	$(BENCH) --profile quick --peers $(PEERS) --only first-token,stream --out bench-results/peers
+
+bench-peers-install:
+	@[ -x $(PEERS)/venv/bin/litellm ] || { python3 -m venv $(PEERS)/venv && \
+		$(PEERS)/venv/bin/pip install --quiet 'litellm[proxy]==$(LITELLM_VERSION)'; } || \
+		echo "bench-peers: LiteLLM did not install (offline?); it is left out of the run"
+	@mkdir -p $(PEERS)/relay && cp bench/peers/package.json bench/peers/package-lock.json bench/peers/relay.mjs $(PEERS)/relay/
+	@[ -d $(PEERS)/relay/node_modules/ai ] || (cd $(PEERS)/relay && npm ci --no-audit --no-fund --silent) || \
+		echo "bench-peers: the AI SDK relay did not install (offline?); it is left out of the run"
+
+bench-build:
+	cargo build --release -p brook-server --bin brook -p brook-testkit --bin fake-upstream -p brook-bench
+
+## bench-engine: the engine's speed and memory figures (cargo benches; prints numbers, asserts nothing)
+bench-engine:
 	cargo bench -p brook-markdown --bench render
 	cargo bench -p brook-server --bench engine
 	cargo bench -p brook-server --bench memory
