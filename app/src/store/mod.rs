@@ -141,9 +141,8 @@ impl Store {
                     .map(|m| m.key.clone())
             })
         });
-        let any_live = Memo::new(move |_| {
-            messages.with(|v| v.iter().any(|m| m.status.try_get().is_some_and(|s| s.is_live())))
-        });
+        let any_live =
+            Memo::new(move |_| messages.with(|v| v.iter().any(|m| m.status.try_get().is_some_and(|s| s.is_live()))));
         Store {
             session: RwSignal::new(None),
             conversations: RwSignal::new(Vec::new()),

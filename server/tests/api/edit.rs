@@ -5,7 +5,10 @@
 use crate::both_backends;
 use crate::helpers::*;
 
-both_backends!(edit_makes_a_new_version_that_answers_the_new_text, edit_is_checked_like_a_message);
+both_backends!(
+    edit_makes_a_new_version_that_answers_the_new_text,
+    edit_is_checked_like_a_message
+);
 
 async fn edit_makes_a_new_version_that_answers_the_new_text(b: Backend) {
     let Some(app) = app(b).await else { return };
@@ -22,9 +25,11 @@ async fn edit_makes_a_new_version_that_answers_the_new_text(b: Backend) {
     other.send(json!({"type": "join", "session_id": "edits"})).await;
     other.recv_type("joined").await;
 
-    ws.send(json!({"type": "regenerate", "session_id": "edits", "client_id": "edit-1",
-        "content": "tell me about dogs"}))
-        .await;
+    ws.send(
+        json!({"type": "regenerate", "session_id": "edits", "client_id": "edit-1",
+        "content": "tell me about dogs"}),
+    )
+    .await;
     let r = ws.recv_type("ack").await;
     assert_eq!(r["message_id"], ack["message_id"], "the same user message, edited");
     let c = ws.collect(r["reply_id"].as_str().unwrap()).await;
@@ -62,13 +67,21 @@ async fn edit_makes_a_new_version_that_answers_the_new_text(b: Backend) {
     let v = versions["versions"].as_array().unwrap();
     assert_eq!(v.len(), 2);
     assert_eq!(v[0]["content"], "about cats");
-    assert_eq!(v[0]["metadata"]["prompt"], "tell me about cats", "the old reply remembers its question");
-    assert!(v[1]["metadata"]["prompt"].is_null(), "the newest answers the message as shown");
+    assert_eq!(
+        v[0]["metadata"]["prompt"], "tell me about cats",
+        "the old reply remembers its question"
+    );
+    assert!(
+        v[1]["metadata"]["prompt"].is_null(),
+        "the newest answers the message as shown"
+    );
 
     // Idempotent: the same client id answers the same ack and edits nothing more.
-    ws.send(json!({"type": "regenerate", "session_id": "edits", "client_id": "edit-1",
-        "content": "something else"}))
-        .await;
+    ws.send(
+        json!({"type": "regenerate", "session_id": "edits", "client_id": "edit-1",
+        "content": "something else"}),
+    )
+    .await;
     assert_eq!(ws.recv_type("ack").await["reply_id"], r["reply_id"]);
     // A plain regenerate after the edit: the edited reply gets its prompt, the first keeps its own.
     app.upstream()
