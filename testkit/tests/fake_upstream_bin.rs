@@ -11,6 +11,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[tokio::test]
 async fn prints_its_addresses_and_takes_orders() {
+    engine::tls::install_crypto_provider();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_fake-upstream"))
         .stdout(Stdio::piped())
         .kill_on_drop(true)
