@@ -12,6 +12,7 @@ use testkit::Behaviour;
 use super::node::{tokens_until_complete, Deployment, Node};
 
 const TOKENS: usize = 3000;
+const PACED: usize = 1000;
 
 /// Arrival time of every token of `reply_id` on `ws`, by seq.
 async fn arrivals(mut ws: WsClient, reply_id: String) -> Vec<(u64, Instant)> {
@@ -52,6 +53,7 @@ async fn run(
     d: &Deployment,
     sender_node: &Node,
     listener_node: &Node,
+    reply: Behaviour,
 ) -> (Vec<(u64, Instant)>, Vec<(u64, Instant)>, u64) {
     let (token, user) = sender_node.register().await;
     let mut sender = sender_node.ws(&token).await;
@@ -65,7 +67,7 @@ async fn run(
     listener.send(json!({"type": "join", "session_id": session})).await;
     listener.recv_type("joined").await;
 
-    d.upstream.push(Behaviour::tokens(TOKENS));
+    d.upstream.push(reply);
     let before = redis_calls(d).await;
     let ack = sender.message("measure", Some(&session), None).await;
     let reply_id = ack["reply_id"].as_str().unwrap().to_string();
@@ -86,37 +88,39 @@ async fn two_node_figures() {
     let Some(d) = Deployment::new().await else { return };
     let (n1, n2) = (d.node().await, d.node().await);
 
-    let (_, one, calls_one) = run(&d, &n1, &n1).await;
-    let (sender, other, calls_two) = run(&d, &n1, &n2).await;
-    assert_eq!(
-        one.iter().map(|a| a.0).collect::<Vec<_>>(),
-        (1..=TOKENS as u64).collect::<Vec<_>>()
-    );
-    assert_eq!(
-        other.iter().map(|a| a.0).collect::<Vec<_>>(),
-        (1..=TOKENS as u64).collect::<Vec<_>>()
-    );
+    let all: Vec<u64> = (1..=TOKENS as u64).collect();
+    let (_, one, calls_one) = run(&d, &n1, &n1, Behaviour::tokens(TOKENS)).await;
+    let (sender, other, calls_two) = run(&d, &n1, &n2, Behaviour::tokens(TOKENS)).await;
+    assert_eq!(one.iter().map(|a| a.0).collect::<Vec<_>>(), all);
+    assert_eq!(other.iter().map(|a| a.0).collect::<Vec<_>>(), all);
+    // At a model's pace (a token every 3 ms), the delay the other node adds.
+    let paced = Behaviour::tokens(PACED).delay(Duration::ZERO, Duration::from_millis(3));
+    let (paced_sender, paced_other, _) = run(&d, &n1, &n2, paced).await;
+    assert_eq!(paced_other.len(), PACED);
 
-    let mut added: Vec<f64> = sender
-        .iter()
-        .zip(&other)
-        .map(|(s, o)| o.1.saturating_duration_since(s.1).as_secs_f64() * 1000.0)
-        .collect();
-    added.sort_by(|a, b| a.total_cmp(b));
-    println!("--- issue 13, two nodes on this machine, one reply of {TOKENS} tokens (fake upstream, no delay) ---");
-    println!("token frames/s to a joined connection, same node   : {:.0}", rate(&one));
+    println!("--- issue 13, two nodes on this machine (fake upstream) ---");
+    println!("burst of {TOKENS} tokens, token frames/s to a joined connection:");
+    println!("  same node  : {:.0}", rate(&one));
+    println!("  other node : {:.0}", rate(&other));
+    for (what, s, o) in [
+        (format!("burst of {TOKENS} tokens"), &sender, &other),
+        (format!("{PACED} tokens, one per 3 ms"), &paced_sender, &paced_other),
+    ] {
+        let mut added: Vec<f64> = s
+            .iter()
+            .zip(o.iter())
+            .map(|(s, o)| o.1.saturating_duration_since(s.1).as_secs_f64() * 1000.0)
+            .collect();
+        added.sort_by(|a, b| a.total_cmp(b));
+        println!(
+            "{what}: delay the other node adds per token (ms): p50 {:.2}, p99 {:.2}, max {:.2}",
+            percentile(&added, 0.5),
+            percentile(&added, 0.99),
+            added.last().unwrap()
+        );
+    }
     println!(
-        "token frames/s to a joined connection, other node  : {:.0}",
-        rate(&other)
-    );
-    println!(
-        "added delay per token on the other node (ms)        : p50 {:.2}, p99 {:.2}, max {:.2}",
-        percentile(&added, 0.5),
-        percentile(&added, 0.99),
-        added.last().unwrap()
-    );
-    println!(
-        "redis commands per token                            : one node {:.2}, two nodes {:.2}",
+        "redis commands per token (burst): listener on the same node {:.2}, on the other node {:.2}",
         calls_one as f64 / TOKENS as f64,
         calls_two as f64 / TOKENS as f64
     );
