@@ -624,7 +624,14 @@ impl Engine {
     ) -> Result<Option<ActiveReply>> {
         self.own_conversation(who, session_id, surface).await?;
         self.hub.registry.join(conn, session_id);
-        Ok(self.active_reply(&who.user_id, session_id))
+        if let Some(active) = self.active_reply(&who.user_id, session_id) {
+            return Ok(Some(active));
+        }
+        match &self.cluster {
+            // Generating on another node, perhaps (issue 13).
+            Some(c) => Ok(c.active_reply(&who.user_id, session_id).await),
+            None => Ok(None),
+        }
     }
 
     /// The reply generating in a conversation, with the last `seq` produced.

@@ -81,6 +81,22 @@ impl Cluster {
         self.key("reply", reply_id)
     }
 
+    /// The reply of a conversation that is generating or waiting on some node,
+    /// from storage: its id and the `seq` of its last checkpoint (at most a
+    /// second behind; `resume` from there, or from what the client has).
+    pub async fn active_reply(&self, owner: &str, session: &str) -> Option<protocol::frames::ActiveReply> {
+        let recent = self.store.messages(owner, session, 8, None).await.ok()?;
+        // Newest first: the last live reply listed is the one whose turn it is.
+        let row = recent
+            .iter()
+            .filter(|m| m.role() == protocol::objects::MessageRole::Assistant && m.status().is_live())
+            .last()?;
+        Some(protocol::frames::ActiveReply {
+            reply_id: row.id.clone(),
+            seq: row.seq.max(0) as u64,
+        })
+    }
+
     /// Keeps a finished reply's Stream for `BROOK_REPLY_LOG_SECS` (at least 1 s,
     /// so a reader between the last entry and `complete` still finds it).
     pub(super) fn expire_finished(&self, reply_id: &str) {

@@ -183,3 +183,34 @@ async fn deployments_under_other_prefixes_do_not_meet() {
     let f = foreign.recv().await.expect("pong");
     assert_eq!(f["type"], "pong", "nothing of the other deployment: {f}");
 }
+
+/// Joining on node 2 while the conversation's reply generates on node 1: `joined`
+/// names it, and a resume from there gets the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joining_on_another_node_names_the_generating_reply() {
+    let Some(d) = Deployment::new().await else { return };
+    let (n1, n2) = (d.node().await, d.node().await);
+    let (token, user) = n1.register().await;
+    let mut sender = n1.ws(&token).await;
+    d.subscribed(&d.prefix, &user, 1).await;
+    let reply = Behaviour::tokens(300).delay(Duration::ZERO, Duration::from_millis(10));
+    let expected = reply.text();
+    d.upstream.push(reply);
+    let ack = sender.message("long one", None, None).await;
+    let reply_id = ack["reply_id"].as_str().unwrap().to_string();
+    until_seq(&mut sender, &reply_id, 10).await;
+
+    let mut other = n2.ws(&token).await;
+    other
+        .send(json!({"type": "join", "session_id": ack["session_id"]}))
+        .await;
+    let joined = other.recv_type("joined").await;
+    assert_eq!(joined["active_reply"]["reply_id"], reply_id.as_str(), "{joined}");
+    let seq = joined["active_reply"]["seq"].as_u64().unwrap();
+    other
+        .send(json!({"type": "resume", "reply_id": reply_id, "after_seq": seq}))
+        .await;
+    let (seqs, _, complete) = tokens_until_complete(&mut other, &reply_id).await;
+    assert_eq!(seqs, (seq + 1..=300).collect::<Vec<_>>());
+    assert_eq!(complete["response"], expected.as_str());
+}
