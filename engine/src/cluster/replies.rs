@@ -89,8 +89,7 @@ impl Cluster {
         // Newest first: the last live reply listed is the one whose turn it is.
         let row = recent
             .iter()
-            .filter(|m| m.role() == protocol::objects::MessageRole::Assistant && m.status().is_live())
-            .last()?;
+            .rfind(|m| m.role() == protocol::objects::MessageRole::Assistant && m.status().is_live())?;
         Some(protocol::frames::ActiveReply {
             reply_id: row.id.clone(),
             seq: row.seq.max(0) as u64,
