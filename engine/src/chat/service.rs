@@ -209,7 +209,7 @@ impl Engine {
         }
     }
 
-    fn start_job(self: &Arc<Self>, committed: Committed, owner: &str, conversation: &str) {
+    pub(crate) fn start_job(self: &Arc<Self>, committed: Committed, owner: &str, conversation: &str) {
         if let Committed::StartWorker = committed {
             let engine = self.clone();
             let (o, c) = (owner.to_string(), conversation.to_string());

@@ -12,6 +12,7 @@
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use protocol::objects::MessageStatus;
 use redis::Value;
 
 use super::Cluster;
@@ -25,7 +26,7 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(2);
 const YOUNG: Duration = Duration::from_secs(3);
 
 impl Cluster {
-    fn lease_key(&self, reply_id: &str) -> String {
+    pub(super) fn lease_key(&self, reply_id: &str) -> String {
         self.key("lease", reply_id)
     }
 
@@ -119,6 +120,13 @@ async fn sweep(c: &Arc<Cluster>, engine: &Arc<Engine>) -> Result<(), String> {
         if c.held.lock().map(|h| h.contains(&row.id)).unwrap_or(false) {
             c.set_lease(&row.id);
             continue;
+        }
+        // A queued reply of a dead node is generated here instead (§8).
+        if row.status() == MessageStatus::Queued && super::takeover::claim(c, &row.id).await {
+            if super::takeover::adopt(c, engine, row).await {
+                continue;
+            }
+            c.release(&row.id);
         }
         let interrupted = c
             .store

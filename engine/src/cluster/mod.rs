@@ -20,6 +20,7 @@ pub mod leases;
 mod limits;
 pub mod redis_bus;
 mod replies;
+mod takeover;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, Weak};
