@@ -139,6 +139,11 @@ impl Engine {
         Ok(engine)
     }
 
+    /// Refuses new messages and makes `/ready` answer 503 from now on.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
     pub fn draining(&self) -> bool {
         self.draining.load(Ordering::Relaxed)
     }

@@ -20,7 +20,8 @@ pub async fn ready(State(engine): State<Arc<Engine>>) -> impl IntoResponse {
     // With Redis down a node still serves its own connections: `degraded`, and
     // still 200 so that the balancer keeps sending it traffic (issue 13).
     let redis_ok = engine.cluster.as_ref().map(|c| c.healthy());
-    let ok = db_ok;
+    // Shutting down: the balancer should send no more (issue 13).
+    let ok = db_ok && !engine.draining();
     let body = json!({
         "status": match (ok, redis_ok) { (false, _) => "unavailable", (true, Some(false)) => "degraded", _ => "ready" },
         "database": if db_ok { "ok" } else { "unavailable" },

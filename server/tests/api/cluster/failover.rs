@@ -125,3 +125,56 @@ async fn a_queued_reply_of_a_dead_node_completes_on_another() {
     assert_eq!(d.stored(&queued).await, ("complete".to_string(), expected));
     assert_eq!(d.stored(&running).await.0, "interrupted");
 }
+
+/// SIGTERM node 1 mid-stream: its client is told to reconnect (1012), does so on
+/// node 2, resumes, and gets the whole text, which node 1 finished while draining.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_sends_clients_to_another_node_where_they_resume() {
+    let Some(d) = Deployment::new().await else { return };
+    let (n1, n2) = (d.node().await, d.node().await);
+    let (token, user) = n1.register().await;
+    let mut ws = n1.ws(&token).await;
+    d.subscribed(&d.prefix, &user, 1).await;
+    let reply = Behaviour::tokens(200).delay(Duration::ZERO, Duration::from_millis(10));
+    let expected = reply.text();
+    d.upstream.push(reply);
+    let ack = ws.message("drain me", None, None).await;
+    let reply_id = ack["reply_id"].as_str().unwrap().to_string();
+    let mut text = String::new();
+    let mut last = 0;
+    while last < 20 {
+        let f = ws.recv().await.expect("tokens");
+        if f["type"] == "token" {
+            last = f["seq"].as_u64().unwrap();
+            text.push_str(f["token"].as_str().unwrap());
+        }
+    }
+    n1.terminate();
+    let ready = n1.http.get(n1.url("/ready")).send().await;
+    if let Ok(r) = ready {
+        assert_eq!(r.status(), 503, "a draining node is not ready");
+    }
+    // Whatever was on its way, then the close: 1012, before the reply ended.
+    loop {
+        match ws.recv_within(Duration::from_secs(5)).await {
+            Some(f) if f["type"] == "token" => {
+                last = f["seq"].as_u64().unwrap();
+                text.push_str(f["token"].as_str().unwrap());
+            }
+            Some(f) => assert_ne!(f["type"], "complete", "closed before the reply finished"),
+            None => break,
+        }
+    }
+    assert_eq!(ws.closed, Some(1012));
+
+    let mut again = n2.ws(&token).await;
+    again
+        .send(json!({"type": "resume", "reply_id": reply_id, "after_seq": last}))
+        .await;
+    let (seqs, rest, complete) = tokens_until_complete(&mut again, &reply_id).await;
+    assert_eq!(seqs, (last + 1..=200).collect::<Vec<_>>());
+    text.push_str(&rest);
+    assert_eq!(text, expected);
+    assert_eq!(complete["response"], expected.as_str());
+    assert_eq!(complete["metadata"]["finish_reason"], "stop");
+}

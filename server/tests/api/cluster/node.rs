@@ -187,6 +187,16 @@ impl Node {
         ws
     }
 
+    /// SIGTERM: the graceful drain.
+    pub fn terminate(&self) {
+        let pid = self.child.id().expect("running").to_string();
+        let ok = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
     /// `kill -9`: no drain, no goodbye.
     pub async fn kill(&mut self) {
         let _ = self.child.start_kill();
