@@ -13,6 +13,10 @@ use tokio::sync::mpsc;
 
 use super::bus::{Body, Bus, Envelope, Topic};
 
+/// How long the health probe waits for `PONG`.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(800);
+/// How long one pipeline may take before it counts as failed (and is dropped).
+const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 /// Most commands sent in one pipeline.
 const MAX_PIPELINE: usize = 512;
 
@@ -156,7 +160,10 @@ async fn write_loop(
         let first = tokio::select! {
             c = rx.recv() => match c { Some(c) => c, None => return },
             _ = probe.tick() => {
-                let ok = redis::cmd("PING").query_async::<Value>(&mut conn).await.is_ok();
+                // Bounded: while the manager retries a reconnect, the answer is "no".
+                let ping = redis::cmd("PING");
+                let answer = tokio::time::timeout(PROBE_TIMEOUT, ping.query_async::<Value>(&mut conn)).await;
+                let ok = matches!(answer, Ok(Ok(_)));
                 healthy.store(ok, Ordering::Relaxed);
                 continue;
             }
@@ -173,7 +180,8 @@ async fn write_loop(
                 Err(_) => break,
             }
         }
-        match pipe.query_async::<()>(&mut conn).await {
+        let sent = tokio::time::timeout(WRITE_TIMEOUT, pipe.query_async::<()>(&mut conn)).await;
+        match sent.unwrap_or_else(|_| Err(redis::RedisError::from((redis::ErrorKind::Io, "timed out")))) {
             Ok(()) => healthy.store(true, Ordering::Relaxed),
             Err(e) => {
                 healthy.store(false, Ordering::Relaxed);

@@ -9,3 +9,4 @@ mod failover;
 mod limits;
 mod node;
 mod numbers;
+mod redis_restart;
