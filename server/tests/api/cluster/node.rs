@@ -105,13 +105,18 @@ impl Deployment {
                 .build()
                 .unwrap(),
         };
-        for _ in 0..300 {
+        let mut node = node;
+        // Generous: the whole suite starts dozens of processes on two cores.
+        for _ in 0..900 {
             if node.http.get(node.url("/health")).send().await.is_ok() {
                 return node;
             }
+            if let Ok(Some(status)) = node.child.try_wait() {
+                panic!("brook exited at start-up: {status}");
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("brook did not come up");
+        panic!("brook did not come up within 90 s");
     }
 
     /// Waits until `n` nodes subscribed to the identity's channel (a node
