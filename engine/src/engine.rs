@@ -39,6 +39,8 @@ pub struct Engine {
     widget_origins: RwLock<HashSet<String>>,
     /// Presence and operator typing (contract §9).
     pub people: crate::people::People,
+    /// With `REDIS_URL`: this node's part of the cluster (issue 13).
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +58,8 @@ impl Engine {
         crate::tls::install_crypto_provider();
         let store = store::connect(&config.database_url).await?;
         // A single node owns every reply it started; any still unfinished belonged
-        // to a process that died (contract §8).
+        // to a process that died (contract §8). With Redis, the lease sweeper
+        // (cluster::leases) does this for every node, this one included.
         if config.redis_url.is_none() {
             match store.interrupt_live_replies(now_micros()).await {
                 Ok(0) => {}
@@ -85,6 +88,20 @@ impl Engine {
             config.max_connections_per_identity,
         ));
         let people = crate::people::People::new(&hub, config.presence_grace);
+        let cluster = match &config.redis_url {
+            None => None,
+            Some(url) => Some(
+                crate::cluster::Cluster::start(
+                    url,
+                    &config.redis_prefix,
+                    &hub,
+                    store.clone(),
+                    &config.model,
+                    config.reply_log_retention,
+                )
+                .map_err(|e| crate::error::Error::validation(e.to_string()))?,
+            ),
+        };
         let engine = Arc::new(Engine {
             hub,
             people,
@@ -96,12 +113,17 @@ impl Engine {
             draining: AtomicBool::new(false),
             live_usage: Default::default(),
             widget_origins: RwLock::new(HashSet::new()),
+            cluster: cluster.as_ref().map(|(c, _)| c.clone()),
             accounts,
             provider,
             store,
             config,
         });
         engine.refresh_widget_origins().await?;
+        if let Some((c, inbound)) = cluster {
+            engine.hub.registry.set_cluster(c.clone());
+            c.run(Arc::downgrade(&engine), inbound);
+        }
         // Histogram samples are drained into buckets at each scrape; this keeps
         // memory bounded when nobody scrapes. Ends with the engine.
         let weak = Arc::downgrade(&engine);
@@ -115,6 +137,11 @@ impl Engine {
             }
         });
         Ok(engine)
+    }
+
+    /// Refuses new messages and makes `/ready` answer 503 from now on.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
     }
 
     pub fn draining(&self) -> bool {
@@ -158,6 +185,7 @@ impl Engine {
             replies_active,
             replies_queued,
             reply_logs_held: self.hub.held(),
+            redis: self.cluster.as_ref().map(|c| (c.healthy(), c.dropped())),
         })
     }
 

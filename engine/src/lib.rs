@@ -19,6 +19,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod bots;
 pub mod chat;
+pub mod cluster;
 pub mod conversations;
 pub mod error;
 pub mod ids;

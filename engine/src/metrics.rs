@@ -62,6 +62,9 @@ pub struct Gauges {
     pub replies_queued: usize,
     /// Reply logs kept for `resume`.
     pub reply_logs_held: usize,
+    /// With `REDIS_URL`: whether Redis answers, and cross-node messages dropped
+    /// while it did not (issue 13).
+    pub redis: Option<(bool, u64)>,
 }
 
 /// One engine's metrics registry.
@@ -150,6 +153,10 @@ impl Metrics {
             gauge!("brook_replies_active").set(g.replies_active as f64);
             gauge!("brook_replies_queued").set(g.replies_queued as f64);
             gauge!("brook_reply_logs_held").set(g.reply_logs_held as f64);
+            if let Some((up, dropped)) = g.redis {
+                gauge!("brook_redis_up").set(if up { 1.0 } else { 0.0 });
+                counter!("brook_cluster_dropped_total").absolute(dropped);
+            }
         });
         self.handle.render()
     }
@@ -184,6 +191,14 @@ fn describe_all() {
         "Replies accepted and waiting for their turn or for a generation slot."
     );
     describe_gauge!("brook_reply_logs_held", "Reply logs kept in memory for resume.");
+    describe_gauge!(
+        "brook_redis_up",
+        "With REDIS_URL: 1 while Redis answers, 0 while this node runs degraded."
+    );
+    describe_counter!(
+        "brook_cluster_dropped_total",
+        "Redis commands (cross-node events, Stream entries, leases) dropped while Redis was unreachable."
+    );
     describe_counter!("brook_messages_total", "User messages and API completions accepted.");
     describe_counter!(
         "brook_feedback_total",

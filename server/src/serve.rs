@@ -131,6 +131,12 @@ pub async fn spawn(config: Config) -> Result<Running, ServeError> {
             let token = token.clone();
             async move {
                 token.cancelled().await;
+                if engine.cluster.is_some() {
+                    // Other nodes serve the clients and read the replies that
+                    // finish here from Redis: close connections at once.
+                    engine.start_draining();
+                    close.cancel();
+                }
                 engine.drain().await;
                 close.cancel();
             }

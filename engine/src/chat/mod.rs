@@ -11,7 +11,7 @@ pub mod scheduler;
 mod service;
 pub mod stateless;
 
-pub use service::{Redo, ReplyView, SendMessage, Surface};
+pub use service::{stored_complete, Redo, ReplyView, SendMessage, Surface};
 
 /// A conversation's first title: the first words of its first message.
 pub fn title_from(message: &str) -> String {

@@ -425,6 +425,9 @@ impl Engine {
                 self.announce(&conv, &row, job.origin_conn, visitor_bot);
             }
         }
+        if let Some(c) = &self.cluster {
+            c.release(&log.reply_id);
+        }
         self.hub.retire(log.reply_id.clone());
     }
 }

@@ -172,6 +172,22 @@ impl Engine {
                 self.message_limiter.check(&format!("ip:{ip}")).map_err(limited)?;
             }
         }
+        // The same limit across every node of the deployment (issue 13).
+        if let Some(c) = &self.cluster {
+            let per_min = self.message_limiter.per_min();
+            if let Err(wait) = c.rate_check(&who.user_id, per_min).await {
+                self.message_limiter.refund(&who.user_id);
+                return Err(limited(wait));
+            }
+            if let Some(ip) = ip.filter(|_| who.role != Role::User) {
+                if let Err(wait) = c.rate_check(&format!("ip:{ip}"), per_min).await {
+                    c.rate_refund(&who.user_id);
+                    self.message_limiter.refund(&who.user_id);
+                    self.message_limiter.refund(&format!("ip:{ip}"));
+                    return Err(limited(wait));
+                }
+            }
+        }
         // Per identity and, for guests and visitors, per IP (issue 11 §4.6).
         if let Some(scope) = self.quota_scope(who, ip) {
             if self.quota_meter(&scope).await?.spent(&self.live_usage) {
@@ -201,7 +217,7 @@ impl Engine {
         }
     }
 
-    fn start_job(self: &Arc<Self>, committed: Committed, owner: &str, conversation: &str) {
+    pub(crate) fn start_job(self: &Arc<Self>, committed: Committed, owner: &str, conversation: &str) {
         if let Committed::StartWorker = committed {
             let engine = self.clone();
             let (o, c) = (owner.to_string(), conversation.to_string());
@@ -282,6 +298,12 @@ impl Engine {
             self.message_limiter.refund(&who.user_id);
             if let Some(ip) = ip.filter(|_| who.role != Role::User) {
                 self.message_limiter.refund(&format!("ip:{ip}"));
+            }
+            if let Some(c) = &self.cluster {
+                c.rate_refund(&who.user_id);
+                if let Some(ip) = ip.filter(|_| who.role != Role::User) {
+                    c.rate_refund(&format!("ip:{ip}"));
+                }
             }
         }
         r
@@ -376,6 +398,9 @@ impl Engine {
         );
         let log = ReplyLog::new(&reply.id, &who.user_id, &session_id, &user.id);
         self.hub.insert(log.clone());
+        if let Some(c) = &self.cluster {
+            c.hold(&reply.id);
+        }
         let job = Job {
             log,
             bot: bot.clone(),
@@ -518,6 +543,9 @@ impl Engine {
         let bot = self.store.bot(&conversation.bot_id).await?;
         let log = ReplyLog::new(&reply.id, &who.user_id, session_id, &user.id);
         self.hub.insert(log.clone());
+        if let Some(c) = &self.cluster {
+            c.hold(&reply.id);
+        }
         let job = Job {
             log,
             bot,
@@ -559,7 +587,16 @@ impl Engine {
         match self.store.message(reply_id).await? {
             Some(row) if row.owner_id == who.user_id && row.role() == MessageRole::Assistant => {
                 let status = row.status();
-                if status.is_live() && self.config.redis_url.is_none() {
+                if let (true, Some(c)) = (status.is_live(), &self.cluster) {
+                    // Generated (or waiting) on some node: read its Stream (issue 13).
+                    let message_id = row.in_reply_to.clone().unwrap_or_default();
+                    if let Some(log) =
+                        crate::cluster::mirror(c, &row.owner_id, &row.conversation_id, reply_id, &message_id)
+                    {
+                        return Ok(ReplyView::Live(log));
+                    }
+                }
+                if status.is_live() && self.cluster.is_none() {
                     // Stored and acked (to another connection, e.g. a resent
                     // client_id) a moment before its log is registered: wait for
                     // the log instead of answering a `complete` for a reply that
@@ -588,6 +625,10 @@ impl Engine {
             ReplyView::Live(log) => log,
             ReplyView::Stored { .. } => return Ok(()),
         };
+        if let (true, Some(c)) = (log.is_remote(), &self.cluster) {
+            c.publish_stop(&log.owner_id, &log.conversation_id, reply_id);
+            return Ok(());
+        }
         match self
             .scheduler
             .stop(&log.owner_id, &log.conversation_id, reply_id, FinishReason::Stopped)
@@ -609,7 +650,14 @@ impl Engine {
     ) -> Result<Option<ActiveReply>> {
         self.own_conversation(who, session_id, surface).await?;
         self.hub.registry.join(conn, session_id);
-        Ok(self.active_reply(&who.user_id, session_id))
+        if let Some(active) = self.active_reply(&who.user_id, session_id) {
+            return Ok(Some(active));
+        }
+        match &self.cluster {
+            // Generating on another node, perhaps (issue 13).
+            Some(c) => Ok(c.active_reply(&who.user_id, session_id).await),
+            None => Ok(None),
+        }
     }
 
     /// The reply generating in a conversation, with the last `seq` produced.

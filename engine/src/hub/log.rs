@@ -4,6 +4,7 @@
 //! they are appended and shared (reference-counted) by every reader, so fan-out
 //! to N subscribers costs N pointer copies, not N encodings.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
@@ -59,6 +60,11 @@ pub struct ReplyLog {
     inner: Mutex<Inner>,
     /// The number of entries, so readers can wait for more without polling.
     len: watch::Sender<usize>,
+    /// A copy of a reply that another node generates, filled from its Redis
+    /// Stream (issue 13); `stop` for it travels on the cluster bus.
+    remote: bool,
+    /// Set once this node started copying the log to Redis.
+    forwarded: AtomicBool,
 }
 
 /// What a reader gets: entries from its offset, and where to continue.
@@ -100,7 +106,18 @@ impl std::fmt::Debug for ReplyLog {
 
 impl ReplyLog {
     pub fn new(reply_id: &str, owner_id: &str, conversation_id: &str, message_id: &str) -> Arc<ReplyLog> {
+        Self::build(reply_id, owner_id, conversation_id, message_id, false)
+    }
+
+    /// The local copy of a reply generated on another node (see [`Self::push_remote`]).
+    pub fn mirror(reply_id: &str, owner_id: &str, conversation_id: &str, message_id: &str) -> Arc<ReplyLog> {
+        Self::build(reply_id, owner_id, conversation_id, message_id, true)
+    }
+
+    fn build(reply_id: &str, owner_id: &str, conversation_id: &str, message_id: &str, remote: bool) -> Arc<ReplyLog> {
         Arc::new(ReplyLog {
+            remote,
+            forwarded: AtomicBool::new(false),
             reply_id: reply_id.to_string(),
             owner_id: owner_id.to_string(),
             conversation_id: conversation_id.to_string(),
@@ -116,6 +133,62 @@ impl ReplyLog {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether this is a copy of a reply generated on another node.
+    pub fn is_remote(&self) -> bool {
+        self.remote
+    }
+
+    /// True the first time it is called: the caller starts copying the log to Redis.
+    pub fn claim_forwarding(&self) -> bool {
+        !self.remote && !self.forwarded.swap(true, Ordering::AcqRel)
+    }
+
+    /// Appends an entry read from the generating node's Stream, keeping its
+    /// `seq` (a mirror numbers nothing itself). `finish` comes with `complete`.
+    pub fn push_remote(
+        &self,
+        kind: EntryKind,
+        seq: u64,
+        frame: String,
+        text: Option<String>,
+        finish: Option<(MessageStatus, Complete)>,
+    ) {
+        match kind {
+            EntryKind::Complete => {
+                if let Some((status, complete)) = finish {
+                    self.finish(status, complete, frame);
+                }
+            }
+            EntryKind::Token => {
+                let len = {
+                    let mut g = self.lock();
+                    if matches!(g.state, ReplyState::Finished { .. }) || seq <= g.last_seq {
+                        return;
+                    }
+                    g.last_seq = seq;
+                    g.state = ReplyState::Streaming;
+                    g.entries.push(Entry {
+                        kind,
+                        seq,
+                        frame: frame.into(),
+                        text: text.map(Arc::from),
+                    });
+                    g.entries.len()
+                };
+                self.len.send_replace(len);
+            }
+            _ => {
+                self.set_streaming();
+                self.append(Entry {
+                    kind,
+                    seq: 0,
+                    frame: frame.into(),
+                    text: None,
+                });
+            }
+        }
     }
 
     fn append(&self, entry: Entry) {

@@ -10,12 +10,15 @@
 //! is full belongs to a client that stopped reading, and that connection is told
 //! to close (`slow consumer`) instead of slowing the publisher or anyone else.
 //!
-//! This is the in-process implementation; several nodes would put the same two
-//! interfaces (log by reply id, events by identity/conversation) over Redis.
+//! This is the in-process fast path. With `REDIS_URL` the registry also hands
+//! every event to the cluster bus ([`crate::cluster`]) and copies of replies
+//! generated elsewhere ([`ReplyLog::mirror`]) sit here beside the local ones.
 
+mod cluster_hook;
 mod log;
 mod registry;
 
+pub use cluster_hook::{ClusterHook, Target};
 pub use log::{Entry, EntryKind, Filter, Follower, LogRead, ReplyLog, ReplyState};
 pub use registry::{ConnId, ConnWatcher, Event, Inbox, Registry, Subscription, TooManyConnections, Transport};
 
@@ -45,6 +48,16 @@ impl Hub {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(log.reply_id.clone(), log);
+    }
+
+    /// Registers `log` unless a log of the same reply is there; returns the one held.
+    pub fn insert_if_absent(&self, log: Arc<ReplyLog>) -> Arc<ReplyLog> {
+        self.replies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(log.reply_id.clone())
+            .or_insert(log)
+            .clone()
     }
 
     pub fn reply(&self, reply_id: &str) -> Option<Arc<ReplyLog>> {

@@ -9,6 +9,7 @@ use axum::extract::ws::Utf8Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::cluster_hook::{ClusterHook, Target};
 use super::log::ReplyLog;
 use crate::auth::Identity;
 
@@ -89,6 +90,7 @@ pub struct Registry {
     /// Told when connections open, close and start following a bot (presence,
     /// contract §9.2). A cluster bus would plug in here too.
     watcher: std::sync::OnceLock<Arc<dyn ConnWatcher>>,
+    cluster: std::sync::OnceLock<Arc<dyn ClusterHook>>,
 }
 
 /// Observes connections coming and going. Called without the registry's lock
@@ -114,6 +116,7 @@ pub struct Subscription {
     pub cut: CancellationToken,
     state: Arc<Mutex<State>>,
     watcher: Option<Arc<dyn ConnWatcher>>,
+    cluster: Option<Arc<dyn ClusterHook>>,
 }
 
 pub type Inbox = mpsc::Receiver<Arc<Event>>;
@@ -130,11 +133,14 @@ impl Drop for Subscription {
 impl Subscription {
     fn unregister(&mut self) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut owner_gone = None;
+        let mut bots_gone = Vec::new();
         if let Some(conn) = s.conns.remove(&self.id) {
             if let Some(set) = s.by_owner.get_mut(&conn.owner) {
                 set.remove(&self.id);
                 if set.is_empty() {
                     s.by_owner.remove(&conn.owner);
+                    owner_gone = Some(conn.owner.clone());
                 }
             }
             for conv in conn.conversations {
@@ -151,8 +157,18 @@ impl Subscription {
                     set.remove(&self.id);
                     if set.is_empty() {
                         s.by_bot.remove(&bot);
+                        bots_gone.push(bot);
                     }
                 }
+            }
+        }
+        drop(s);
+        if let Some(c) = &self.cluster {
+            if let Some(owner) = owner_gone {
+                c.follow_owner(&owner, false);
+            }
+            for bot in bots_gone {
+                c.follow_bot(&bot, false);
             }
         }
     }
@@ -166,6 +182,18 @@ impl Registry {
             next: AtomicU64::new(1),
             max_per_identity,
             watcher: std::sync::OnceLock::new(),
+            cluster: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Sets the cluster hook (once, at start-up, with `REDIS_URL`).
+    pub fn set_cluster(&self, hook: Arc<dyn ClusterHook>) {
+        let _ = self.cluster.set(hook);
+    }
+
+    fn forward(&self, to: Target<'_>, event: &Event) {
+        if let Some(c) = self.cluster.get() {
+            c.forward(to, event);
         }
     }
 
@@ -230,9 +258,15 @@ impl Registry {
                 bots: HashSet::new(),
             },
         );
-        s.by_owner.entry(owner.to_string()).or_default().insert(id);
+        let set = s.by_owner.entry(owner.to_string()).or_default();
+        let first_of_owner = set.is_empty();
+        set.insert(id);
         let visitor_bot = s.conns.get(&id).and_then(|c| c.visitor_bot.clone());
         drop(s);
+        let cluster = self.cluster.get().cloned();
+        if let (Some(c), true) = (&cluster, first_of_owner) {
+            c.follow_owner(owner, true);
+        }
         let watcher = self.watcher.get().cloned();
         if let Some(w) = &watcher {
             w.opened(id, owner, visitor_bot.as_deref());
@@ -244,6 +278,7 @@ impl Registry {
             cut,
             state: self.state.clone(),
             watcher,
+            cluster,
         })
     }
 
@@ -307,10 +342,16 @@ impl Registry {
         let Some(c) = s.conns.get_mut(&conn) else {
             return;
         };
+        let mut first_of_bot = false;
         if c.bots.insert(bot_id.to_string()) {
-            s.by_bot.entry(bot_id.to_string()).or_default().insert(conn);
+            let set = s.by_bot.entry(bot_id.to_string()).or_default();
+            first_of_bot = set.is_empty();
+            set.insert(conn);
         }
         drop(s);
+        if let (Some(c), true) = (self.cluster.get(), first_of_bot) {
+            c.follow_bot(bot_id, true);
+        }
         if let Some(w) = self.watcher.get() {
             w.watching(conn, bot_id);
         }
@@ -337,8 +378,14 @@ impl Registry {
             .collect()
     }
 
-    /// To every connection of `owner`.
+    /// To every connection of `owner`, on every node.
     pub fn publish_owner(&self, owner: &str, event: Event) {
+        self.forward(Target::Owner(owner), &event);
+        self.local_owner(owner, event);
+    }
+
+    /// To every connection of `owner` on this node only (what the bus brings in).
+    pub fn local_owner(&self, owner: &str, event: Event) {
         let targets = {
             let s = self.lock();
             match s.by_owner.get(owner) {
@@ -349,8 +396,27 @@ impl Registry {
         Self::deliver(targets, event);
     }
 
-    /// To every connection joined to the conversation.
+    /// To every connection joined to the conversation, on every node.
     pub fn publish_conversation(&self, owner: &str, session_id: &str, event: Event) {
+        self.forward(
+            Target::Conversation {
+                owner,
+                session: session_id,
+            },
+            &event,
+        );
+        self.local_conversation(owner, session_id, event);
+    }
+
+    /// Whether a connection on this node is joined to the conversation.
+    pub fn has_joined(&self, owner: &str, session_id: &str) -> bool {
+        self.lock()
+            .by_conversation
+            .contains_key(&(owner.to_string(), session_id.to_string()))
+    }
+
+    /// To the conversation's joined connections on this node only.
+    pub fn local_conversation(&self, owner: &str, session_id: &str, event: Event) {
         let targets = {
             let s = self.lock();
             match s.by_conversation.get(&(owner.to_string(), session_id.to_string())) {
@@ -361,8 +427,14 @@ impl Registry {
         Self::deliver(targets, event);
     }
 
-    /// To every connection watching the bot (its owner's live transcript views).
+    /// To every connection watching the bot (its owner's live transcript views), on every node.
     pub fn publish_bot(&self, bot_id: &str, event: Event) {
+        self.forward(Target::Bot(bot_id), &event);
+        self.local_bot(bot_id, event);
+    }
+
+    /// To the connections watching the bot on this node only.
+    pub fn local_bot(&self, bot_id: &str, event: Event) {
         let targets = {
             let s = self.lock();
             match s.by_bot.get(bot_id) {
@@ -409,83 +481,5 @@ impl Registry {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn who(user: &str, jti: &str, visitor_bot: Option<&str>) -> Identity {
-        Identity {
-            user_id: user.into(),
-            role: if visitor_bot.is_some() {
-                protocol::objects::Role::Visitor
-            } else {
-                protocol::objects::Role::User
-            },
-            bot_id: visitor_bot.map(str::to_string),
-            jti: jti.into(),
-            exp: 0,
-        }
-    }
-
-    fn frame(s: &str) -> Event {
-        Event::Frame {
-            frame: s.to_string().into(),
-            name: "x",
-            origin: None,
-        }
-    }
-
-    #[tokio::test]
-    async fn limits_routes_and_unregisters() {
-        let r = Registry::new(2);
-        let mut a = r.register(&who("alice", "t1", None), Transport::WebSocket).unwrap();
-        let mut b = r.register(&who("alice", "t1", None), Transport::WebSocket).unwrap();
-        assert!(r.register(&who("alice", "t1", None), Transport::WebSocket).is_err());
-        let _c = r.register(&who("bob", "t2", None), Transport::WebSocket).unwrap();
-        r.join(a.id, "s1");
-        r.publish_conversation("alice", "s1", frame("1"));
-        r.publish_conversation("bob", "s1", frame("other owner"));
-        r.publish_owner("alice", frame("2"));
-        let expect = |got: Arc<Event>, want: &str| {
-            assert!(matches!(&*got, Event::Frame { frame, .. } if frame.as_str() == want));
-        };
-        expect(a.inbox.recv().await.unwrap(), "1");
-        expect(a.inbox.recv().await.unwrap(), "2");
-        expect(b.inbox.recv().await.unwrap(), "2");
-        assert!(a.inbox.try_recv().is_err());
-        drop(b);
-        assert!(r.register(&who("alice", "t1", None), Transport::WebSocket).is_ok());
-        drop(a);
-        assert_eq!(r.connections(), 1);
-    }
-
-    #[tokio::test]
-    async fn a_full_inbox_marks_the_connection_slow() {
-        let r = Registry::new(0);
-        let a = r.register(&who("alice", "t1", None), Transport::WebSocket).unwrap();
-        for _ in 0..INBOX_CAPACITY + 1 {
-            r.publish_owner("alice", frame("x"));
-        }
-        assert!(a.slow.is_cancelled());
-    }
-
-    #[test]
-    fn cutting_a_token_or_a_bot_closes_only_its_connections() {
-        let r = Registry::new(0);
-        let a1 = r.register(&who("alice", "ta", None), Transport::WebSocket).unwrap();
-        let a2 = r.register(&who("alice", "ta", None), Transport::WebSocket).unwrap();
-        let other_device = r.register(&who("alice", "tb", None), Transport::WebSocket).unwrap();
-        let v1 = r
-            .register(&who("v1", "tv1", Some("bot1")), Transport::WebSocket)
-            .unwrap();
-        let v2 = r
-            .register(&who("v2", "tv2", Some("bot2")), Transport::WebSocket)
-            .unwrap();
-        assert_eq!(r.cut_token("ta"), 2);
-        assert!(a1.cut.is_cancelled() && a2.cut.is_cancelled());
-        assert!(!other_device.cut.is_cancelled());
-        assert_eq!(r.cut_bot_visitors("bot1"), 1);
-        assert!(v1.cut.is_cancelled());
-        assert!(!v2.cut.is_cancelled());
-        assert_eq!(r.cut_token("unknown"), 0);
-    }
-}
+#[path = "registry_tests.rs"]
+mod tests;

@@ -183,6 +183,10 @@ pub trait Store: PeopleStore + Send + Sync + 'static {
     async fn finish_reply(&self, f: &FinishedReply) -> StoreResult<Option<ConversationRow>>;
     /// Marks every `queued` or `streaming` reply `interrupted` (start-up of a single node).
     async fn interrupt_live_replies(&self, now: i64) -> StoreResult<u64>;
+    /// Marks one reply `interrupted` if it is still `queued` or `streaming`,
+    /// keeping its checkpointed text; `false` when it was not live (another node
+    /// got there first, or it finished). For the lease sweeper (issue 13).
+    async fn interrupt_reply(&self, reply_id: &str, now: i64) -> StoreResult<bool>;
 
     // --- quotas -----------------------------------------------------------
     async fn add_usage(&self, owner_id: &str, day: &str, completion_tokens: i64) -> StoreResult<()>;

@@ -756,6 +756,18 @@ impl Store for This {
         Ok(r.rows_affected())
     }
 
+    async fn interrupt_reply(&self, reply_id: &str, now: i64) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE messages SET status = 'interrupted', finished_at = $2 \
+             WHERE id = $1 AND status IN ('queued', 'streaming')",
+        )
+        .bind(reply_id)
+        .bind(now)
+        .execute(self.write())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     async fn add_usage(&self, owner_id: &str, day: &str, completion_tokens: i64) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO usage_daily (owner_id, day, completion_tokens) VALUES ($1, $2, $3) \

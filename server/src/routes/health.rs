@@ -17,13 +17,13 @@ pub async fn health() -> impl IntoResponse {
 pub async fn ready(State(engine): State<Arc<Engine>>) -> impl IntoResponse {
     let db = tokio::time::timeout(Duration::from_secs(3), engine.store.ping()).await;
     let db_ok = matches!(db, Ok(Ok(())));
-    let redis_ok = match &engine.config.redis_url {
-        None => None,
-        Some(url) => Some(engine::redis_ping::ping(url).await.is_ok()),
-    };
-    let ok = db_ok && redis_ok.unwrap_or(true);
+    // With Redis down a node still serves its own connections: `degraded`, and
+    // still 200 so that the balancer keeps sending it traffic (issue 13).
+    let redis_ok = engine.cluster.as_ref().map(|c| c.healthy());
+    // Shutting down: the balancer should send no more (issue 13).
+    let ok = db_ok && !engine.draining();
     let body = json!({
-        "status": if ok { "ready" } else { "unavailable" },
+        "status": match (ok, redis_ok) { (false, _) => "unavailable", (true, Some(false)) => "degraded", _ => "ready" },
         "database": if db_ok { "ok" } else { "unavailable" },
         "redis": match redis_ok { None => "not configured", Some(true) => "ok", Some(false) => "unavailable" },
     });

@@ -179,11 +179,20 @@ pub async fn run(
             Box::pin(conn.authenticate(who)).await;
         }
     }
+    // Alone, a node closes with 1001 once its replies drained; one of several
+    // closes at once with 1012 so the client reconnects to another node and
+    // resumes there (issue 13).
+    let going = if engine.cluster.is_some() {
+        (1012, "service restart: reconnect and resume")
+    } else {
+        (1001, "server shutting down")
+    };
     let mut close = serve(
         &mut conn,
         &mut ws,
         Heartbeat::new(Instant::now(), ping_every, idle_for),
         &shutdown,
+        going,
     )
     .await;
     if close.is_none() && conn.kill.is_cancelled() {
@@ -214,6 +223,7 @@ async fn serve(
     ws: &mut WebSocket,
     mut beat: Heartbeat,
     shutdown: &CancellationToken,
+    going: (u16, &'static str),
 ) -> Option<(u16, &'static str)> {
     let timer = tokio::time::sleep_until(beat.next());
     tokio::pin!(timer);
@@ -233,7 +243,7 @@ async fn serve(
             f = queued(&mut conn.queue) => Step::Queued(f),
             _ = conn.kill.cancelled() => return Some(SLOW),
             _ = &mut timer => Step::Timer,
-            _ = shutdown.cancelled() => return Some((1001, "server shutting down")),
+            _ = shutdown.cancelled() => return Some(going),
         };
         let flow = match step {
             Step::Read(msg) => {

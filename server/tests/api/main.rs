@@ -9,6 +9,7 @@ mod auth;
 mod authz;
 mod bots;
 mod cli;
+mod cluster;
 mod connections;
 mod conversations;
 mod durability;

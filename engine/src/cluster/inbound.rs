@@ -1,0 +1,79 @@
+//! What the other nodes say, delivered to this node's connections.
+
+use std::sync::{Arc, Weak};
+
+use protocol::objects::FinishReason;
+use tokio::sync::mpsc;
+
+use super::bus::Body;
+use super::{event_name, Cluster};
+use crate::chat::runner::Outcome;
+use crate::chat::scheduler::Stopped;
+use crate::engine::Engine;
+use crate::hub::Event;
+
+fn frame(frame: String, name: &str) -> Event {
+    Event::Frame {
+        frame: frame.into(),
+        name: event_name(name),
+        origin: None,
+    }
+}
+
+pub(super) async fn dispatch(cluster: Arc<Cluster>, engine: Weak<Engine>, mut rx: mpsc::UnboundedReceiver<Body>) {
+    while let Some(body) = rx.recv().await {
+        let Some(engine) = engine.upgrade() else {
+            return;
+        };
+        let registry = &engine.hub.registry;
+        match body {
+            Body::Owner { owner, name, frame: f } => registry.local_owner(&owner, frame(f, &name)),
+            Body::Conversation {
+                owner,
+                session,
+                name,
+                frame: f,
+            } => registry.local_conversation(&owner, &session, frame(f, &name)),
+            Body::Bot { bot, name, frame: f } => registry.local_bot(&bot, frame(f, &name)),
+            Body::Deleted { owner, session, frame } => {
+                registry.forget_conversation(&owner, &session);
+                registry.local_owner(
+                    &owner,
+                    Event::Deleted {
+                        session_id: session,
+                        frame: frame.into(),
+                    },
+                );
+            }
+            Body::Reply {
+                owner,
+                session,
+                reply_id,
+                message_id,
+            } => {
+                if !registry.has_joined(&owner, &session) {
+                    continue;
+                }
+                if let Some(log) = super::mirror(&cluster, &owner, &session, &reply_id, &message_id) {
+                    registry.local_conversation(&owner, &session, Event::ReplyStarted(log));
+                }
+            }
+            Body::Stop {
+                owner,
+                session,
+                reply_id,
+            } => {
+                if let Stopped::Dequeued(job) =
+                    engine
+                        .scheduler
+                        .stop(&owner, &session, &reply_id, FinishReason::Stopped)
+                {
+                    let engine = engine.clone();
+                    tokio::spawn(async move {
+                        engine.finalize(&job, Outcome::not_started(FinishReason::Stopped)).await;
+                    });
+                }
+            }
+        }
+    }
+}

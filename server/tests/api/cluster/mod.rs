@@ -1,0 +1,12 @@
+//! Several `brook serve` processes as one service (issue 13): each test spawns
+//! real nodes on their own ports, on one fresh PostgreSQL database and the
+//! machine's Redis under a unique `BROOK_REDIS_PREFIX`. Without Redis or
+//! PostgreSQL the tests say loudly that they are skipped, unless
+//! `BROOK_REQUIRE_SERVICES=1` (CI), which makes them fail.
+
+mod delivery;
+mod failover;
+mod limits;
+mod node;
+mod numbers;
+mod redis_restart;
