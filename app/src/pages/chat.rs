@@ -160,6 +160,14 @@ fn ChatLayout(store: Store) -> impl IntoView {
         },
     );
     Effect::new(move |_| crate::live::start(store));
+    // Read receipts (§9.3): the open conversation is read while it is on
+    // screen in a visible tab; runs again as its unread count changes.
+    Effect::new(move |_| {
+        store.current.track();
+        store.conversations.track();
+        store.grew.track();
+        store.read_if_unread();
+    });
     // The phone drawer: Escape closes it and gives the focus back to its
     // toggle; opening it moves the focus into it (issue 17, fault 8).
     let menu_ref = NodeRef::<leptos::html::Button>::new();
