@@ -3,6 +3,7 @@
  * widget on a site of another origin, and the bot's owner in the web app's
  * inbox (on /bots). The key screenshots go to docs/screenshots/.
  */
+import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import { Browser, BrowserContext, Page } from '@playwright/test';
@@ -148,7 +149,7 @@ test('the owner watches a visitor live, takes over mid-reply, types, and hands b
   await expect(aiStreaming).toBeVisible({ timeout: 10_000 });
   const seen = new Set<string>();
   for (let i = 0; i < 200 && (await aiStreaming.count()) > 0; i++) {
-    const t = ((await aiStreaming.first().textContent().catch(() => '')) ?? '').trim();
+    const t = ((await aiStreaming.first().textContent({ timeout: 500 }).catch(() => '')) ?? '').trim();
     if (t) seen.add(t);
     await owner.waitForTimeout(50);
   }
@@ -310,4 +311,13 @@ test('the app: unread badges agree across tabs, reads follow the visible tab, th
   await expect.poll(async () => (await storedMessages(page.request, session)).find((m) => m.id === replyId)?.feedback?.rating ?? null).toBe('up');
   await page.reload();
   await expect(page.locator(`[data-message-id="${replyId}"] .thumb-up`)).toHaveAttribute('aria-pressed', 'true');
+
+  // The conversation's menu exports it, as JSON and as Markdown.
+  for (const [id, format] of [['#export-json', 'json'], ['#export-markdown', 'markdown']]) {
+    if (!(await page.locator(id).isVisible())) await page.locator('#export-menu summary').click();
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.locator(id).click()]);
+    const text = fs.readFileSync((await dl.path())!, 'utf8');
+    expect(text, format).toContain('A second question, answered while the tab is hidden');
+    if (format === 'json') expect(() => JSON.parse(text)).not.toThrow();
+  }
 });

@@ -239,7 +239,12 @@ pub struct Settings {
     #[arg(global = true, long = "ws-ping-secs", env = "BROOK_WS_PING_SECS", hide = true)]
     pub ws_ping_secs: Option<String>,
     /// Seconds a visitor stays `online`/`away` after its last connection closed (§9.2; 30).
-    #[arg(global = true, long = "presence-grace-secs", env = "BROOK_PRESENCE_GRACE_SECS", hide = true)]
+    #[arg(
+        global = true,
+        long = "presence-grace-secs",
+        env = "BROOK_PRESENCE_GRACE_SECS",
+        hide = true
+    )]
     pub presence_grace_secs: Option<String>,
     #[command(flatten)]
     pub connections: ConnectionSettings,

@@ -13,6 +13,9 @@ use crate::dom::{doc, el, on};
 use crate::{md, Widget};
 use protocol::names::{client as out, server as frame};
 
+/// A thumb (up; the down one is turned over by the stylesheet).
+const THUMB: &str = "<svg viewBox=\"0 0 24 24\" width=\"14\" height=\"14\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"2\" stroke-linejoin=\"round\" aria-hidden=\"true\"><path d=\"M7 10v11H3V10zM7 10l4-8a3 3 0 0 1 3 3v4h6a2 2 0 0 1 2 2.3l-1.4 8A2 2 0 0 1 18.6 21H7\"/></svg>";
+
 impl Widget {
     /// Handles a §9 frame; `false` when `ty` is not one (or not for this widget).
     pub(crate) fn on_people_frame(&self, ty: &str, f: &Object, mine: bool) -> bool {
@@ -94,13 +97,14 @@ impl Widget {
         }
         let fb = el("div", "fb");
         let _ = fb.set_attribute("data-for", &id);
-        for (r, label, glyph) in [("up", "Good reply", "\u{1F44D}"), ("down", "Bad reply", "\u{1F44E}")] {
+        for (r, label) in [("up", "Good reply"), ("down", "Bad reply")] {
             let t = el("button", "thumb");
             let _ = t.set_attribute("type", "button");
             let _ = t.set_attribute("data-rating", r);
             let _ = t.set_attribute("aria-label", label);
             let _ = t.set_attribute("aria-pressed", if rating == r { "true" } else { "false" });
-            t.set_text_content(Some(glyph));
+            // A drawn thumb: emoji fonts are missing on some systems.
+            t.set_inner_html(THUMB);
             let _ = fb.append_child(&t);
         }
         let _ = b.after_with_node_1(&fb);
@@ -125,7 +129,9 @@ impl Widget {
             if !(200..300).contains(&status) {
                 return;
             }
-            let Ok(all) = fb.query_selector_all(".thumb") else { return };
+            let Ok(all) = fb.query_selector_all(".thumb") else {
+                return;
+            };
             for i in 0..all.length() {
                 if let Some(b) = all.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
                     let on = !clear && b.get_attribute("data-rating").as_deref() == Some(rating.as_str());
@@ -149,6 +155,7 @@ impl Widget {
         let seen = el("div", "seen");
         seen.set_text_content(Some("Seen"));
         let _ = b.after_with_node_1(&seen);
+        self.scroll();
     }
 
     /// The head's line saying whether a person is available.

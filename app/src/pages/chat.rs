@@ -12,6 +12,7 @@ use protocol::rest::ConversationList;
 use crate::api::{get_session, load_bots, load_conversations};
 use crate::components::composer::Composer;
 use crate::components::connection::ConnectionIndicator;
+use crate::components::export::ExportMenu;
 use crate::components::messages::MessageList;
 use crate::components::sidebar::Sidebar;
 use crate::store::Store;
@@ -265,6 +266,7 @@ fn ChatLayout(store: Store) -> impl IntoView {
                                     }
                                 }</h1>
                                 <BotPicker store exists bot_of_conversation=o.bot_id.clone()/>
+                                <ExportMenu store/>
                                 <ConnectionIndicator store/>
                             </header>
                             <DemoNote store/>

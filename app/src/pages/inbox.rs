@@ -89,7 +89,11 @@ pub fn Inbox(bot_id: String) -> impl IntoView {
             if transcript_gen.try_get_value() != Some(gen) || !current {
                 return;
             }
+            let follow = follows_bottom();
             transcript.set(t.messages);
+            if follow {
+                scroll_to_bottom().await;
+            }
             if visible() {
                 mark_read();
             }
@@ -316,6 +320,30 @@ fn js_now() -> f64 {
     #[cfg(not(feature = "hydrate"))]
     {
         0.0
+    }
+}
+
+/// Whether the transcript shows its end (or is empty): then it keeps
+/// following what arrives; an owner reading older messages is left there.
+fn follows_bottom() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        document().get_element_by_id("transcript").is_none_or(|el| {
+            el.scroll_height() - el.scroll_top() - el.client_height() < 80 || el.child_element_count() == 0
+        })
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        false
+    }
+}
+
+/// Scrolls the transcript to its end once the new messages are drawn.
+async fn scroll_to_bottom() {
+    crate::components::sidebar::gloo_timers_sleep(30).await;
+    #[cfg(feature = "hydrate")]
+    if let Some(el) = document().get_element_by_id("transcript") {
+        el.set_scroll_top(el.scroll_height());
     }
 }
 

@@ -35,7 +35,7 @@ pub fn next_rating(current: Option<Rating>, clicked: Rating) -> Option<Rating> {
 }
 
 /// The badge's text for `n` unread messages: nothing at 0, `99+` above 99.
-pub fn badge_text(n: u32) -> Option<String> {
+pub fn badge_text(n: u64) -> Option<String> {
     match n {
         0 => None,
         1..=99 => Some(n.to_string()),
@@ -60,8 +60,10 @@ pub fn tab_visible() -> bool {
 
 impl Store {
     /// The open conversation's `unread_count` as the server last said.
-    pub fn current_unread(&self) -> u32 {
-        let Some(id) = self.current.get_untracked() else { return 0 };
+    pub fn current_unread(&self) -> u64 {
+        let Some(id) = self.current.get_untracked() else {
+            return 0;
+        };
         self.conversations
             .with_untracked(|v| v.iter().find(|c| c.id == id).map_or(0, |c| c.unread_count))
     }
@@ -75,7 +77,9 @@ impl Store {
         if unread == 0 || !tab_visible() {
             return;
         }
-        let Some(session) = self.current.get_untracked() else { return };
+        let Some(session) = self.current.get_untracked() else {
+            return;
+        };
         let items: Vec<_> = self.messages.with_untracked(|v| {
             v.iter()
                 .map(|m| (m.role, m.id.get_untracked(), m.status.get_untracked()))
@@ -126,7 +130,11 @@ mod tests {
     use MessageRole::{Assistant, User};
     use MessageStatus::{Complete, Queued, Streaming};
 
-    fn item(role: MessageRole, id: Option<&str>, status: MessageStatus) -> (MessageRole, Option<String>, MessageStatus) {
+    fn item(
+        role: MessageRole,
+        id: Option<&str>,
+        status: MessageStatus,
+    ) -> (MessageRole, Option<String>, MessageStatus) {
         (role, id.map(str::to_string), status)
     }
 
