@@ -52,6 +52,8 @@ export default defineConfig({
       BROOK_RATE_LIMIT_PER_MIN: '0',
       BROOK_DAILY_TOKENS_GUEST: '0',
       BROOK_DAILY_TOKENS_VISITOR: '0',
+      // A visitor goes offline 2 s after its last connection closed (30 s by default, §9.2).
+      BROOK_PRESENCE_GRACE_SECS: '2',
       RUST_LOG: 'warn,brook_server=info',
     },
   },

@@ -64,6 +64,23 @@ mod imp {
             on_ready,
         );
         CLIENT.with(|c| *c.borrow_mut() = Some(client));
+        watch_visibility(store);
+    }
+
+    /// `presence` `away`/`online` as the tab is hidden or shown (§9.2); once
+    /// per page, like the client.
+    fn watch_visibility(store: Store) {
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::JsCast;
+        let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let cb = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            store.on_visibility(crate::store::tab_visible());
+        });
+        let _ = doc.add_event_listener_with_callback("visibilitychange", cb.as_ref().unchecked_ref());
+        // The listener lives as long as the page, like the connection.
+        cb.forget();
     }
 
     pub fn send(frame: &str) -> bool {

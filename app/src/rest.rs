@@ -67,6 +67,10 @@ pub async fn post<B: Serialize, R: DeserializeOwned>(url: &str, body: &B) -> Res
     call(Method::POST, url, Some(body)).await
 }
 
+pub async fn put<B: Serialize, R: DeserializeOwned>(url: &str, body: &B) -> Result<Option<R>, Failure> {
+    call(Method::PUT, url, Some(body)).await
+}
+
 pub async fn patch<B: Serialize, R: DeserializeOwned>(url: &str, body: &B) -> Result<Option<R>, Failure> {
     call(Method::PATCH, url, Some(body)).await
 }

@@ -238,6 +238,14 @@ pub struct Settings {
     pub ws_idle_secs: Option<String>,
     #[arg(global = true, long = "ws-ping-secs", env = "BROOK_WS_PING_SECS", hide = true)]
     pub ws_ping_secs: Option<String>,
+    /// Seconds a visitor stays `online`/`away` after its last connection closed (§9.2; 30).
+    #[arg(
+        global = true,
+        long = "presence-grace-secs",
+        env = "BROOK_PRESENCE_GRACE_SECS",
+        hide = true
+    )]
+    pub presence_grace_secs: Option<String>,
     #[command(flatten)]
     pub connections: ConnectionSettings,
 }
@@ -452,7 +460,7 @@ impl Config {
                 d.demo_token_delay.as_millis() as u64,
             )?),
             ws_idle_timeout: parse_secs("BROOK_WS_IDLE_SECS", &s.ws_idle_secs, d.ws_idle_timeout)?,
-            presence_grace: d.presence_grace,
+            presence_grace: parse_secs("BROOK_PRESENCE_GRACE_SECS", &s.presence_grace_secs, d.presence_grace)?,
             ws_ping_interval: parse_secs("BROOK_WS_PING_SECS", &s.ws_ping_secs, d.ws_ping_interval)?,
             max_reply_bytes: d.max_reply_bytes,
             connections: s.connections.parse()?,

@@ -194,6 +194,7 @@ async fn init(root: ShadowRoot, host: String, opts: JsValue) {
     }
     w.connect();
     Widget::watch_visibility();
+    w.watch_thumbs();
     if opts
         .dyn_ref::<Object>()
         .is_some_and(|o| js::get(o, "open").as_bool() == Some(true))
@@ -460,6 +461,9 @@ impl Widget {
                 let b = self.reply(&id);
                 md::render(&b, &content);
                 self.st.borrow_mut().assembler.show(&id, seq, &content, live);
+                if !live {
+                    self.add_thumbs(&b, &people::rating_of(&m));
+                }
             }
         }
         self.scroll();
@@ -628,6 +632,7 @@ impl Widget {
                 self.st.borrow_mut().assembler.complete(&id, &response);
                 let _ = body.remove_attribute("data-streaming");
                 md::render(&body, &response);
+                self.add_thumbs(&body, "");
                 self.typing.set_hidden(true);
                 self.scroll();
                 let open = self.st.borrow().open;

@@ -5,7 +5,7 @@
 //! focus.
 
 use leptos::prelude::*;
-use protocol::objects::{MessageRole, MessageStatus};
+use protocol::objects::{MessageRole, MessageStatus, Rating};
 
 use crate::store::{can_edit, earlier_prompt, Delivery, Msg, Store};
 
@@ -153,6 +153,7 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
     let stop_msg = msg.clone();
     let retry_msg = msg.clone();
     let copy_msg = msg.clone();
+    let rate_msg = msg.clone();
     let prev_msg = msg.clone();
     let next_msg = msg.clone();
     view! {
@@ -232,6 +233,21 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
                                     }
                                 });
                             }>"✎ Edit"</button>
+                        }
+                    }
+                </Show>
+                <Show when=move || role == MessageRole::Assistant && !streaming() && msg.id.get().is_some()>
+                    {
+                        let (up, down) = (rate_msg.clone(), rate_msg.clone());
+                        let pressed = move |r: Rating| (msg.feedback.get() == Some(r)).to_string();
+                        view! {
+                            <span class="feedback-btns" role="group" aria-label="Rate this reply"
+                                data-rating=move || msg.feedback.get().map(Rating::as_str)>
+                                <button type="button" class="icon-btn thumb thumb-up" aria-label="Good reply" title="Good reply"
+                                    aria-pressed=move || pressed(Rating::Up) on:click=move |_| store.rate(&up, Rating::Up)>"👍"</button>
+                                <button type="button" class="icon-btn thumb thumb-down" aria-label="Bad reply" title="Bad reply"
+                                    aria-pressed=move || pressed(Rating::Down) on:click=move |_| store.rate(&down, Rating::Down)>"👎"</button>
+                            </span>
                         }
                     }
                 </Show>

@@ -278,11 +278,21 @@ fn ConversationRow(store: Store, c: Conversation) -> impl IntoView {
             });
         }
     };
+    // The server's count (§9.3), live: `conversation_updated` brings it to
+    // every tab of the identity, so they all agree.
+    let unread = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            store
+                .conversations
+                .with(|v| v.iter().find(|x| x.id == id).map_or(0, |x| x.unread_count))
+        })
+    };
     let save_on_enter = save.clone();
     let save_on_blur = save;
     let preview = c.last_message_preview.clone().unwrap_or_default();
     view! {
-        <li class="conv" class:active=active data-session-id=id.clone()>
+        <li class="conv" class:active=active data-session-id=id.clone() data-unread=move || unread.get().to_string()>
             <Show when=move || editing.get() fallback={
                 let href = href.clone();
                 let preview = preview.clone();
@@ -290,6 +300,10 @@ fn ConversationRow(store: Store, c: Conversation) -> impl IntoView {
                     <a class="conv-link" href=href.clone() aria-current=move || active.get().then_some("page")>
                         <span class="conv-title">{move || title.get()}</span>
                         <span class="conv-preview">{preview.clone()}</span>
+                        {move || crate::store::badge_text(unread.get()).map(|t| {
+                            let label = format!("{} unread", unread.get());
+                            view! { <span class="conv-unread" aria-label=label>{t}</span> }
+                        })}
                     </a>
                 }
             }>

@@ -12,6 +12,7 @@ use protocol::rest::ConversationList;
 use crate::api::{get_session, load_bots, load_conversations};
 use crate::components::composer::Composer;
 use crate::components::connection::ConnectionIndicator;
+use crate::components::export::ExportMenu;
 use crate::components::messages::MessageList;
 use crate::components::sidebar::Sidebar;
 use crate::store::Store;
@@ -160,6 +161,14 @@ fn ChatLayout(store: Store) -> impl IntoView {
         },
     );
     Effect::new(move |_| crate::live::start(store));
+    // Read receipts (§9.3): the open conversation is read while it is on
+    // screen in a visible tab; runs again as its unread count changes.
+    Effect::new(move |_| {
+        store.current.track();
+        store.conversations.track();
+        store.grew.track();
+        store.read_if_unread();
+    });
     // The phone drawer: Escape closes it and gives the focus back to its
     // toggle; opening it moves the focus into it (issue 17, fault 8).
     let menu_ref = NodeRef::<leptos::html::Button>::new();
@@ -272,6 +281,7 @@ fn ChatLayout(store: Store) -> impl IntoView {
                                     }
                                 }</h1>
                                 <BotPicker store exists bot_of_conversation=o.bot_id.clone()/>
+                                <ExportMenu store/>
                                 <ConnectionIndicator store/>
                             </header>
                             <DemoNote store/>

@@ -12,6 +12,10 @@ use serde_json::json;
 use crate::api::{load_visitor_conversations, load_visitor_transcript};
 use crate::rest;
 
+/// How often a generating reply's text is reloaded in the open transcript (ms).
+#[cfg(feature = "hydrate")]
+const STREAM_POLL_MS: u32 = 700;
+
 /// `/api/v1/bots/{bot}/visitors/{visitor}/conversations/{session}/{what}`.
 fn conv_path(bot: &str, visitor: &str, session: &str, what: &str) -> String {
     format!("/api/v1/bots/{bot}/visitors/{visitor}/conversations/{session}/{what}")
@@ -68,20 +72,44 @@ pub fn Inbox(bot_id: String) -> impl IntoView {
             let _ = rest::post::<_, serde_json::Value>(&path, &json!({ "message_id": last })).await;
         });
     };
+    // Every live event reloads the list and the open transcript. Events come
+    // in bursts, and answers can arrive out of order: only the newest load of
+    // each kind is applied.
+    let list_gen = StoredValue::new(0u64);
+    let transcript_gen = StoredValue::new(0u64);
+    let load_transcript = move || {
+        let Some((v, s)) = open.get_untracked() else { return };
+        transcript_gen.update_value(|g| *g += 1);
+        let gen = transcript_gen.get_value();
+        leptos::task::spawn_local(async move {
+            let Ok(t) = load_visitor_transcript(bot.get_value(), v.clone(), s.clone()).await else {
+                return;
+            };
+            let current = open.try_get_untracked().flatten() == Some((v, s));
+            if transcript_gen.try_get_value() != Some(gen) || !current {
+                return;
+            }
+            let follow = follows_bottom();
+            transcript.set(t.messages);
+            if follow {
+                scroll_to_bottom().await;
+            }
+            if visible() {
+                mark_read();
+            }
+        });
+    };
     let refresh = move || {
+        list_gen.update_value(|g| *g += 1);
+        let gen = list_gen.get_value();
         leptos::task::spawn_local(async move {
             if let Ok(l) = load_visitor_conversations(bot.get_value()).await {
-                list.set(l.conversations);
-            }
-            if let Some((v, s)) = open.get_untracked() {
-                if let Ok(t) = load_visitor_transcript(bot.get_value(), v, s).await {
-                    transcript.set(t.messages);
-                    if visible() {
-                        mark_read();
-                    }
+                if list_gen.try_get_value() == Some(gen) {
+                    list.set(l.conversations);
                 }
             }
         });
+        load_transcript();
     };
     Effect::new(move |_| refresh());
     #[cfg(feature = "hydrate")]
@@ -94,6 +122,7 @@ pub fn Inbox(bot_id: String) -> impl IntoView {
             for name in [
                 "conversation_updated",
                 "message_added",
+                "stream_start",
                 "complete",
                 "presence",
                 "read",
@@ -108,11 +137,25 @@ pub fn Inbox(bot_id: String) -> impl IntoView {
                 drop(cb);
             });
         }
+        // The bot's events stream carries no tokens: while a reply in the open
+        // transcript generates, it is reloaded from its checkpoints (the
+        // server saves the text every second) so the owner watches it grow.
+        leptos::task::spawn_local(async move {
+            loop {
+                crate::components::sidebar::gloo_timers_sleep(STREAM_POLL_MS).await;
+                let Some(live) = transcript.try_with_untracked(|t| t.iter().any(|m| m.status.is_live())) else {
+                    break; // the inbox is gone
+                };
+                if live {
+                    load_transcript();
+                }
+            }
+        });
     }
     let show = move |v: String, s: String| {
         open.set(Some((v, s)));
         transcript.set(Vec::new());
-        refresh();
+        load_transcript();
     };
     let set_mode = move |m: ConversationMode| {
         let Some((v, s)) = open.get_untracked() else { return };
@@ -277,6 +320,30 @@ fn js_now() -> f64 {
     #[cfg(not(feature = "hydrate"))]
     {
         0.0
+    }
+}
+
+/// Whether the transcript shows its end (or is empty): then it keeps
+/// following what arrives; an owner reading older messages is left there.
+fn follows_bottom() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        document().get_element_by_id("transcript").is_none_or(|el| {
+            el.scroll_height() - el.scroll_top() - el.client_height() < 80 || el.child_element_count() == 0
+        })
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        false
+    }
+}
+
+/// Scrolls the transcript to its end once the new messages are drawn.
+async fn scroll_to_bottom() {
+    crate::components::sidebar::gloo_timers_sleep(30).await;
+    #[cfg(feature = "hydrate")]
+    if let Some(el) = document().get_element_by_id("transcript") {
+        el.set_scroll_top(el.scroll_height());
     }
 }
 

@@ -14,6 +14,7 @@
 mod frames;
 mod msg;
 mod outbox;
+mod people;
 mod versions;
 
 use leptos::prelude::*;
@@ -29,6 +30,7 @@ pub use outbox::{
     decode_outbox, encode_outbox, new_id, outbox_clear, outbox_frame, outbox_key, outbox_load, outbox_save,
     LEGACY_OUTBOX_KEY,
 };
+pub use people::{badge_text, next_rating, read_target, tab_visible};
 pub use versions::{can_edit, earlier_prompt, own_index, step};
 
 /// What the connection indicator shows.
@@ -436,6 +438,7 @@ impl Store {
         for item in self.outbox() {
             crate::live::send(&outbox_frame(&item));
         }
+        self.read_if_unread();
     }
 
     /// A conversation was opened while connected: join it and resume its

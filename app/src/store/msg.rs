@@ -1,7 +1,7 @@
 //! One bubble's state: signals the views read, changed only by the store.
 
 use leptos::prelude::*;
-use protocol::objects::{Message, MessageRole, MessageStatus};
+use protocol::objects::{Message, MessageRole, MessageStatus, Rating};
 use serde_json::{json, Value};
 
 /// A user message's way to the server.
@@ -37,6 +37,8 @@ pub struct Msg {
     pub version_at: RwSignal<Option<usize>>,
     /// After "Copy": `Some(true)` copied, `Some(false)` the browser refused.
     pub copied: RwSignal<Option<bool>>,
+    /// The reader's thumbs up or down on a reply (contract §9.4).
+    pub feedback: RwSignal<Option<Rating>>,
 }
 
 impl Msg {
@@ -69,6 +71,7 @@ impl Msg {
             versions: RwSignal::new(Vec::new()),
             version_at: RwSignal::new(None),
             copied: RwSignal::new(None),
+            feedback: RwSignal::new(m.feedback.as_ref().map(|f| f.rating)),
         }
     }
 
@@ -88,6 +91,7 @@ impl Msg {
             versions: RwSignal::new(Vec::new()),
             version_at: RwSignal::new(None),
             copied: RwSignal::new(None),
+            feedback: RwSignal::new(None),
         }
     }
 
@@ -107,6 +111,7 @@ impl Msg {
             versions: RwSignal::new(Vec::new()),
             version_at: RwSignal::new(None),
             copied: RwSignal::new(None),
+            feedback: RwSignal::new(None),
         }
     }
 

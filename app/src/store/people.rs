@@ -1,0 +1,182 @@
+//! The web app's side of contract §9 for its own conversations: read receipts
+//! (the open conversation is read while the tab is visible, §9.3), the
+//! sidebar's unread badges (from the server's `unread_count`, which every tab
+//! of the identity receives in `conversation_updated`), thumbs up/down on
+//! replies (§9.4), and the tab's `presence` (§9.2).
+//!
+//! The decisions are pure functions ([`read_target`], [`next_rating`],
+//! [`badge_text`]) so that they are tested on the host; the [`Store`] methods
+//! only wire them to signals, frames and requests.
+
+use leptos::prelude::*;
+use protocol::objects::{MessageRole, MessageStatus, Rating};
+use serde_json::json;
+
+use super::{Msg, Store};
+use crate::rest;
+
+/// The message to report as read: the newest one the server knows (it has
+/// an id) that is no longer generating. A reply still streaming is left for
+/// later, when it completes (its `conversation_updated` brings the count back
+/// above 0 and the read is sent again). `None` when nothing qualifies.
+///
+/// `msgs` is `(role, id, status)` oldest first, as the store holds them.
+pub fn read_target(msgs: &[(MessageRole, Option<String>, MessageStatus)]) -> Option<String> {
+    msgs.iter()
+        .rev()
+        .filter(|(role, _, status)| !(*role == MessageRole::Assistant && status.is_live()))
+        .find_map(|(_, id, _)| id.clone().filter(|i| !i.is_empty()))
+}
+
+/// What a click on a thumb does: the same rating again clears it (`None`),
+/// another rating replaces it.
+pub fn next_rating(current: Option<Rating>, clicked: Rating) -> Option<Rating> {
+    (current != Some(clicked)).then_some(clicked)
+}
+
+/// The badge's text for `n` unread messages: nothing at 0, `99+` above 99.
+pub fn badge_text(n: u64) -> Option<String> {
+    match n {
+        0 => None,
+        1..=99 => Some(n.to_string()),
+        _ => Some("99+".into()),
+    }
+}
+
+/// Whether the page's tab is visible (reads count only then, §9.3). Always
+/// `false` on the server.
+pub fn tab_visible() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .is_some_and(|d| !d.hidden())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        false
+    }
+}
+
+impl Store {
+    /// The open conversation's `unread_count` as the server last said.
+    pub fn current_unread(&self) -> u64 {
+        let Some(id) = self.current.get_untracked() else {
+            return 0;
+        };
+        self.conversations
+            .with_untracked(|v| v.iter().find(|c| c.id == id).map_or(0, |c| c.unread_count))
+    }
+
+    /// Sends `read` for the open conversation when the server counts unread
+    /// messages in it and the tab is visible. Untracked: the chat page's
+    /// effect calls it whenever the list, the open conversation or its
+    /// messages change; the connection calls it once it is ready.
+    pub fn read_if_unread(&self) {
+        let unread = self.current_unread();
+        if unread == 0 || !tab_visible() {
+            return;
+        }
+        let Some(session) = self.current.get_untracked() else {
+            return;
+        };
+        let items: Vec<_> = self.messages.with_untracked(|v| {
+            v.iter()
+                .map(|m| (m.role, m.id.get_untracked(), m.status.get_untracked()))
+                .collect()
+        });
+        let Some(message_id) = read_target(&items) else { return };
+        let frame = json!({"type": "read", "session_id": session, "message_id": message_id});
+        crate::live::send(&frame.to_string());
+    }
+
+    /// The tab was hidden or shown: `presence` `away`/`online`, and a shown
+    /// tab reads what arrived while it was hidden.
+    pub fn on_visibility(&self, visible: bool) {
+        let status = if visible { "online" } else { "away" };
+        crate::live::send(&json!({"type": "presence", "status": status}).to_string());
+        if visible {
+            self.read_if_unread();
+        }
+    }
+
+    /// Thumbs up or down on a reply (`PUT`/`DELETE /api/v1/messages/{id}/feedback`).
+    /// Shown at once; put back, with a notice, if the server refuses.
+    pub fn rate(&self, m: &Msg, clicked: Rating) {
+        let Some(id) = m.id.get_untracked() else { return };
+        let before = m.feedback.get_untracked();
+        let next = next_rating(before, clicked);
+        m.feedback.set(next);
+        let (m, store) = (m.clone(), *self);
+        leptos::task::spawn_local(async move {
+            let url = format!("/api/v1/messages/{id}/feedback");
+            let res = match next {
+                Some(r) => rest::put::<_, serde_json::Value>(&url, &json!({"rating": r.as_str()}))
+                    .await
+                    .map(|_| ()),
+                None => rest::delete(&url).await,
+            };
+            if let Err(e) = res {
+                m.feedback.try_set(before);
+                store.notice.set(Some(e.message));
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use MessageRole::{Assistant, User};
+    use MessageStatus::{Complete, Queued, Streaming};
+
+    fn item(
+        role: MessageRole,
+        id: Option<&str>,
+        status: MessageStatus,
+    ) -> (MessageRole, Option<String>, MessageStatus) {
+        (role, id.map(str::to_string), status)
+    }
+
+    #[test]
+    fn reads_up_to_the_newest_finished_message() {
+        let v = vec![item(User, Some("u1"), Complete), item(Assistant, Some("a1"), Complete)];
+        assert_eq!(read_target(&v).as_deref(), Some("a1"));
+    }
+
+    #[test]
+    fn a_streaming_reply_is_not_read_yet() {
+        let v = vec![
+            item(Assistant, Some("a1"), Complete),
+            item(User, Some("u2"), Complete),
+            item(Assistant, Some("a2"), Streaming),
+        ];
+        assert_eq!(read_target(&v).as_deref(), Some("u2"));
+        let queued = vec![item(Assistant, Some("a1"), Queued)];
+        assert_eq!(read_target(&queued), None);
+    }
+
+    #[test]
+    fn a_message_without_an_id_is_skipped() {
+        // A pending user message (not acknowledged yet) is unknown to the server.
+        let v = vec![item(Assistant, Some("a1"), Complete), item(User, None, Complete)];
+        assert_eq!(read_target(&v).as_deref(), Some("a1"));
+        assert_eq!(read_target(&[]), None);
+    }
+
+    #[test]
+    fn the_same_thumb_again_clears_it() {
+        assert_eq!(next_rating(None, Rating::Up), Some(Rating::Up));
+        assert_eq!(next_rating(Some(Rating::Up), Rating::Up), None);
+        assert_eq!(next_rating(Some(Rating::Up), Rating::Down), Some(Rating::Down));
+        assert_eq!(next_rating(Some(Rating::Down), Rating::Down), None);
+    }
+
+    #[test]
+    fn badge_texts() {
+        assert_eq!(badge_text(0), None);
+        assert_eq!(badge_text(1).as_deref(), Some("1"));
+        assert_eq!(badge_text(99).as_deref(), Some("99"));
+        assert_eq!(badge_text(100).as_deref(), Some("99+"));
+    }
+}
