@@ -85,7 +85,7 @@ test-deps:
 	@python3 -c "import websockets" 2>/dev/null || python3 -m pip install --quiet websockets
 	@python3 -c "import openai" 2>/dev/null || python3 -m pip install --quiet openai
 
-## bench: brook-bench's quick profile (under 5 minutes): a release brook against
+## bench: brook-bench's quick profile, then the memory table (about 5 minutes): a release brook against
 ## testkit's fake upstream, direct vs WebSocket vs SSE; prints tables, writes
 ## bench-results/results.json and chart.svg, asserts nothing. With
 ## BENCH_DATABASE_URL (an empty PostgreSQL database) the ack latency runs on it too.
@@ -95,6 +95,8 @@ LITELLM_VERSION := 1.108.7
 bench: bench-build
 	$(BENCH) --profile quick
 	@[ -z "$${BENCH_DATABASE_URL:-}" ] || $(BENCH) --profile quick --only ack --database-url "$$BENCH_DATABASE_URL" --out bench-results/postgres
+	@# Issue 18's memory table: login and stream bursts, RSS 30 s after each (about 3 minutes).
+	cargo bench -p brook-server --bench memory
 
 ## bench-full: the issue's sizes (5,000 streams, 500 requests/s, 19,000 idle connections)
 bench-full: bench-build
