@@ -32,6 +32,18 @@ fn describe(meta: &serde_json::Value) -> Option<String> {
     Some(parts.join(" · "))
 }
 
+/// A drawn thumb (emoji fonts are missing on some systems, where 👍 shows as
+/// an empty box); the thumb-down button turns it over in CSS.
+#[component]
+fn ThumbIcon() -> impl IntoView {
+    view! {
+        <svg viewBox="0 0 24 24" width="14" height="14" fill="none" stroke="currentColor" stroke-width="2"
+            stroke-linejoin="round" aria-hidden="true">
+            <path d="M7 10v11H3V10zM7 10l4-8a3 3 0 0 1 3 3v4h6a2 2 0 0 1 2 2.3l-1.4 8A2 2 0 0 1 18.6 21H7"/>
+        </svg>
+    }
+}
+
 /// One message bubble.
 ///
 /// Every closure here reads only the store's signals and the bubble's own
@@ -139,6 +151,23 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
         .into_any()
     };
     let edit_msg = msg.clone();
+    // The details line describes the version on screen (model, tokens, timing).
+    let shown_meta = {
+        let msg = msg.clone();
+        move || match msg.version_at.get() {
+            Some(i) => msg.versions.with(|v| {
+                v.get(i).and_then(|m| {
+                    let mut meta = m.metadata.clone();
+                    if let serde_json::Value::Object(o) = &mut meta {
+                        o.insert("version".into(), (i as u64 + 1).into());
+                        o.insert("versions".into(), (v.len() as u64).into());
+                    }
+                    describe(&meta)
+                })
+            }),
+            None => msg.meta.with(describe),
+        }
+    };
     let delivery = move || match msg.delivery.get() {
         Delivery::Pending => "pending",
         Delivery::Sent => "sent",
@@ -244,9 +273,9 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
                             <span class="feedback-btns" role="group" aria-label="Rate this reply"
                                 data-rating=move || msg.feedback.get().map(Rating::as_str)>
                                 <button type="button" class="icon-btn thumb thumb-up" aria-label="Good reply" title="Good reply"
-                                    aria-pressed=move || pressed(Rating::Up) on:click=move |_| store.rate(&up, Rating::Up)>"👍"</button>
+                                    aria-pressed=move || pressed(Rating::Up) on:click=move |_| store.rate(&up, Rating::Up)><ThumbIcon/></button>
                                 <button type="button" class="icon-btn thumb thumb-down" aria-label="Bad reply" title="Bad reply"
-                                    aria-pressed=move || pressed(Rating::Down) on:click=move |_| store.rate(&down, Rating::Down)>"👎"</button>
+                                    aria-pressed=move || pressed(Rating::Down) on:click=move |_| store.rate(&down, Rating::Down)><ThumbIcon/></button>
                             </span>
                         }
                     }
@@ -257,7 +286,7 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
                         move || if msg.status.get() == MessageStatus::Error { "↻ Retry" } else { "↻ Regenerate" }
                     }</button>
                 </Show>
-                {move || (role == MessageRole::Assistant).then(|| msg.meta.with(describe)).flatten().map(|d| view! {
+                {move || (role == MessageRole::Assistant).then(&shown_meta).flatten().map(|d| view! {
                     <span class="reply-meta" tabindex="0">{d}</span>
                 })}
             </div>

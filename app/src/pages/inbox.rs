@@ -286,11 +286,11 @@ fn TranscriptMessage(m: Message) -> impl IntoView {
         .map(str::to_string);
     let feedback = m.feedback.clone().map(|f| {
         let thumb = match f.rating {
-            Rating::Up => "👍",
-            Rating::Down => "👎",
+            Rating::Up => "Rated good",
+            Rating::Down => "Rated bad",
         };
         let text = match f.comment {
-            Some(c) => format!("{thumb} {c}"),
+            Some(c) => format!("{thumb}: {c}"),
             None => thumb.to_string(),
         };
         view! { <div class="feedback" data-rating=f.rating.as_str()>{text}</div> }
