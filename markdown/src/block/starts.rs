@@ -107,7 +107,9 @@ impl<'a> BlockParser<'a> {
         let s = self.rest_nonspace();
         let Some(t) = html::starts(s) else { return false };
         let lazy = !self.all_closed && !self.blank && matches!(self.kind(self.tip), Kind::Paragraph);
-        if t == 7 && (matches!(self.kind(container), Kind::Paragraph) || lazy) {
+        // Type 7 cannot interrupt a paragraph (CommonMark §4.6), nor a GFM
+        // table: the line is the table's next row, as in pulldown-cmark.
+        if t == 7 && (matches!(self.kind(container), Kind::Paragraph | Kind::Table(_)) || lazy) {
             return false;
         }
         self.close_unmatched();
