@@ -165,6 +165,15 @@ fn found_cases_parse_as_pulldown_cmark_does() {
         // HTML block (it cannot interrupt a table, as it cannot a paragraph).
         "> \n> | word | h |\n> |---|:-:|\n> | word | c |\n> <span>\n> ---\n",
         "| a | b |\n|---|---|\n| 1 | 2 |\n<span>\n",
+        "| a | b |\n|---|---|\n| 1 | 2 |\n</span>\n",
+        "- | a | b |\n  |---|---|\n  <span>\n",
+        // The same kind, the other way: what does end a table.
+        "| a | b |\n|---|---|\n| 1 | 2 |\n<div>\n",
+        "| a | b |\n|---|---|\n| 1 | 2 |\n<!-- c -->\n",
+        "| a | b |\n|---|---|\n| 1 | 2 |\n2. x\n",
+        "| a | b |\n|---|---|\n| 1 | 2 |\n-\n",
+        "| a | b |\n|---|---|\n| 1 | 2 |\n* \n",
+        "| a | b |\n|---|---|\n| 1 | 2 |\n    code\n",
     ];
     for text in FOUND {
         let ours = normalize(&reference_html(&brook_markdown::parse(text)));
