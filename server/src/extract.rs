@@ -254,3 +254,63 @@ impl Params {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::client_ip_of;
+    use axum::http::HeaderMap;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn xff(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", v.parse().unwrap());
+        }
+        h
+    }
+
+    fn two_proxies() -> Vec<ipnet::IpNet> {
+        vec!["127.0.0.0/8".parse().unwrap(), "10.0.0.0/8".parse().unwrap()]
+    }
+
+    #[test]
+    fn an_untrusted_peer_is_the_client_whatever_it_forwards() {
+        let h = xff(&["203.0.113.7"]);
+        assert_eq!(client_ip_of(&h, ip("192.0.2.1"), &two_proxies()), ip("192.0.2.1"));
+        assert_eq!(client_ip_of(&h, ip("127.0.0.1"), &[]), ip("127.0.0.1"));
+    }
+
+    #[test]
+    fn behind_two_trusted_proxies_the_nearest_untrusted_entry_is_the_client() {
+        // client, inner proxy — appended by the outer proxy (the peer).
+        let h = xff(&["203.0.113.7, 10.1.2.3"]);
+        assert_eq!(client_ip_of(&h, ip("127.0.0.1"), &two_proxies()), ip("203.0.113.7"));
+        // The same chain split over two header lines.
+        let h = xff(&["203.0.113.7", "10.1.2.3"]);
+        assert_eq!(client_ip_of(&h, ip("127.0.0.1"), &two_proxies()), ip("203.0.113.7"));
+    }
+
+    #[test]
+    fn entries_a_client_made_up_are_ignored() {
+        // The client sent `X-Forwarded-For: 1.1.1.1` itself; the proxies appended.
+        let h = xff(&["1.1.1.1, 203.0.113.7, 10.1.2.3"]);
+        assert_eq!(client_ip_of(&h, ip("127.0.0.1"), &two_proxies()), ip("203.0.113.7"));
+        // Garbage entries are skipped, never trusted.
+        let h = xff(&["not-an-ip, 203.0.113.7, , 10.1.2.3"]);
+        assert_eq!(client_ip_of(&h, ip("127.0.0.1"), &two_proxies()), ip("203.0.113.7"));
+    }
+
+    #[test]
+    fn only_trusted_entries_fall_back_to_the_peer() {
+        let h = xff(&["10.1.2.3"]);
+        assert_eq!(client_ip_of(&h, ip("127.0.0.1"), &two_proxies()), ip("127.0.0.1"));
+        assert_eq!(
+            client_ip_of(&HeaderMap::new(), ip("127.0.0.1"), &two_proxies()),
+            ip("127.0.0.1")
+        );
+    }
+}

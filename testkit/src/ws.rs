@@ -58,6 +58,24 @@ impl WsClient {
         Ok(WsClient { stream, closed: None })
     }
 
+    /// Connects with extra headers on the upgrade request (e.g. `Authorization`
+    /// and `X-Forwarded-For`, as a proxy would send them).
+    pub async fn connect_with_headers(
+        url: &str,
+        headers: &[(&str, String)],
+    ) -> Result<WsClient, tokio_tungstenite::tungstenite::Error> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+        let mut req = url.into_client_request()?;
+        for (name, value) in headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).expect("a valid header name");
+            let value = HeaderValue::from_str(value).expect("a valid header value");
+            req.headers_mut().append(name, value);
+        }
+        let (stream, _) = tokio_tungstenite::connect_async(req).await?;
+        Ok(WsClient { stream, closed: None })
+    }
+
     pub async fn send(&mut self, v: Value) {
         self.stream
             .send(Message::Text(v.to_string().into()))

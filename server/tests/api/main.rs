@@ -9,6 +9,7 @@ mod auth;
 mod authz;
 mod bots;
 mod cli;
+mod client_ip;
 mod cluster;
 mod connections;
 mod conversations;
