@@ -50,7 +50,7 @@ impl Engine {
             None => None,
         };
         match bot {
-            Some(b) if b.widget_enabled != 0 => Ok(()),
+            Some(b) if b.widget_enabled => Ok(()),
             _ => Err(Error::not_found("bot")),
         }
     }

@@ -73,7 +73,7 @@ fn apply(engine: &Engine, row: &mut BotRow, patch: &BotPatch) -> Result<()> {
     }
     if let Some(w) = &patch.widget {
         if let Some(e) = w.enabled {
-            row.widget_enabled = e as i64;
+            row.widget_enabled = e;
         }
         if let Some(origins) = &w.allowed_origins {
             if origins.len() > MAX_ORIGINS {
@@ -103,10 +103,10 @@ fn apply(engine: &Engine, row: &mut BotRow, patch: &BotPatch) -> Result<()> {
                 clean.push(o.trim_end_matches('/').to_string());
             }
             clean.dedup();
-            row.allowed_origins = serde_json::to_string(&clean).unwrap_or_else(|_| "[]".into());
+            row.allowed_origins = clean;
         }
         if let Some(t) = &w.theme {
-            let mut theme = row.theme();
+            let mut theme = row.theme.clone();
             if let Some(c) = &t.color {
                 if !valid_color(c.trim()) {
                     return Err(Error::validation(
@@ -125,7 +125,7 @@ fn apply(engine: &Engine, row: &mut BotRow, patch: &BotPatch) -> Result<()> {
                 check_len("widget.theme.title", title, 0, MAX_TITLE)?;
                 theme.title = title.clone();
             }
-            row.theme = serde_json::to_string(&theme).unwrap_or_else(|_| "{}".into());
+            row.theme = theme;
         }
     }
     Ok(())
@@ -175,11 +175,11 @@ impl Engine {
             model: self.config.model.clone(),
             temperature: None,
             greeting: String::new(),
-            widget_enabled: 0,
+            widget_enabled: false,
             public_key: ids::public_key(),
-            allowed_origins: "[]".into(),
-            theme: serde_json::to_string(&Theme::default()).unwrap_or_else(|_| "{}".into()),
-            is_default: 0,
+            allowed_origins: Vec::new(),
+            theme: Theme::default(),
+            is_default: false,
             created_at: now,
             updated_at: now,
         };
@@ -193,12 +193,12 @@ impl Engine {
     /// (never `FORBIDDEN`, which would say the id exists).
     pub async fn update_bot(&self, who: &Identity, id: &str, patch: &BotPatch) -> Result<Bot> {
         let mut row = self.own_bot(who, id).await?;
-        let was_enabled = row.widget_enabled != 0;
+        let was_enabled = row.widget_enabled;
         apply(self, &mut row, patch)?;
         row.updated_at = now_micros();
         self.store.update_bot(&row).await?;
         self.refresh_widget_origins().await?;
-        if was_enabled && row.widget_enabled == 0 {
+        if was_enabled && !row.widget_enabled {
             // Disabling the widget cuts its visitors off (issue 11 §4.5).
             self.cut_off_visitors(&row.id);
         }
@@ -208,7 +208,7 @@ impl Engine {
     /// As [`Engine::update_bot`]: foreign, unknown or asked by a visitor → `NOT_FOUND`.
     pub async fn delete_bot(&self, who: &Identity, id: &str) -> Result<()> {
         let row = self.own_bot(who, id).await?;
-        if row.is_default != 0 {
+        if row.is_default {
             return Err(Error::new(ErrorCode::Conflict, "the default bot cannot be deleted"));
         }
         self.store.delete_bot(&who.user_id, id).await?;
@@ -234,7 +234,7 @@ impl Engine {
             .ok_or_else(|| Error::not_found("account"))?;
         let who = Identity {
             user_id: user.id.clone(),
-            role: user.role(),
+            role: user.role,
             bot_id: None,
             jti: String::new(),
             exp: 0,

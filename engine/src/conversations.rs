@@ -115,7 +115,7 @@ impl Engine {
             Some(m) if m.owner_id == who.user_id => m,
             _ => return Err(Error::not_found("message")),
         };
-        let anchor = match row.role() {
+        let anchor = match row.role {
             MessageRole::User => row.id.clone(),
             MessageRole::Assistant | MessageRole::Operator => row.in_reply_to.clone().unwrap_or(row.id.clone()),
         };
@@ -167,7 +167,7 @@ impl Engine {
         let bot = self.own_bot(who, bot_id).await?;
         Surface::Http.check_session_id(session_id)?;
         let visitor = self.store.user_by_id(visitor_id).await?;
-        let ok = visitor.is_some_and(|v| v.role() == Role::Visitor && v.bot_id.as_deref() == Some(bot.id.as_str()));
+        let ok = visitor.is_some_and(|v| v.role == Role::Visitor && v.bot_id.as_deref() == Some(bot.id.as_str()));
         if !ok {
             return Err(Error::not_found("conversation"));
         }

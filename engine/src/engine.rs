@@ -193,10 +193,10 @@ impl Engine {
     pub async fn refresh_widget_origins(&self) -> Result<(), StoreError> {
         let mut set = HashSet::new();
         for bot in self.store.widget_bots().await? {
-            for o in bot.allowed_origins() {
+            for o in &bot.allowed_origins {
                 if o == "*" {
                     set.insert("*".to_string());
-                } else if let Some(n) = crate::origin::normalize(&o) {
+                } else if let Some(n) = crate::origin::normalize(o) {
                     set.insert(n);
                 }
             }

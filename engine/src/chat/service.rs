@@ -105,7 +105,7 @@ fn ack_of_reply(row: &MessageRow, client_id: Option<String>) -> Ack {
 /// The `complete` a stored reply stands for (its log is gone).
 pub fn stored_complete(row: &MessageRow, default_model: &str) -> Complete {
     let meta = row.metadata_value();
-    let status = row.status();
+    let status = row.status;
     let finish = meta
         .get("finish_reason")
         .and_then(|v| serde_json::from_value::<FinishReason>(v.clone()).ok())
@@ -426,7 +426,7 @@ impl Engine {
         if let Some(conn) = origin {
             self.hub.registry.join(conn, &row.conversation_id);
         }
-        Ok(match row.role() {
+        Ok(match row.role {
             MessageRole::User => ack_of_user(&row, client_id),
             MessageRole::Assistant => ack_of_reply(&row, client_id),
             // Not reachable from a `message` (operator ids are prefixed), but typed.
@@ -507,7 +507,7 @@ impl Engine {
         match self.store.conversation(&who.user_id, session_id).await? {
             None => return Err(Error::not_found("conversation")),
             // No assistant reply starts while a person answers (§9.1).
-            Some(c) if c.mode() == protocol::objects::ConversationMode::Human => {
+            Some(c) if c.mode == protocol::objects::ConversationMode::Human => {
                 return Err(surface.invalid("a person is answering this conversation; it cannot be regenerated now"))
             }
             Some(_) => {}
@@ -585,8 +585,8 @@ impl Engine {
             return Err(Error::not_found("reply"));
         }
         match self.store.message(reply_id).await? {
-            Some(row) if row.owner_id == who.user_id && row.role() == MessageRole::Assistant => {
-                let status = row.status();
+            Some(row) if row.owner_id == who.user_id && row.role == MessageRole::Assistant => {
+                let status = row.status;
                 if let (true, Some(c)) = (status.is_live(), &self.cluster) {
                     // Generated (or waiting) on some node: read its Stream (issue 13).
                     let message_id = row.in_reply_to.clone().unwrap_or_default();
