@@ -79,7 +79,7 @@ fn stream_start_on_the_live_stream_follows_the_reply() {
 }
 
 #[test]
-fn repeated_sse_errors_without_progress_move_fall_to_pollinging() {
+fn repeated_sse_errors_without_progress_move_to_polling() {
     let mut s = Sim::following("r", 2);
     assert!(s.on(Event::ReplyStreamError { reply_id: "r".into() }).is_empty());
     s.advance(SSE_ERROR_QUIET_MS + 1.0);
@@ -106,7 +106,7 @@ fn sse_errors_with_recent_progress_keep_sse() {
 }
 
 #[test]
-fn a_stalled_sse_stream_moves_fall_to_pollinging() {
+fn a_stalled_sse_stream_moves_to_polling() {
     let mut s = Sim::following("r", 0);
     s.advance(10_000.0);
     s.token("r", 1);
@@ -121,7 +121,7 @@ fn a_stalled_sse_stream_moves_fall_to_pollinging() {
 }
 
 #[test]
-fn an_sse_stream_that_cannot_open_moves_fall_to_pollinging() {
+fn an_sse_stream_that_cannot_open_moves_to_polling() {
     let mut s = Sim::following("r", 0);
     let fx = s.on(Event::ReplyStreamUnavailable { reply_id: "r".into() });
     assert_eq!(polls(&fx).len(), 1);
@@ -313,4 +313,33 @@ fn a_stop_frame_during_a_resume_keeps_following_until_complete() {
     });
     assert!(fx.contains(&Effect::CloseReplyStream { reply_id: "r".into() }));
     assert_eq!(delivered(&fx).len(), 1);
+}
+
+#[test]
+fn a_reply_followed_over_sse_resumes_on_the_websocket_from_what_was_shown() {
+    use crate::assembler::{Assembler, Verdict};
+    let mut a = Assembler::new();
+    a.expect("r");
+    let mut s = Sim::following("r", 0);
+    for seq in 1..=3 {
+        assert_eq!(delivered(&s.token("r", seq)).len(), 1);
+        assert_eq!(a.token("r", seq, "x"), Verdict::Accepted);
+    }
+    let probe = opened(&s.fire(TimerKind::Upgrade)).unwrap();
+    assert_eq!(readies(&s.auth(probe)), 1);
+    // On Ready the owner asks for everything after what it shows, once.
+    let resumes = a.reconnected();
+    assert_eq!(resumes, vec![("r".to_string(), 3)]);
+    for (reply_id, after_seq) in resumes {
+        let fx = s.send(OutKind::Resume { reply_id, after_seq }).unwrap();
+        assert!(matches!(&fx[..], [Effect::SocketSend { socket, .. }] if *socket == probe));
+    }
+    // The WebSocket then delivers 4 onwards, which the assembler takes.
+    let fx = s.on(Event::SocketFrame {
+        socket: probe,
+        kind: FrameKind::Other,
+        text: token("r", 4).text,
+    });
+    assert_eq!(delivered(&fx), vec![token("r", 4).text]);
+    assert_eq!(a.token("r", 4, "x"), Verdict::Accepted);
 }
