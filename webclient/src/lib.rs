@@ -9,12 +9,21 @@
 //! client tries the WebSocket again in the background and moves back to it. In
 //! every mode it speaks to its owner in WebSocket frames (an HTTP answer becomes
 //! a synthesized `ack` or `error`), so the app and widget code is the same.
+//!
+//! Layout: [`machine`] decides (pure, tested on the host); `adapter` does the
+//! I/O and reports events; [`Client`] wires them together for the owner.
+//! [`assembler`] decides which tokens of a reply are shown.
 
+mod adapter;
 pub mod assembler;
 mod client;
+mod config;
 pub mod js;
+pub mod machine;
 mod map;
 
 pub use assembler::{Assembler, Verdict};
-pub use client::{Client, Config, ConnState, Mode, Status};
+pub use client::Client;
+pub use config::Config;
+pub use machine::{ConnState, Mode, Status};
 pub use map::SmallMap;
