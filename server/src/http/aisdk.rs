@@ -89,6 +89,7 @@ pub async fn stream(
             let b: UseChatBody = serde_json::from_value(body).map_err(bad_body)?;
             if b.trigger.as_deref() == Some("regenerate-message") {
                 engine
+                    .exchange
                     .regenerate(who, &b.id, Redo::default(), None, Some(ip), Surface::Http)
                     .await?
             } else {
@@ -109,11 +110,11 @@ pub async fn stream(
                     client_id: Some(last.id.clone()),
                     bot_id: None,
                 };
-                engine.send_message(who, send_request(req, ip)).await?
+                engine.exchange.send_message(who, send_request(req, ip)).await?
             }
         } else {
             let req: ChatRequest = serde_json::from_value(body).map_err(bad_body)?;
-            engine.send_message(who, send_request(req, ip)).await?
+            engine.exchange.send_message(who, send_request(req, ip)).await?
         };
     let meta = json!({ "session_id": ack.session_id, "reply_id": ack.reply_id, "message_id": ack.message_id });
     let Some(reply_id) = ack.reply_id.clone() else {
@@ -130,7 +131,7 @@ pub async fn stream(
         ];
         return Ok(sse_response(stream::iter(v).boxed()));
     };
-    let log = match engine.find_reply(who, &reply_id).await? {
+    let log = match engine.replies.find(who, &reply_id).await? {
         ReplyView::Live(log) => Some(log),
         ReplyView::Stored { .. } => None,
     };

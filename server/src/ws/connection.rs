@@ -66,7 +66,7 @@ pub(super) struct Conn {
 pub async fn origin_allowed(state: &AppState, who: &Identity, origin: Option<&str>) -> bool {
     match (who.role, origin, who.bot_id.as_deref()) {
         (protocol::objects::Role::Visitor, Some(o), Some(bot)) => {
-            matches!(state.engine.store.bot(bot).await, Ok(Some(b)) if b.allows_origin(o))
+            matches!(state.engine.bots.by_id(bot).await, Ok(Some(b)) if b.allows_origin(o))
         }
         _ => true,
     }
@@ -178,7 +178,11 @@ impl Conn {
                 .await;
         }
         let engine = &self.state.engine;
-        let sub = match engine.subscribe(&who, engine::hub::Transport::WebSocket).await {
+        let sub = match engine
+            .admission
+            .subscribe(&who, engine::hub::Transport::WebSocket)
+            .await
+        {
             Ok(s) => s,
             Err(_) => {
                 return self
@@ -189,7 +193,7 @@ impl Conn {
                     .await
             }
         };
-        match engine.accounts.user(engine.store.as_ref(), &who).await {
+        match engine.accounts.user(&who).await {
             Ok(user) => {
                 self.who = Some(who);
                 self.sub = Some(sub);
@@ -244,10 +248,10 @@ impl Conn {
         };
         let engine = self.state.engine.clone();
         if let ClientFrame::Auth(a) = &frame {
-            return match (&self.who, engine.identify(&a.token).await) {
+            return match (&self.who, engine.admission.identify(&a.token).await) {
                 (None, Ok(who)) => self.authenticate(who).await,
                 (Some(current), Ok(who)) if who.user_id == current.user_id => {
-                    match engine.accounts.user(engine.store.as_ref(), current).await {
+                    match engine.accounts.user(current).await {
                         Ok(user) => {
                             self.send_frame(ServerFrame::AuthSuccess {
                                 message: "Authentication successful".into(),
@@ -290,7 +294,7 @@ impl Conn {
                     ip: Some(self.ip),
                     surface: Surface::Frame,
                 };
-                match engine.send_message(&who, req).await {
+                match engine.exchange.send_message(&who, req).await {
                     Ok(ack) => self.send_frame(ServerFrame::Ack(ack)).await,
                     Err(e) => self.error(&e, client_id).await,
                 }
@@ -298,6 +302,7 @@ impl Conn {
             ClientFrame::Regenerate(r) => {
                 let client_id = r.client_id.clone();
                 match engine
+                    .exchange
                     .regenerate(
                         &who,
                         &r.session_id,
@@ -315,13 +320,13 @@ impl Conn {
                     Err(e) => self.error(&e, client_id).await,
                 }
             }
-            ClientFrame::Stop(s) => match engine.stop_reply(&who, &s.reply_id).await {
+            ClientFrame::Stop(s) => match engine.replies.stop(&who, &s.reply_id).await {
                 Ok(()) => Flow::Continue,
                 Err(e) => self.error(&e.with_reply(s.reply_id), None).await,
             },
             ClientFrame::Resume(r) => {
-                engine.count_resume(engine::hub::Transport::WebSocket);
-                match engine.find_reply(&who, &r.reply_id).await {
+                engine.admission.count_resume(engine::hub::Transport::WebSocket);
+                match engine.replies.find(&who, &r.reply_id).await {
                     Ok(ReplyView::Live(log)) => {
                         self.follow(log, Filter::After(r.after_seq), true);
                         Flow::Continue
@@ -331,6 +336,7 @@ impl Conn {
                 }
             }
             ClientFrame::Join(j) => match engine
+                .replies
                 .join(&who, conn, &j.session_id, engine::chat::Surface::Frame)
                 .await
             {
@@ -343,16 +349,17 @@ impl Conn {
                 }
                 Err(e) => self.error(&e, None).await,
             },
-            ClientFrame::Leave(l) => match engine.leave(&who, conn, &l.session_id).await {
+            ClientFrame::Leave(l) => match engine.replies.leave(&who, conn, &l.session_id).await {
                 Ok(()) => Flow::Continue,
                 Err(e) => self.error(&e, None).await,
             },
-            ClientFrame::Typing(t) => match engine.typing(&who, conn, &t.session_id, t.is_typing).await {
+            ClientFrame::Typing(t) => match engine.typing.set(&who, conn, &t.session_id, t.is_typing).await {
                 Ok(()) => Flow::Continue,
                 Err(e) => self.error(&e, None).await,
             },
             ClientFrame::Ping(p) => self.send_frame(ServerFrame::Pong { ts: p.ts }).await,
             ClientFrame::Read(r) => match engine
+                .people
                 .read(&who, &r.session_id, &r.message_id, Some(conn), Surface::Frame)
                 .await
             {
@@ -360,7 +367,9 @@ impl Conn {
                 Err(e) => self.error(&e, None).await,
             },
             ClientFrame::Presence(p) => {
-                engine.report_presence(conn, p.status == protocol::frames::ClientPresence::Away);
+                engine
+                    .people
+                    .report_presence(conn, p.status == protocol::frames::ClientPresence::Away);
                 Flow::Continue
             }
         }
