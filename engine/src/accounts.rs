@@ -137,9 +137,7 @@ impl Accounts {
     }
 
     fn token_for(&self, user: &UserRow) -> (String, Claims) {
-        let claims = self
-            .keys
-            .issue(&user.id, user.role(), user.bot_id.as_deref(), now_secs());
+        let claims = self.keys.issue(&user.id, user.role, user.bot_id.as_deref(), now_secs());
         (self.keys.encode(&claims), claims)
     }
 
@@ -163,7 +161,7 @@ impl Accounts {
             id: ids::new_id(),
             email: Some(email),
             name,
-            role: Role::User.as_str().into(),
+            role: Role::User,
             password_hash: Some(hash),
             bot_id: None,
             created_at: now_micros(),
@@ -225,7 +223,7 @@ impl Accounts {
             id: ids::new_id(),
             email: None,
             name: Some("Guest".into()),
-            role: Role::Guest.as_str().into(),
+            role: Role::Guest,
             password_hash: None,
             bot_id: None,
             created_at: now_micros(),
@@ -264,7 +262,7 @@ impl Accounts {
                     id: ids::new_id(),
                     email: None,
                     name: Some("Visitor".into()),
-                    role: Role::Visitor.as_str().into(),
+                    role: Role::Visitor,
                     password_hash: None,
                     bot_id: Some(bot.id.clone()),
                     created_at: now_micros(),
@@ -274,7 +272,7 @@ impl Accounts {
             }
         };
         let (token, _) = self.token_for(&user);
-        let theme = bot.theme();
+        let theme = bot.theme.clone();
         Ok(WidgetSessionResponse {
             token,
             visitor_id: user.id,
@@ -296,7 +294,7 @@ impl Accounts {
             id: user.id.clone(),
             email: user.email.clone(),
             name: user.name.clone(),
-            role: user.role(),
+            role: user.role,
         })
     }
 
@@ -376,11 +374,11 @@ pub async fn ensure_default_bot(store: &dyn Store, owner_id: &str, model: &str) 
         model: model.to_string(),
         temperature: None,
         greeting: "Hi! How can I help you today?".into(),
-        widget_enabled: 0,
+        widget_enabled: false,
         public_key: ids::public_key(),
-        allowed_origins: "[]".into(),
-        theme: serde_json::to_string(&protocol::objects::Theme::default()).unwrap_or_else(|_| "{}".into()),
-        is_default: 1,
+        allowed_origins: Vec::new(),
+        theme: protocol::objects::Theme::default(),
+        is_default: true,
         created_at: now,
         updated_at: now,
     };

@@ -179,7 +179,7 @@ impl Admission {
             None => None,
         };
         match bot {
-            Some(b) if b.widget_enabled != 0 => Ok(()),
+            Some(b) if b.widget_enabled => Ok(()),
             _ => Err(Error::not_found("bot")),
         }
     }

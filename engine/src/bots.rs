@@ -77,10 +77,10 @@ fn apply(models: &[String], row: &mut BotRow, patch: &BotPatch) -> Result<()> {
     }
     if let Some(w) = &patch.widget {
         if let Some(e) = w.enabled {
-            row.widget_enabled = e as i64;
+            row.widget_enabled = e;
         }
         if let Some(origins) = &w.allowed_origins {
-            row.allowed_origins = serde_json::to_string(&clean_origins(origins)?).unwrap_or_else(|_| "[]".into());
+            row.allowed_origins = clean_origins(origins)?;
         }
         if let Some(t) = &w.theme {
             apply_theme(row, t)?;
@@ -123,7 +123,7 @@ fn clean_origins(origins: &[String]) -> Result<Vec<String>> {
 
 /// `widget.theme`: a hex color, `right` or `left`, a title of at most 80 characters.
 fn apply_theme(row: &mut BotRow, t: &protocol::rest::ThemePatch) -> Result<()> {
-    let mut theme = row.theme();
+    let mut theme = row.theme.clone();
     if let Some(c) = &t.color {
         if !valid_color(c.trim()) {
             return Err(Error::validation(
@@ -142,7 +142,7 @@ fn apply_theme(row: &mut BotRow, t: &protocol::rest::ThemePatch) -> Result<()> {
         check_len("widget.theme.title", title, 0, MAX_TITLE)?;
         theme.title = title.clone();
     }
-    row.theme = serde_json::to_string(&theme).unwrap_or_else(|_| "{}".into());
+    row.theme = theme;
     Ok(())
 }
 
@@ -218,11 +218,11 @@ impl Bots {
             model: self.default_model.clone(),
             temperature: None,
             greeting: String::new(),
-            widget_enabled: 0,
+            widget_enabled: false,
             public_key: ids::public_key(),
-            allowed_origins: "[]".into(),
-            theme: serde_json::to_string(&Theme::default()).unwrap_or_else(|_| "{}".into()),
-            is_default: 0,
+            allowed_origins: Vec::new(),
+            theme: Theme::default(),
+            is_default: false,
             created_at: now,
             updated_at: now,
         };
@@ -236,12 +236,12 @@ impl Bots {
     /// (never `FORBIDDEN`, which would say the id exists).
     pub async fn update(&self, who: &Identity, id: &str, patch: &BotPatch) -> Result<Bot> {
         let mut row = self.own(who, id).await?;
-        let was_enabled = row.widget_enabled != 0;
+        let was_enabled = row.widget_enabled;
         apply(&self.models, &mut row, patch)?;
         row.updated_at = now_micros();
         self.store.update_bot(&row).await?;
         self.refresh_widget_origins().await?;
-        if was_enabled && row.widget_enabled == 0 {
+        if was_enabled && !row.widget_enabled {
             // Disabling the widget cuts its visitors off (issue 11 §4.5).
             self.cut_off_visitors(&row.id);
         }
@@ -251,7 +251,7 @@ impl Bots {
     /// As [`Bots::update`]: foreign, unknown or asked by a visitor → `NOT_FOUND`.
     pub async fn delete(&self, who: &Identity, id: &str) -> Result<()> {
         let row = self.own(who, id).await?;
-        if row.is_default != 0 {
+        if row.is_default {
             return Err(Error::new(ErrorCode::Conflict, "the default bot cannot be deleted"));
         }
         self.store.delete_bot(&who.user_id, id).await?;
@@ -277,7 +277,7 @@ impl Bots {
             .ok_or_else(|| Error::not_found("account"))?;
         let who = Identity {
             user_id: user.id.clone(),
-            role: user.role(),
+            role: user.role,
             bot_id: None,
             jti: String::new(),
             exp: 0,
@@ -302,10 +302,10 @@ impl Bots {
     pub async fn refresh_widget_origins(&self) -> std::result::Result<(), StoreError> {
         let mut set = HashSet::new();
         for bot in self.store.widget_bots().await? {
-            for o in bot.allowed_origins() {
+            for o in &bot.allowed_origins {
                 if o == "*" {
                     set.insert("*".to_string());
-                } else if let Some(n) = crate::origin::normalize(&o) {
+                } else if let Some(n) = crate::origin::normalize(o) {
                     set.insert(n);
                 }
             }

@@ -134,7 +134,7 @@ impl Conversations {
             Some(m) if m.owner_id == who.user_id => m,
             _ => return Err(Error::not_found("message")),
         };
-        let anchor = match row.role() {
+        let anchor = match row.role {
             MessageRole::User => row.id.clone(),
             MessageRole::Assistant | MessageRole::Operator => row.in_reply_to.clone().unwrap_or(row.id.clone()),
         };
@@ -186,7 +186,7 @@ impl Conversations {
         let bot = own_bot(self.store.as_ref(), who, bot_id).await?;
         Surface::Http.check_session_id(session_id)?;
         let visitor = self.store.user_by_id(visitor_id).await?;
-        let ok = visitor.is_some_and(|v| v.role() == Role::Visitor && v.bot_id.as_deref() == Some(bot.id.as_str()));
+        let ok = visitor.is_some_and(|v| v.role == Role::Visitor && v.bot_id.as_deref() == Some(bot.id.as_str()));
         if !ok {
             return Err(Error::not_found("conversation"));
         }

@@ -95,13 +95,13 @@ pub async fn bot(config: &Config, cmd: BotCommand) -> CmdResult {
             println!("public key:  {}", bot.public_key);
             println!(
                 "widget:      {}",
-                if bot.widget_enabled != 0 {
+                if bot.widget_enabled {
                     "enabled"
                 } else {
                     "disabled (no --allowed-origin)"
                 }
             );
-            println!("allowed:     {}", bot.allowed_origins().join(", "));
+            println!("allowed:     {}", bot.allowed_origins.join(", "));
             println!();
             println!("Paste this into your site's HTML:");
             println!("{}", snippet(&public_url(config), &bot));
@@ -124,7 +124,7 @@ pub async fn bot(config: &Config, cmd: BotCommand) -> CmdResult {
                     b.id,
                     b.name,
                     owner,
-                    if b.widget_enabled != 0 { "on" } else { "off" },
+                    if b.widget_enabled { "on" } else { "off" },
                     b.public_key
                 );
             }

@@ -36,15 +36,17 @@ fn compressible() -> impl Predicate {
     )
 }
 
-pub fn build(state: AppState) -> Router {
-    let leptos_options = state.leptos.clone();
-    let routes_list = generate_route_list(app::App);
-    let engine = state.engine.clone();
-
+/// Health, readiness and metrics.
+fn health_routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(routes::health::health))
         .route("/ready", get(routes::health::ready))
         .route("/metrics", get(routes::health::metrics))
+}
+
+/// The REST API of contract §4: accounts, conversations, bots and API keys.
+fn rest_routes() -> Router<AppState> {
+    Router::new()
         .route("/api/v1/auth/register", post(routes::auth::register))
         .route("/api/v1/auth/login", post(routes::auth::login))
         .route("/api/v1/auth/guest", post(routes::auth::guest))
@@ -76,6 +78,13 @@ pub fn build(state: AppState) -> Router {
         )
         .route("/api/v1/keys", get(routes::keys::list).post(routes::keys::create))
         .route("/api/v1/keys/{id}", axum::routing::delete(routes::keys::revoke))
+        .route("/api/v1/widget/session", post(routes::widget::session))
+}
+
+/// The chat's transports: HTTP (JSON, SSE, poll), the diagnostics probes and
+/// the WebSocket endpoints.
+fn chat_routes() -> Router<AppState> {
+    Router::new()
         .route("/api/v1/chat", post(crate::http::chat::chat))
         .route("/api/v1/chat/stream", post(crate::http::aisdk::stream))
         .route("/api/v1/chat/messages", post(crate::http::chat::messages))
@@ -88,18 +97,22 @@ pub fn build(state: AppState) -> Router {
         .route("/api/v1/diagnostics/sse", get(crate::http::diagnostics::sse_probe))
         .route("/api/v1/diagnostics/poll", get(crate::http::diagnostics::poll_probe))
         .route("/ws/test", get(crate::http::diagnostics::page))
-        .route("/api/v1/widget/session", post(routes::widget::session))
         .route("/ws/chat", get(crate::ws::chat))
         .route("/api/v1/chat/ws", get(crate::ws::chat))
         .route("/api/v1/chat/ws/{bot_id}", get(crate::ws::chat_bot))
-        .merge(routes::people::routes())
-        .route("/api/v1/{*rest}", any(crate::error::api_not_found))
-        .merge(crate::openai::routes())
-        .leptos_routes_with_context(&state, routes_list, move || provide_context(engine.clone()), {
+}
+
+/// The Leptos app's pages, the widget's files and the app's bundle.
+fn site_routes(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+    let leptos_options = state.leptos.clone();
+    let routes_list = generate_route_list(app::App);
+    let engine = state.engine.clone();
+    router
+        .leptos_routes_with_context(state, routes_list, move || provide_context(engine.clone()), {
             let o = leptos_options.clone();
             move || app::shell(o.clone())
         })
-        .merge(widget_files(&state))
+        .merge(widget_files(state))
         // The app's bundle, compressed at build time (BENCHMARKS.md: bundle size).
         .nest_service(
             &format!("/{}", state.leptos.site_pkg_dir),
@@ -109,8 +122,11 @@ pub fn build(state: AppState) -> Router {
                     std::path::Path::new(&*state.leptos.site_root).join(&*state.leptos.site_pkg_dir),
                 )),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
-        .method_not_allowed_fallback(crate::error::method_not_allowed)
+}
+
+/// The middleware around every route, innermost first.
+fn layers(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+    router
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             routes::widget::cors,
@@ -135,5 +151,20 @@ pub fn build(state: AppState) -> Router {
             MakeRequestUuid,
         ))
         .layer(axum::middleware::from_fn(request_id::drop_insane))
-        .with_state(state)
+}
+
+/// Every route of Brook with its middleware. Unknown `/api/v1/…` paths answer
+/// the contract's JSON `NOT_FOUND`; anything else falls to the static site.
+pub fn build(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(health_routes())
+        .merge(rest_routes())
+        .merge(chat_routes())
+        .merge(routes::people::routes())
+        .route("/api/v1/{*rest}", any(crate::error::api_not_found))
+        .merge(crate::openai::routes());
+    let router = site_routes(api, &state)
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .method_not_allowed_fallback(crate::error::method_not_allowed);
+    layers(router, &state).with_state(state)
 }

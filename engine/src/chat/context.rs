@@ -15,14 +15,14 @@ pub fn build(system_prompt: &str, history: &[MessageRow], budget: usize) -> Vec<
     };
     let mut picked: Vec<Turn> = Vec::new();
     for (i, m) in history.iter().enumerate() {
-        let role = match m.role() {
+        let role = match m.role {
             MessageRole::User => TurnRole::User,
             // A person who answered for the bot spoke as the assistant (§9.1).
             MessageRole::Assistant | MessageRole::Operator => TurnRole::Assistant,
         };
         // Replies still in flight or with no text say nothing the model needs.
         if role == TurnRole::Assistant
-            && (m.content.trim().is_empty() || matches!(m.status(), MessageStatus::Queued | MessageStatus::Streaming))
+            && (m.content.trim().is_empty() || matches!(m.status, MessageStatus::Queued | MessageStatus::Streaming))
         {
             continue;
         }
@@ -54,18 +54,19 @@ mod tests {
     use super::*;
 
     fn row(role: &str, content: &str) -> MessageRow {
+        let role = MessageRole::parse(role).expect("a test role");
         MessageRow {
             pos: 0,
             id: String::new(),
             owner_id: String::new(),
             conversation_id: String::new(),
-            role: role.into(),
+            role,
             content: content.into(),
-            status: "complete".into(),
+            status: MessageStatus::Complete,
             client_id: None,
             reply_id: None,
             in_reply_to: None,
-            superseded: 0,
+            superseded: false,
             seq: 0,
             metadata: "{}".into(),
             created_at: 0,

@@ -278,7 +278,7 @@ impl Exchange {
         self.metrics
             .record(|| ::metrics::counter!("brook_duplicate_sends_total").increment(1));
         self.join_origin(origin, &row.conversation_id);
-        Ok(match row.role() {
+        Ok(match row.role {
             MessageRole::User => ack_of_user(&row, client_id),
             MessageRole::Assistant => ack_of_reply(&row, client_id),
             // Not reachable from a `message` (operator ids are prefixed), but typed.
@@ -310,7 +310,7 @@ impl Exchange {
         match self.store.conversation(&who.user_id, session_id).await? {
             None => return Err(Error::not_found("conversation")),
             // No assistant reply starts while a person answers (§9.1).
-            Some(c) if c.mode() == ConversationMode::Human => {
+            Some(c) if c.mode == ConversationMode::Human => {
                 return Err(surface.invalid("a person is answering this conversation; it cannot be regenerated now"))
             }
             Some(_) => {}

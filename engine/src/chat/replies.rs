@@ -46,10 +46,10 @@ impl Replies {
             return Err(Error::not_found("reply"));
         }
         let row = match self.store.message(reply_id).await? {
-            Some(row) if row.owner_id == who.user_id && row.role() == MessageRole::Assistant => row,
+            Some(row) if row.owner_id == who.user_id && row.role == MessageRole::Assistant => row,
             _ => return Err(Error::not_found("reply")),
         };
-        let status = row.status();
+        let status = row.status;
         if let (true, Some(c)) = (status.is_live(), &self.cluster) {
             // Generated (or waiting) on some node: read its Stream (issue 13).
             let message_id = row.in_reply_to.clone().unwrap_or_default();

@@ -45,7 +45,7 @@ pub(crate) fn ack_of_reply(row: &MessageRow, client_id: Option<String>) -> Ack {
 /// The `complete` a stored reply stands for (its log is gone).
 pub fn stored_complete(row: &MessageRow, default_model: &str) -> Complete {
     let meta = row.metadata_value();
-    let status = row.status();
+    let status = row.status;
     let finish = meta
         .get("finish_reason")
         .and_then(|v| serde_json::from_value::<FinishReason>(v.clone()).ok())

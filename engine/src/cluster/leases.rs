@@ -122,7 +122,7 @@ async fn sweep(c: &Arc<Cluster>, engine: &Arc<Runner>) -> Result<(), String> {
             continue;
         }
         // A queued reply of a dead node is generated here instead (§8).
-        if row.status() == MessageStatus::Queued && super::takeover::claim(c, &row.id).await {
+        if row.status == MessageStatus::Queued && super::takeover::claim(c, &row.id).await {
             if super::takeover::adopt(c, engine, row).await {
                 continue;
             }
@@ -145,12 +145,12 @@ async fn sweep(c: &Arc<Cluster>, engine: &Arc<Runner>) -> Result<(), String> {
         c.bus.send(super::replies::complete_entry(
             &c.stream_key(&row.id),
             &frame,
-            stored.status(),
+            stored.status,
             &complete,
         ));
         c.expire_finished(&row.id);
         if let Some(log) = engine.hub.reply(&row.id).filter(|l| l.is_remote()) {
-            log.finish(stored.status(), complete, frame);
+            log.finish(stored.status, complete, frame);
         }
     }
     Ok(())

@@ -89,7 +89,7 @@ impl Cluster {
         // Newest first: the last live reply listed is the one whose turn it is.
         let row = recent
             .iter()
-            .rfind(|m| m.role() == protocol::objects::MessageRole::Assistant && m.status().is_live())?;
+            .rfind(|m| m.role == protocol::objects::MessageRole::Assistant && m.status.is_live())?;
         Some(protocol::frames::ActiveReply {
             reply_id: row.id.clone(),
             seq: row.seq.max(0) as u64,
@@ -257,7 +257,7 @@ async fn finish_from_storage(cluster: &Cluster, log: &ReplyLog) {
     let Ok(Some(row)) = cluster.store.message(&log.reply_id).await else {
         return;
     };
-    let status = row.status();
+    let status = row.status;
     if status.is_live() {
         return;
     }

@@ -43,7 +43,7 @@ pub(super) async fn adopt(c: &Cluster, engine: &Arc<Runner>, row: &MessageRow) -
     let is_visitor = bot.is_some()
         && matches!(
             engine.store.user_by_id(&row.owner_id).await,
-            Ok(Some(u)) if Role::parse(&u.role) == Some(Role::Visitor)
+            Ok(Some(u)) if u.role == Role::Visitor
         );
     let Ok(reservation) = engine.scheduler.reserve(&row.owner_id, &row.conversation_id) else {
         return false;

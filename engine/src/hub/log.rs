@@ -329,10 +329,6 @@ pub struct Follower {
 }
 
 impl Follower {
-    pub fn log(&self) -> &Arc<ReplyLog> {
-        &self.log
-    }
-
     /// The next entries, or `None` once the reply has finished and everything was read.
     pub async fn next_batch(&mut self) -> Option<Vec<Entry>> {
         loop {
@@ -355,13 +351,6 @@ impl Follower {
             if self.rx.changed().await.is_err() {
                 return None;
             }
-        }
-    }
-
-    /// Skips tokens up to `seq` (the client already has them).
-    pub fn skip_through(&mut self, seq: u64) {
-        if let Filter::After(n) = self.filter {
-            self.filter = Filter::After(n.max(seq));
         }
     }
 }

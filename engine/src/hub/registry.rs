@@ -329,13 +329,6 @@ impl Registry {
         }
     }
 
-    pub fn is_joined(&self, conn: ConnId, session_id: &str) -> bool {
-        self.lock()
-            .conns
-            .get(&conn)
-            .is_some_and(|c| c.conversations.contains(session_id))
-    }
-
     /// Subscribes a bot owner's connection to the bot's visitor events.
     pub fn watch_bot(&self, conn: ConnId, bot_id: &str) {
         let mut s = self.lock();

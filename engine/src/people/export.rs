@@ -99,8 +99,8 @@ fn with_versions(rows: &[MessageRow]) -> Vec<Message> {
 /// The conversation as it reads: superseded reply versions left out.
 fn markdown(c: &ConversationRow, rows: &[MessageRow]) -> String {
     let mut out = format!("# {}\n\n", c.title.replace('\n', " "));
-    for r in rows.iter().filter(|r| r.superseded == 0) {
-        let who = match r.role() {
+    for r in rows.iter().filter(|r| !r.superseded) {
+        let who = match r.role {
             MessageRole::User => "User".to_string(),
             MessageRole::Assistant => "Assistant".to_string(),
             MessageRole::Operator => {

@@ -64,7 +64,7 @@ impl super::People {
             Some(m) if m.owner_id == who.user_id => m,
             _ => return Err(Error::not_found("message")),
         };
-        if row.role() == MessageRole::User {
+        if row.role == MessageRole::User {
             return Err(Error::validation(
                 "feedback is for assistant and operator messages, not your own",
             ));

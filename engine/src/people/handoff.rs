@@ -34,7 +34,7 @@ impl super::People {
         let view = self.operator_view(who, bot_id, visitor_id, session_id).await?;
         let row = self
             .store
-            .set_mode(visitor_id, session_id, mode.as_str())
+            .set_mode(visitor_id, session_id, mode)
             .await?
             .ok_or_else(|| Error::not_found("conversation"))?;
         if mode == ConversationMode::Human {
@@ -45,7 +45,7 @@ impl super::People {
                 self.runner.finish_unstarted(&job, FinishReason::Stopped).await;
             }
         }
-        if view.conversation.mode() != mode {
+        if view.conversation.mode != mode {
             let operator = match mode {
                 ConversationMode::Human => Some(OperatorInfo {
                     name: self.operator_name(who).await?,

@@ -100,7 +100,7 @@ impl People {
         let bot = own_bot(self.store.as_ref(), who, bot_id).await?;
         crate::chat::Surface::Http.check_session_id(session_id)?;
         let visitor = self.store.user_by_id(visitor_id).await?;
-        let ok = visitor.is_some_and(|v| v.role() == Role::Visitor && v.bot_id.as_deref() == Some(bot.id.as_str()));
+        let ok = visitor.is_some_and(|v| v.role == Role::Visitor && v.bot_id.as_deref() == Some(bot.id.as_str()));
         if !ok {
             return Err(Error::not_found("conversation"));
         }

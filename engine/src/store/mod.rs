@@ -1,15 +1,20 @@
-//! Storage: one [`Store`] trait, implemented for SQLite (the embedded default) and
-//! PostgreSQL, chosen by `DATABASE_URL`.
+//! Storage: one [`Store`] trait (a trait per kind of object under it),
+//! implemented for SQLite (the embedded default) and PostgreSQL, chosen by
+//! `DATABASE_URL`.
 //!
 //! Both schemas keep the same column names and types (times as microseconds,
-//! flags as 0/1, JSON as text), so the two implementations share their queries and
-//! row types: `sql_common.rs` holds the shared body and each backend module adds
-//! its connection set-up, migrations and the few dialect-specific statements
-//! (full-text search). Every query binds its parameters; none is built from input.
+//! flags as 0/1, JSON as text), so the two implementations share their queries:
+//! [`SqlStore`] in `sql/` is generic over the database, with one module per
+//! table, and each backend module (`sqlite.rs`, `postgres.rs`) adds its
+//! connection set-up and its [`Dialect`]: migrations and full-text search.
+//! Rows are decoded once into typed rows by `records.rs`. Every query binds its
+//! parameters; none is built from input.
 
 mod model;
 mod people;
 mod postgres;
+mod records;
+mod sql;
 mod sqlite;
 
 use std::sync::Arc;
@@ -19,6 +24,8 @@ use async_trait::async_trait;
 pub use model::*;
 pub use people::*;
 pub use postgres::PostgresStore;
+pub use records::UnknownValue;
+pub use sql::{Dialect, SqlStore, Statement};
 pub use sqlite::SqliteStore;
 
 /// A storage failure, typed so that callers can answer with the contract's code.
@@ -83,12 +90,15 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Everything Brook keeps. Methods are grouped by object; the chat writes
-/// (`begin_exchange`, `begin_regenerate`, `finish_reply`) are single transactions,
-/// because an `ack` may only be sent once the user message and its queued reply are
-/// durably stored together.
+/// Everything Brook keeps: one trait per kind of object, each implemented by
+/// both SQL stores in its own module of `sql/`. The chat writes
+/// (`begin_exchange`, `begin_regenerate`, `finish_reply`) are single
+/// transactions, because an `ack` may only be sent once the user message and
+/// its queued reply are durably stored together.
 #[async_trait]
-pub trait Store: PeopleStore + Send + Sync + 'static {
+pub trait Store:
+    AccountStore + ApiKeyStore + BotStore + ConversationStore + MessageStore + ChatStore + PeopleStore + 'static
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Applies pending migrations; running it again changes nothing.
@@ -96,12 +106,13 @@ pub trait Store: PeopleStore + Send + Sync + 'static {
     /// A cheap round trip, for `/ready`.
     async fn ping(&self) -> StoreResult<()>;
     async fn close(&self);
+}
 
-    // --- settings ---------------------------------------------------------
+/// Settings, users, revoked tokens and daily usage (`sql/accounts.rs`).
+#[async_trait]
+pub trait AccountStore: Send + Sync {
     /// Returns the stored value of `key`, storing `value` first if there is none.
     async fn setting_get_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
-
-    // --- users and tokens -------------------------------------------------
     /// Fails with [`StoreError::Conflict`] when the email is taken.
     async fn insert_user(&self, user: &UserRow) -> StoreResult<()>;
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRow>>;
@@ -109,10 +120,30 @@ pub trait Store: PeopleStore + Send + Sync + 'static {
     async fn revoke_token(&self, jti: &str, expires_at: i64) -> StoreResult<()>;
     /// Revoked token ids that have not expired yet.
     async fn revoked_tokens(&self, now: i64) -> StoreResult<Vec<String>>;
+    async fn add_usage(&self, owner_id: &str, day: &str, completion_tokens: i64) -> StoreResult<()>;
+    async fn usage(&self, owner_id: &str, day: &str) -> StoreResult<i64>;
+}
 
-    // --- bots -------------------------------------------------------------
+/// Personal API keys, contract §10 (`sql/keys.rs`).
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync {
+    async fn insert_api_key(&self, key: &ApiKeyRow) -> StoreResult<()>;
+    /// A user's keys, newest first.
+    async fn api_keys_of(&self, user_id: &str) -> StoreResult<Vec<ApiKeyRow>>;
+    /// Revokes: `false` when the user has no such key.
+    async fn delete_api_key(&self, user_id: &str, id: &str) -> StoreResult<bool>;
+    /// The key with this hash, if it exists and its owner is still a `user`.
+    async fn api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKeyRow>>;
+    /// Sets `last_used_at = now` unless it is already at or after `older_than`.
+    async fn touch_api_key(&self, id: &str, now: i64, older_than: i64) -> StoreResult<()>;
+}
+
+/// Bots (`sql/bots.rs`).
+#[async_trait]
+pub trait BotStore: Send + Sync {
     async fn insert_bot(&self, bot: &BotRow) -> StoreResult<()>;
     async fn update_bot(&self, bot: &BotRow) -> StoreResult<()>;
+    /// Deletes a bot that is not its owner's default; `false` when none was deleted.
     async fn delete_bot(&self, owner_id: &str, id: &str) -> StoreResult<bool>;
     async fn bot(&self, id: &str) -> StoreResult<Option<BotRow>>;
     /// The bot of an existing conversation in one read (a message's common
@@ -125,8 +156,11 @@ pub trait Store: PeopleStore + Send + Sync + 'static {
     async fn all_bots(&self) -> StoreResult<Vec<BotRow>>;
     /// Bots whose widget is enabled, for the CORS allow-list.
     async fn widget_bots(&self) -> StoreResult<Vec<BotRow>>;
+}
 
-    // --- conversations ----------------------------------------------------
+/// Conversations (`sql/conversations.rs`).
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
     async fn conversation(&self, owner_id: &str, id: &str) -> StoreResult<Option<ConversationRow>>;
     /// Up to `q.limit` conversations, newest activity first, after the cursor.
     async fn conversations(&self, q: &ConversationQuery) -> StoreResult<Vec<ConversationRow>>;
@@ -145,8 +179,11 @@ pub trait Store: PeopleStore + Send + Sync + 'static {
         limit: i64,
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<ConversationRow>>;
+}
 
-    // --- messages ---------------------------------------------------------
+/// Reading messages (`sql/messages.rs`).
+#[async_trait]
+pub trait MessageStore: Send + Sync {
     /// The newest `limit` visible messages before `before_pos`, newest first.
     async fn messages(
         &self,
@@ -168,10 +205,13 @@ pub trait Store: PeopleStore + Send + Sync + 'static {
         up_to_pos: i64,
         limit: i64,
     ) -> StoreResult<Vec<MessageRow>>;
-    /// Replies still `queued` or `streaming`.
+    /// Replies still `queued` or `streaming`, oldest first (the cluster's lease sweeper).
     async fn live_replies(&self) -> StoreResult<Vec<MessageRow>>;
+}
 
-    // --- the chat's writes ------------------------------------------------
+/// The chat's writes (`sql/chat.rs`).
+#[async_trait]
+pub trait ChatStore: Send + Sync {
     /// Stores a user message and its queued reply in one transaction, creating the
     /// conversation if needed. A repeated `client_id` stores nothing.
     async fn begin_exchange(&self, x: &NewExchange) -> StoreResult<ExchangeOutcome>;
@@ -187,21 +227,6 @@ pub trait Store: PeopleStore + Send + Sync + 'static {
     /// keeping its checkpointed text; `false` when it was not live (another node
     /// got there first, or it finished). For the lease sweeper (issue 13).
     async fn interrupt_reply(&self, reply_id: &str, now: i64) -> StoreResult<bool>;
-
-    // --- quotas -----------------------------------------------------------
-    async fn add_usage(&self, owner_id: &str, day: &str, completion_tokens: i64) -> StoreResult<()>;
-    async fn usage(&self, owner_id: &str, day: &str) -> StoreResult<i64>;
-
-    // --- personal API keys (contract §10) ----------------------------------
-    async fn insert_api_key(&self, key: &ApiKeyRow) -> StoreResult<()>;
-    /// A user's keys, newest first.
-    async fn api_keys_of(&self, user_id: &str) -> StoreResult<Vec<ApiKeyRow>>;
-    /// Revokes: `false` when the user has no such key.
-    async fn delete_api_key(&self, user_id: &str, id: &str) -> StoreResult<bool>;
-    /// The key with this hash, if it exists and its owner is still a `user`.
-    async fn api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKeyRow>>;
-    /// Sets `last_used_at = now` unless it is already at or after `older_than`.
-    async fn touch_api_key(&self, id: &str, now: i64, older_than: i64) -> StoreResult<()>;
 }
 
 /// Opens the store named by `database_url` and applies migrations.

@@ -1,8 +1,9 @@
-//! Rows as stored, and the inputs and outcomes of the chat's transactions.
+//! Typed rows, and the inputs and outcomes of the chat's transactions.
 //!
-//! Rows are plain (`i64` times in microseconds, `i64` flags, JSON as `String`) so
-//! that one `FromRow` derive serves SQLite and PostgreSQL alike; conversions to the
-//! wire objects of `protocol` live here too.
+//! Times are `i64` microseconds; roles, statuses and modes are the protocol's
+//! enums and flags are `bool`, decoded once from the stored columns by
+//! [`super::records`] (an unknown stored value is a decode error, never a
+//! default). Conversions to the wire objects of `protocol` live here too.
 
 use base64::Engine as _;
 use protocol::objects::{
@@ -12,21 +13,19 @@ use protocol::objects::{
 
 use crate::time::rfc3339;
 
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+/// A `users` row.
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserRow {
     pub id: String,
     pub email: Option<String>,
     pub name: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub password_hash: Option<String>,
     pub bot_id: Option<String>,
     pub created_at: i64,
 }
 
 impl UserRow {
-    pub fn role(&self) -> Role {
-        Role::parse(&self.role).unwrap_or(Role::Guest)
-    }
     pub fn to_user(&self) -> protocol::objects::User {
         protocol::objects::User {
             id: self.id.clone(),
@@ -36,7 +35,8 @@ impl UserRow {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+/// A `bots` row.
+#[derive(Clone, Debug, PartialEq)]
 pub struct BotRow {
     pub id: String,
     pub owner_id: String,
@@ -46,27 +46,23 @@ pub struct BotRow {
     /// NULL when unset (migration 0002).
     pub temperature: Option<f64>,
     pub greeting: String,
-    pub widget_enabled: i64,
+    pub widget_enabled: bool,
     pub public_key: String,
-    pub allowed_origins: String,
-    pub theme: String,
-    pub is_default: i64,
+    /// Origins (`scheme://host[:port]`) or `*`; stored as a JSON array.
+    pub allowed_origins: Vec<String>,
+    /// Stored as a JSON object.
+    pub theme: Theme,
+    pub is_default: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 impl BotRow {
-    pub fn allowed_origins(&self) -> Vec<String> {
-        serde_json::from_str(&self.allowed_origins).unwrap_or_default()
-    }
-    pub fn theme(&self) -> Theme {
-        serde_json::from_str(&self.theme).unwrap_or_default()
-    }
     /// Whether a widget on `origin` may talk to this bot.
     pub fn allows_origin(&self, origin: &str) -> bool {
-        self.widget_enabled != 0
+        self.widget_enabled
             && self
-                .allowed_origins()
+                .allowed_origins
                 .iter()
                 .any(|o| o == "*" || crate::origin::same_origin(o, origin))
     }
@@ -79,16 +75,17 @@ impl BotRow {
             temperature: self.temperature.map(|t| t as f32),
             greeting: self.greeting.clone(),
             widget: BotWidget {
-                enabled: self.widget_enabled != 0,
+                enabled: self.widget_enabled,
                 public_key: self.public_key.clone(),
-                allowed_origins: self.allowed_origins(),
-                theme: self.theme(),
+                allowed_origins: self.allowed_origins.clone(),
+                theme: self.theme.clone(),
             },
         }
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+/// A `conversations` row with its unread counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConversationRow {
     pub owner_id: String,
     pub id: String,
@@ -98,7 +95,7 @@ pub struct ConversationRow {
     pub updated_at: i64,
     pub last_message_preview: Option<String>,
     /// `ai` or `human` (migration 0003, contract §9.1).
-    pub mode: String,
+    pub mode: ConversationMode,
     /// The `pos` up to which the conversation's own identity has read.
     pub owner_read_pos: i64,
     /// The `pos` up to which the bot's owner has read (visitor conversations).
@@ -110,9 +107,6 @@ pub struct ConversationRow {
 }
 
 impl ConversationRow {
-    pub fn mode(&self) -> ConversationMode {
-        ConversationMode::parse(&self.mode).unwrap_or_default()
-    }
     pub fn to_conversation(&self) -> Conversation {
         Conversation {
             id: self.id.clone(),
@@ -122,7 +116,7 @@ impl ConversationRow {
             updated_at: rfc3339(self.updated_at),
             last_message_preview: self.last_message_preview.clone(),
             unread_count: self.owner_unread.max(0) as u64,
-            mode: self.mode(),
+            mode: self.mode,
         }
     }
     /// The owner's list item; presence is filled in by the caller (it lives in memory).
@@ -134,7 +128,7 @@ impl ConversationRow {
             updated_at: rfc3339(self.updated_at),
             last_message_preview: self.last_message_preview.clone(),
             unread_count: self.operator_unread.max(0) as u64,
-            mode: self.mode(),
+            mode: self.mode,
             visitor_status: Default::default(),
             last_seen_at: None,
         }
@@ -148,19 +142,20 @@ impl ConversationRow {
 }
 
 /// A message as stored; `version`/`versions` are computed by the query.
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageRow {
     pub pos: i64,
     pub id: String,
     pub owner_id: String,
     pub conversation_id: String,
-    pub role: String,
+    pub role: MessageRole,
     pub content: String,
-    pub status: String,
+    pub status: MessageStatus,
     pub client_id: Option<String>,
     pub reply_id: Option<String>,
     pub in_reply_to: Option<String>,
-    pub superseded: i64,
+    /// An earlier version of a regenerated reply.
+    pub superseded: bool,
     pub seq: i64,
     pub metadata: String,
     pub created_at: i64,
@@ -178,12 +173,6 @@ pub struct MessageRow {
 pub const OPERATOR_CLIENT_PREFIX: &str = "operator:";
 
 impl MessageRow {
-    pub fn status(&self) -> MessageStatus {
-        MessageStatus::parse(&self.status).unwrap_or(MessageStatus::Error)
-    }
-    pub fn role(&self) -> MessageRole {
-        MessageRole::parse(&self.role).unwrap_or(MessageRole::User)
-    }
     pub fn metadata_value(&self) -> serde_json::Value {
         match serde_json::from_str(&self.metadata) {
             Ok(serde_json::Value::Object(m)) => serde_json::Value::Object(m),
@@ -194,7 +183,7 @@ impl MessageRow {
     /// stored text reaches), `version` and `versions`.
     pub fn to_message(&self) -> Message {
         let mut meta = self.metadata_value();
-        if self.role() == MessageRole::Assistant {
+        if self.role == MessageRole::Assistant {
             if let serde_json::Value::Object(m) = &mut meta {
                 if let Some(irt) = &self.in_reply_to {
                     m.insert("in_reply_to".into(), irt.clone().into());
@@ -204,7 +193,7 @@ impl MessageRow {
                 m.insert("versions".into(), self.versions.max(1).into());
             }
         }
-        let client_id = match self.role() {
+        let client_id = match self.role {
             MessageRole::Operator => self
                 .client_id
                 .as_deref()
@@ -214,9 +203,9 @@ impl MessageRow {
         Message {
             id: self.id.clone(),
             session_id: self.conversation_id.clone(),
-            role: self.role(),
+            role: self.role,
             content: self.content.clone(),
-            status: self.status(),
+            status: self.status,
             client_id,
             created_at: rfc3339(self.created_at),
             reply_id: self.reply_id.clone(),

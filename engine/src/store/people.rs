@@ -1,8 +1,9 @@
 //! Storage for contract §9 (people in the loop): hand-off mode, operator
 //! messages, read points and feedback. A second trait so that the chat's own
-//! [`super::Store`] stays readable; every store implements both (`sql_people.rs`).
+//! [`super::Store`] stays readable; both SQL stores implement it in `sql/people.rs`.
 
 use async_trait::async_trait;
+use protocol::objects::ConversationMode;
 
 use super::{ConversationRow, MessageRow, StoreResult};
 
@@ -70,7 +71,7 @@ pub struct ReadOutcome {
 #[async_trait]
 pub trait PeopleStore: Send + Sync {
     /// Sets a conversation's mode; `None` when it does not exist.
-    async fn set_mode(&self, owner_id: &str, id: &str, mode: &str) -> StoreResult<Option<ConversationRow>>;
+    async fn set_mode(&self, owner_id: &str, id: &str, mode: ConversationMode) -> StoreResult<Option<ConversationRow>>;
     /// Stores an operator message (which reads every visitor message before it).
     async fn insert_operator_message(&self, x: &NewOperatorMessage) -> StoreResult<OperatorOutcome>;
     /// Moves `side`'s read point forward to `pos` (never back) and stamps

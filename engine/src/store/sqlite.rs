@@ -16,28 +16,22 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool};
 
-use super::*;
+use super::{Dialect, SqlStore, Statement, StoreError, StoreResult};
 
-type Db = sqlx::Sqlite;
-type This = SqliteStore;
-const BACKEND: &str = "sqlite";
-const TITLE_LIKE: &str = "LIKE";
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
 /// How often the background task moves the WAL into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
-pub struct SqliteStore {
-    read: SqlitePool,
-    write: SqlitePool,
-    checkpointer: tokio::task::JoinHandle<()>,
-}
+/// The SQLite store.
+pub type SqliteStore = SqlStore<Sqlite>;
 
-impl SqliteStore {
+impl SqlStore<Sqlite> {
+    /// Opens (creating if needed) the database at `url` (`sqlite:…`); a file
+    /// that cannot be opened is [`StoreError::Unavailable`].
     pub async fn connect(url: &str) -> StoreResult<SqliteStore> {
         let opts = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Other(format!("bad sqlite url: {e}")))?
@@ -61,37 +55,41 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot open {url}: {e}")))?;
         let checkpointer = tokio::spawn(checkpoint_loop(read.clone()));
-        Ok(SqliteStore {
-            read,
-            write,
-            checkpointer,
-        })
-    }
-
-    /// Stops the background checkpoints and folds the whole WAL into the
-    /// database, so a stopped Brook leaves one self-contained file.
-    async fn before_close(&self) {
-        self.checkpointer.abort();
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.write)
-            .await
-        {
-            tracing::warn!(error = %e, "final WAL checkpoint failed");
-        }
-    }
-
-    fn read(&self) -> &SqlitePool {
-        &self.read
-    }
-
-    fn write(&self) -> &SqlitePool {
-        &self.write
+        Ok(SqlStore::new(read, write, Some(checkpointer)))
     }
 }
 
-impl Drop for SqliteStore {
-    fn drop(&mut self) {
-        self.checkpointer.abort();
+impl Dialect for Sqlite {
+    const BACKEND: &'static str = "sqlite";
+    const TITLE_LIKE: &'static str = "LIKE";
+
+    /// Message ids whose text matches every search word (prefix match), via FTS5.
+    fn push_search(qb: &mut Statement, owner_id: &str, terms: &[String]) {
+        qb.push(
+            "c.id IN (SELECT m.conversation_id FROM messages_fts f JOIN messages m ON m.pos = f.rowid \
+             WHERE messages_fts MATCH ",
+        );
+        qb.push_bind(fts_query(terms));
+        qb.push(" AND m.owner_id = ");
+        qb.push_bind(owner_id.to_string());
+        qb.push(")");
+    }
+
+    fn rows_affected(result: &SqliteQueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    async fn migrate(write: &SqlitePool) -> StoreResult<()> {
+        MIGRATOR.run(write).await?;
+        Ok(())
+    }
+
+    /// Folds the whole WAL into the database (the background checkpoints have
+    /// stopped), so a stopped Brook leaves one self-contained file.
+    async fn before_close(write: &SqlitePool) {
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(write).await {
+            tracing::warn!(error = %e, "final WAL checkpoint failed");
+        }
     }
 }
 
@@ -108,18 +106,6 @@ async fn checkpoint_loop(pool: SqlitePool) {
     }
 }
 
-/// Message ids whose text matches every search word (prefix match), via FTS5.
-fn push_search(qb: &mut sqlx::QueryBuilder<'_, Db>, owner_id: &str, terms: &[String]) {
-    qb.push(
-        "c.id IN (SELECT m.conversation_id FROM messages_fts f JOIN messages m ON m.pos = f.rowid \
-         WHERE messages_fts MATCH ",
-    );
-    qb.push_bind(fts_query(terms));
-    qb.push(" AND m.owner_id = ");
-    qb.push_bind(owner_id.to_string());
-    qb.push(")");
-}
-
 /// Each word quoted (so nothing in it is FTS5 syntax) and prefix-matched.
 fn fts_query(terms: &[String]) -> String {
     terms
@@ -128,5 +114,3 @@ fn fts_query(terms: &[String]) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
-
-include!("sql_common.rs");

@@ -68,7 +68,7 @@ pub async fn session(
         return Err(refused());
     };
     let allowed = match &origin {
-        Some(o) => bot.allows_origin(o) || (bot.widget_enabled != 0 && same_site_origin(&headers, &engine.config)),
+        Some(o) => bot.allows_origin(o) || (bot.widget_enabled && same_site_origin(&headers, &engine.config)),
         None => false,
     };
     if !allowed {

@@ -1,4 +1,5 @@
-//! One WebSocket connection's state and frame handlers.
+//! One WebSocket connection's state, and its handling of live events (the
+//! client frames' handlers are in [`super::cmd`]).
 //!
 //! The connection runs as one task ([`super::pump`]): it reads client frames,
 //! takes the connection's inbox of live events, and writes to the socket, all in
@@ -15,9 +16,9 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
 use engine::auth::Identity;
-use engine::chat::{Redo, ReplyView, SendMessage, Surface};
-use engine::hub::{Event, Filter, Subscription};
-use protocol::frames::{ClientFrame, ErrorFrame, ServerFrame};
+use engine::hub::{ConnId, Event, Filter, Subscription};
+use engine::Engine;
+use protocol::frames::{ErrorFrame, ServerFrame};
 use protocol::ErrorCode;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -72,6 +73,12 @@ pub async fn origin_allowed(state: &AppState, who: &Identity, origin: Option<&st
     }
 }
 
+/// An authenticated connection: who it is and its id in the hub.
+pub(super) struct Caller {
+    pub(super) who: Identity,
+    pub(super) conn: ConnId,
+}
+
 pub(super) enum Flow {
     Continue,
     Stop,
@@ -115,6 +122,32 @@ impl Conn {
         }
     }
 
+    pub(super) fn engine(&self) -> Arc<Engine> {
+        self.state.engine.clone()
+    }
+
+    /// Who the connection is, once authenticated.
+    pub(super) fn who(&self) -> Option<&Identity> {
+        self.who.as_ref()
+    }
+
+    /// The identity and hub id of an authenticated connection.
+    pub(super) fn caller(&self) -> Option<Caller> {
+        let who = self.who.clone()?;
+        let conn = self.sub.as_ref()?.id;
+        Some(Caller { who, conn })
+    }
+
+    /// The bot named by the upgrade's path (`/api/v1/chat/ws/{bot_id}`).
+    pub(super) fn path_bot(&self) -> Option<String> {
+        self.path_bot.clone()
+    }
+
+    /// The client's address, by the same rule as HTTP requests.
+    pub(super) fn ip(&self) -> IpAddr {
+        self.ip
+    }
+
     /// Puts a frame in the outbox; the connection's task writes it when the
     /// current handler returns. Async (and returning [`Flow`]) so handlers read
     /// the same whichever way a frame leaves.
@@ -155,7 +188,7 @@ impl Conn {
         self.send(f.to_json()).await
     }
 
-    async fn error(&self, e: &engine::Error, client_id: Option<String>) -> Flow {
+    pub(super) async fn error(&self, e: &engine::Error, client_id: Option<String>) -> Flow {
         let mut f = ErrorFrame::new(e.code, e.message.clone());
         f.client_id = client_id;
         f.reply_id = e.reply_id.clone();
@@ -195,6 +228,10 @@ impl Conn {
         };
         match engine.accounts.user(&who).await {
             Ok(user) => {
+                // The connection's span (see `super::upgrade`) now says who it is.
+                let span = tracing::Span::current();
+                span.record("identity", who.role.as_str());
+                span.record("hub_conn", sub.id);
                 self.who = Some(who);
                 self.sub = Some(sub);
                 self.send_frame(ServerFrame::AuthSuccess {
@@ -220,7 +257,7 @@ impl Conn {
     /// `complete`, whatever this connection was sent before. A reply announced to
     /// a joined connection starts a subscription only when there is none, so a
     /// `join` and a `resume` of the same reply never overlap.
-    fn follow(&mut self, log: Arc<engine::hub::ReplyLog>, filter: Filter, replace: bool) {
+    pub(super) fn follow(&mut self, log: Arc<engine::hub::ReplyLog>, filter: Filter, replace: bool) {
         let out = self.queue_sender();
         let kill = self.kill.clone();
         let pump = move |mut follower: engine::hub::Follower| async move {
@@ -238,140 +275,6 @@ impl Conn {
             self.subscriptions.replace(reply_id, start);
         } else {
             self.subscriptions.start_if_none(reply_id, start);
-        }
-    }
-
-    pub(super) async fn on_text(&mut self, text: &str) -> Flow {
-        let frame = match ClientFrame::parse(text) {
-            Ok(f) => f,
-            Err(e) => return self.error_code(e.code, e.message).await,
-        };
-        let engine = self.state.engine.clone();
-        if let ClientFrame::Auth(a) = &frame {
-            return match (&self.who, engine.admission.identify(&a.token).await) {
-                (None, Ok(who)) => self.authenticate(who).await,
-                (Some(current), Ok(who)) if who.user_id == current.user_id => {
-                    match engine.accounts.user(current).await {
-                        Ok(user) => {
-                            self.send_frame(ServerFrame::AuthSuccess {
-                                message: "Authentication successful".into(),
-                                user,
-                            })
-                            .await
-                        }
-                        Err(e) => self.error(&e, None).await,
-                    }
-                }
-                (_, result) => {
-                    let code = result.err().map(|e| e.code).filter(|c| *c == ErrorCode::NotFound);
-                    self.send_frame(ServerFrame::AuthError {
-                        message: "Invalid token".into(),
-                        code,
-                    })
-                    .await
-                }
-            };
-        }
-        let (Some(who), Some(conn)) = (self.who.clone(), self.sub.as_ref().map(|s| s.id)) else {
-            return self
-                .error_code(
-                    ErrorCode::AuthRequired,
-                    "authenticate first: send {\"type\":\"auth\",\"token\":\"…\"}",
-                )
-                .await;
-        };
-        match frame {
-            ClientFrame::Auth(_) => Flow::Continue,
-            ClientFrame::Message(m) => {
-                let client_id = m.client_id.clone();
-                let req = SendMessage {
-                    message: m.message,
-                    session_id: m.session_id,
-                    client_id: m.client_id,
-                    bot_id: m.bot_id,
-                    path_bot: self.path_bot.clone(),
-                    origin_conn: Some(conn),
-                    ip: Some(self.ip),
-                    surface: Surface::Frame,
-                };
-                match engine.exchange.send_message(&who, req).await {
-                    Ok(ack) => self.send_frame(ServerFrame::Ack(ack)).await,
-                    Err(e) => self.error(&e, client_id).await,
-                }
-            }
-            ClientFrame::Regenerate(r) => {
-                let client_id = r.client_id.clone();
-                match engine
-                    .exchange
-                    .regenerate(
-                        &who,
-                        &r.session_id,
-                        Redo {
-                            client_id: r.client_id,
-                            edit: r.content,
-                        },
-                        Some(conn),
-                        Some(self.ip),
-                        Surface::Frame,
-                    )
-                    .await
-                {
-                    Ok(ack) => self.send_frame(ServerFrame::Ack(ack)).await,
-                    Err(e) => self.error(&e, client_id).await,
-                }
-            }
-            ClientFrame::Stop(s) => match engine.replies.stop(&who, &s.reply_id).await {
-                Ok(()) => Flow::Continue,
-                Err(e) => self.error(&e.with_reply(s.reply_id), None).await,
-            },
-            ClientFrame::Resume(r) => {
-                engine.admission.count_resume(engine::hub::Transport::WebSocket);
-                match engine.replies.find(&who, &r.reply_id).await {
-                    Ok(ReplyView::Live(log)) => {
-                        self.follow(log, Filter::After(r.after_seq), true);
-                        Flow::Continue
-                    }
-                    Ok(ReplyView::Stored { complete, .. }) => self.send_frame(ServerFrame::Complete(*complete)).await,
-                    Err(e) => self.error(&e.with_reply(r.reply_id), None).await,
-                }
-            }
-            ClientFrame::Join(j) => match engine
-                .replies
-                .join(&who, conn, &j.session_id, engine::chat::Surface::Frame)
-                .await
-            {
-                Ok(active_reply) => {
-                    self.send_frame(ServerFrame::Joined {
-                        session_id: j.session_id,
-                        active_reply,
-                    })
-                    .await
-                }
-                Err(e) => self.error(&e, None).await,
-            },
-            ClientFrame::Leave(l) => match engine.replies.leave(&who, conn, &l.session_id).await {
-                Ok(()) => Flow::Continue,
-                Err(e) => self.error(&e, None).await,
-            },
-            ClientFrame::Typing(t) => match engine.typing.set(&who, conn, &t.session_id, t.is_typing).await {
-                Ok(()) => Flow::Continue,
-                Err(e) => self.error(&e, None).await,
-            },
-            ClientFrame::Ping(p) => self.send_frame(ServerFrame::Pong { ts: p.ts }).await,
-            ClientFrame::Read(r) => match engine
-                .people
-                .read(&who, &r.session_id, &r.message_id, Some(conn), Surface::Frame)
-                .await
-            {
-                Ok(()) => Flow::Continue,
-                Err(e) => self.error(&e, None).await,
-            },
-            ClientFrame::Presence(p) => {
-                engine
-                    .people
-                    .report_presence(conn, p.status == protocol::frames::ClientPresence::Away);
-                Flow::Continue
-            }
         }
     }
 

@@ -7,6 +7,7 @@
 //! capped, so an idle connection costs a few kilobytes, not axum's default 128 KiB
 //! (what it holds: BENCHMARKS.md, "What an idle authenticated WebSocket holds").
 
+mod cmd;
 mod connection;
 mod pump;
 mod subscriptions;
@@ -120,11 +121,14 @@ async fn upgrade(
         .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
         .on_upgrade(move |socket| {
             // The connection outlives its upgrade request: its own span, with a
-            // connection id and the upgrade's request id, on every line it logs.
+            // connection id and the upgrade's request id, on every line it logs;
+            // authentication records the identity's kind and the hub's id.
             let span = tracing::info_span!(
                 "ws",
                 conn_id = %engine::ids::new_id(),
                 request_id = %request_id.as_deref().unwrap_or("-"),
+                identity = tracing::field::Empty,
+                hub_conn = tracing::field::Empty,
             );
             tracing::Instrument::instrument(pump::run(state, socket, start, path_bot, ip, foreign_origin), span)
         })

@@ -20,6 +20,7 @@ use protocol::ErrorCode;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::cmd::Command;
 use super::connection::{Conn, Flow, Start, OUT_CAPACITY};
 use crate::state::AppState;
 
@@ -217,7 +218,10 @@ pub async fn run(
     let _ = tokio::time::timeout(CLOSE_WAIT, closing).await;
 }
 
-/// The loop: returns the close code and reason to send, if any.
+/// The loop, like mini-redis's `Handler::run`: write what is pending, wait
+/// for the next read, event, forwarded frame or timer, handle it (a client
+/// frame through [`Command::from_frame`] and [`Command::apply`]). Returns the
+/// close code and reason to send, if any.
 async fn serve(
     conn: &mut Conn,
     ws: &mut WebSocket,
@@ -293,7 +297,10 @@ async fn on_read(
     match msg {
         // Boxed: the handlers' state machines are large, and an idle
         // connection's task should not carry them.
-        Some(Ok(Message::Text(t))) => Box::pin(conn.on_text(t.as_str())).await,
+        Some(Ok(Message::Text(t))) => match Command::from_frame(t.as_str()) {
+            Ok(cmd) => Box::pin(cmd.apply(conn)).await,
+            Err(e) => conn.error_code(e.code, e.message).await,
+        },
         Some(Ok(Message::Binary(_))) => {
             conn.error_code(
                 ErrorCode::InvalidFrame,

@@ -160,6 +160,25 @@ async fn guests_off(b: Backend) {
 
 async fn cookie_and_csrf(b: Backend) {
     let Some(app) = app(b).await else { return };
+    let pair = registered_cookie(&app).await;
+    let origin = format!("http://{}", app.addr);
+    // Reading with the cookie works.
+    let r = app
+        .http
+        .get(app.url("/api/v1/auth/me"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    cookie_writes_need_json_and_our_origin(&app, &pair, &origin).await;
+    bearer_writes_need_neither(&app).await;
+    logout_clears_the_cookie(&app, &pair, &origin).await;
+}
+
+/// Registers `c@example.com` and returns its session cookie's `name=value`,
+/// after checking the cookie's attributes.
+async fn registered_cookie(app: &TestApp) -> String {
     let r = app
         .post(
             "/api/v1/auth/register",
@@ -173,24 +192,16 @@ async fn cookie_and_csrf(b: Backend) {
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
     );
-    let pair = cookie.split(';').next().unwrap().to_string();
-    let origin = format!("http://{}", app.addr);
+    cookie.split(';').next().unwrap().to_string()
+}
 
-    // Reading with the cookie works.
-    let r = app
-        .http
-        .get(app.url("/api/v1/auth/me"))
-        .header("cookie", &pair)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    // Changing state with the cookie needs JSON and our own Origin.
+/// Changing state with the cookie needs JSON and our own Origin.
+async fn cookie_writes_need_json_and_our_origin(app: &TestApp, pair: &str, origin: &str) {
     let post = |ct: Option<&str>, o: Option<&str>| {
         let mut r = app
             .http
             .post(app.url("/api/v1/bots"))
-            .header("cookie", &pair)
+            .header("cookie", pair)
             .body(r#"{"name":"x"}"#);
         if let Some(ct) = ct {
             r = r.header("content-type", ct);
@@ -201,7 +212,7 @@ async fn cookie_and_csrf(b: Backend) {
         r.send()
     };
     assert_error(
-        &body(post(Some("text/plain"), Some(&origin)).await.unwrap()).await,
+        &body(post(Some("text/plain"), Some(origin)).await.unwrap()).await,
         403,
         "FORBIDDEN",
     );
@@ -220,9 +231,12 @@ async fn cookie_and_csrf(b: Backend) {
         403,
         "FORBIDDEN",
     );
-    let (s, v) = body(post(Some("application/json"), Some(&origin)).await.unwrap()).await;
+    let (s, v) = body(post(Some("application/json"), Some(origin)).await.unwrap()).await;
     assert_eq!(s, 201, "{v}");
-    // Bearer requests read any content type as JSON and need no Origin.
+}
+
+/// Bearer requests read any content type as JSON and need no Origin.
+async fn bearer_writes_need_neither(app: &TestApp) {
     let token = {
         let r = app
             .post(
@@ -243,13 +257,16 @@ async fn cookie_and_csrf(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    // Logout through the cookie clears it.
+}
+
+/// Logout through the cookie clears it; the cookie then reads nothing.
+async fn logout_clears_the_cookie(app: &TestApp, pair: &str, origin: &str) {
     let r = app
         .http
         .post(app.url("/api/v1/auth/logout"))
-        .header("cookie", &pair)
+        .header("cookie", pair)
         .header("content-type", "application/json")
-        .header("origin", &origin)
+        .header("origin", origin)
         .body("{}")
         .send()
         .await
@@ -265,7 +282,7 @@ async fn cookie_and_csrf(b: Backend) {
     let r = app
         .http
         .get(app.url("/api/v1/auth/me"))
-        .header("cookie", &pair)
+        .header("cookie", pair)
         .send()
         .await
         .unwrap();

@@ -87,7 +87,7 @@ async fn old_default_temperature_becomes_unset(b: Backend) {
     let store = engine::store::connect(db.url()).await.expect("0002 applies");
     let old = store.bot("b-old").await.unwrap().expect("bot kept");
     assert_eq!(old.temperature, None, "the old default is unset");
-    assert_eq!(old.is_default, 1);
+    assert!(old.is_default);
     let chosen = store.bot("b-chosen").await.unwrap().expect("bot kept");
     assert_eq!(chosen.temperature, Some(0.5), "a chosen temperature stays");
     assert_eq!(

@@ -40,9 +40,18 @@ async fn completions_and_errors(b: Backend) {
     let (token, key, bot) = key_and_bot(&app).await;
     let k = Some(key.as_str());
     let id = bot["id"].as_str().unwrap();
-    let expected = Behaviour::default().text();
+    models_are_the_users_bots(&app, k, id).await;
+    a_completion_and_a_streamed_one(&app, k, id).await;
+    the_bots_temperature_applies(&app, &token, k, id).await;
+    errors_are_openai_shaped(&app, &key, id).await;
+    provider_failures(&app, k, id).await;
+    // Stateless: nothing stored as a conversation.
+    let (_, list) = body(app.get("/api/v1/conversations", Some(&token)).await).await;
+    assert_eq!(list["conversations"], json!([]));
+}
 
-    // Models: the key's user's bots (the default one included).
+/// Models: the key's user's bots (the default one included).
+async fn models_are_the_users_bots(app: &TestApp, k: Option<&str>, id: &str) {
     let (s, models) = body(app.get("/v1/models", k).await).await;
     assert_eq!(s, 200, "{models}");
     assert_eq!(models["object"], "list");
@@ -56,8 +65,12 @@ async fn completions_and_errors(b: Backend) {
     assert!(ids.contains(&id));
     assert_eq!(models["data"][0]["object"], "model");
     expect_oai_error(app.get("/v1/models", None).await, 401, "authentication_error").await;
+}
 
-    // Not streamed; the request's temperature, max_tokens and stop go upstream.
+/// Not streamed (the request's temperature, max_tokens and stop go upstream),
+/// then streamed with usage: chunks, a usage chunk without choices, `[DONE]`.
+async fn a_completion_and_a_streamed_one(app: &TestApp, k: Option<&str>, id: &str) {
+    let expected = Behaviour::default().text();
     let extra = json!({"temperature": 0.25, "max_tokens": 9, "stop": "END", "user": "u-1", "n": 1});
     let (s, done) = body(app.post("/v1/chat/completions", k, ask("Client Bot", extra)).await).await;
     assert_eq!(s, 200, "{done}");
@@ -71,7 +84,6 @@ async fn completions_and_errors(b: Backend) {
     assert_eq!(up["stop"], json!(["END"]));
     assert_eq!(up["messages"][0]["content"], "You answer tests.");
 
-    // Streamed, with usage: chunks, a usage chunk without choices, `[DONE]`.
     let r = app
         .post(
             "/v1/chat/completions",
@@ -99,20 +111,21 @@ async fn completions_and_errors(b: Backend) {
     assert_eq!(usage["choices"], json!([]));
     assert_eq!(usage["usage"]["completion_tokens"], 5);
     assert_eq!(chunks[chunks.len() - 2]["choices"][0]["finish_reason"], "stop");
+}
 
-    // The bot's own temperature applies when the request has none.
-    app.patch(
-        &format!("/api/v1/bots/{id}"),
-        Some(&token),
-        json!({"temperature": 1.25}),
-    )
-    .await;
+/// The bot's own temperature applies when the request has none.
+async fn the_bots_temperature_applies(app: &TestApp, token: &str, k: Option<&str>, id: &str) {
+    app.patch(&format!("/api/v1/bots/{id}"), Some(token), json!({"temperature": 1.25}))
+        .await;
     let (s, _) = body(app.post("/v1/chat/completions", k, ask(id, json!({}))).await).await;
     assert_eq!(s, 200);
     let up = app.upstream().requests().pop().unwrap();
     assert!((up["temperature"].as_f64().unwrap() - 1.25).abs() < 1e-6, "{up}");
+}
 
-    // Errors, OpenAI-shaped.
+/// Errors, OpenAI-shaped.
+async fn errors_are_openai_shaped(app: &TestApp, key: &str, id: &str) {
+    let k = Some(key);
     expect_oai_error(
         app.post("/v1/chat/completions", k, ask("nope", json!({}))).await,
         404,
@@ -128,7 +141,7 @@ async fn completions_and_errors(b: Backend) {
     let r = app
         .http
         .post(app.url("/v1/chat/completions"))
-        .bearer_auth(&key)
+        .bearer_auth(key)
         .body("{not json")
         .send()
         .await
@@ -149,8 +162,11 @@ async fn completions_and_errors(b: Backend) {
     )
     .await;
     expect_oai_error(app.get("/v1/nothing-here", k).await, 404, "not_found_error").await;
+}
 
-    // The provider failing before any text: retried, then a 502.
+/// The provider failing before any text: retried, then a 502; failing midway:
+/// an error event, and no `[DONE]`.
+async fn provider_failures(app: &TestApp, k: Option<&str>, id: &str) {
     for _ in 0..3 {
         app.upstream().push(Behaviour::status(500, None));
     }
@@ -170,10 +186,6 @@ async fn completions_and_errors(b: Backend) {
     let last: Value = serde_json::from_str(data.last().unwrap()).unwrap();
     assert_eq!(last["error"]["type"], "api_error", "{data:?}");
     assert!(!data.iter().any(|d| d == "[DONE]"));
-
-    // Stateless: nothing stored as a conversation.
-    let (_, list) = body(app.get("/api/v1/conversations", Some(&token)).await).await;
-    assert_eq!(list["conversations"], json!([]));
 }
 
 both_backends!(limits_quota_models_and_metrics);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{cast, frame_within, Sse};
+use super::{cast, frame_within, Cast, Sse};
 use crate::both_backends;
 use crate::helpers::*;
 
@@ -14,6 +14,16 @@ async fn take_over_mid_stream_and_hand_back(b: Backend) {
     let c = cast(&app).await;
     let mut fallback = Sse::open(&app, &format!("/api/v1/chat/events?token={}", c.visitor)).await;
     let mut ws = app.ws_authed(&c.visitor).await;
+    take_over_mid_stream(&app, &c, &mut ws, &mut fallback).await;
+    operator_types_and_answers(&app, &c, &mut ws, &mut fallback).await;
+    let started = app.upstream().started();
+    visitor_writes_in_human_mode(&app, &c, &mut ws, started).await;
+    hand_back(&app, &c, &mut ws, started).await;
+}
+
+/// The owner takes over while the AI streams: the AI stops, and the visitor
+/// learns who answers now, on its WebSocket and its SSE fallback.
+async fn take_over_mid_stream(app: &TestApp, c: &Cast, ws: &mut WsClient, fallback: &mut Sse) {
     // A slow answer, so that the owner steps in while it streams.
     app.upstream()
         .push(Behaviour::tokens(200).delay(Duration::ZERO, Duration::from_millis(20)));
@@ -30,7 +40,6 @@ async fn take_over_mid_stream_and_hand_back(b: Backend) {
     assert_eq!(s, 200, "{conv}");
     assert_eq!(conv["mode"], "human");
     assert_eq!(conv["id"], "s1");
-    // The AI stops, and the visitor learns who answers now.
     let done = ws.collect(&reply_id).await;
     let complete = done.complete.expect("complete");
     assert_eq!(complete["metadata"]["finish_reason"], "stopped");
@@ -38,7 +47,7 @@ async fn take_over_mid_stream_and_hand_back(b: Backend) {
     // It may come before or after the stopped reply's `complete`.
     let h = match done.frames.iter().find(|f| f["type"] == "handoff") {
         Some(h) => h.clone(),
-        None => frame_within(&mut ws, "handoff", Duration::from_secs(5))
+        None => frame_within(ws, "handoff", Duration::from_secs(5))
             .await
             .expect("handoff"),
     };
@@ -54,19 +63,19 @@ async fn take_over_mid_stream_and_hand_back(b: Backend) {
     )
     .await;
     assert_eq!(s, 200);
+}
 
-    // The operator types, then answers; a repeated client_id creates nothing.
+/// The operator types, then answers; a repeated client_id creates nothing.
+async fn operator_types_and_answers(app: &TestApp, c: &Cast, ws: &mut WsClient, fallback: &mut Sse) {
     let r = app
         .post(&c.path("s1", "typing"), Some(&c.owner), json!({"is_typing": true}))
         .await;
     assert_eq!(r.status(), 204);
-    let t = operator_typing(&mut ws, Duration::from_secs(5)).await.expect("typing");
+    let t = operator_typing(ws, Duration::from_secs(5)).await.expect("typing");
     assert_eq!(t["is_typing"], true);
     assert_eq!(t["session_id"], "s1");
     // Unless repeated, it turns false by itself after 5 s.
-    let t = operator_typing(&mut ws, Duration::from_secs(8))
-        .await
-        .expect("typing off");
+    let t = operator_typing(ws, Duration::from_secs(8)).await.expect("typing off");
     assert_eq!(t["is_typing"], false);
 
     let msgs = c.path("s1", "messages");
@@ -82,7 +91,7 @@ async fn take_over_mid_stream_and_hand_back(b: Backend) {
     assert_eq!(m["role"], "operator");
     assert_eq!(m["metadata"]["author"]["name"], "Test");
     assert_eq!(m["client_id"], "op-1");
-    let added = frame_within(&mut ws, "message_added", Duration::from_secs(5))
+    let added = frame_within(ws, "message_added", Duration::from_secs(5))
         .await
         .expect("message_added");
     assert_eq!(added["message"]["id"], m["id"]);
@@ -91,14 +100,16 @@ async fn take_over_mid_stream_and_hand_back(b: Backend) {
     let (s, again) = body(send().await).await;
     assert_eq!(s, 201);
     assert_eq!(again["id"], m["id"], "the same message");
+}
 
-    // A visitor message in human mode: stored and acked, with no reply at all.
-    let started = app.upstream().started();
+/// A visitor message in human mode: stored and acked, with no reply at all,
+/// on the WebSocket and over HTTP; regenerating is refused.
+async fn visitor_writes_in_human_mode(app: &TestApp, c: &Cast, ws: &mut WsClient, started: usize) {
     let ack = ws.message("Thanks Ada", Some("s1"), Some("v-2")).await;
     assert!(ack["reply_id"].is_null(), "{ack}");
     for ty in ["progress", "stream_start", "complete"] {
         assert!(
-            frame_within(&mut ws, ty, Duration::from_millis(400)).await.is_none(),
+            frame_within(ws, ty, Duration::from_millis(400)).await.is_none(),
             "no {ty} in human mode"
         );
     }
@@ -131,16 +142,18 @@ async fn take_over_mid_stream_and_hand_back(b: Backend) {
         ["user", "assistant", "operator", "user", "user"],
         "one operator message"
     );
+}
 
-    // Back to the AI: nothing is answered retroactively; the next message is,
-    // with the operator's words in its context as the assistant's.
+/// Back to the AI: nothing is answered retroactively; the next message is,
+/// with the operator's words in its context as the assistant's.
+async fn hand_back(app: &TestApp, c: &Cast, ws: &mut WsClient, started: usize) {
     let (s, conv) = body(
         app.post(&c.path("s1", "handoff"), Some(&c.owner), json!({"mode": "ai"}))
             .await,
     )
     .await;
     assert_eq!((s, conv["mode"].as_str()), (200, Some("ai")));
-    let h = frame_within(&mut ws, "handoff", Duration::from_secs(5))
+    let h = frame_within(ws, "handoff", Duration::from_secs(5))
         .await
         .expect("handoff");
     assert_eq!(h["mode"], "ai");

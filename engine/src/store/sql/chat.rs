@@ -1,0 +1,286 @@
+//! The chat's writes: a user message with its queued reply, a regenerated
+//! reply, and a reply's progress to its final state. Each is one transaction,
+//! because an `ack` may only be sent once what it acknowledges is stored.
+
+use async_trait::async_trait;
+use protocol::objects::{ConversationMode, MessageRole, MessageStatus};
+use sqlx::{Encode, Executor, FromRow, IntoArguments, Type};
+
+use super::{Dialect, SqlStore};
+use crate::store::{
+    ApiKeyRow, BotRow, ChatStore, ConversationRow, ExchangeOutcome, FinishedReply, MessageRow, NewExchange,
+    NewRegenerate, ReadSide, RegenerateOutcome, StoreError, StoreResult, UserRow,
+};
+
+/// A message as built before its insert (its `pos` comes from the insert).
+fn new_message(id: &str, owner_id: &str, conversation_id: &str, role: MessageRole, now: i64) -> MessageRow {
+    MessageRow {
+        pos: 0,
+        id: id.to_string(),
+        owner_id: owner_id.to_string(),
+        conversation_id: conversation_id.to_string(),
+        role,
+        content: String::new(),
+        status: MessageStatus::Complete,
+        client_id: None,
+        reply_id: None,
+        in_reply_to: None,
+        superseded: false,
+        seq: 0,
+        metadata: "{}".into(),
+        created_at: now,
+        finished_at: None,
+        read_at: None,
+        feedback: None,
+        version: 0,
+        versions: 0,
+    }
+}
+
+/// A queued reply to `in_reply_to` (a first version until counted).
+fn queued_reply(
+    id: &str,
+    owner_id: &str,
+    conversation_id: &str,
+    in_reply_to: &str,
+    client_id: Option<String>,
+    now: i64,
+) -> MessageRow {
+    MessageRow {
+        reply_id: Some(id.to_string()),
+        status: MessageStatus::Queued,
+        client_id,
+        in_reply_to: Some(in_reply_to.to_string()),
+        metadata: serde_json::json!({ "in_reply_to": in_reply_to }).to_string(),
+        version: 1,
+        versions: 1,
+        ..new_message(id, owner_id, conversation_id, MessageRole::Assistant, now)
+    }
+}
+
+/// The user message of an exchange; in `human` mode it names no reply.
+fn user_message(x: &NewExchange, human: bool) -> MessageRow {
+    MessageRow {
+        content: x.content.clone(),
+        client_id: x.client_id.clone(),
+        reply_id: (!human).then(|| x.reply_id.clone()),
+        ..new_message(
+            &x.user_message_id,
+            &x.owner_id,
+            &x.conversation_id,
+            MessageRole::User,
+            x.now,
+        )
+    }
+}
+
+#[async_trait]
+impl<D> ChatStore for SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> String: Encode<'q, D> + Type<D>,
+    for<'q> i64: Encode<'q, D> + Type<D>,
+    for<'q> f64: Encode<'q, D> + Type<D>,
+    for<'q> Option<&'q str>: Encode<'q, D>,
+    for<'q> Option<String>: Encode<'q, D>,
+    for<'q> Option<i64>: Encode<'q, D>,
+    for<'q> Option<f64>: Encode<'q, D>,
+    for<'r> (i64,): FromRow<'r, D::Row>,
+    for<'r> (String,): FromRow<'r, D::Row>,
+    for<'r> UserRow: FromRow<'r, D::Row>,
+    for<'r> BotRow: FromRow<'r, D::Row>,
+    for<'r> ConversationRow: FromRow<'r, D::Row>,
+    for<'r> MessageRow: FromRow<'r, D::Row>,
+    for<'r> ApiKeyRow: FromRow<'r, D::Row>,
+{
+    /// Five round trips to the writer (the first token waits on them): the
+    /// conversation is created or touched by one upsert that returns it, and the
+    /// two messages come back as built here plus the `pos` their inserts return.
+    async fn begin_exchange(&self, x: &NewExchange) -> StoreResult<ExchangeOutcome> {
+        let mut tx = self.write().begin().await?;
+        if let Some(cid) = &x.client_id {
+            if let Some(user) = Self::client_message_in(&mut tx, &x.owner_id, cid).await? {
+                return Ok(ExchangeOutcome::Duplicate { user });
+            }
+        }
+        let conversation = Self::upsert_conversation_in(&mut tx, x).await?;
+        if let Some(want) = &x.requested_bot_id {
+            if *want != conversation.bot_id {
+                // Dropping the transaction undoes the touch.
+                return Ok(ExchangeOutcome::BotMismatch {
+                    bot_id: conversation.bot_id,
+                });
+            }
+        }
+        // In `human` mode no reply is stored: a person answers (contract §9.1).
+        let human = conversation.mode == ConversationMode::Human;
+        let user = user_message(x, human);
+        let user_pos = match Self::insert_message_in(&mut tx, &user).await {
+            Err(StoreError::Conflict(_)) => {
+                drop(tx);
+                let user = self.race_winner(&x.owner_id, x.client_id.as_deref(), "message").await?;
+                return Ok(ExchangeOutcome::Duplicate { user });
+            }
+            other => other?,
+        };
+        let user = MessageRow { pos: user_pos, ..user };
+        // Sending counts as reading everything before it (§9.3).
+        Self::read_up_to_in(
+            &mut tx,
+            &x.owner_id,
+            &x.conversation_id,
+            ReadSide::Owner,
+            user.pos,
+            x.now,
+        )
+        .await?;
+        if human {
+            tx.commit().await?;
+            return Ok(ExchangeOutcome::StoredHuman { conversation, user });
+        }
+        let reply = queued_reply(
+            &x.reply_id,
+            &x.owner_id,
+            &x.conversation_id,
+            &x.user_message_id,
+            None,
+            x.now,
+        );
+        let reply = MessageRow {
+            pos: Self::insert_message_in(&mut tx, &reply).await?,
+            ..reply
+        };
+        tx.commit().await?;
+        Ok(ExchangeOutcome::Stored {
+            conversation,
+            user,
+            reply,
+        })
+    }
+
+    async fn begin_regenerate(&self, x: &NewRegenerate) -> StoreResult<RegenerateOutcome> {
+        let mut tx = self.write().begin().await?;
+        if let Some(cid) = &x.client_id {
+            if let Some(reply) = Self::client_message_in(&mut tx, &x.owner_id, cid).await? {
+                return Ok(RegenerateOutcome::Duplicate { reply });
+            }
+        }
+        let Some(conversation) = Self::conversation_in(&mut tx, &x.owner_id, &x.conversation_id).await? else {
+            return Ok(RegenerateOutcome::NoConversation);
+        };
+        let Some(user) = Self::last_user_message_in(&mut tx, &x.owner_id, &x.conversation_id).await? else {
+            return Ok(RegenerateOutcome::NoUserMessage);
+        };
+        if let Some(text) = x.edit.as_deref().filter(|t| *t != user.content) {
+            Self::edit_user_message_in(&mut tx, &user, text, x.now).await?;
+        }
+        sqlx::query("UPDATE messages SET superseded = 1 WHERE in_reply_to = $1")
+            .bind(&user.id)
+            .execute(&mut *tx)
+            .await?;
+        let reply = queued_reply(
+            &x.reply_id,
+            &x.owner_id,
+            &x.conversation_id,
+            &user.id,
+            x.client_id.clone(),
+            x.now,
+        );
+        match Self::insert_message_in(&mut tx, &reply).await {
+            Err(StoreError::Conflict(_)) => {
+                drop(tx);
+                let reply = self.race_winner(&x.owner_id, x.client_id.as_deref(), "reply").await?;
+                return Ok(RegenerateOutcome::Duplicate { reply });
+            }
+            other => {
+                other?;
+            }
+        }
+        Self::touch_conversation_in(&mut tx, &x.owner_id, &x.conversation_id, x.now, None).await?;
+        let reply = Self::message_in(&mut tx, &x.reply_id)
+            .await?
+            .ok_or_else(|| StoreError::Other("reply vanished".into()))?;
+        let user = Self::message_in(&mut tx, &user.id).await?.unwrap_or(user);
+        let conversation = Self::conversation_in(&mut tx, &x.owner_id, &x.conversation_id)
+            .await?
+            .unwrap_or(conversation);
+        tx.commit().await?;
+        Ok(RegenerateOutcome::Stored {
+            conversation,
+            user,
+            reply,
+        })
+    }
+
+    async fn reply_streaming(&self, reply_id: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE messages SET status = 'streaming' WHERE id = $1 AND status = 'queued'")
+            .bind(reply_id)
+            .execute(self.write())
+            .await?;
+        Ok(())
+    }
+
+    async fn checkpoint_reply(&self, reply_id: &str, content: &str, seq: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE messages SET content = $2, seq = $3 WHERE id = $1 AND status = 'streaming'")
+            .bind(reply_id)
+            .bind(content)
+            .bind(seq)
+            .execute(self.write())
+            .await?;
+        Ok(())
+    }
+
+    async fn finish_reply(&self, f: &FinishedReply) -> StoreResult<Option<ConversationRow>> {
+        let mut tx = self.write().begin().await?;
+        let Some(current) = Self::message_in(&mut tx, &f.reply_id).await? else {
+            // Its conversation was deleted while it ran.
+            return Ok(None);
+        };
+        let mut meta = current.metadata_value();
+        if let (serde_json::Value::Object(m), serde_json::Value::Object(add)) = (&mut meta, &f.metadata) {
+            for (k, v) in add {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+        sqlx::query(
+            "UPDATE messages SET content = $2, status = $3, metadata = $4, seq = $5, finished_at = $6 WHERE id = $1",
+        )
+        .bind(&f.reply_id)
+        .bind(&f.content)
+        .bind(f.status.as_str())
+        .bind(meta.to_string())
+        .bind(f.seq)
+        .bind(f.now)
+        .execute(&mut *tx)
+        .await?;
+        Self::touch_conversation_in(&mut tx, &f.owner_id, &f.conversation_id, f.now, f.preview.as_deref()).await?;
+        let conv = Self::conversation_in(&mut tx, &f.owner_id, &f.conversation_id).await?;
+        tx.commit().await?;
+        Ok(conv)
+    }
+
+    async fn interrupt_live_replies(&self, now: i64) -> StoreResult<u64> {
+        let r = sqlx::query(
+            "UPDATE messages SET status = 'interrupted', finished_at = $1 WHERE status IN ('queued', 'streaming')",
+        )
+        .bind(now)
+        .execute(self.write())
+        .await?;
+        Ok(D::rows_affected(&r))
+    }
+
+    async fn interrupt_reply(&self, reply_id: &str, now: i64) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE messages SET status = 'interrupted', finished_at = $2 \
+             WHERE id = $1 AND status IN ('queued', 'streaming')",
+        )
+        .bind(reply_id)
+        .bind(now)
+        .execute(self.write())
+        .await?;
+        Ok(D::rows_affected(&r) == 1)
+    }
+}

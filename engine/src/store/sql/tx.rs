@@ -1,0 +1,245 @@
+//! Statements run inside the writes' transactions, shared by several tables'
+//! writes, and the look-up after a lost insert race.
+
+use sqlx::{Encode, Executor, FromRow, IntoArguments, Type};
+
+use super::columns::{CONV_COLS, CONV_COLS_BARE, MESSAGE_COLS};
+use super::{Dialect, SqlStore};
+use crate::store::{
+    ApiKeyRow, BotRow, ConversationRow, MessageRow, MessageStore, NewExchange, ReadSide, StoreError, StoreResult,
+    UserRow,
+};
+
+/// A transaction on the writer.
+pub(super) type Tx<D> = sqlx::Transaction<'static, D>;
+
+impl<D> SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> String: Encode<'q, D> + Type<D>,
+    for<'q> i64: Encode<'q, D> + Type<D>,
+    for<'q> f64: Encode<'q, D> + Type<D>,
+    for<'q> Option<&'q str>: Encode<'q, D>,
+    for<'q> Option<String>: Encode<'q, D>,
+    for<'q> Option<i64>: Encode<'q, D>,
+    for<'q> Option<f64>: Encode<'q, D>,
+    for<'r> (i64,): FromRow<'r, D::Row>,
+    for<'r> (String,): FromRow<'r, D::Row>,
+    for<'r> UserRow: FromRow<'r, D::Row>,
+    for<'r> BotRow: FromRow<'r, D::Row>,
+    for<'r> ConversationRow: FromRow<'r, D::Row>,
+    for<'r> MessageRow: FromRow<'r, D::Row>,
+    for<'r> ApiKeyRow: FromRow<'r, D::Row>,
+{
+    pub(super) async fn message_in(tx: &mut Tx<D>, id: &str) -> StoreResult<Option<MessageRow>> {
+        let sql = format!("SELECT {MESSAGE_COLS} FROM messages m WHERE m.id = $1");
+        Ok(sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?)
+    }
+
+    pub(super) async fn client_message_in(
+        tx: &mut Tx<D>,
+        owner_id: &str,
+        client_id: &str,
+    ) -> StoreResult<Option<MessageRow>> {
+        let sql = format!("SELECT {MESSAGE_COLS} FROM messages m WHERE m.owner_id = $1 AND m.client_id = $2");
+        Ok(sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(owner_id)
+            .bind(client_id)
+            .fetch_optional(&mut **tx)
+            .await?)
+    }
+
+    pub(super) async fn conversation_in(
+        tx: &mut Tx<D>,
+        owner_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<ConversationRow>> {
+        let sql = format!("SELECT {CONV_COLS} FROM conversations c WHERE c.owner_id = $1 AND c.id = $2");
+        Ok(sqlx::query_as::<_, ConversationRow>(&sql)
+            .bind(owner_id)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?)
+    }
+
+    /// Inserts a new message as built in memory and returns its `pos`.
+    pub(super) async fn insert_message_in(tx: &mut Tx<D>, m: &MessageRow) -> StoreResult<i64> {
+        let (pos,): (i64,) = sqlx::query_as(
+            "INSERT INTO messages (id, owner_id, conversation_id, role, content, status, client_id, reply_id, \
+             in_reply_to, metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING pos",
+        )
+        .bind(&m.id)
+        .bind(&m.owner_id)
+        .bind(&m.conversation_id)
+        .bind(m.role.as_str())
+        .bind(&m.content)
+        .bind(m.status.as_str())
+        .bind(&m.client_id)
+        .bind(&m.reply_id)
+        .bind(&m.in_reply_to)
+        .bind(&m.metadata)
+        .bind(m.created_at)
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(pos)
+    }
+
+    /// Moves the conversation's `updated_at` to `now` (or one past its current
+    /// value, so that it always moves) and sets its preview when given.
+    pub(super) async fn touch_conversation_in(
+        tx: &mut Tx<D>,
+        owner_id: &str,
+        id: &str,
+        now: i64,
+        preview: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE conversations SET updated_at = CASE WHEN updated_at >= $3 THEN updated_at + 1 ELSE $3 END, \
+             last_message_preview = COALESCE($4, last_message_preview) WHERE owner_id = $1 AND id = $2",
+        )
+        .bind(owner_id)
+        .bind(id)
+        .bind(now)
+        .bind(preview)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Moves `side`'s read point of a conversation forward to `pos` and stamps
+    /// `read_at` on the messages between the old point and `pos` that this side
+    /// reads. Returns whether the point moved (it never goes back).
+    pub(super) async fn read_up_to_in(
+        tx: &mut Tx<D>,
+        owner_id: &str,
+        conversation_id: &str,
+        side: ReadSide,
+        pos: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let col = side.column();
+        let roles = side.roles_sql();
+        // Stamp first: the range starts at the old point, which the next statement moves.
+        let stamp = format!(
+            "UPDATE messages SET read_at = $4 WHERE owner_id = $1 AND conversation_id = $2 AND pos <= $3 \
+             AND pos > (SELECT {col} FROM conversations WHERE owner_id = $1 AND id = $2) \
+             AND read_at IS NULL AND {roles}"
+        );
+        sqlx::query(&stamp)
+            .bind(owner_id)
+            .bind(conversation_id)
+            .bind(pos)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        let advance = format!("UPDATE conversations SET {col} = $3 WHERE owner_id = $1 AND id = $2 AND {col} < $3");
+        let r = sqlx::query(&advance)
+            .bind(owner_id)
+            .bind(conversation_id)
+            .bind(pos)
+            .execute(&mut **tx)
+            .await?;
+        Ok(D::rows_affected(&r) > 0)
+    }
+
+    /// Creates the exchange's conversation or touches it (its preview and
+    /// `updated_at`) and returns it. Another transaction may create the same
+    /// conversation concurrently; the upsert makes that harmless.
+    pub(super) async fn upsert_conversation_in(tx: &mut Tx<D>, x: &NewExchange) -> StoreResult<ConversationRow> {
+        let sql = format!(
+            "INSERT INTO conversations AS c (owner_id, id, bot_id, title, created_at, updated_at, \
+             last_message_preview) VALUES ($1, $2, $3, $4, $5, $5, $6) ON CONFLICT (owner_id, id) DO UPDATE SET \
+             updated_at = CASE WHEN c.updated_at >= $5 THEN c.updated_at + 1 ELSE $5 END, \
+             last_message_preview = $6 RETURNING {CONV_COLS_BARE}"
+        );
+        Ok(sqlx::query_as::<_, ConversationRow>(&sql)
+            .bind(&x.owner_id)
+            .bind(&x.conversation_id)
+            .bind(&x.bot_id)
+            .bind(&x.title)
+            .bind(x.now)
+            .bind(&x.preview)
+            .fetch_one(&mut **tx)
+            .await?)
+    }
+
+    /// The conversation's newest user message.
+    pub(super) async fn last_user_message_in(
+        tx: &mut Tx<D>,
+        owner_id: &str,
+        conversation_id: &str,
+    ) -> StoreResult<Option<MessageRow>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLS} FROM messages m WHERE m.owner_id = $1 AND m.conversation_id = $2 \
+             AND m.role = 'user' ORDER BY m.pos DESC LIMIT 1"
+        );
+        Ok(sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(owner_id)
+            .bind(conversation_id)
+            .fetch_optional(&mut **tx)
+            .await?)
+    }
+
+    /// An edit of a user message (issue 17): each earlier reply to it keeps the
+    /// text it answered as `metadata.prompt` (set once: the first wording it saw),
+    /// and the message takes the new text, with `metadata.edited_at` (µs).
+    pub(super) async fn edit_user_message_in(
+        tx: &mut Tx<D>,
+        user: &MessageRow,
+        text: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        let sql = format!("SELECT {MESSAGE_COLS} FROM messages m WHERE m.in_reply_to = $1");
+        let replies = sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(&user.id)
+            .fetch_all(&mut **tx)
+            .await?;
+        for r in replies {
+            let mut meta = r.metadata_value();
+            if let serde_json::Value::Object(m) = &mut meta {
+                if m.contains_key("prompt") {
+                    continue;
+                }
+                m.insert("prompt".into(), user.content.clone().into());
+            }
+            sqlx::query("UPDATE messages SET metadata = $2 WHERE id = $1")
+                .bind(&r.id)
+                .bind(meta.to_string())
+                .execute(&mut **tx)
+                .await?;
+        }
+        let mut meta = user.metadata_value();
+        if let serde_json::Value::Object(m) = &mut meta {
+            m.insert("edited_at".into(), now.into());
+        }
+        sqlx::query("UPDATE messages SET content = $2, metadata = $3 WHERE id = $1")
+            .bind(&user.id)
+            .bind(text)
+            .bind(meta.to_string())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// After an insert that lost a race (a concurrent send with the same
+    /// `client_id` committed first, on PostgreSQL): that send's message. Without
+    /// a `client_id` the conflict was an id collision (`what` names the id).
+    pub(super) async fn race_winner(
+        &self,
+        owner_id: &str,
+        client_id: Option<&str>,
+        what: &str,
+    ) -> StoreResult<MessageRow> {
+        let found = match client_id {
+            Some(cid) => self.message_by_client_id(owner_id, cid).await?,
+            None => None,
+        };
+        found.ok_or_else(|| StoreError::Conflict(format!("{what} id collision")))
+    }
+}

@@ -1,0 +1,14 @@
+//! `leave` (contract §3.2): this connection stops hearing the conversation;
+//! silent on success.
+
+use protocol::frames::SessionFrame;
+
+use crate::ws::connection::{Caller, Conn, Flow};
+
+pub(in crate::ws) async fn apply(l: SessionFrame, conn: &Conn, caller: &Caller) -> Flow {
+    let engine = conn.engine();
+    match engine.replies.leave(&caller.who, caller.conn, &l.session_id).await {
+        Ok(()) => Flow::Continue,
+        Err(e) => conn.error(&e, None).await,
+    }
+}

@@ -1,0 +1,26 @@
+//! `message` (contract §3.2): stores a user message and queues its reply;
+//! answered with `ack`, or an `error` naming the frame's `client_id`.
+
+use engine::chat::{SendMessage, Surface};
+use protocol::frames::{MessageFrame, ServerFrame};
+
+use crate::ws::connection::{Caller, Conn, Flow};
+
+pub(in crate::ws) async fn apply(m: MessageFrame, conn: &Conn, caller: &Caller) -> Flow {
+    let engine = conn.engine();
+    let client_id = m.client_id.clone();
+    let req = SendMessage {
+        message: m.message,
+        session_id: m.session_id,
+        client_id: m.client_id,
+        bot_id: m.bot_id,
+        path_bot: conn.path_bot(),
+        origin_conn: Some(caller.conn),
+        ip: Some(conn.ip()),
+        surface: Surface::Frame,
+    };
+    match engine.exchange.send_message(&caller.who, req).await {
+        Ok(ack) => conn.send_frame(ServerFrame::Ack(ack)).await,
+        Err(e) => conn.error(&e, client_id).await,
+    }
+}

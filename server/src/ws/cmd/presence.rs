@@ -1,0 +1,14 @@
+//! `presence` (contract §9.2): a visitor's page is in the foreground or away;
+//! never answered.
+
+use protocol::frames::{ClientPresence, PresenceFrame};
+
+use crate::ws::connection::{Caller, Conn, Flow};
+
+pub(in crate::ws) fn apply(p: PresenceFrame, conn: &Conn, caller: &Caller) -> Flow {
+    let engine = conn.engine();
+    engine
+        .people
+        .report_presence(caller.conn, p.status == ClientPresence::Away);
+    Flow::Continue
+}
