@@ -33,7 +33,7 @@ pub async fn list(
     let bots = if who.role == protocol::objects::Role::Visitor {
         Vec::new()
     } else {
-        engine.bots.rows_of(&who).await.map_err(engine::Error::from)?
+        engine.bots.rows_of(&who).await?
     };
     Ok(Json(ModelList {
         object: "list",
