@@ -127,10 +127,12 @@ async fn acknowledge(engine: &Arc<Engine>, who: &Identity, ip: IpAddr, body: Val
     }
     let b: UseChatBody = serde_json::from_value(body).map_err(bad_body)?;
     if b.trigger.as_deref() == Some("regenerate-message") {
-        return Ok(engine
+        let (redo, ip) = (Redo::default(), Some(ip));
+        let ack = engine
             .exchange
-            .regenerate(who, &b.id, Redo::default(), None, Some(ip), Surface::Http)
-            .await?);
+            .regenerate(who, &b.id, redo, None, ip, Surface::Http)
+            .await?;
+        return Ok(ack);
     }
     let req = last_user_message(b)?;
     Ok(engine.exchange.send_message(who, send_request(req, ip)).await?)
