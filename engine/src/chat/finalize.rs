@@ -159,3 +159,25 @@ impl Runner {
         self.hub.retire(log.reply_id.clone());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::objects::FinishReason;
+
+    #[test]
+    fn usage_is_the_providers_else_estimated_from_the_text() {
+        let mut out = Outcome::not_started(FinishReason::Stop);
+        assert_eq!(usage_of(&out).total_tokens, 0, "no text, no tokens");
+        out.text = "x".repeat(10);
+        let estimated = usage_of(&out);
+        assert_eq!((estimated.prompt_tokens, estimated.completion_tokens), (0, 3));
+        let reported = Usage {
+            prompt_tokens: 7,
+            completion_tokens: 5,
+            total_tokens: 12,
+        };
+        out.usage = Some(reported);
+        assert_eq!(usage_of(&out), reported);
+    }
+}

@@ -248,3 +248,20 @@ impl Runner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_honours_retry_after_up_to_30_s() {
+        for _ in 0..50 {
+            let first = backoff(0, None).as_millis();
+            assert!((250..=375).contains(&first), "{first}");
+            let second = backoff(1, None).as_millis();
+            assert!((500..=750).contains(&second), "{second}");
+        }
+        assert_eq!(backoff(3, Some(Duration::from_secs(2))), Duration::from_secs(2));
+        assert_eq!(backoff(0, Some(Duration::from_secs(90))), Duration::from_secs(30));
+    }
+}
