@@ -33,7 +33,7 @@ pub(crate) mod server {
             return Ok(None);
         };
         // The same admission as the API: revoked tokens and visitors of removed bots are refused.
-        match engine.identify(&token).await {
+        match engine.admission.identify(&token).await {
             Ok(who) => Ok(Some((engine, who))),
             Err(_) => Ok(None),
         }
@@ -66,7 +66,7 @@ pub async fn get_session() -> Result<Option<Session>, ServerFnError> {
     let Some((engine, who)) = server::identity().await? else {
         return Ok(None);
     };
-    let Ok(user) = engine.accounts.me(engine.store.as_ref(), &who).await else {
+    let Ok(user) = engine.accounts.me(&who).await else {
         return Ok(None);
     };
     if user.role == protocol::objects::Role::Visitor {
@@ -94,7 +94,8 @@ pub async fn guests_allowed() -> Result<bool, ServerFnError> {
 pub async fn load_conversations(cursor: Option<String>, q: Option<String>) -> Result<ConversationList, ServerFnError> {
     let (engine, who) = server::required().await?;
     engine
-        .list_conversations(&who, 30, cursor.as_deref(), q.as_deref())
+        .conversations
+        .list(&who, 30, cursor.as_deref(), q.as_deref())
         .await
         .map_err(server::fail)
 }
@@ -103,7 +104,11 @@ pub async fn load_conversations(cursor: Option<String>, q: Option<String>) -> Re
 #[server]
 pub async fn load_messages(session_id: String, before: Option<String>) -> Result<Option<MessageList>, ServerFnError> {
     let (engine, who) = server::required().await?;
-    match engine.list_messages(&who, &session_id, 40, before.as_deref()).await {
+    match engine
+        .conversations
+        .messages(&who, &session_id, 40, before.as_deref())
+        .await
+    {
         Ok(page) => Ok(Some(page)),
         Err(e) if e.code == protocol::ErrorCode::NotFound || e.code == protocol::ErrorCode::ValidationError => Ok(None),
         Err(e) => Err(server::fail(e)),
@@ -114,19 +119,20 @@ pub async fn load_messages(session_id: String, before: Option<String>) -> Result
 #[server]
 pub async fn conversation_bot(session_id: String) -> Result<Option<String>, ServerFnError> {
     let (engine, who) = server::required().await?;
-    Ok(engine.get_conversation(&who, &session_id).await.ok().map(|c| c.bot_id))
+    Ok(engine.conversations.get(&who, &session_id).await.ok().map(|c| c.bot_id))
 }
 
 #[server]
 pub async fn load_bots() -> Result<Vec<Bot>, ServerFnError> {
     let (engine, who) = server::required().await?;
-    engine.list_bots(&who).await.map_err(server::fail)
+    engine.bots.list(&who).await.map_err(server::fail)
 }
 
 #[server]
 pub async fn load_visitor_conversations(bot_id: String) -> Result<VisitorConversationList, ServerFnError> {
     let (engine, who) = server::required().await?;
     engine
+        .conversations
         .visitor_conversations(&who, &bot_id, 50, None)
         .await
         .map_err(server::fail)
@@ -140,6 +146,7 @@ pub async fn load_visitor_transcript(
 ) -> Result<MessageList, ServerFnError> {
     let (engine, who) = server::required().await?;
     engine
+        .conversations
         .visitor_transcript(&who, &bot_id, &visitor_id, &session_id, 200, None)
         .await
         .map_err(server::fail)

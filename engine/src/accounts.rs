@@ -1,7 +1,7 @@
 //! Accounts: register, log in, guests, widget visitors, tokens and the default bot.
 
 use std::collections::HashSet;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use protocol::objects::{Me, Role, User};
 use protocol::rest::{AuthResponse, WidgetBot, WidgetSessionResponse};
@@ -23,7 +23,11 @@ const MAX_NAME_CHARS: usize = 100;
 /// key at least as long as the hash output (256 bits).
 pub const MIN_SECRET_BYTES: usize = 32;
 
+/// Accounts and their tokens, over the storage they live in.
 pub struct Accounts {
+    store: Arc<dyn Store>,
+    /// The model of a new account's default bot (`BROOK_MODEL`).
+    default_model: String,
     keys: Keys,
     /// argon2id, bounded: at most one hash per core at once (issue 18).
     hasher: Hasher,
@@ -78,7 +82,9 @@ pub fn valid_email(email: &str) -> bool {
 
 impl Accounts {
     /// Loads (or creates, on first start) the signing secret and the revocation list.
-    pub async fn load(store: &dyn Store, configured_secret: Option<&str>) -> Result<Accounts> {
+    ///
+    /// `default_model` is the model a new account's default bot gets (`BROOK_MODEL`).
+    pub async fn load(store: Arc<dyn Store>, configured_secret: Option<&str>, default_model: &str) -> Result<Accounts> {
         let secret = match configured_secret {
             Some(s) => {
                 if s.len() < MIN_SECRET_BYTES {
@@ -98,6 +104,8 @@ impl Accounts {
         };
         let revoked = store.revoked_tokens(now_secs()).await?.into_iter().collect();
         Ok(Accounts {
+            store,
+            default_model: default_model.to_string(),
             keys: Keys::new(secret.as_bytes()),
             hasher: Hasher::new(),
             login_throttle: LoginThrottle::new(),
@@ -133,14 +141,7 @@ impl Accounts {
         (self.keys.encode(&claims), claims)
     }
 
-    pub async fn register(
-        &self,
-        store: &dyn Store,
-        default_model: &str,
-        email: &str,
-        password_plain: &str,
-        name: Option<&str>,
-    ) -> Result<AuthResponse> {
+    pub async fn register(&self, email: &str, password_plain: &str, name: Option<&str>) -> Result<AuthResponse> {
         let email = email.trim().to_lowercase();
         if !valid_email(&email) {
             return Err(Error::validation("email: not a valid email address"));
@@ -152,7 +153,7 @@ impl Accounts {
             return Err(Error::validation("password: must be at most 1024 bytes"));
         }
         let name = clean_name(name)?;
-        if store.user_by_email(&email).await?.is_some() {
+        if self.store.user_by_email(&email).await?.is_some() {
             return Err(Error::new(ErrorCode::Conflict, "email: already registered"));
         }
         let hash = self.hasher.hash(password_plain.to_string()).await.map_err(hash_error)?;
@@ -165,14 +166,14 @@ impl Accounts {
             bot_id: None,
             created_at: now_micros(),
         };
-        match store.insert_user(&user).await {
+        match self.store.insert_user(&user).await {
             Ok(()) => {}
             Err(crate::store::StoreError::Conflict(_)) => {
                 return Err(Error::new(ErrorCode::Conflict, "email: already registered"))
             }
             Err(e) => return Err(e.into()),
         }
-        ensure_default_bot(store, &user.id, default_model).await?;
+        ensure_default_bot(self.store.as_ref(), &user.id, &self.default_model).await?;
         let (token, _) = self.token_for(&user);
         Ok(AuthResponse {
             token,
@@ -184,7 +185,7 @@ impl Accounts {
     /// hasher's bound, whether the email is known, has no password or the
     /// password is over-long, so the answer's timing does not tell which emails
     /// exist; failures delay the account's next attempts ([`LoginThrottle`]).
-    pub async fn login(&self, store: &dyn Store, email: &str, password_plain: &str) -> Result<AuthResponse> {
+    pub async fn login(&self, email: &str, password_plain: &str) -> Result<AuthResponse> {
         let email = email.trim().to_lowercase();
         let bad = || Error::new(ErrorCode::InvalidCredentials, "wrong email or password");
         if let Err(wait) = self.login_throttle.check(&email) {
@@ -194,7 +195,7 @@ impl Accounts {
             )
             .with_retry_after_ms(wait.as_millis().max(1) as u64));
         }
-        let user = store.user_by_email(&email).await?;
+        let user = self.store.user_by_email(&email).await?;
         let too_long = password_plain.len() > MAX_PASSWORD_BYTES;
         let stored = user
             .as_ref()
@@ -217,7 +218,7 @@ impl Accounts {
         })
     }
 
-    pub async fn guest(&self, store: &dyn Store, default_model: &str) -> Result<AuthResponse> {
+    pub async fn guest(&self) -> Result<AuthResponse> {
         let user = UserRow {
             id: ids::new_id(),
             email: None,
@@ -227,8 +228,8 @@ impl Accounts {
             bot_id: None,
             created_at: now_micros(),
         };
-        store.insert_user(&user).await?;
-        ensure_default_bot(store, &user.id, default_model).await?;
+        self.store.insert_user(&user).await?;
+        ensure_default_bot(self.store.as_ref(), &user.id, &self.default_model).await?;
         let (token, _) = self.token_for(&user);
         Ok(AuthResponse {
             token,
@@ -238,12 +239,7 @@ impl Accounts {
 
     /// `POST /api/v1/widget/session`: a new visitor, or the same visitor again when
     /// it presents its previous token (expired is fine, up to 90 days old).
-    pub async fn visitor_session(
-        &self,
-        store: &dyn Store,
-        bot: &BotRow,
-        previous_token: Option<&str>,
-    ) -> Result<WidgetSessionResponse> {
+    pub async fn visitor_session(&self, bot: &BotRow, previous_token: Option<&str>) -> Result<WidgetSessionResponse> {
         let returning = match previous_token.map(str::trim).filter(|t| !t.is_empty()) {
             None => None,
             Some(t) => match self.keys.verify_ignoring_expiry(t) {
@@ -254,7 +250,7 @@ impl Accounts {
                         && c.bot.as_deref() == Some(bot.id.as_str())
                         && now_secs() - c.iat <= VISITOR_RETURN_SECS =>
                 {
-                    store.user_by_id(&c.sub).await?
+                    self.store.user_by_id(&c.sub).await?
                 }
                 _ => None,
             },
@@ -271,7 +267,7 @@ impl Accounts {
                     bot_id: Some(bot.id.clone()),
                     created_at: now_micros(),
                 };
-                store.insert_user(&u).await?;
+                self.store.insert_user(&u).await?;
                 u
             }
         };
@@ -288,8 +284,12 @@ impl Accounts {
         })
     }
 
-    pub async fn me(&self, store: &dyn Store, who: &Identity) -> Result<Me> {
-        let user = store.user_by_id(&who.user_id).await?.ok_or_else(Error::auth_required)?;
+    pub async fn me(&self, who: &Identity) -> Result<Me> {
+        let user = self
+            .store
+            .user_by_id(&who.user_id)
+            .await?
+            .ok_or_else(Error::auth_required)?;
         Ok(Me {
             id: user.id.clone(),
             email: user.email.clone(),
@@ -298,8 +298,9 @@ impl Accounts {
         })
     }
 
-    pub async fn user(&self, store: &dyn Store, who: &Identity) -> Result<User> {
-        Ok(store
+    pub async fn user(&self, who: &Identity) -> Result<User> {
+        Ok(self
+            .store
             .user_by_id(&who.user_id)
             .await?
             .ok_or_else(Error::auth_required)?
@@ -307,8 +308,12 @@ impl Accounts {
     }
 
     /// A fresh token for a valid one.
-    pub async fn refresh(&self, store: &dyn Store, who: &Identity) -> Result<AuthResponse> {
-        let user = store.user_by_id(&who.user_id).await?.ok_or_else(Error::auth_required)?;
+    pub async fn refresh(&self, who: &Identity) -> Result<AuthResponse> {
+        let user = self
+            .store
+            .user_by_id(&who.user_id)
+            .await?
+            .ok_or_else(Error::auth_required)?;
         let (token, _) = self.token_for(&user);
         Ok(AuthResponse {
             token,
@@ -317,14 +322,14 @@ impl Accounts {
     }
 
     /// Revokes the token: it stops working at once, on every transport (the
-    /// open streams are closed by [`crate::Engine::logout`]). Called with a
+    /// open streams are closed by [`crate::admission::Admission::logout`]). Called with a
     /// personal API key, revokes that key instead.
-    pub async fn logout(&self, store: &dyn Store, who: &Identity) -> Result<()> {
+    pub async fn logout(&self, who: &Identity) -> Result<()> {
         if let Some(key_id) = crate::api_keys::key_id_of(who) {
-            store.delete_api_key(&who.user_id, key_id).await?;
+            self.store.delete_api_key(&who.user_id, key_id).await?;
             return Ok(());
         }
-        store.revoke_token(&who.jti, who.exp).await?;
+        self.store.revoke_token(&who.jti, who.exp).await?;
         if let Ok(mut r) = self.revoked.write() {
             r.insert(who.jti.clone());
         }
@@ -332,23 +337,14 @@ impl Accounts {
     }
 
     /// Creates an account from the CLI (`brook user create`).
-    pub async fn create_user(
-        &self,
-        store: &dyn Store,
-        default_model: &str,
-        email: &str,
-        password_plain: &str,
-        name: Option<&str>,
-    ) -> Result<User> {
-        Ok(self
-            .register(store, default_model, email, password_plain, name)
-            .await?
-            .user)
+    pub async fn create_user(&self, email: &str, password_plain: &str, name: Option<&str>) -> Result<User> {
+        Ok(self.register(email, password_plain, name).await?.user)
     }
 
     /// A token for an existing account (`brook token`).
-    pub async fn token_for_email(&self, store: &dyn Store, email: &str) -> Result<String> {
-        let user = store
+    pub async fn token_for_email(&self, email: &str) -> Result<String> {
+        let user = self
+            .store
             .user_by_email(&email.trim().to_lowercase())
             .await?
             .ok_or_else(|| Error::not_found("account"))?;

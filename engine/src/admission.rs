@@ -4,19 +4,147 @@
 //! A caller is admitted when its token verifies, is not revoked, and — for a
 //! widget visitor — its bot still exists with the widget enabled. Long-lived
 //! streams (WebSocket, the SSE streams, long polls) register through
-//! [`Engine::subscribe`]; revoking a token ([`Engine::logout`]) or cutting off a
-//! bot's visitors ([`Engine::cut_off_visitors`]) cancels their
+//! [`Admission::subscribe`]; revoking a token ([`Admission::logout`]) or cutting
+//! off a bot's visitors ([`crate::bots::Bots::cut_off_visitors`]) cancels their
 //! [`Subscription::cut`], and each transport closes at once.
+//!
+//! A message is admitted when the server is not draining, its sender still may
+//! act, and neither the rate limit (`BROOK_RATE_LIMIT_PER_MIN`, per identity
+//! and for guests and visitors per IP, across the cluster) nor the daily quota
+//! refuses it ([`Admission::admit`]).
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use protocol::objects::Role;
 use protocol::ErrorCode;
 
+use crate::accounts::Accounts;
+use crate::api_keys::ApiKeys;
 use crate::auth::Identity;
+use crate::chat::quota::Quotas;
+use crate::cluster::Cluster;
 use crate::error::{Error, Result};
-use crate::hub::{Subscription, Transport};
-use crate::Engine;
+use crate::hub::{Hub, Subscription, Transport};
+use crate::limits::RateLimiter;
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::time::{micros_until_midnight, now_micros};
 
-impl Engine {
+/// Who may use Brook now, and whether a message may be accepted.
+pub struct Admission {
+    pub(crate) accounts: Arc<Accounts>,
+    pub(crate) api_keys: Arc<ApiKeys>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) quotas: Arc<Quotas>,
+    pub(crate) cluster: Option<Arc<Cluster>>,
+    /// Messages (and completions) per minute, per identity and per IP.
+    pub(crate) message_limiter: RateLimiter,
+    /// Register, login, guest and widget-session calls per IP.
+    pub auth_limiter: RateLimiter,
+    pub(crate) draining: AtomicBool,
+}
+
+impl Admission {
+    /// Refuses new messages and makes `/ready` answer 503 from now on.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the server is shutting down.
+    pub fn draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    /// Whether `user_id` may open one more long-lived stream
+    /// (`BROOK_MAX_CONNECTIONS_PER_IDENTITY`).
+    pub fn has_room(&self, user_id: &str) -> bool {
+        self.hub.registry.has_room(user_id)
+    }
+
+    /// Rate limit and daily quota; both come before anything is stored.
+    ///
+    /// Errors: `UNAVAILABLE` while draining; `AUTH_REQUIRED` / `NOT_FOUND` as
+    /// [`Self::admitted`]; `RATE_LIMITED` and `QUOTA_EXCEEDED` with `retry_after_ms`.
+    pub(crate) async fn admit(&self, who: &Identity, ip: Option<IpAddr>) -> Result<()> {
+        if self.draining() {
+            return Err(Error::unavailable("the server is shutting down; try again in a moment"));
+        }
+        // A visitor whose bot was removed a moment ago, on a connection not yet closed.
+        self.admitted(who).await?;
+        self.rate_check(who, ip).await?;
+        // Per identity and, for guests and visitors, per IP (issue 11 §4.6).
+        if self.quotas.spent(who, ip).await? {
+            let now = now_micros();
+            return Err(Error::new(ErrorCode::QuotaExceeded, "today's token quota is used up")
+                .with_retry_after_ms((micros_until_midnight(now) / 1000) as u64));
+        }
+        Ok(())
+    }
+
+    /// The message rate, here and (with Redis) across every node (issue 13).
+    async fn rate_check(&self, who: &Identity, ip: Option<IpAddr>) -> Result<()> {
+        let limited = |wait: Duration| {
+            Error::new(ErrorCode::RateLimited, "too many messages; slow down")
+                .with_retry_after_ms(wait.as_millis().max(1) as u64)
+        };
+        let ip = ip.filter(|_| who.role != Role::User);
+        self.message_limiter.check(&who.user_id).map_err(limited)?;
+        if let Some(ip) = ip {
+            self.message_limiter.check(&format!("ip:{ip}")).map_err(limited)?;
+        }
+        let Some(c) = &self.cluster else {
+            return Ok(());
+        };
+        let per_min = self.message_limiter.per_min();
+        if let Err(wait) = c.rate_check(&who.user_id, per_min).await {
+            self.message_limiter.refund(&who.user_id);
+            return Err(limited(wait));
+        }
+        if let Some(ip) = ip {
+            if let Err(wait) = c.rate_check(&format!("ip:{ip}"), per_min).await {
+                c.rate_refund(&who.user_id);
+                self.message_limiter.refund(&who.user_id);
+                self.message_limiter.refund(&format!("ip:{ip}"));
+                return Err(limited(wait));
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives back what [`Self::admit`] took from the rate limits, here and
+    /// across the cluster: the request was refused after all (a full queue)
+    /// and stored nothing.
+    pub(crate) fn refund(&self, who: &Identity, ip: Option<IpAddr>) {
+        let ip = ip.filter(|_| who.role != Role::User);
+        self.message_limiter.refund(&who.user_id);
+        if let Some(ip) = ip {
+            self.message_limiter.refund(&format!("ip:{ip}"));
+        }
+        if let Some(c) = &self.cluster {
+            c.rate_refund(&who.user_id);
+            if let Some(ip) = ip {
+                c.rate_refund(&format!("ip:{ip}"));
+            }
+        }
+    }
+
+    /// A send or completion refused before ack: `brook_refusals_total`, and
+    /// `brook_limit_refusals_total` when a limit refused it.
+    pub(crate) fn count_refusal(&self, e: &Error) {
+        self.metrics
+            .record(|| ::metrics::counter!("brook_refusals_total").increment(1));
+        match e.code {
+            ErrorCode::RateLimited => self.count_limit_refusal("messages"),
+            ErrorCode::QuotaExceeded => self.count_limit_refusal("quota"),
+            _ => {}
+        }
+    }
+
     /// The identity of `token`, if it may use Brook now.
     ///
     /// Errors: an invalid, expired or revoked token → `AUTH_REQUIRED` (the message
@@ -25,6 +153,7 @@ impl Engine {
     pub async fn identify(&self, token: &str) -> Result<Identity> {
         // A JWT or a personal API key (contract §10).
         let who = self
+            .api_keys
             .authenticate(token)
             .await
             .map_err(|e| Error::new(ErrorCode::AuthRequired, e.to_string()))?;
@@ -102,17 +231,9 @@ impl Engine {
     /// `POST /api/v1/auth/logout`: revokes the token for good (stored, so a
     /// restart does not revive it) and closes every stream opened with it.
     pub async fn logout(&self, who: &Identity) -> Result<()> {
-        self.accounts.logout(self.store.as_ref(), who).await?;
+        self.accounts.logout(who).await?;
         let closed = self.hub.registry.cut_token(&who.jti);
         tracing::info!(user_id = %who.user_id, closed, "token revoked; its connections closed");
         Ok(())
-    }
-
-    /// Closes the open streams of every visitor of `bot_id`, after the bot was
-    /// deleted or its widget disabled. Their later calls get `NOT_FOUND` from
-    /// [`Engine::admitted`].
-    pub fn cut_off_visitors(&self, bot_id: &str) {
-        let closed = self.hub.registry.cut_bot_visitors(bot_id);
-        tracing::info!(bot_id, closed, "bot's visitors cut off");
     }
 }

@@ -6,15 +6,18 @@
 //! secrets need no slow hash). Every request looks the hash up in storage, so a
 //! revocation (deleting the row) takes effect on the next request, on every node.
 
+use std::sync::Arc;
+
 use protocol::keys::{ApiKey, CreatedApiKey, API_KEY_PREFIX};
 use protocol::objects::Role;
 use sha2::{Digest, Sha256};
 
+use crate::accounts::Accounts;
 use crate::auth::{Identity, TokenError};
-use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::hub::Hub;
 use crate::ids;
-use crate::store::ApiKeyRow;
+use crate::store::{ApiKeyRow, Store};
 use crate::time::{now_micros, rfc3339};
 
 /// Random characters after the prefix: 43 × log2(62) ≈ 256 bits.
@@ -64,11 +67,18 @@ fn users_only(who: &Identity) -> Result<()> {
     Ok(())
 }
 
-impl Engine {
+/// Personal API keys: create, list, revoke, and authenticate a bearer token.
+pub struct ApiKeys {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) accounts: Arc<Accounts>,
+    pub(crate) hub: Arc<Hub>,
+}
+
+impl ApiKeys {
     /// `POST /api/v1/keys`: a new key for a `user` (`403` for guests and
     /// visitors, `422` for a blank or long name or too many keys).
     #[tracing::instrument(skip_all, fields(user_id = %who.user_id))]
-    pub async fn create_api_key(&self, who: &Identity, name: &str) -> Result<CreatedApiKey> {
+    pub async fn create(&self, who: &Identity, name: &str) -> Result<CreatedApiKey> {
         users_only(who)?;
         let name = name.trim();
         let n = name.chars().count();
@@ -102,7 +112,7 @@ impl Engine {
     }
 
     /// `GET /api/v1/keys`: the caller's keys, newest first (empty for guests and visitors).
-    pub async fn list_api_keys(&self, who: &Identity) -> Result<Vec<ApiKey>> {
+    pub async fn list(&self, who: &Identity) -> Result<Vec<ApiKey>> {
         if who.role != Role::User {
             return Ok(Vec::new());
         }
@@ -118,7 +128,7 @@ impl Engine {
     /// `DELETE /api/v1/keys/{id}`: revokes at once; another user's or an unknown
     /// key is `NOT_FOUND`.
     #[tracing::instrument(skip_all, fields(user_id = %who.user_id, key_id = %id))]
-    pub async fn revoke_api_key(&self, who: &Identity, id: &str) -> Result<()> {
+    pub async fn revoke(&self, who: &Identity, id: &str) -> Result<()> {
         if who.role != Role::User || !self.store.delete_api_key(&who.user_id, id).await? {
             return Err(Error::not_found("API key"));
         }

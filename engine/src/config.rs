@@ -12,6 +12,7 @@ use std::time::Duration;
 use clap::Args;
 use ipnet::IpNet;
 
+mod checks;
 pub mod connections;
 
 pub use connections::{ConnectionLimits, ConnectionSettings};
@@ -250,7 +251,7 @@ pub struct Settings {
     pub connections: ConnectionSettings,
 }
 
-fn present(v: &Option<String>) -> Option<&str> {
+pub(crate) fn present(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
@@ -287,127 +288,20 @@ fn parse_switch(name: &'static str, v: &Option<String>, default: bool) -> Result
 
 impl Config {
     /// Checks every setting and applies the contract's defaults.
+    ///
+    /// Errors: [`ConfigError::Invalid`] naming the variable, its value (URLs
+    /// redacted) and what was expected; [`ConfigError::Missing`] for the
+    /// OpenAI key the default OpenAI endpoint needs.
     pub fn from_settings(s: &Settings) -> Result<Config, ConfigError> {
         let d = Config::default();
-        let addr = match present(&s.addr) {
-            None => d.addr,
-            Some(a) => listen_addr(a).ok_or_else(|| ConfigError::Invalid {
-                name: "LEPTOS_SITE_ADDR (--addr)",
-                value: a.to_string(),
-                reason: "expected host:port with a known host, e.g. 127.0.0.1:3000 or localhost:3000".into(),
-            })?,
-        };
-        let database_url = present(&s.database_url).map(str::to_string).unwrap_or(d.database_url);
-        if !(database_url.starts_with("sqlite:")
-            || database_url.starts_with("postgres://")
-            || database_url.starts_with("postgresql://"))
-        {
-            return Err(ConfigError::Invalid {
-                name: "DATABASE_URL",
-                value: redact_url(&database_url),
-                reason: "expected sqlite://… or postgres://…".into(),
-            });
-        }
-        let redis_url = present(&s.redis_url).map(str::to_string);
-        if let Some(r) = &redis_url {
-            if !(r.starts_with("redis://") || r.starts_with("rediss://")) {
-                return Err(ConfigError::Invalid {
-                    name: "REDIS_URL",
-                    value: redact_url(r),
-                    reason: "expected redis://host:port".into(),
-                });
-            }
-        }
-        let openai_api_key = present(&s.openai_api_key).map(str::to_string);
-        let base_given = present(&s.openai_base_url).map(str::to_string);
-        let openai_base_url = base_given
-            .clone()
-            .unwrap_or_else(|| DEFAULT_OPENAI_BASE_URL.to_string());
-        let provider = match present(&s.provider).map(str::to_ascii_lowercase).as_deref() {
-            None if openai_api_key.is_some() || base_given.is_some() => ProviderKind::OpenAi,
-            None => ProviderKind::Demo,
-            Some("openai") => ProviderKind::OpenAi,
-            Some("demo") => ProviderKind::Demo,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    name: "BROOK_PROVIDER",
-                    value: other.to_string(),
-                    reason: "expected openai or demo".into(),
-                })
-            }
-        };
-        if provider == ProviderKind::OpenAi {
-            let parsed = url::Url::parse(&openai_base_url).map_err(|e| ConfigError::Invalid {
-                name: "OPENAI_BASE_URL",
-                value: openai_base_url.clone(),
-                reason: format!("not a URL ({e})"),
-            })?;
-            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-                return Err(ConfigError::Invalid {
-                    name: "OPENAI_BASE_URL",
-                    value: openai_base_url.clone(),
-                    reason: "expected an http:// or https:// URL".into(),
-                });
-            }
-            if openai_api_key.is_none() && parsed.host_str() == Some("api.openai.com") {
-                return Err(ConfigError::Missing(
-                    "OPENAI_API_KEY is not set, and the openai provider with the default OPENAI_BASE_URL needs it \
-                     (set OPENAI_API_KEY, point OPENAI_BASE_URL at a local server, or use BROOK_PROVIDER=demo)"
-                        .into(),
-                ));
-            }
-        }
+        let addr = checks::addr(s, d.addr)?;
+        let database_url = checks::database_url(s, d.database_url)?;
+        let redis_url = checks::redis_url(s)?;
+        let (provider, openai_api_key, openai_base_url) = checks::provider(s)?;
         let model = present(&s.model).map(str::to_string).unwrap_or(d.model);
-        let models = match present(&s.models) {
-            None => vec![model.clone()],
-            Some(list) => {
-                let mut v: Vec<String> = list
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|m| !m.is_empty())
-                    .map(str::to_string)
-                    .collect();
-                if v.is_empty() {
-                    return Err(ConfigError::Invalid {
-                        name: "BROOK_MODELS",
-                        value: list.to_string(),
-                        reason: "expected a comma-separated list of model names".into(),
-                    });
-                }
-                if !v.contains(&model) {
-                    v.insert(0, model.clone());
-                }
-                v
-            }
-        };
-        let log_format = match present(&s.log_format).map(str::to_ascii_lowercase).as_deref() {
-            None | Some("text") | Some("pretty") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    name: "BROOK_LOG_FORMAT",
-                    value: other.to_string(),
-                    reason: "expected text or json".into(),
-                })
-            }
-        };
-        let trusted_proxies = match present(&s.trusted_proxies) {
-            None => Vec::new(),
-            Some(list) => list
-                .split(',')
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .map(|c| {
-                    c.parse::<IpNet>()
-                        .or_else(|_| c.parse::<std::net::IpAddr>().map(IpNet::from))
-                        .map_err(|_| ConfigError::Invalid {
-                            name: "BROOK_TRUSTED_PROXIES",
-                            value: c.to_string(),
-                            reason: "expected CIDRs such as 10.0.0.0/8,127.0.0.1".into(),
-                        })
-                })
-                .collect::<Result<_, _>>()?,
-        };
+        let models = checks::models(s, &model)?;
+        let log_format = checks::log_format(s)?;
+        let trusted_proxies = checks::trusted_proxies(s)?;
         let max_message_chars = parse_num("BROOK_MAX_MESSAGE_CHARS", &s.max_message_chars, d.max_message_chars)?;
         Ok(Config {
             addr,
@@ -479,7 +373,7 @@ impl Config {
 
 /// `ip:port`, or `host:port` resolved once at start-up (IPv4 preferred, as
 /// `localhost` usually means to the people who type it).
-fn listen_addr(raw: &str) -> Option<SocketAddr> {
+pub(crate) fn listen_addr(raw: &str) -> Option<SocketAddr> {
     if let Ok(a) = raw.parse::<SocketAddr>() {
         return Some(a);
     }

@@ -1,14 +1,28 @@
-//! Reading conversations and their messages, for the owner and, read-only, for
-//! the owner of a bot whose visitors they are.
+//! Conversations and their messages: read, renamed and deleted by their owner,
+//! and read-only for the owner of a bot whose visitors they are.
 
-use crate::chat::Surface;
-use protocol::objects::{Conversation, Message, MessageRole, Role};
+use std::sync::Arc;
+use std::time::Duration;
+
+use protocol::objects::{Conversation, FinishReason, Message, MessageRole, Role};
 use protocol::rest::{ConversationList, MessageList, VisitorConversationList};
 
 use crate::auth::Identity;
-use crate::engine::Engine;
+use crate::bots::own_bot;
+use crate::chat::announce::Announcer;
+use crate::chat::runner::Runner;
+use crate::chat::scheduler::Scheduler;
+use crate::chat::{frames, Surface};
 use crate::error::{Error, Result};
-use crate::store::{search_terms, ConversationQuery, Cursor};
+use crate::hub::{Event, Hub};
+use crate::people::presence::Presence;
+use crate::store::{search_terms, ConversationQuery, Cursor, Store};
+use crate::time::now_micros;
+
+/// Longest title, in Unicode scalar values.
+const MAX_TITLE_CHARS: usize = 200;
+/// How long a deletion waits for a stopped reply to be stored.
+const STOP_GRACE: Duration = Duration::from_secs(3);
 
 const MAX_QUERY_CHARS: usize = 200;
 
@@ -33,8 +47,19 @@ fn keyset_page(rows: &mut Vec<crate::store::ConversationRow>, limit: i64) -> Opt
     }
 }
 
-impl Engine {
-    pub async fn list_conversations(
+/// Reads, renames and deletes conversations.
+pub struct Conversations {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) scheduler: Arc<Scheduler>,
+    pub(crate) runner: Arc<Runner>,
+    pub(crate) announcer: Announcer,
+    pub(crate) presence: Arc<Presence>,
+}
+
+impl Conversations {
+    /// A page of the caller's conversations, newest first, optionally matching `q`.
+    pub async fn list(
         &self,
         who: &Identity,
         limit: i64,
@@ -61,7 +86,7 @@ impl Engine {
         })
     }
 
-    pub async fn get_conversation(&self, who: &Identity, id: &str) -> Result<Conversation> {
+    pub async fn get(&self, who: &Identity, id: &str) -> Result<Conversation> {
         Surface::Http.check_session_id(id)?;
         self.store
             .conversation(&who.user_id, id)
@@ -71,13 +96,7 @@ impl Engine {
     }
 
     /// A page of messages, oldest first, ending before `before` (a message id).
-    pub async fn list_messages(
-        &self,
-        who: &Identity,
-        id: &str,
-        limit: i64,
-        before: Option<&str>,
-    ) -> Result<MessageList> {
+    pub async fn messages(&self, who: &Identity, id: &str, limit: i64, before: Option<&str>) -> Result<MessageList> {
         Surface::Http.check_session_id(id)?;
         if self.store.conversation(&who.user_id, id).await?.is_none() {
             return Err(Error::not_found("conversation"));
@@ -134,7 +153,7 @@ impl Engine {
         limit: i64,
         raw_cursor: Option<&str>,
     ) -> Result<VisitorConversationList> {
-        let bot = self.own_bot(who, bot_id).await?;
+        let bot = own_bot(self.store.as_ref(), who, bot_id).await?;
         let after = cursor(raw_cursor)?;
         let mut rows = self
             .store
@@ -146,7 +165,7 @@ impl Engine {
                 .iter()
                 .map(|r| {
                     let mut item = r.to_visitor_conversation();
-                    self.people.fill(&mut item);
+                    self.presence.fill(&mut item);
                     item
                 })
                 .collect(),
@@ -164,7 +183,7 @@ impl Engine {
         limit: i64,
         before: Option<&str>,
     ) -> Result<MessageList> {
-        let bot = self.own_bot(who, bot_id).await?;
+        let bot = own_bot(self.store.as_ref(), who, bot_id).await?;
         Surface::Http.check_session_id(session_id)?;
         let visitor = self.store.user_by_id(visitor_id).await?;
         let ok = visitor.is_some_and(|v| v.role == Role::Visitor && v.bot_id.as_deref() == Some(bot.id.as_str()));
@@ -176,5 +195,62 @@ impl Engine {
             _ => return Err(Error::not_found("conversation")),
         }
         self.messages_page(visitor_id, session_id, limit, before).await
+    }
+
+    /// Renames a conversation; a blank title or one over 200 characters is
+    /// `VALIDATION_ERROR`, an unknown or foreign conversation `NOT_FOUND`.
+    pub async fn rename(&self, who: &Identity, session_id: &str, title: &str) -> Result<Conversation> {
+        let title = title.trim();
+        if title.is_empty() {
+            return Err(Error::validation("title: must not be empty"));
+        }
+        if title.chars().count() > MAX_TITLE_CHARS {
+            return Err(Error::validation("title: must be at most 200 characters"));
+        }
+        let row = self
+            .store
+            .rename_conversation(&who.user_id, session_id, title, now_micros())
+            .await?
+            .ok_or_else(|| Error::not_found("conversation"))?;
+        self.announcer.conversation_updated(&row);
+        Ok(row.to_conversation())
+    }
+
+    /// Stops the conversation's replies (`finish_reason: stopped`), then deletes
+    /// it with its messages.
+    pub async fn delete(&self, who: &Identity, session_id: &str) -> Result<()> {
+        if self.store.conversation(&who.user_id, session_id).await?.is_none() {
+            return Err(Error::not_found("conversation"));
+        }
+        let running = self
+            .scheduler
+            .running(&who.user_id, session_id)
+            .and_then(|id| self.hub.reply(&id));
+        for job in self
+            .scheduler
+            .stop_all(Some((&who.user_id, session_id)), FinishReason::Stopped)
+        {
+            self.runner.finish_unstarted(&job, FinishReason::Stopped).await;
+        }
+        if let Some(log) = running {
+            // Give the runner a moment to store the stopped reply and say `complete`.
+            let mut f = log.follow(crate::hub::Filter::After(u64::MAX));
+            let _ = tokio::time::timeout(STOP_GRACE, async { while f.next_batch().await.is_some() {} }).await;
+        }
+        self.store.delete_conversation(&who.user_id, session_id).await?;
+        self.hub.registry.forget_conversation(&who.user_id, session_id);
+        let frame = frames::conversation_deleted(session_id);
+        self.hub.registry.publish_owner(
+            &who.user_id,
+            Event::Deleted {
+                session_id: session_id.to_string(),
+                frame: frame.clone().into(),
+            },
+        );
+        if let Some(bot) = who.bot_id.as_deref().filter(|_| who.role == Role::Visitor) {
+            self.announcer
+                .to_bot_owner(bot, &who.user_id, &frame, "conversation_deleted");
+        }
+        Ok(())
     }
 }

@@ -162,107 +162,102 @@ impl Metrics {
     }
 }
 
+/// `(name, unit, help)` of every gauge Brook records.
+const GAUGES: &[(&str, Option<Unit>, &str)] = &[
+    (
+        "process_start_time_seconds",
+        Some(Unit::Seconds),
+        "Start time of the process since the Unix epoch.",
+    ),
+    (
+        "brook_build_info",
+        None,
+        "Always 1; the label `version` is the running build's.",
+    ),
+    ("brook_uptime_seconds", Some(Unit::Seconds), "Seconds since start."),
+    (
+        "brook_connections",
+        None,
+        "Open WebSocket, SSE and long-poll streams, by transport.",
+    ),
+    (
+        "brook_conversations_in_flight",
+        None,
+        "Conversations with a reply generating or waiting.",
+    ),
+    (
+        "brook_replies_active",
+        None,
+        "Replies generating now (holding one of BROOK_MAX_ACTIVE_REPLIES).",
+    ),
+    (
+        "brook_replies_queued",
+        None,
+        "Replies accepted and waiting for their turn or for a generation slot.",
+    ),
+    ("brook_reply_logs_held", None, "Reply logs kept in memory for resume."),
+    (
+        "brook_redis_up",
+        None,
+        "With REDIS_URL: 1 while Redis answers, 0 while this node runs degraded.",
+    ),
+];
+
+/// `(name, help)` of every counter (counters have no unit).
+const COUNTERS: &[(&str, &str)] = &[
+    ("brook_cluster_dropped_total", "Redis commands (cross-node events, Stream entries, leases) dropped while Redis was unreachable."),
+    ("brook_messages_total", "User messages and API completions accepted."),
+    ("brook_feedback_total", "Ratings given on answers (§9.4), by bot and rating."),
+    ("brook_duplicate_sends_total", "Sends answered with an earlier ack (repeated client_id)."),
+    ("brook_refusals_total", "Sends and API completions refused before ack, for any reason."),
+    ("brook_limit_refusals_total", "Requests refused by a limit, by limit: messages (per-minute rate and concurrency), quota (daily tokens), \
+         auth (sign-in rate), connections (streams per identity)."),
+    ("brook_tokens_total", "Text deltas streamed from the model (one per upstream chunk, about one token), counted as they arrive."),
+    ("brook_usage_tokens_total", "Tokens the model reported (or Brook estimated) per finished reply, by bot, model and type (prompt, completion)."),
+    ("brook_replies_finished_total", "Replies finished, by finish reason."),
+    ("brook_upstream_errors_total", "Failed attempts to get text from the model, by kind (retried ones included)."),
+    ("brook_resumes_total", "Replies resumed from a sequence number, by transport."),
+    ("brook_slow_consumer_closes_total", "Streams closed because the client stopped reading, by transport."),
+];
+
+/// `(name, help)` of every histogram (all in seconds).
+const HISTOGRAMS: &[(&str, &str)] = &[
+    (
+        "brook_time_to_first_token_seconds",
+        "From a reply's turn to generate to its first text, by surface (chat, openai).",
+    ),
+    (
+        "brook_reply_duration_seconds",
+        "From a reply's turn to generate to its end, by finish reason.",
+    ),
+    (
+        "brook_upstream_latency_seconds",
+        "From a request to the model to its first streamed event (per attempt).",
+    ),
+    (
+        "brook_http_request_duration_seconds",
+        "HTTP requests until the response head, by method, route template and status.",
+    ),
+    (
+        "brook_ack_latency_seconds",
+        "From a received message to its ack, by transport (websocket, http).",
+    ),
+];
+
 /// `# HELP` texts and units of every metric Brook records.
 fn describe_all() {
-    describe_gauge!(
-        "process_start_time_seconds",
-        Unit::Seconds,
-        "Start time of the process since the Unix epoch."
-    );
-    describe_gauge!(
-        "brook_build_info",
-        "Always 1; the label `version` is the running build's."
-    );
-    describe_gauge!("brook_uptime_seconds", Unit::Seconds, "Seconds since start.");
-    describe_gauge!(
-        "brook_connections",
-        "Open WebSocket, SSE and long-poll streams, by transport."
-    );
-    describe_gauge!(
-        "brook_conversations_in_flight",
-        "Conversations with a reply generating or waiting."
-    );
-    describe_gauge!(
-        "brook_replies_active",
-        "Replies generating now (holding one of BROOK_MAX_ACTIVE_REPLIES)."
-    );
-    describe_gauge!(
-        "brook_replies_queued",
-        "Replies accepted and waiting for their turn or for a generation slot."
-    );
-    describe_gauge!("brook_reply_logs_held", "Reply logs kept in memory for resume.");
-    describe_gauge!(
-        "brook_redis_up",
-        "With REDIS_URL: 1 while Redis answers, 0 while this node runs degraded."
-    );
-    describe_counter!(
-        "brook_cluster_dropped_total",
-        "Redis commands (cross-node events, Stream entries, leases) dropped while Redis was unreachable."
-    );
-    describe_counter!("brook_messages_total", "User messages and API completions accepted.");
-    describe_counter!(
-        "brook_feedback_total",
-        "Ratings given on answers (§9.4), by bot and rating."
-    );
-    describe_counter!(
-        "brook_duplicate_sends_total",
-        "Sends answered with an earlier ack (repeated client_id)."
-    );
-    describe_counter!(
-        "brook_refusals_total",
-        "Sends and API completions refused before ack, for any reason."
-    );
-    describe_counter!(
-        "brook_limit_refusals_total",
-        "Requests refused by a limit, by limit: messages (per-minute rate and concurrency), quota (daily tokens), \
-         auth (sign-in rate), connections (streams per identity)."
-    );
-    describe_counter!(
-        "brook_tokens_total",
-        "Text deltas streamed from the model (one per upstream chunk, about one token), counted as they arrive."
-    );
-    describe_counter!(
-        "brook_usage_tokens_total",
-        "Tokens the model reported (or Brook estimated) per finished reply, by bot, model and type (prompt, completion)."
-    );
-    describe_counter!("brook_replies_finished_total", "Replies finished, by finish reason.");
-    describe_counter!(
-        "brook_upstream_errors_total",
-        "Failed attempts to get text from the model, by kind (retried ones included)."
-    );
-    describe_counter!(
-        "brook_resumes_total",
-        "Replies resumed from a sequence number, by transport."
-    );
-    describe_counter!(
-        "brook_slow_consumer_closes_total",
-        "Streams closed because the client stopped reading, by transport."
-    );
-    describe_histogram!(
-        "brook_time_to_first_token_seconds",
-        Unit::Seconds,
-        "From a reply's turn to generate to its first text, by surface (chat, openai)."
-    );
-    describe_histogram!(
-        "brook_reply_duration_seconds",
-        Unit::Seconds,
-        "From a reply's turn to generate to its end, by finish reason."
-    );
-    describe_histogram!(
-        "brook_upstream_latency_seconds",
-        Unit::Seconds,
-        "From a request to the model to its first streamed event (per attempt)."
-    );
-    describe_histogram!(
-        "brook_http_request_duration_seconds",
-        Unit::Seconds,
-        "HTTP requests until the response head, by method, route template and status."
-    );
-    describe_histogram!(
-        "brook_ack_latency_seconds",
-        Unit::Seconds,
-        "From a received message to its ack, by transport (websocket, http)."
-    );
+    for &(name, unit, help) in GAUGES {
+        match unit {
+            Some(u) => describe_gauge!(name, u, help),
+            None => describe_gauge!(name, help),
+        }
+    }
+    for &(name, help) in COUNTERS {
+        describe_counter!(name, help);
+    }
+    for &(name, help) in HISTOGRAMS {
+        describe_histogram!(name, Unit::Seconds, help);
+    }
 }
 
 #[cfg(test)]

@@ -43,13 +43,13 @@ pub async fn migrate(config: &Config) -> CmdResult {
 
 pub async fn user(config: &Config, cmd: UserCommand) -> CmdResult {
     let s = open(config).await?;
-    let accounts = Accounts::load(s.as_ref(), config.jwt_secret.as_deref())
+    let accounts = Accounts::load(s.clone(), config.jwt_secret.as_deref(), &config.model)
         .await
         .map_err(|e| e.message)?;
     match cmd {
         UserCommand::Create { email, password, name } => {
             let user = accounts
-                .create_user(s.as_ref(), &config.model, &email, &password, name.as_deref())
+                .create_user(&email, &password, name.as_deref())
                 .await
                 .map_err(|e| e.message)?;
             println!("created user {} <{}>", user.id, user.email.unwrap_or_default());
@@ -61,13 +61,10 @@ pub async fn user(config: &Config, cmd: UserCommand) -> CmdResult {
 
 pub async fn token(config: &Config, email: &str) -> CmdResult {
     let s = open(config).await?;
-    let accounts = Accounts::load(s.as_ref(), config.jwt_secret.as_deref())
+    let accounts = Accounts::load(s.clone(), config.jwt_secret.as_deref(), &config.model)
         .await
         .map_err(|e| e.message)?;
-    let t = accounts
-        .token_for_email(s.as_ref(), email)
-        .await
-        .map_err(|e| e.message)?;
+    let t = accounts.token_for_email(email).await.map_err(|e| e.message)?;
     println!("{t}");
     s.close().await;
     Ok(())
@@ -84,7 +81,8 @@ pub async fn bot(config: &Config, cmd: BotCommand) -> CmdResult {
             allowed_origin,
         } => {
             let bot = engine
-                .create_bot_for(
+                .bots
+                .create_for(
                     &owner,
                     &name,
                     system_prompt.as_deref(),
@@ -110,11 +108,11 @@ pub async fn bot(config: &Config, cmd: BotCommand) -> CmdResult {
             Ok(())
         }
         BotCommand::List => {
-            let bots = engine.store.all_bots().await.map_err(|e| e.to_string())?;
+            let bots = engine.bots.all().await.map_err(|e| e.to_string())?;
             println!("{:<38} {:<24} {:<30} {:<8} PUBLIC KEY", "ID", "NAME", "OWNER", "WIDGET");
             for b in bots {
                 let owner = engine
-                    .store
+                    .store()
                     .user_by_id(&b.owner_id)
                     .await
                     .ok()
@@ -133,7 +131,7 @@ pub async fn bot(config: &Config, cmd: BotCommand) -> CmdResult {
             Ok(())
         }
     };
-    engine.store.close().await;
+    engine.store().close().await;
     result
 }
 

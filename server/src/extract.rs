@@ -98,7 +98,7 @@ async fn authenticate(parts: &Parts, state: &AppState, allow_query: bool) -> Res
     let Some((token, via_cookie)) = presented_token(parts, allow_query)? else {
         return Err(HttpError::new(ErrorCode::AuthRequired, "authentication required"));
     };
-    let who = state.engine.identify(&token).await?;
+    let who = state.engine.admission.identify(&token).await?;
     if via_cookie {
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {

@@ -131,10 +131,10 @@ pub async fn spawn(config: Config) -> Result<Running, ServeError> {
             let token = token.clone();
             async move {
                 token.cancelled().await;
-                if engine.cluster.is_some() {
+                if engine.clustered() {
                     // Other nodes serve the clients and read the replies that
                     // finish here from Redis: close connections at once.
-                    engine.start_draining();
+                    engine.admission.start_draining();
                     close.cancel();
                 }
                 engine.drain().await;
@@ -145,7 +145,7 @@ pub async fn spawn(config: Config) -> Result<Running, ServeError> {
         let (served, ()) = tokio::join!(serve, drained);
         // Connections were told to close; give their close frames a moment.
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        task_engine.store.close().await;
+        task_engine.store().close().await;
         served?;
         Ok(())
     });

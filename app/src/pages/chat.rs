@@ -35,7 +35,8 @@ pub async fn open_conversation(id: Option<String>, new: bool) -> Result<Opened, 
         (Some(id), _) => Some(id),
         (None, true) => None,
         (None, false) => engine
-            .list_conversations(&who, 1, None, None)
+            .conversations
+            .list(&who, 1, None, None)
             .await
             .ok()
             .and_then(|l| l.conversations.into_iter().next())
@@ -49,9 +50,9 @@ pub async fn open_conversation(id: Option<String>, new: bool) -> Result<Opened, 
             page: None,
         });
     };
-    let conv = engine.get_conversation(&who, &id).await.ok();
+    let conv = engine.conversations.get(&who, &id).await.ok();
     let page = match &conv {
-        Some(_) => engine.list_messages(&who, &id, 40, None).await.ok(),
+        Some(_) => engine.conversations.messages(&who, &id, 40, None).await.ok(),
         None => None,
     };
     Ok(Opened {

@@ -14,7 +14,7 @@ use crate::rest;
 #[server]
 pub async fn load_api_keys() -> Result<Vec<ApiKey>, ServerFnError> {
     let (engine, who) = crate::api::server::required().await?;
-    engine.list_api_keys(&who).await.map_err(crate::api::server::fail)
+    engine.api_keys.list(&who).await.map_err(crate::api::server::fail)
 }
 
 #[component]

@@ -2,16 +2,25 @@
 //! events around them. Every transport (WebSocket, HTTP, SSE, long poll) calls
 //! these, so they all keep the same guarantees and answer with the same codes.
 
+pub mod announce;
+mod attempt;
 pub mod context;
+pub mod exchange;
+mod finalize;
 pub mod frames;
-mod observe;
+pub(crate) mod observe;
 pub mod quota;
-pub(crate) mod runner;
+pub mod replies;
+pub mod runner;
 pub mod scheduler;
-mod service;
 pub mod stateless;
+pub mod typing;
+pub mod validate;
+pub mod view;
 
-pub use service::{stored_complete, Redo, ReplyView, SendMessage, Surface};
+pub use exchange::{Redo, SendMessage};
+pub use validate::Surface;
+pub use view::{stored_complete, ReplyView};
 
 /// A conversation's first title: the first words of its first message.
 pub fn title_from(message: &str) -> String {

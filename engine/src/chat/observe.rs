@@ -2,12 +2,13 @@
 //! and the stateless (OpenAI-compatible) completions alike. The metrics and
 //! what to alert on: `docs/operations.md`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use ::metrics::{counter, histogram, Counter};
 use protocol::objects::{FinishReason, Usage};
 
-use crate::engine::Engine;
+use crate::metrics::Metrics;
 use crate::provider::ProviderError;
 
 /// The `kind` label of `brook_upstream_errors_total`.
@@ -56,7 +57,18 @@ pub(crate) struct Generated<'a> {
     pub model: &'a str,
 }
 
-impl Engine {
+/// The metrics of generating: shared by the reply runner and the stateless
+/// completions; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct GenerationMetrics {
+    metrics: Arc<Metrics>,
+}
+
+impl GenerationMetrics {
+    pub(crate) fn new(metrics: Arc<Metrics>) -> GenerationMetrics {
+        GenerationMetrics { metrics }
+    }
+
     /// `brook_tokens_total`, registered once per reply so that each streamed
     /// delta costs one atomic add.
     pub(crate) fn token_counter(&self) -> Counter {

@@ -16,8 +16,7 @@ use std::sync::{Arc, Mutex};
 use protocol::objects::Role;
 
 use crate::auth::Identity;
-use crate::engine::Engine;
-use crate::store::StoreResult;
+use crate::store::{Store, StoreResult};
 use crate::time::{now_micros, utc_day};
 
 /// The keys one reply's tokens count against, all with the same daily limit.
@@ -129,11 +128,60 @@ impl QuotaMeter {
     }
 }
 
-impl Engine {
+/// The daily limits of completion tokens per role (`BROOK_DAILY_TOKENS_USER`,
+/// `_GUEST`, `_VISITOR`); `0` is unlimited.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DailyTokens {
+    pub user: u64,
+    pub guest: u64,
+    pub visitor: u64,
+}
+
+impl DailyTokens {
+    fn of(&self, role: Role) -> u64 {
+        match role {
+            Role::User => self.user,
+            Role::Guest => self.guest,
+            Role::Visitor => self.visitor,
+        }
+    }
+}
+
+/// The daily quotas: scopes, meters and the usage they are counted from.
+pub struct Quotas {
+    store: Arc<dyn Store>,
+    daily: DailyTokens,
+    /// Tokens of replies generating now, per quota key.
+    live: LiveUsage,
+}
+
+impl Quotas {
+    pub fn new(store: Arc<dyn Store>, daily: DailyTokens) -> Quotas {
+        Quotas {
+            store,
+            daily,
+            live: LiveUsage::default(),
+        }
+    }
+
+    /// This node's live and settled usage, which meters charge.
+    pub fn live(&self) -> &LiveUsage {
+        &self.live
+    }
+
+    /// Whether the quota of `who` from `ip` is used up today (checked before a
+    /// message is stored).
+    pub(crate) async fn spent(&self, who: &Identity, ip: Option<IpAddr>) -> StoreResult<bool> {
+        match self.scope(who, ip) {
+            None => Ok(false),
+            Some(scope) => Ok(self.meter(&scope).await?.spent(&self.live)),
+        }
+    }
+
     /// The quota a message of `who` from `ip` counts against, or `None` when the
     /// role's daily quota is `0` (unlimited).
-    pub(crate) fn quota_scope(&self, who: &Identity, ip: Option<IpAddr>) -> Option<Arc<QuotaScope>> {
-        let limit = self.config.daily_tokens(who.role);
+    pub(crate) fn scope(&self, who: &Identity, ip: Option<IpAddr>) -> Option<Arc<QuotaScope>> {
+        let limit = self.daily.of(who.role);
         if limit == 0 {
             return None;
         }
@@ -147,13 +195,13 @@ impl Engine {
     }
 
     /// Reads today's stored usage of every key and starts metering a reply.
-    pub(crate) async fn quota_meter(&self, scope: &Arc<QuotaScope>) -> StoreResult<QuotaMeter> {
+    pub(crate) async fn meter(&self, scope: &Arc<QuotaScope>) -> StoreResult<QuotaMeter> {
         let day = utc_day(now_micros());
         let mut base = Vec::with_capacity(scope.keys.len());
         for k in &scope.keys {
             // Settled first: a reply settling in between is counted twice (it
             // stops early), never missed.
-            let (_, settled) = self.live_usage.of(k);
+            let (_, settled) = self.live.of(k);
             let stored = self.store.usage(k, &day).await?.max(0) as u64;
             base.push((stored, settled));
         }
@@ -184,7 +232,7 @@ impl Engine {
             }
         }
         if let Some(s) = scope {
-            self.live_usage.settle(s, tokens, charged);
+            self.live.settle(s, tokens, charged);
         }
     }
 }

@@ -1,29 +1,33 @@
 //! Generating one reply: its own task, belonging to no connection.
 //!
-//! The runner waits for its turn, announces the reply, streams the provider's
-//! text into the reply's log (encoded once per token), checkpoints the text to
-//! storage at most once a second (never per token), and finally stores the reply
-//! and appends `complete`. Only `stop`, an upstream failure or shutdown end it
-//! early; a client going away does not.
+//! The [`Runner`] waits for the reply's turn, announces it, streams the
+//! provider's text into the reply's log (encoded once per token; see
+//! [`super::attempt`]), checkpoints the text to storage at most once a second
+//! (never per token), and finally stores the reply and appends `complete`
+//! ([`super::finalize`]). Only `stop`, an upstream failure or shutdown end it
+//! early; a client going away does not. Every line a reply logs, the
+//! provider's included, is inside one `reply` span carrying `reply_id`,
+//! `session_id` and `bot`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use protocol::frames::{Complete, ErrorFrame, ProgressStep};
-use protocol::objects::{FinishReason, MessageStatus, ReplyMetadata, Usage};
-use protocol::ErrorCode;
+use protocol::frames::ProgressStep;
+use protocol::objects::{FinishReason, Usage};
+use tracing::Instrument;
 
+use super::announce::Announcer;
+use super::attempt::Generation;
 use super::frames;
-use super::observe::{Generated, UpstreamFailure};
-use super::scheduler::Job;
-use crate::engine::Engine;
-use crate::hub::Event;
-use crate::provider::{estimate_tokens, CompletionRequest, Delta, ProviderError};
-use crate::store::FinishedReply;
-use crate::time::now_micros;
+use super::observe::GenerationMetrics;
+use super::quota::{QuotaMeter, Quotas};
+use super::scheduler::{Committed, Job, Scheduler};
+use crate::cluster::Cluster;
+use crate::hub::Hub;
+use crate::provider::{CompletionRequest, Provider, Turn, TurnRole};
+use crate::store::Store;
 
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// Transient upstream failures retried before the first token.
 pub(crate) const MAX_RETRIES: u32 = 2;
 
 /// How a generation ended.
@@ -57,6 +61,8 @@ impl Outcome {
     }
 }
 
+/// Wait before retry `attempt` (0-based): the upstream's `Retry-After` (at most
+/// 30 s), else 250 ms doubling per attempt plus up to half as much jitter.
 pub(crate) fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
     if let Some(d) = retry_after {
         return d.min(Duration::from_secs(30));
@@ -66,33 +72,76 @@ pub(crate) fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
     Duration::from_millis(base + jitter)
 }
 
-impl Engine {
+/// What the runner reads from the configuration.
+#[derive(Clone, Debug)]
+pub struct RunnerSettings {
+    /// The model of a reply without a bot (`BROOK_MODEL`).
+    pub default_model: String,
+    /// Prompt budget in estimated tokens (`BROOK_CONTEXT_TOKENS`).
+    pub context_tokens: usize,
+    /// `BROOK_UPSTREAM_FIRST_TOKEN_SECS`.
+    pub first_token: Duration,
+    /// `BROOK_UPSTREAM_IDLE_SECS`.
+    pub idle: Duration,
+    /// A reply is cut (`length`) at this many bytes (`BROOK_MAX_REPLY_BYTES`).
+    pub max_reply_bytes: usize,
+}
+
+/// Runs replies: one worker task per conversation with replies waiting, one
+/// reply at a time per conversation, under the scheduler's permits.
+pub struct Runner {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) provider: Arc<dyn Provider>,
+    pub(crate) scheduler: Arc<Scheduler>,
+    pub(crate) quotas: Arc<Quotas>,
+    pub(crate) observe: GenerationMetrics,
+    pub(crate) announcer: Announcer,
+    pub(crate) cluster: Option<Arc<Cluster>>,
+    pub(crate) settings: RunnerSettings,
+}
+
+/// The span every line of one reply is logged in.
+pub(crate) fn reply_span(job: &Job) -> tracing::Span {
+    tracing::info_span!(
+        "reply",
+        reply_id = %job.log.reply_id,
+        session_id = %job.log.conversation_id,
+        bot = job.bot.as_ref().map_or("", |b| b.id.as_str()),
+    )
+}
+
+impl Runner {
+    /// Starts the conversation's worker when committing the job asked for one.
+    pub(crate) fn start_job(self: &Arc<Self>, committed: Committed, owner: &str, conversation: &str) {
+        if let Committed::StartWorker = committed {
+            let (o, c) = (owner.to_string(), conversation.to_string());
+            tokio::spawn(self.clone().conversation_worker(o, c));
+        }
+    }
+
     /// Runs a conversation's replies one after another until its queue is empty.
-    pub(crate) async fn conversation_worker(self: Arc<Self>, owner: String, conversation: String) {
+    async fn conversation_worker(self: Arc<Self>, owner: String, conversation: String) {
         while let Some(job) = self.scheduler.next(&owner, &conversation) {
-            // The span gives the provider's own log lines (raw upstream errors) the reply's id.
-            let span = tracing::info_span!("reply", reply_id = %job.log.reply_id);
-            let outcome = tracing::Instrument::instrument(self.generate(&job), span).await;
-            self.finalize(&job, outcome).await;
+            let span = reply_span(&job);
+            async {
+                let outcome = self.generate(&job).await;
+                self.finalize(&job, outcome).await;
+            }
+            .instrument(span)
+            .await;
         }
     }
 
-    fn announce_start(&self, job: &Job) {
-        let log = &job.log;
-        self.hub
-            .registry
-            .publish_conversation(&log.owner_id, &log.conversation_id, Event::ReplyStarted(log.clone()));
-        log.push_preamble(frames::progress(ProgressStep::Starting));
-        log.push_preamble(frames::assistant_typing(&log.conversation_id, true));
-        let start = frames::stream_start(&log.reply_id, &log.conversation_id, &log.message_id);
-        if let Some(bot) = job.bot.as_ref().filter(|_| job.is_visitor) {
-            self.publish_to_owner_of(&bot.id, &log.owner_id, &start, "stream_start");
-        }
-        log.push_preamble(start);
-        log.push_preamble(frames::progress(ProgressStep::Generating));
+    /// Ends a reply that never reached the model (stopped while waiting, or
+    /// cut off by shutdown, a hand-off or a deletion), in its reply span.
+    pub(crate) async fn finish_unstarted(&self, job: &Job, reason: FinishReason) {
+        let span = reply_span(job);
+        self.finalize(job, Outcome::not_started(reason)).instrument(span).await;
     }
 
-    async fn generate(self: &Arc<Self>, job: &Job) -> Outcome {
+    /// The reply's turn, from waiting for a permit to the model's last delta.
+    async fn generate(&self, job: &Job) -> Outcome {
         let cancel = job.control.cancel.clone();
         let _permit = tokio::select! {
             p = self.scheduler.permit() => p,
@@ -101,28 +150,60 @@ impl Engine {
         if cancel.is_cancelled() {
             return Outcome::not_started(job.control.reason());
         }
-        let log = job.log.clone();
-        // Off the first token's path: a finished reply is never set back (the
-        // update only applies to a `queued` row).
-        {
-            let store = self.store.clone();
-            let id = log.reply_id.clone();
-            tokio::spawn(async move {
-                if let Err(e) = store.reply_streaming(&id).await {
-                    tracing::warn!(reply_id = %id, error = %e, "could not mark reply streaming");
-                }
-            });
+        self.set_streaming(job);
+        let request = self.request(job).await;
+        let mut out = Outcome::not_started(FinishReason::Stop);
+        out.started = true;
+        let meter = self.meter(job).await;
+        if meter.as_ref().is_some_and(|m| m.spent(self.quotas.live())) {
+            // Spent by other replies while this one waited its turn.
+            out.finish = FinishReason::Length;
+            out.duration = Some(Duration::ZERO);
+            return out;
         }
-        log.set_streaming();
-        self.announce_start(job);
+        let mut g = Generation::new(job, out, meter, self.observe.token_counter());
+        self.run_attempts(&mut g, &request).await;
+        g.end().await
+    }
 
+    /// Marks the reply `streaming` (in storage off the first token's path; a
+    /// finished reply is never set back) and announces its start.
+    fn set_streaming(&self, job: &Job) {
+        let log = &job.log;
+        let store = self.store.clone();
+        let id = log.reply_id.clone();
+        tokio::spawn(
+            async move {
+                if let Err(e) = store.reply_streaming(&id).await {
+                    tracing::warn!(error = %e, "could not mark reply streaming");
+                }
+            }
+            .in_current_span(),
+        );
+        log.set_streaming();
+        self.announcer.reply_started(log);
+        log.push_preamble(frames::progress(ProgressStep::Starting));
+        log.push_preamble(frames::assistant_typing(&log.conversation_id, true));
+        let start = frames::stream_start(&log.reply_id, &log.conversation_id, &log.message_id);
+        if let Some(bot) = job.bot.as_ref().filter(|_| job.is_visitor) {
+            self.announcer
+                .to_bot_owner(&bot.id, &log.owner_id, &start, "stream_start");
+        }
+        log.push_preamble(start);
+        log.push_preamble(frames::progress(ProgressStep::Generating));
+    }
+
+    /// The model request: the bot's prompt and settings, and as much of the
+    /// conversation as fits the context budget.
+    async fn request(&self, job: &Job) -> CompletionRequest {
+        let log = &job.log;
         let (system_prompt, model, temperature) = match &job.bot {
             Some(b) => (
                 b.system_prompt.clone(),
                 b.model.clone(),
                 b.temperature.map(|t| t as f32),
             ),
-            None => (String::new(), self.config.model.clone(), None),
+            None => (String::new(), self.settings.default_model.clone(), None),
         };
         let history_read = Instant::now();
         let history = match self
@@ -132,302 +213,55 @@ impl Engine {
         {
             Ok(h) => h,
             Err(e) => {
-                tracing::warn!(reply_id = %log.reply_id, error = %e, "history unavailable; answering the message alone");
+                tracing::warn!(error = %e, "history unavailable; answering the message alone");
                 Vec::new()
             }
         };
-        let mut turns = super::context::build(&system_prompt, &history, self.config.context_tokens);
-        if !turns.iter().any(|t| t.role == crate::provider::TurnRole::User) {
-            turns.push(crate::provider::Turn {
-                role: crate::provider::TurnRole::User,
+        let mut turns = super::context::build(&system_prompt, &history, self.settings.context_tokens);
+        if !turns.iter().any(|t| t.role == TurnRole::User) {
+            turns.push(Turn {
+                role: TurnRole::User,
                 content: job.user_content.clone(),
             });
         }
-        let request = CompletionRequest {
+        tracing::debug!(history_us = history_read.elapsed().as_micros() as u64, "context built");
+        CompletionRequest {
             model,
             temperature,
             turns,
             max_tokens: None,
             max_completion_tokens: None,
             stop: Vec::new(),
-        };
-        tracing::debug!(reply_id = %log.reply_id, history_us = history_read.elapsed().as_micros() as u64, "context built");
-
-        let mut out = Outcome::not_started(FinishReason::Stop);
-        out.started = true;
-        let mut meter = match &job.quota {
-            None => None,
-            Some(scope) => match self.quota_meter(scope).await {
-                Ok(m) => Some(m),
-                Err(e) => {
-                    // Storage trouble does not stop a reply already acknowledged.
-                    tracing::warn!(reply_id = %log.reply_id, error = %e, "quota usage unreadable; not metering this reply");
-                    None
-                }
-            },
-        };
-        if meter.as_ref().is_some_and(|m| m.spent(&self.live_usage)) {
-            // Spent by other replies while this one waited its turn.
-            out.finish = FinishReason::Length;
-            out.duration = Some(Duration::ZERO);
-            return out;
         }
-        let started = Instant::now();
-        let mut finish: Option<FinishReason> = None;
-        let mut last_checkpoint = Instant::now();
-        let mut checkpoint: Option<tokio::task::JoinHandle<()>> = None;
-        let mut attempt = 0u32;
-        let first_token = self.config.upstream_first_token;
-        let idle = self.config.upstream_idle;
-        let tokens = self.token_counter();
-
-        'attempts: loop {
-            let attempt_start = Instant::now();
-            let mut heard = false;
-            let opened = tokio::select! {
-                r = tokio::time::timeout(first_token, self.provider.stream(request.clone())) => r,
-                _ = cancel.cancelled() => { out.finish = job.control.reason(); break 'attempts; }
-            };
-            let failure = match opened {
-                Err(_) => {
-                    self.count_upstream_failure(UpstreamFailure::FirstTokenTimeout);
-                    out.error = Some(format!("the model did not answer within {} s", first_token.as_secs()));
-                    out.finish = FinishReason::Error;
-                    break 'attempts;
-                }
-                Ok(Err(e)) => {
-                    self.count_upstream_failure(UpstreamFailure::of(&e));
-                    e
-                }
-                Ok(Ok(mut stream)) => loop {
-                    let wait = if out.seq == 0 {
-                        first_token.saturating_sub(attempt_start.elapsed())
-                    } else {
-                        idle
-                    };
-                    let next = tokio::select! {
-                        n = tokio::time::timeout(wait, stream.next()) => n,
-                        _ = cancel.cancelled() => { out.finish = job.control.reason(); break 'attempts; }
-                    };
-                    if !heard && matches!(next, Ok(Some(_))) {
-                        heard = true;
-                        self.observe_upstream_latency(attempt_start.elapsed());
-                    }
-                    match next {
-                        Err(_) => {
-                            self.count_upstream_failure(if out.seq == 0 {
-                                UpstreamFailure::FirstTokenTimeout
-                            } else {
-                                UpstreamFailure::IdleTimeout
-                            });
-                            out.error = Some(if out.seq == 0 {
-                                format!("the model did not answer within {} s", first_token.as_secs())
-                            } else {
-                                format!("the model stalled for {} s", idle.as_secs())
-                            });
-                            out.finish = FinishReason::Error;
-                            break 'attempts;
-                        }
-                        Ok(None) => match finish {
-                            Some(f) => {
-                                out.finish = f;
-                                break 'attempts;
-                            }
-                            None => {
-                                self.count_upstream_failure(UpstreamFailure::CutOff);
-                                break ProviderError::Retryable {
-                                    message: "the model's stream was cut off".into(),
-                                    retry_after: None,
-                                };
-                            }
-                        },
-                        Ok(Some(Err(e))) => {
-                            self.count_upstream_failure(UpstreamFailure::of(&e));
-                            break e;
-                        }
-                        Ok(Some(Ok(Delta::Text(t)))) => {
-                            tokens.increment(1);
-                            if out.ttft.is_none() {
-                                out.ttft = Some(started.elapsed());
-                            }
-                            out.seq =
-                                log.push_token(&t, |seq| frames::token(&t, &log.reply_id, &log.conversation_id, seq));
-                            out.text.push_str(&t);
-                            if let Some(m) = meter.as_mut() {
-                                let spent = m.charge_text(&self.live_usage, &out.text);
-                                out.charged = m.charged;
-                                if spent {
-                                    tracing::info!(reply_id = %log.reply_id, "reply cut off: the daily token quota ran out");
-                                    out.finish = FinishReason::Length;
-                                    break 'attempts;
-                                }
-                            }
-                            if out.text.len() >= self.config.max_reply_bytes {
-                                tracing::warn!(reply_id = %log.reply_id, bytes = out.text.len(), "reply cut off at the size cap");
-                                out.finish = FinishReason::Length;
-                                break 'attempts;
-                            }
-                            if last_checkpoint.elapsed() >= CHECKPOINT_EVERY
-                                && checkpoint.as_ref().is_none_or(|h| h.is_finished())
-                            {
-                                last_checkpoint = Instant::now();
-                                let store = self.store.clone();
-                                let (id, text, seq) = (log.reply_id.clone(), out.text.clone(), out.seq as i64);
-                                checkpoint = Some(tokio::spawn(async move {
-                                    if let Err(e) = store.checkpoint_reply(&id, &text, seq).await {
-                                        tracing::warn!(reply_id = %id, error = %e, "checkpoint failed");
-                                    }
-                                }));
-                            }
-                        }
-                        Ok(Some(Ok(Delta::Finish(f)))) => finish = Some(f),
-                        Ok(Some(Ok(Delta::Usage(u)))) => out.usage = Some(u),
-                    }
-                },
-            };
-            // A failure. Before the first token a transient one is retried.
-            match failure {
-                ProviderError::Retryable { message, retry_after } if out.seq == 0 && attempt < MAX_RETRIES => {
-                    let wait = backoff(attempt, retry_after);
-                    tracing::info!(reply_id = %log.reply_id, attempt, ?wait, %message, "retrying the model");
-                    attempt += 1;
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => continue 'attempts,
-                        _ = cancel.cancelled() => { out.finish = job.control.reason(); break 'attempts; }
-                    }
-                }
-                ProviderError::Retryable { message, .. } | ProviderError::Fatal(message) => {
-                    out.error = Some(message);
-                    out.finish = FinishReason::Error;
-                    break 'attempts;
-                }
-            }
-        }
-        if let Some(h) = checkpoint {
-            let _ = h.await;
-        }
-        out.duration = Some(started.elapsed());
-        out
     }
 
-    /// Stores the reply's final state, then tells everyone: `error` (if any),
-    /// `complete`, the assistant's `typing` false, and the live events.
-    pub(crate) async fn finalize(self: &Arc<Self>, job: &Job, out: Outcome) {
-        let log = &job.log;
-        let now = now_micros();
-        let (agent, model) = match &job.bot {
-            Some(b) => (b.name.clone(), b.model.clone()),
-            None => ("Assistant".to_string(), self.config.model.clone()),
-        };
-        let model = if self.provider.kind() == "demo" {
-            crate::provider::demo::DEMO_MODEL.to_string()
-        } else {
-            model
-        };
-        let usage = out.usage.unwrap_or_else(|| {
-            let completion = if out.text.is_empty() {
-                0
-            } else {
-                estimate_tokens(&out.text) as u32
-            };
-            Usage {
-                prompt_tokens: 0,
-                completion_tokens: completion,
-                total_tokens: completion,
-            }
-        });
-        if let Some(e) = &out.error {
-            tracing::warn!(reply_id = %log.reply_id, error = %e, "reply failed upstream");
-        }
-        self.observe_generated(Generated {
-            surface: "chat",
-            finish: out.finish,
-            ttft: out.ttft,
-            duration: out.duration,
-            usage: &usage,
-            bot: job.bot.as_ref().map_or("", |b| b.id.as_str()),
-            model: &model,
-        });
-        let metadata = ReplyMetadata {
-            agent,
-            model,
-            finish_reason: out.finish,
-            usage,
-            ttft_ms: out.ttft.map(|d| d.as_millis() as u64),
-            duration_ms: out.duration.map(|d| d.as_millis() as u64),
-        };
-        let status: MessageStatus = out.finish.status();
-        let finished = FinishedReply {
-            reply_id: log.reply_id.clone(),
-            owner_id: log.owner_id.clone(),
-            conversation_id: log.conversation_id.clone(),
-            content: out.text.clone(),
-            status,
-            metadata: serde_json::to_value(&metadata).unwrap_or_default(),
-            seq: out.seq as i64,
-            now,
-            preview: (!out.text.trim().is_empty()).then(|| super::preview(&out.text)),
-        };
-        let mut conversation = None;
-        for attempt in 0..5u64 {
-            match self.store.finish_reply(&finished).await {
-                Ok(c) => {
-                    conversation = c;
-                    break;
-                }
-                Err(e) => {
-                    tracing::error!(reply_id = %log.reply_id, attempt, error = %e, "storing the finished reply failed");
-                    tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;
-                }
+    /// The reply's quota meter; storage trouble does not stop a reply already
+    /// acknowledged (it goes unmetered).
+    async fn meter(&self, job: &Job) -> Option<QuotaMeter> {
+        let scope = job.quota.as_ref()?;
+        match self.quotas.meter(scope).await {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::warn!(error = %e, "quota usage unreadable; not metering this reply");
+                None
             }
         }
-        // Before `complete`: a client that sends again at once must meet its quota.
-        self.record_usage(
-            &log.owner_id,
-            job.quota.as_ref(),
-            usage.completion_tokens as u64,
-            out.charged,
-        )
-        .await;
-        if let Some(message) = &out.error {
-            let mut e = ErrorFrame::new(ErrorCode::UpstreamError, message.clone());
-            e.reply_id = Some(log.reply_id.clone());
-            log.push_error(frames::error(e));
-        }
-        let complete = Complete {
-            response: out.text.clone(),
-            session_id: log.conversation_id.clone(),
-            reply_id: log.reply_id.clone(),
-            message_id: log.reply_id.clone(),
-            metadata,
-        };
-        let complete_frame = frames::complete(&complete);
-        log.finish(status, complete, complete_frame.clone());
-        if out.started {
-            log.push_epilogue(frames::assistant_typing(&log.conversation_id, false));
-        } else {
-            // Stopped (or dropped) before its turn: no connection subscribed to
-            // it yet, so point the joined ones at its log, which holds just the
-            // `complete` that every acked reply ends with.
-            self.hub.registry.publish_conversation(
-                &log.owner_id,
-                &log.conversation_id,
-                Event::ReplyStarted(log.clone()),
-            );
-        }
+    }
+}
 
-        let visitor_bot = job.bot.as_ref().filter(|_| job.is_visitor).map(|b| b.id.as_str());
-        if let Some(bot) = visitor_bot {
-            self.publish_to_owner_of(bot, &log.owner_id, &complete_frame, "complete");
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_honours_retry_after_up_to_30_s() {
+        for _ in 0..50 {
+            let first = backoff(0, None).as_millis();
+            assert!((250..=375).contains(&first), "{first}");
+            let second = backoff(1, None).as_millis();
+            assert!((500..=750).contains(&second), "{second}");
         }
-        if let Some(conv) = conversation {
-            if let Ok(Some(row)) = self.store.message(&log.reply_id).await {
-                self.announce(&conv, &row, job.origin_conn, visitor_bot);
-            }
-        }
-        if let Some(c) = &self.cluster {
-            c.release(&log.reply_id);
-        }
-        self.hub.retire(log.reply_id.clone());
+        assert_eq!(backoff(3, Some(Duration::from_secs(2))), Duration::from_secs(2));
+        assert_eq!(backoff(0, Some(Duration::from_secs(90))), Duration::from_secs(30));
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! The caller sends the whole conversation each time and nothing is stored as a
 //! conversation; everything else is as for any message: the rate limit and the
-//! daily quota ([`Engine::admit`]), the per-identity cap of generating replies
+//! daily quota ([`crate::admission::Admission::admit`]), the per-identity cap of generating replies
 //! and the node's cap (a [`Scheduler`](super::scheduler::Scheduler) place and
 //! permit), `BROOK_MODELS`, the bot's system prompt, model and temperature, the
 //! provider's time-outs and retries before the first token, and the metrics.
@@ -17,14 +17,18 @@ use protocol::objects::{FinishReason, Role, Usage};
 use protocol::ErrorCode;
 use tokio::sync::mpsc;
 
-use super::observe::{Generated, UpstreamFailure};
-use super::runner::{backoff, MAX_RETRIES};
+use super::observe::{Generated, GenerationMetrics, UpstreamFailure};
+use super::runner::{backoff, RunnerSettings, MAX_RETRIES};
+use super::scheduler::Scheduler;
+use crate::admission::Admission;
 use crate::auth::Identity;
-use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ids;
-use crate::provider::{estimate_tokens, CompletionRequest, Delta, DeltaStream, ProviderError, Turn, TurnRole};
-use crate::store::BotRow;
+use crate::metrics::Metrics;
+use crate::provider::{
+    estimate_tokens, CompletionRequest, Delta, DeltaStream, Provider, ProviderError, Turn, TurnRole,
+};
+use crate::store::{BotRow, Store};
 use crate::time::{now_micros, utc_day};
 
 /// Most messages one request may carry.
@@ -128,13 +132,29 @@ fn prompt(system_prompt: &str, turns: &[Turn], budget: usize) -> Vec<Turn> {
     out
 }
 
-impl Engine {
+/// Stateless completions (the OpenAI-compatible API).
+pub struct Completions {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) provider: Arc<dyn Provider>,
+    pub(crate) scheduler: Arc<Scheduler>,
+    pub(crate) admission: Arc<Admission>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) observe: GenerationMetrics,
+    /// The runner's time-outs, budget and size cap, which completions share.
+    pub(crate) settings: RunnerSettings,
+    /// `BROOK_MODELS`.
+    pub(crate) models: Vec<String>,
+    /// `BROOK_MAX_MESSAGE_CHARS`.
+    pub(crate) max_message_chars: usize,
+}
+
+impl Completions {
     /// The caller's bot named by `model`: its id, else its exact name (`NOT_FOUND`).
     pub async fn bot_by_model(&self, who: &Identity, model: &str) -> Result<BotRow> {
         if who.role == Role::Visitor {
             return Err(Error::not_found("model"));
         }
-        crate::accounts::ensure_default_bot(self.store.as_ref(), &who.user_id, &self.config.model).await?;
+        crate::accounts::ensure_default_bot(self.store.as_ref(), &who.user_id, &self.settings.default_model).await?;
         let bots = self.store.bots_of(&who.user_id).await?;
         bots.iter()
             .find(|b| b.id == model)
@@ -152,13 +172,13 @@ impl Engine {
             Ok(_) => self
                 .metrics
                 .record(|| ::metrics::counter!("brook_messages_total").increment(1)),
-            Err(e) => self.count_refusal(e),
+            Err(e) => self.admission.count_refusal(e),
         }
         let (bot, reservation) = r?;
         let request = CompletionRequest {
             model: bot.model.clone(),
             temperature: req.temperature.or(bot.temperature.map(|t| t as f32)),
-            turns: prompt(&bot.system_prompt, &req.turns, self.config.context_tokens),
+            turns: prompt(&bot.system_prompt, &req.turns, self.settings.context_tokens),
             max_tokens: req.max_tokens,
             max_completion_tokens: req.max_completion_tokens,
             stop: req.stop,
@@ -175,7 +195,7 @@ impl Engine {
                 let model = request.model.clone();
                 let started = Instant::now();
                 let (end, ttft) = engine.drive(request, &tx).await;
-                engine.observe_generated(Generated {
+                engine.observe.observe_generated(Generated {
                     surface: "openai",
                     finish: end.finish,
                     ttft,
@@ -198,15 +218,15 @@ impl Engine {
         who: &Identity,
         req: &StatelessRequest,
     ) -> Result<(BotRow, super::scheduler::Reservation)> {
-        req.check(self.config.max_message_chars)?;
+        req.check(self.max_message_chars)?;
         let bot = self.bot_by_model(who, &req.model).await?;
-        if !self.config.models.contains(&bot.model) {
+        if !self.models.contains(&bot.model) {
             return Err(Error::validation(format!(
                 "this bot's model {:?} is not offered by this server any more (BROOK_MODELS)",
                 bot.model
             )));
         }
-        self.admit(who, req.ip).await?;
+        self.admission.admit(who, req.ip).await?;
         let place = self
             .scheduler
             .reserve(&who.user_id, &format!("openai:{}", ids::new_id()));
@@ -214,10 +234,7 @@ impl Engine {
             Ok(p) => Ok((bot, p)),
             Err(e) => {
                 // Nothing ran: the request does not count against the rate.
-                self.message_limiter.refund(&who.user_id);
-                if let Some(ip) = req.ip.filter(|_| who.role != Role::User) {
-                    self.message_limiter.refund(&format!("ip:{ip}"));
-                }
+                self.admission.refund(who, req.ip);
                 Err(e)
             }
         }
@@ -255,7 +272,7 @@ impl Engine {
             usage: None,
             started: Instant::now(),
             ttft: None,
-            tokens: self.token_counter(),
+            tokens: self.observe.token_counter(),
         };
         let mut attempt = 0u32;
         let (finish, error) = 'attempts: loop {
@@ -304,16 +321,16 @@ impl Engine {
         request: &CompletionRequest,
         tx: &mpsc::Sender<CompletionEvent>,
     ) -> std::result::Result<std::result::Result<DeltaStream, ProviderError>, Stop> {
-        let first_token = self.config.upstream_first_token;
+        let first_token = self.settings.first_token;
         let opened = tokio::select! {
             r = tokio::time::timeout(first_token, self.provider.stream(request.clone())) => r.map_err(|_| {
-                self.count_upstream_failure(UpstreamFailure::FirstTokenTimeout);
+                self.observe.count_upstream_failure(UpstreamFailure::FirstTokenTimeout);
                 Stop::Error(format!("the model did not answer within {} s", first_token.as_secs()))
             }),
             _ = tx.closed() => Err(Stop::Gone),
         };
         if let Ok(Err(e)) = &opened {
-            self.count_upstream_failure(UpstreamFailure::of(e));
+            self.observe.count_upstream_failure(UpstreamFailure::of(e));
         }
         opened
     }
@@ -330,9 +347,9 @@ impl Engine {
         let mut heard = false;
         loop {
             let wait = if t.pieces == 0 {
-                self.config.upstream_first_token.saturating_sub(started.elapsed())
+                self.settings.first_token.saturating_sub(started.elapsed())
             } else {
-                self.config.upstream_idle
+                self.settings.idle
             };
             let next = tokio::select! {
                 n = tokio::time::timeout(wait, stream.next()) => n,
@@ -340,21 +357,21 @@ impl Engine {
             };
             if !heard && matches!(next, Ok(Some(_))) {
                 heard = true;
-                self.observe_upstream_latency(started.elapsed());
+                self.observe.observe_upstream_latency(started.elapsed());
             }
             match next {
                 Err(_) if t.pieces == 0 => {
-                    self.count_upstream_failure(UpstreamFailure::FirstTokenTimeout);
-                    let secs = self.config.upstream_first_token.as_secs();
+                    self.observe.count_upstream_failure(UpstreamFailure::FirstTokenTimeout);
+                    let secs = self.settings.first_token.as_secs();
                     return Err(Stop::Error(format!("the model did not answer within {secs} s")));
                 }
                 Err(_) => {
-                    self.count_upstream_failure(UpstreamFailure::IdleTimeout);
+                    self.observe.count_upstream_failure(UpstreamFailure::IdleTimeout);
                     return Err(Stop::Error(format!("the model stalled for {} s", wait.as_secs())));
                 }
                 Ok(None) => {
                     if finish.is_none() {
-                        self.count_upstream_failure(UpstreamFailure::CutOff);
+                        self.observe.count_upstream_failure(UpstreamFailure::CutOff);
                     }
                     return finish.ok_or(Stop::Failed(ProviderError::Retryable {
                         message: "the model's stream was cut off".into(),
@@ -362,7 +379,7 @@ impl Engine {
                     }));
                 }
                 Ok(Some(Err(e))) => {
-                    self.count_upstream_failure(UpstreamFailure::of(&e));
+                    self.observe.count_upstream_failure(UpstreamFailure::of(&e));
                     return Err(Stop::Failed(e));
                 }
                 Ok(Some(Ok(Delta::Text(piece)))) => {
@@ -375,7 +392,7 @@ impl Engine {
                     if tx.send(CompletionEvent::Text(piece)).await.is_err() {
                         return Err(Stop::Gone);
                     }
-                    if t.text.len() >= self.config.max_reply_bytes {
+                    if t.text.len() >= self.settings.max_reply_bytes {
                         return Ok(FinishReason::Length);
                     }
                 }

@@ -7,9 +7,8 @@ use tokio::sync::mpsc;
 
 use super::bus::Body;
 use super::{event_name, Cluster};
-use crate::chat::runner::Outcome;
+use crate::chat::runner::Runner;
 use crate::chat::scheduler::Stopped;
-use crate::engine::Engine;
 use crate::hub::Event;
 
 fn frame(frame: String, name: &str) -> Event {
@@ -20,7 +19,7 @@ fn frame(frame: String, name: &str) -> Event {
     }
 }
 
-pub(super) async fn dispatch(cluster: Arc<Cluster>, engine: Weak<Engine>, mut rx: mpsc::UnboundedReceiver<Body>) {
+pub(super) async fn dispatch(cluster: Arc<Cluster>, engine: Weak<Runner>, mut rx: mpsc::UnboundedReceiver<Body>) {
     while let Some(body) = rx.recv().await {
         let Some(engine) = engine.upgrade() else {
             return;
@@ -70,7 +69,7 @@ pub(super) async fn dispatch(cluster: Arc<Cluster>, engine: Weak<Engine>, mut rx
                 {
                     let engine = engine.clone();
                     tokio::spawn(async move {
-                        engine.finalize(&job, Outcome::not_started(FinishReason::Stopped)).await;
+                        engine.finish_unstarted(&job, FinishReason::Stopped).await;
                     });
                 }
             }

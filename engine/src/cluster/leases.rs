@@ -16,7 +16,7 @@ use protocol::objects::MessageStatus;
 use redis::Value;
 
 use super::Cluster;
-use crate::engine::Engine;
+use crate::chat::runner::Runner;
 use crate::time::now_micros;
 
 pub const LEASE_TTL: Duration = Duration::from_secs(10);
@@ -78,7 +78,7 @@ pub(super) async fn renew_loop(cluster: Weak<Cluster>) {
 /// Every node sweeps; the database's conditional update lets one of them win.
 /// A node sweeps only after Redis answered for a whole lease period, so that
 /// leases not renewed during an outage are not taken for dead nodes.
-pub(super) async fn sweep_loop(cluster: Weak<Cluster>, engine: Weak<Engine>) {
+pub(super) async fn sweep_loop(cluster: Weak<Cluster>, engine: Weak<Runner>) {
     let mut healthy_since: Option<Instant> = None;
     loop {
         tokio::time::sleep(SWEEP_EVERY).await;
@@ -99,7 +99,7 @@ pub(super) async fn sweep_loop(cluster: Weak<Cluster>, engine: Weak<Engine>) {
     }
 }
 
-async fn sweep(c: &Arc<Cluster>, engine: &Arc<Engine>) -> Result<(), String> {
+async fn sweep(c: &Arc<Cluster>, engine: &Arc<Runner>) -> Result<(), String> {
     let young = now_micros() - YOUNG.as_micros() as i64;
     let live = c.store.live_replies().await.map_err(|e| e.to_string())?;
     let candidates: Vec<_> = live.into_iter().filter(|r| r.created_at < young).collect();

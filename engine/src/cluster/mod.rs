@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
-use crate::engine::Engine;
+use crate::chat::runner::Runner;
 use crate::hub::{ClusterHook, Event, Hub, ReplyLog, Target};
 use crate::store::Store;
 use bus::{Body, Bus, Topic};
@@ -89,7 +89,7 @@ impl Cluster {
 
     /// Runs the node's cluster tasks until the engine is gone: the other nodes'
     /// messages, lease renewal and the sweeper.
-    pub fn run(self: &Arc<Self>, engine: Weak<Engine>, inbound: tokio::sync::mpsc::UnboundedReceiver<Body>) {
+    pub fn run(self: &Arc<Self>, engine: Weak<Runner>, inbound: tokio::sync::mpsc::UnboundedReceiver<Body>) {
         tokio::spawn(inbound::dispatch(self.clone(), engine.clone(), inbound));
         tokio::spawn(leases::renew_loop(Arc::downgrade(self)));
         tokio::spawn(leases::sweep_loop(Arc::downgrade(self), engine));

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use protocol::objects::Role;
 
 use super::Cluster;
+use crate::chat::runner::Runner;
 use crate::chat::scheduler::{Control, Job};
-use crate::engine::Engine;
 use crate::hub::ReplyLog;
 use crate::store::MessageRow;
 
@@ -29,7 +29,7 @@ pub(super) async fn claim(c: &Cluster, reply_id: &str) -> bool {
 /// Puts a claimed queued reply in line on this node. `false` when it cannot be
 /// (its user message or conversation is gone, or the line is full): the caller
 /// marks it `interrupted` instead.
-pub(super) async fn adopt(c: &Cluster, engine: &Arc<Engine>, row: &MessageRow) -> bool {
+pub(super) async fn adopt(c: &Cluster, engine: &Arc<Runner>, row: &MessageRow) -> bool {
     let Some(user_id) = row.in_reply_to.as_deref() else {
         return false;
     };

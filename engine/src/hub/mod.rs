@@ -13,22 +13,31 @@
 //! This is the in-process fast path. With `REDIS_URL` the registry also hands
 //! every event to the cluster bus ([`crate::cluster`]) and copies of replies
 //! generated elsewhere ([`ReplyLog::mirror`]) sit here beside the local ones.
+//!
+//! What the rest of the engine may rely on is written on the seam's traits,
+//! [`ReplyLogs`] and [`LiveEvents`], which [`Hub`] implements.
 
 mod cluster_hook;
 mod log;
 mod registry;
+mod seam;
 
 pub use cluster_hook::{ClusterHook, Target};
 pub use log::{Entry, EntryKind, Filter, Follower, LogRead, ReplyLog, ReplyState};
 pub use registry::{ConnId, ConnWatcher, Event, Inbox, Registry, Subscription, TooManyConnections, Transport};
+pub use seam::{LiveEvents, ReplyLogs};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Every live or recently finished reply on this node, by id.
+/// Logs by reply id.
+type Logs = Mutex<HashMap<String, Arc<ReplyLog>>>;
+
+/// Every live or recently finished reply on this node, by id, and the
+/// registry of connections.
 pub struct Hub {
-    replies: Mutex<HashMap<String, Arc<ReplyLog>>>,
+    replies: Arc<Logs>,
     pub registry: Registry,
     retention: Duration,
 }
@@ -36,7 +45,7 @@ pub struct Hub {
 impl Hub {
     pub fn new(retention: Duration, max_connections_per_identity: usize) -> Hub {
         Hub {
-            replies: Mutex::new(HashMap::new()),
+            replies: Arc::default(),
             registry: Registry::new(max_connections_per_identity),
             retention,
         }
@@ -70,27 +79,27 @@ impl Hub {
 
     /// Keeps a finished reply's log for the retention period, then drops it; after
     /// that, `resume` answers from storage.
-    pub fn retire(self: &Arc<Self>, reply_id: String) {
+    pub fn retire(&self, reply_id: String) {
         if self.retention.is_zero() {
-            self.remove(&reply_id);
+            remove(&self.replies, &reply_id);
             return;
         }
-        let hub = Arc::downgrade(self);
+        let logs = Arc::downgrade(&self.replies);
         let after = self.retention;
         tokio::spawn(async move {
             tokio::time::sleep(after).await;
-            if let Some(hub) = hub.upgrade() {
-                hub.remove(&reply_id);
+            if let Some(logs) = logs.upgrade() {
+                remove(&logs, &reply_id);
             }
         });
-    }
-
-    fn remove(&self, reply_id: &str) {
-        self.replies.lock().unwrap_or_else(|p| p.into_inner()).remove(reply_id);
     }
 
     /// Number of logs held (finished ones included), for metrics.
     pub fn held(&self) -> usize {
         self.replies.lock().map(|m| m.len()).unwrap_or(0)
     }
+}
+
+fn remove(logs: &Logs, reply_id: &str) {
+    logs.lock().unwrap_or_else(|p| p.into_inner()).remove(reply_id);
 }

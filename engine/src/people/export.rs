@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use crate::auth::Identity;
 use crate::chat::Surface;
-use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::store::{ConversationRow, MessageRow};
 
@@ -43,7 +42,7 @@ struct JsonExport {
     messages: Vec<Message>,
 }
 
-impl Engine {
+impl super::People {
     /// `GET /api/v1/conversations/{id}/export?format=markdown|json`.
     pub async fn export(&self, who: &Identity, session_id: &str, format: ExportFormat) -> Result<Export> {
         Surface::Http.check_session_id(session_id)?;

@@ -7,11 +7,10 @@ use protocol::objects::{Feedback, Message, MessageRole};
 use protocol::people::{FeedbackRequest, MAX_FEEDBACK_COMMENT_CHARS};
 
 use crate::auth::Identity;
-use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::store::MessageRow;
 
-impl Engine {
+impl super::People {
     /// `PUT /api/v1/messages/{id}/feedback`: sets the feedback and returns the
     /// message. A foreign or unknown message is `NOT_FOUND`; a user message, a
     /// rating other than `up`/`down` or a comment over 2000 characters is

@@ -1,18 +1,15 @@
 //! Hand-off (contract §9.1): the bot's owner takes a visitor's conversation
 //! over (`human`), answers as an operator, and hands it back (`ai`).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use protocol::frames::{Actor, OperatorInfo, ServerFrame};
 use protocol::objects::{Conversation, ConversationMode, FinishReason, Message};
-use protocol::ErrorCode;
 
 use super::frame_event;
 use crate::auth::Identity;
+use crate::chat::announce::Announcer;
 use crate::chat::frames;
-use crate::chat::runner::Outcome;
-use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::store::{NewOperatorMessage, OperatorOutcome, OPERATOR_CLIENT_PREFIX};
@@ -21,13 +18,13 @@ use crate::time::now_micros;
 /// `typing` `true` from the owner expires after this long unless repeated (§9.1).
 const TYPING_EXPIRY: Duration = Duration::from_secs(5);
 
-impl Engine {
+impl super::People {
     /// `POST …/handoff` `{mode}`: to `human`, the conversation's running and
     /// queued replies stop (`finish_reason: stopped`) and none starts until it
     /// is handed back; to `ai`, the next visitor message is answered again.
     /// The visitor's connections get `handoff` when the mode changes.
     pub async fn handoff(
-        self: &Arc<Self>,
+        &self,
         who: &Identity,
         bot_id: &str,
         visitor_id: &str,
@@ -45,7 +42,7 @@ impl Engine {
                 .scheduler
                 .stop_all(Some((visitor_id, session_id)), FinishReason::Stopped)
             {
-                self.finalize(&job, Outcome::not_started(FinishReason::Stopped)).await;
+                self.runner.finish_unstarted(&job, FinishReason::Stopped).await;
             }
         }
         if view.conversation.mode != mode {
@@ -65,12 +62,13 @@ impl Engine {
             self.hub
                 .registry
                 .publish_owner(visitor_id, frame_event(frame.clone(), "handoff", None));
-            self.publish_to_owner_of(&view.bot.id, visitor_id, &frame, "handoff");
+            self.announcer.to_bot_owner(&view.bot.id, visitor_id, &frame, "handoff");
             let updated = frames::conversation_updated(row.to_conversation());
             self.hub
                 .registry
                 .publish_owner(visitor_id, frame_event(updated.clone(), "conversation_updated", None));
-            self.publish_to_owner_of(&view.bot.id, visitor_id, &updated, "conversation_updated");
+            self.announcer
+                .to_bot_owner(&view.bot.id, visitor_id, &updated, "conversation_updated");
         }
         Ok(row.to_conversation())
     }
@@ -80,7 +78,7 @@ impl Engine {
     /// limits of a user message apply; a repeated `client_id` returns the
     /// original message and creates nothing. Returns the message object.
     pub async fn operator_message(
-        self: &Arc<Self>,
+        &self,
         who: &Identity,
         bot_id: &str,
         visitor_id: &str,
@@ -89,19 +87,7 @@ impl Engine {
         client_id: Option<String>,
     ) -> Result<Message> {
         let view = self.operator_view(who, bot_id, visitor_id, session_id).await?;
-        if message.trim().is_empty() {
-            return Err(Error::new(ErrorCode::EmptyMessage, "message is empty"));
-        }
-        let chars = message.chars().count();
-        if chars > self.config.max_message_chars {
-            return Err(Error::new(
-                ErrorCode::MessageTooLong,
-                format!(
-                    "message is {chars} characters; the limit is {}",
-                    self.config.max_message_chars
-                ),
-            ));
-        }
+        crate::chat::validate::message_text(message, self.max_message_chars)?;
         let client_id = match client_id.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(c) if c.chars().count() > 128 => {
@@ -114,7 +100,7 @@ impl Engine {
                 return Ok(row.to_message());
             }
         }
-        self.admit(who, None).await?;
+        self.admission.admit(who, None).await?;
         let name = self.operator_name(who).await?;
         let x = NewOperatorMessage {
             owner_id: visitor_id.to_string(),
@@ -141,8 +127,10 @@ impl Engine {
         let reg = &self.hub.registry;
         reg.publish_owner(visitor_id, frame_event(added.clone(), "message_added", None));
         reg.publish_owner(visitor_id, frame_event(updated.clone(), "conversation_updated", None));
-        self.publish_to_owner_of(&view.bot.id, visitor_id, &updated, "conversation_updated");
-        self.publish_to_owner_of(&view.bot.id, visitor_id, &added, "message_added");
+        self.announcer
+            .to_bot_owner(&view.bot.id, visitor_id, &updated, "conversation_updated");
+        self.announcer
+            .to_bot_owner(&view.bot.id, visitor_id, &added, "message_added");
         self.clear_operator_typing(visitor_id, session_id);
         Ok(msg)
     }
@@ -151,7 +139,7 @@ impl Engine {
     /// with `actor: "operator"`; `true` turns `false` by itself after 5 s
     /// unless repeated.
     pub async fn operator_typing(
-        self: &Arc<Self>,
+        &self,
         who: &Identity,
         bot_id: &str,
         visitor_id: &str,
@@ -161,7 +149,7 @@ impl Engine {
         self.operator_view(who, bot_id, visitor_id, session_id).await?;
         let key = (visitor_id.to_string(), session_id.to_string());
         let generation = {
-            let mut t = self.people.typing.lock().unwrap_or_else(|p| p.into_inner());
+            let mut t = self.typing.lock().unwrap_or_else(|p| p.into_inner());
             if is_typing {
                 let g = t.entry(key.clone()).or_insert(0);
                 *g += 1;
@@ -171,16 +159,17 @@ impl Engine {
                 None
             }
         };
-        self.send_operator_typing(visitor_id, session_id, is_typing);
+        send_operator_typing(&self.announcer, visitor_id, session_id, is_typing);
         if let Some(g) = generation {
-            let engine = Arc::downgrade(self);
+            let typing = std::sync::Arc::downgrade(&self.typing);
+            let announcer = self.announcer.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(TYPING_EXPIRY).await;
-                let Some(engine) = engine.upgrade() else {
+                let Some(typing) = typing.upgrade() else {
                     return;
                 };
                 let expired = {
-                    let mut t = engine.people.typing.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut t = typing.lock().unwrap_or_else(|p| p.into_inner());
                     let now_expired = t.get(&key) == Some(&g);
                     if now_expired {
                         t.remove(&key);
@@ -188,7 +177,7 @@ impl Engine {
                     now_expired
                 };
                 if expired {
-                    engine.send_operator_typing(&key.0, &key.1, false);
+                    send_operator_typing(&announcer, &key.0, &key.1, false);
                 }
             });
         }
@@ -198,24 +187,23 @@ impl Engine {
     /// An operator message ends the operator's typing.
     fn clear_operator_typing(&self, visitor_id: &str, session_id: &str) {
         let was = {
-            let mut t = self.people.typing.lock().unwrap_or_else(|p| p.into_inner());
+            let mut t = self.typing.lock().unwrap_or_else(|p| p.into_inner());
             t.remove(&(visitor_id.to_string(), session_id.to_string())).is_some()
         };
         if was {
-            self.send_operator_typing(visitor_id, session_id, false);
+            send_operator_typing(&self.announcer, visitor_id, session_id, false);
         }
     }
+}
 
-    fn send_operator_typing(&self, visitor_id: &str, session_id: &str, is_typing: bool) {
-        let frame = ServerFrame::Typing {
-            session_id: session_id.to_string(),
-            actor: Actor::Operator,
-            is_typing,
-            user_id: None,
-        }
-        .to_json();
-        self.hub
-            .registry
-            .publish_owner(visitor_id, frame_event(frame, "typing", None));
+/// `typing` with `actor: "operator"` to every connection of the visitor.
+fn send_operator_typing(announcer: &Announcer, visitor_id: &str, session_id: &str, is_typing: bool) {
+    let frame = ServerFrame::Typing {
+        session_id: session_id.to_string(),
+        actor: Actor::Operator,
+        is_typing,
+        user_id: None,
     }
+    .to_json();
+    announcer.to_owner(visitor_id, frame, "typing", None);
 }

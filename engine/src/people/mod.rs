@@ -16,41 +16,56 @@ use std::time::Duration;
 
 use protocol::objects::{Role, VisitorConversation};
 
+use crate::admission::Admission;
 use crate::auth::Identity;
-use crate::engine::Engine;
+use crate::bots::own_bot;
+use crate::chat::announce::Announcer;
+use crate::chat::runner::Runner;
+use crate::chat::scheduler::Scheduler;
 use crate::error::{Error, Result};
 use crate::hub::{ConnId, Event, Hub};
-use crate::store::{BotRow, ConversationRow};
+use crate::metrics::Metrics;
+use crate::store::{BotRow, ConversationRow, Store};
 use crate::time::rfc3339;
 
-/// The state of §9 that lives in memory on this node.
+/// (visitor, conversation) → the generation of the operator's `typing: true`.
+pub(crate) type OperatorTyping = Arc<Mutex<HashMap<(String, String), u64>>>;
+
+/// People in the loop: hand-off, operator messages and typing, presence, read
+/// receipts, feedback and export (contract §9).
 pub struct People {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) scheduler: Arc<Scheduler>,
+    pub(crate) runner: Arc<Runner>,
+    pub(crate) admission: Arc<Admission>,
+    pub(crate) announcer: Announcer,
+    pub(crate) metrics: Arc<Metrics>,
+    /// Who is there, on this node (§9.2).
     pub presence: Arc<presence::Presence>,
-    watcher: Arc<watcher::Watcher>,
-    /// Operator typing that expires unless refreshed: (visitor, conversation) → generation.
-    typing: Mutex<HashMap<(String, String), u64>>,
+    pub(crate) watcher: Arc<watcher::Watcher>,
+    /// Operator typing that expires unless refreshed.
+    pub(crate) typing: OperatorTyping,
+    /// `BROOK_MAX_MESSAGE_CHARS`, for operator messages too.
+    pub(crate) max_message_chars: usize,
 }
 
-impl People {
-    /// Watches `hub`'s connections for presence; `grace` is §9.2's 30 s.
-    pub fn new(hub: &Arc<Hub>, grace: Duration) -> People {
-        let presence = Arc::new(presence::Presence::default());
-        let watcher = Arc::new(watcher::Watcher {
-            presence: presence.clone(),
-            hub: Arc::downgrade(hub),
-            grace,
-        });
-        hub.registry.set_watcher(watcher.clone());
-        People {
-            presence,
-            watcher,
-            typing: Mutex::new(HashMap::new()),
-        }
-    }
+/// Starts watching `hub`'s connections for presence; `grace` is §9.2's 30 s.
+pub(crate) fn watch(hub: &Arc<Hub>, grace: Duration) -> (Arc<presence::Presence>, Arc<watcher::Watcher>) {
+    let presence = Arc::new(presence::Presence::default());
+    let watcher = Arc::new(watcher::Watcher {
+        presence: presence.clone(),
+        hub: Arc::downgrade(hub),
+        grace,
+    });
+    hub.registry.set_watcher(watcher.clone());
+    (presence, watcher)
+}
 
+impl presence::Presence {
     /// Fills a visitor list item's `visitor_status` and `last_seen_at`.
     pub fn fill(&self, item: &mut VisitorConversation) {
-        let (status, seen) = self.presence.visitor(&item.visitor_id);
+        let (status, seen) = self.visitor(&item.visitor_id);
         item.visitor_status = status;
         item.last_seen_at = seen.map(rfc3339);
     }
@@ -71,7 +86,7 @@ pub(crate) fn frame_event(frame: String, name: &'static str, origin: Option<Conn
     }
 }
 
-impl Engine {
+impl People {
     /// The conversation `session_id` of the bot's visitor `visitor_id`, for the
     /// bot's owner. Anything else (another's bot, a visitor token, an unknown or
     /// foreign visitor or conversation) is `NOT_FOUND` (contract §2).
@@ -82,7 +97,7 @@ impl Engine {
         visitor_id: &str,
         session_id: &str,
     ) -> Result<OperatorView> {
-        let bot = self.own_bot(who, bot_id).await?;
+        let bot = own_bot(self.store.as_ref(), who, bot_id).await?;
         crate::chat::Surface::Http.check_session_id(session_id)?;
         let visitor = self.store.user_by_id(visitor_id).await?;
         let ok = visitor.is_some_and(|v| v.role == Role::Visitor && v.bot_id.as_deref() == Some(bot.id.as_str()));
@@ -109,6 +124,12 @@ impl Engine {
 
     /// A `presence` frame from a client: a visitor's tab hidden or shown (§9.2).
     pub fn report_presence(&self, conn: ConnId, away: bool) {
-        self.people.watcher.reported(conn, away);
+        self.watcher.reported(conn, away);
+    }
+
+    /// An events stream of the bot's owner: it gets the bot's live events
+    /// (visitors' messages, presence) from now on.
+    pub fn watch_bot(&self, conn: ConnId, bot_id: &str) {
+        self.hub.registry.watch_bot(conn, bot_id);
     }
 }

@@ -10,13 +10,12 @@ use protocol::objects::Role;
 use super::frame_event;
 use crate::auth::Identity;
 use crate::chat::{frames, Surface};
-use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::hub::ConnId;
 use crate::store::{MessageRow, ReadSide};
 use crate::time::{now_micros, rfc3339};
 
-impl Engine {
+impl super::People {
     /// The `read` frame and `POST /api/v1/conversations/{id}/read`: the
     /// identity has read its conversation up to and including `message_id`.
     /// An unknown or foreign conversation, or a message that is not in it, is
@@ -59,7 +58,8 @@ impl Engine {
         reg.publish_owner(&who.user_id, frame_event(updated, "conversation_updated", None));
         if who.role == Role::Visitor {
             // The operator's side: the bot's events streams.
-            self.publish_to_owner_of(&conversation.bot_id, &who.user_id, &frame, "read");
+            self.announcer
+                .to_bot_owner(&conversation.bot_id, &who.user_id, &frame, "read");
         }
         Ok(())
     }

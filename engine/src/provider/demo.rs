@@ -58,8 +58,9 @@ pub fn tokenize(text: &str) -> Vec<String> {
 
 #[async_trait]
 impl Provider for DemoProvider {
-    fn kind(&self) -> &'static str {
-        "demo"
+    /// Whatever was asked for, the demo model answers: replies say `demo`.
+    fn model_for(&self, _requested: &str) -> String {
+        DEMO_MODEL.to_string()
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<DeltaStream, ProviderError> {
@@ -103,5 +104,16 @@ mod tests {
         assert!(t.len() > 50);
         assert_eq!(t.concat(), r);
         assert_eq!(tokenize("a  b\n c"), vec!["a  ", "b\n ", "c"]);
+    }
+
+    #[test]
+    fn the_demo_names_itself_and_openai_the_model_asked_for() {
+        let demo = DemoProvider {
+            token_delay: Duration::ZERO,
+        };
+        assert_eq!(demo.model_for("gpt-4o-mini"), DEMO_MODEL);
+        crate::tls::install_crypto_provider();
+        let openai = super::super::openai::OpenAiProvider::new("http://127.0.0.1:9/v1", None);
+        assert_eq!(openai.model_for("gpt-4o-mini"), "gpt-4o-mini");
     }
 }

@@ -69,8 +69,13 @@ pub type DeltaStream = BoxStream<'static, Result<Delta, ProviderError>>;
 
 #[async_trait]
 pub trait Provider: Send + Sync + 'static {
-    /// `openai` or `demo`.
-    fn kind(&self) -> &'static str;
+    /// The name of the model that answers a request for `requested`, as a
+    /// reply's metadata records it (contract §3.4 `metadata.model`). By default
+    /// the requested model itself; a provider that serves one fixed model (the
+    /// offline demo) names that one.
+    fn model_for(&self, requested: &str) -> String {
+        requested.to_string()
+    }
     /// Opens the stream. Errors before the first delta may be returned here or as
     /// the stream's first item.
     async fn stream(&self, request: CompletionRequest) -> Result<DeltaStream, ProviderError>;

@@ -238,10 +238,6 @@ fn finish(reason: &OaiFinish) -> FinishReason {
 
 #[async_trait]
 impl Provider for OpenAiProvider {
-    fn kind(&self) -> &'static str {
-        "openai"
-    }
-
     async fn stream(&self, request: CompletionRequest) -> Result<DeltaStream, ProviderError> {
         #[allow(deprecated)] // `max_tokens`: still the only cap many OpenAI-compatible servers know.
         let req = CreateChatCompletionRequest {

@@ -123,16 +123,19 @@ fn last_user_message(b: UseChatBody) -> HttpResult<ChatRequest> {
 async fn acknowledge(engine: &Arc<Engine>, who: &Identity, ip: IpAddr, body: Value) -> HttpResult<Ack> {
     if body.get("messages").is_none() {
         let req: ChatRequest = serde_json::from_value(body).map_err(bad_body)?;
-        return Ok(engine.send_message(who, send_request(req, ip)).await?);
+        return Ok(engine.exchange.send_message(who, send_request(req, ip)).await?);
     }
     let b: UseChatBody = serde_json::from_value(body).map_err(bad_body)?;
     if b.trigger.as_deref() == Some("regenerate-message") {
         let (redo, ip) = (Redo::default(), Some(ip));
-        let ack = engine.regenerate(who, &b.id, redo, None, ip, Surface::Http).await?;
+        let ack = engine
+            .exchange
+            .regenerate(who, &b.id, redo, None, ip, Surface::Http)
+            .await?;
         return Ok(ack);
     }
     let req = last_user_message(b)?;
-    Ok(engine.send_message(who, send_request(req, ip)).await?)
+    Ok(engine.exchange.send_message(who, send_request(req, ip)).await?)
 }
 
 pub async fn stream(
@@ -165,7 +168,7 @@ pub async fn stream(
         }),
         event(&Chunk::TextStart { id: &text_id }),
     ];
-    let body = match engine.find_reply(who, &reply_id).await? {
+    let body = match engine.replies.find(who, &reply_id).await? {
         ReplyView::Live(log) => stream::iter(head).chain(live_chunks(&log, text_id, meta)).boxed(),
         // A duplicate of a finished send: the stored reply, in one piece.
         ReplyView::Stored { .. } => {

@@ -35,7 +35,7 @@ pub fn send_request(body: ChatRequest, ip: std::net::IpAddr) -> SendMessage {
 
 /// Waits until the reply is finished and returns its `complete` and status.
 pub async fn wait_for(engine: &Engine, who: &Identity, reply_id: &str) -> HttpResult<(Complete, MessageStatus)> {
-    match engine.find_reply(who, reply_id).await? {
+    match engine.replies.find(who, reply_id).await? {
         ReplyView::Stored { complete, status, .. } => Ok((*complete, status)),
         ReplyView::Live(log) => {
             let mut follower = log.follow(Filter::After(u64::MAX));
@@ -54,7 +54,7 @@ pub async fn chat(
     ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody<ChatRequest>,
 ) -> HttpResult<axum::response::Response> {
-    let ack = engine.send_message(&auth.who, send_request(body, ip)).await?;
+    let ack = engine.exchange.send_message(&auth.who, send_request(body, ip)).await?;
     let Some(reply_id) = ack.reply_id.clone() else {
         // `human` mode: stored, and a person will answer (§9.1). There is no
         // reply to wait for, so the answer is the `202` of `/chat/messages`.
@@ -94,7 +94,7 @@ pub async fn messages(
     ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody<ChatRequest>,
 ) -> HttpResult<(StatusCode, Json<Accepted>)> {
-    let ack = engine.send_message(&auth.who, send_request(body, ip)).await?;
+    let ack = engine.exchange.send_message(&auth.who, send_request(body, ip)).await?;
     Ok(accepted(ack))
 }
 
@@ -105,6 +105,7 @@ pub async fn regenerate(
     JsonBody(body): JsonBody<RegenerateRequest>,
 ) -> HttpResult<(StatusCode, Json<RegenerateAccepted>)> {
     let ack = engine
+        .exchange
         .regenerate(
             &auth.who,
             &body.session_id,
@@ -127,6 +128,6 @@ pub async fn regenerate(
 }
 
 pub async fn stop(State(engine): State<Arc<Engine>>, auth: Auth, IdPath(reply_id): IdPath) -> HttpResult<StatusCode> {
-    engine.stop_reply(&auth.who, &reply_id).await?;
+    engine.replies.stop(&auth.who, &reply_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -39,7 +39,7 @@ fn pump(
             let ev = tokio::select! {
                 ev = sub.inbox.recv() => ev,
                 _ = sub.slow.cancelled() => {
-                    engine.count_slow_consumer(engine::hub::Transport::Sse);
+                    engine.admission.count_slow_consumer(engine::hub::Transport::Sse);
                     break;
                 }
                 // Logged out, or a visitor whose bot was removed: the stream ends.
@@ -108,9 +108,13 @@ pub async fn chat_events(
     params: Params,
 ) -> HttpResult<Response> {
     let engine: Arc<Engine> = state.engine.clone();
-    let sub = engine.subscribe(&auth.who, engine::hub::Transport::Sse).await?;
+    let sub = engine
+        .admission
+        .subscribe(&auth.who, engine::hub::Transport::Sse)
+        .await?;
     if let Some(session) = params.get("session_id").filter(|s| !s.is_empty()) {
         engine
+            .replies
             .join(&auth.who, sub.id, session, engine::chat::Surface::Http)
             .await?;
     }
@@ -123,8 +127,11 @@ pub async fn bot_events(
     IdPath(bot_id): IdPath,
 ) -> HttpResult<Response> {
     let engine: Arc<Engine> = state.engine.clone();
-    let bot = engine.own_bot(&auth.who, &bot_id).await?;
-    let sub = engine.subscribe(&auth.who, engine::hub::Transport::Sse).await?;
-    engine.hub.registry.watch_bot(sub.id, &bot.id);
+    let bot = engine.bots.own(&auth.who, &bot_id).await?;
+    let sub = engine
+        .admission
+        .subscribe(&auth.who, engine::hub::Transport::Sse)
+        .await?;
+    engine.people.watch_bot(sub.id, &bot.id);
     Ok(respond(sub, state.shutdown.clone(), engine))
 }

@@ -29,7 +29,7 @@ pub async fn poll(
     if wait_ms > MAX_WAIT_MS {
         return Err(HttpError::new(ErrorCode::ValidationError, "wait_ms: at most 30000"));
     }
-    let log = match engine.find_reply(&auth.who, &reply_id).await? {
+    let log = match engine.replies.find(&auth.who, &reply_id).await? {
         ReplyView::Stored { complete, status, .. } => {
             let complete = (!status.is_live()).then_some(*complete);
             return Ok(Json(PollResponse {
@@ -41,13 +41,16 @@ pub async fn poll(
         ReplyView::Live(log) => log,
     };
     // A waiting poll is an open stream: logging out or removing a visitor's bot ends it.
-    let sub = engine.subscribe(&auth.who, engine::hub::Transport::LongPoll).await?;
+    let sub = engine
+        .admission
+        .subscribe(&auth.who, engine::hub::Transport::LongPoll)
+        .await?;
     let mut follower = log.follow(Filter::After(after));
     let mut tokens = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_millis(wait_ms);
     loop {
         let batch = tokio::select! {
-            _ = sub.cut.cancelled() => return Err(engine.cut_reason(&auth.who).await.into()),
+            _ = sub.cut.cancelled() => return Err(engine.admission.cut_reason(&auth.who).await.into()),
             b = tokio::time::timeout_at(deadline, follower.next_batch()) => b,
         };
         let Ok(Some(batch)) = batch else { break };

@@ -58,14 +58,17 @@ pub async fn reply_events(
         })?,
         None => params.u64("after_seq", 0)?,
     };
-    let sub = engine.subscribe(&auth.who, engine::hub::Transport::Sse).await?;
+    let sub = engine
+        .admission
+        .subscribe(&auth.who, engine::hub::Transport::Sse)
+        .await?;
     if after > 0 {
-        engine.count_resume(engine::hub::Transport::Sse);
+        engine.admission.count_resume(engine::hub::Transport::Sse);
     }
     // Logged out, or a visitor whose bot was removed: the stream ends at once.
     let cut = sub.cut.clone().cancelled_owned();
     let body: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> =
-        match engine.find_reply(&auth.who, &reply_id).await? {
+        match engine.replies.find(&auth.who, &reply_id).await? {
             ReplyView::Stored { complete, .. } => {
                 let frame = ServerFrame::Complete(*complete).to_json();
                 stream::iter([Ok(Event::default().id("end").event("complete").data(frame))]).boxed()

@@ -46,7 +46,7 @@ pub async fn create(
     let who = auth?.who;
     let JsonBody(body) = body?;
     let (streams, include_usage, model) = (body.streams(), body.include_usage(), body.model.clone());
-    let completion = engine.start_completion(&who, body.into_engine(ip)?).await?;
+    let completion = engine.completions.start_completion(&who, body.into_engine(ip)?).await?;
     let id = format!("chatcmpl-{}", engine::ids::secret(24));
     let created = engine::time::now_micros() / 1_000_000;
     if streams {

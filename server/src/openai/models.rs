@@ -29,11 +29,11 @@ pub async fn list(
 ) -> Result<Json<ModelList>, OaiError> {
     let who = auth?.who;
     // Makes the default bot if the account has none yet.
-    engine.list_bots(&who).await?;
+    engine.bots.list(&who).await?;
     let bots = if who.role == protocol::objects::Role::Visitor {
         Vec::new()
     } else {
-        engine.store.bots_of(&who.user_id).await.map_err(engine::Error::from)?
+        engine.bots.rows_of(&who).await?
     };
     Ok(Json(ModelList {
         object: "list",
@@ -48,5 +48,5 @@ pub async fn get(
     Path(model): Path<String>,
 ) -> Result<Json<Model>, OaiError> {
     let who = auth?.who;
-    Ok(Json(model_of(&engine.bot_by_model(&who, &model).await?)))
+    Ok(Json(model_of(&engine.completions.bot_by_model(&who, &model).await?)))
 }

@@ -41,8 +41,8 @@ fn with_session(status: StatusCode, body: AuthResponse, headers: &HeaderMap, eng
 
 /// One call of the per-IP budget for sign-ins (`BROOK_AUTH_RATE_LIMIT_PER_MIN`).
 pub fn auth_budget(engine: &Engine, ip: std::net::IpAddr) -> HttpResult<()> {
-    engine.auth_limiter.check(&ip.to_string()).map_err(|wait| {
-        engine.count_limit_refusal("auth");
+    engine.admission.auth_limiter.check(&ip.to_string()).map_err(|wait| {
+        engine.admission.count_limit_refusal("auth");
         HttpError(
             engine::Error::new(
                 ErrorCode::RateLimited,
@@ -63,13 +63,7 @@ pub async fn register(
     auth_budget(&engine, ip)?;
     let r = engine
         .accounts
-        .register(
-            engine.store.as_ref(),
-            &engine.config.model,
-            &body.email,
-            &body.password,
-            body.name.as_deref(),
-        )
+        .register(&body.email, &body.password, body.name.as_deref())
         .await?;
     Ok(with_session(StatusCode::CREATED, r, &headers, &engine))
 }
@@ -82,10 +76,7 @@ pub async fn login(
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> HttpResult<Response> {
     auth_budget(&engine, ip)?;
-    let r = engine
-        .accounts
-        .login(engine.store.as_ref(), &body.email, &body.password)
-        .await?;
+    let r = engine.accounts.login(&body.email, &body.password).await?;
     Ok(with_session(StatusCode::OK, r, &headers, &engine))
 }
 
@@ -102,15 +93,12 @@ pub async fn guest(
         ));
     }
     auth_budget(&engine, ip)?;
-    let r = engine
-        .accounts
-        .guest(engine.store.as_ref(), &engine.config.model)
-        .await?;
+    let r = engine.accounts.guest().await?;
     Ok(with_session(StatusCode::CREATED, r, &headers, &engine))
 }
 
 pub async fn me(State(engine): State<Arc<Engine>>, auth: Auth) -> HttpResult<Json<Me>> {
-    Ok(Json(engine.accounts.me(engine.store.as_ref(), &auth.who).await?))
+    Ok(Json(engine.accounts.me(&auth.who).await?))
 }
 
 pub async fn refresh(
@@ -119,12 +107,12 @@ pub async fn refresh(
     auth: Auth,
     headers: HeaderMap,
 ) -> HttpResult<Response> {
-    let r = engine.accounts.refresh(engine.store.as_ref(), &auth.who).await?;
+    let r = engine.accounts.refresh(&auth.who).await?;
     Ok(with_session(StatusCode::OK, r, &headers, &engine))
 }
 
 pub async fn logout(_: NotCrossSite, State(engine): State<Arc<Engine>>, auth: Auth) -> HttpResult<Response> {
-    engine.logout(&auth.who).await?;
+    engine.admission.logout(&auth.who).await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut().append(header::SET_COOKIE, clear_cookie());
     Ok(res)

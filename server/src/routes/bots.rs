@@ -15,7 +15,7 @@ use crate::extract::{Auth, IdPath, JsonBody, Params, VisitorConversationPath};
 
 pub async fn list(State(engine): State<Arc<Engine>>, auth: Auth) -> HttpResult<Json<BotList>> {
     Ok(Json(BotList {
-        bots: engine.list_bots(&auth.who).await?,
+        bots: engine.bots.list(&auth.who).await?,
     }))
 }
 
@@ -24,11 +24,11 @@ pub async fn create(
     auth: Auth,
     JsonBody(body): JsonBody<BotPatch>,
 ) -> HttpResult<(StatusCode, Json<Bot>)> {
-    Ok((StatusCode::CREATED, Json(engine.create_bot(&auth.who, &body).await?)))
+    Ok((StatusCode::CREATED, Json(engine.bots.create(&auth.who, &body).await?)))
 }
 
 pub async fn get(State(engine): State<Arc<Engine>>, auth: Auth, IdPath(id): IdPath) -> HttpResult<Json<Bot>> {
-    Ok(Json(engine.own_bot(&auth.who, &id).await?.to_bot()))
+    Ok(Json(engine.bots.own(&auth.who, &id).await?.to_bot()))
 }
 
 pub async fn update(
@@ -37,11 +37,11 @@ pub async fn update(
     IdPath(id): IdPath,
     JsonBody(body): JsonBody<BotPatch>,
 ) -> HttpResult<Json<Bot>> {
-    Ok(Json(engine.update_bot(&auth.who, &id, &body).await?))
+    Ok(Json(engine.bots.update(&auth.who, &id, &body).await?))
 }
 
 pub async fn delete(State(engine): State<Arc<Engine>>, auth: Auth, IdPath(id): IdPath) -> HttpResult<StatusCode> {
-    engine.delete_bot(&auth.who, &id).await?;
+    engine.bots.delete(&auth.who, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -54,6 +54,7 @@ pub async fn visitor_conversations(
     let limit = params.limit(20, 100)?;
     Ok(Json(
         engine
+            .conversations
             .visitor_conversations(&auth.who, &id, limit, params.get("cursor"))
             .await?,
     ))
@@ -72,6 +73,7 @@ pub async fn visitor_messages(
     let limit = params.limit(50, 200)?;
     Ok(Json(
         engine
+            .conversations
             .visitor_transcript(&auth.who, &id, &visitor_id, &session_id, limit, params.get("before"))
             .await?,
     ))

@@ -16,7 +16,8 @@ pub async fn list(State(engine): State<Arc<Engine>>, auth: Auth, params: Params)
     let limit = params.limit(20, 100)?;
     Ok(Json(
         engine
-            .list_conversations(&auth.who, limit, params.get("cursor"), params.get("q"))
+            .conversations
+            .list(&auth.who, limit, params.get("cursor"), params.get("q"))
             .await?,
     ))
 }
@@ -26,7 +27,7 @@ pub async fn get(
     auth: Auth,
     SessionPath(id): SessionPath,
 ) -> HttpResult<Json<Conversation>> {
-    Ok(Json(engine.get_conversation(&auth.who, &id).await?))
+    Ok(Json(engine.conversations.get(&auth.who, &id).await?))
 }
 
 pub async fn messages(
@@ -38,7 +39,8 @@ pub async fn messages(
     let limit = params.limit(50, 200)?;
     Ok(Json(
         engine
-            .list_messages(&auth.who, &id, limit, params.get("before"))
+            .conversations
+            .messages(&auth.who, &id, limit, params.get("before"))
             .await?,
     ))
 }
@@ -49,7 +51,7 @@ pub async fn rename(
     SessionPath(id): SessionPath,
     JsonBody(body): JsonBody<RenameConversation>,
 ) -> HttpResult<Json<Conversation>> {
-    Ok(Json(engine.rename_conversation(&auth.who, &id, &body.title).await?))
+    Ok(Json(engine.conversations.rename(&auth.who, &id, &body.title).await?))
 }
 
 pub async fn delete(
@@ -57,7 +59,7 @@ pub async fn delete(
     auth: Auth,
     SessionPath(id): SessionPath,
 ) -> HttpResult<StatusCode> {
-    engine.delete_conversation(&auth.who, &id).await?;
+    engine.conversations.delete(&auth.who, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -67,6 +69,6 @@ pub async fn versions(
     IdPath(id): IdPath,
 ) -> HttpResult<Json<VersionList>> {
     Ok(Json(VersionList {
-        versions: engine.versions(&auth.who, &id).await?,
+        versions: engine.conversations.versions(&auth.who, &id).await?,
     }))
 }

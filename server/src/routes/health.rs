@@ -15,13 +15,13 @@ pub async fn health() -> impl IntoResponse {
 }
 
 pub async fn ready(State(engine): State<Arc<Engine>>) -> impl IntoResponse {
-    let db = tokio::time::timeout(Duration::from_secs(3), engine.store.ping()).await;
+    let db = tokio::time::timeout(Duration::from_secs(3), engine.store().ping()).await;
     let db_ok = matches!(db, Ok(Ok(())));
     // With Redis down a node still serves its own connections: `degraded`, and
     // still 200 so that the balancer keeps sending it traffic (issue 13).
-    let redis_ok = engine.cluster.as_ref().map(|c| c.healthy());
+    let redis_ok = engine.redis_healthy();
     // Shutting down: the balancer should send no more (issue 13).
-    let ok = db_ok && !engine.draining();
+    let ok = db_ok && !engine.admission.draining();
     let body = json!({
         "status": match (ok, redis_ok) { (false, _) => "unavailable", (true, Some(false)) => "degraded", _ => "ready" },
         "database": if db_ok { "ok" } else { "unavailable" },

@@ -14,7 +14,7 @@ use crate::extract::{Auth, IdPath, JsonBody};
 
 pub async fn list(State(engine): State<Arc<Engine>>, auth: Auth) -> HttpResult<Json<ApiKeyList>> {
     Ok(Json(ApiKeyList {
-        keys: engine.list_api_keys(&auth.who).await?,
+        keys: engine.api_keys.list(&auth.who).await?,
     }))
 }
 
@@ -25,11 +25,11 @@ pub async fn create(
 ) -> HttpResult<(StatusCode, Json<CreatedApiKey>)> {
     Ok((
         StatusCode::CREATED,
-        Json(engine.create_api_key(&auth.who, &body.name).await?),
+        Json(engine.api_keys.create(&auth.who, &body.name).await?),
     ))
 }
 
 pub async fn revoke(State(engine): State<Arc<Engine>>, auth: Auth, IdPath(id): IdPath) -> HttpResult<StatusCode> {
-    engine.revoke_api_key(&auth.who, &id).await?;
+    engine.api_keys.revoke(&auth.who, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -48,6 +48,7 @@ pub async fn handoff(
 ) -> HttpResult<Json<Conversation>> {
     Ok(Json(
         engine
+            .people
             .handoff(&auth.who, &p.bot_id, &p.visitor_id, &p.session_id, body.mode)
             .await?,
     ))
@@ -60,6 +61,7 @@ pub async fn operator_message(
     JsonBody(body): JsonBody<OperatorMessageRequest>,
 ) -> HttpResult<(StatusCode, Json<Message>)> {
     let m = engine
+        .people
         .operator_message(
             &auth.who,
             &p.bot_id,
@@ -79,6 +81,7 @@ pub async fn operator_typing(
     JsonBody(body): JsonBody<TypingRequest>,
 ) -> HttpResult<StatusCode> {
     engine
+        .people
         .operator_typing(&auth.who, &p.bot_id, &p.visitor_id, &p.session_id, body.is_typing)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -91,6 +94,7 @@ pub async fn operator_read(
     JsonBody(body): JsonBody<ReadRequest>,
 ) -> HttpResult<StatusCode> {
     engine
+        .people
         .operator_read(&auth.who, &p.bot_id, &p.visitor_id, &p.session_id, &body.message_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -103,6 +107,7 @@ pub async fn read(
     JsonBody(body): JsonBody<ReadRequest>,
 ) -> HttpResult<StatusCode> {
     engine
+        .people
         .read(&auth.who, &id, &body.message_id, None, Surface::Http)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -114,7 +119,7 @@ pub async fn set_feedback(
     IdPath(id): IdPath,
     JsonBody(body): JsonBody<FeedbackRequest>,
 ) -> HttpResult<Json<Message>> {
-    Ok(Json(engine.set_feedback(&auth.who, &id, &body).await?))
+    Ok(Json(engine.people.set_feedback(&auth.who, &id, &body).await?))
 }
 
 pub async fn clear_feedback(
@@ -122,7 +127,7 @@ pub async fn clear_feedback(
     auth: Auth,
     IdPath(id): IdPath,
 ) -> HttpResult<StatusCode> {
-    engine.clear_feedback(&auth.who, &id).await?;
+    engine.people.clear_feedback(&auth.who, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -134,7 +139,7 @@ pub async fn export(
 ) -> HttpResult<Response> {
     let format = ExportFormat::parse(params.get("format"))
         .ok_or_else(|| HttpError::new(ErrorCode::ValidationError, "format: must be markdown or json"))?;
-    let e = engine.export(&auth.who, &id, format).await?;
+    let e = engine.people.export(&auth.who, &id, format).await?;
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", e.filename))
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
     Ok((

@@ -62,7 +62,7 @@ pub async fn session(
 ) -> HttpResult<Response> {
     crate::routes::auth::auth_budget(&engine, ip)?;
     let origin = origin_of(&headers);
-    let bot = engine.store.bot_by_key(body.bot_key.trim()).await?;
+    let bot = engine.bots.by_key(body.bot_key.trim()).await?;
     let refused = || HttpError::new(ErrorCode::Forbidden, "this site may not use this widget");
     let Some(bot) = bot else {
         return Err(refused());
@@ -75,10 +75,7 @@ pub async fn session(
         tracing::info!(bot = %bot.id, origin = ?origin, "widget session refused");
         return Err(refused());
     }
-    let answer: WidgetSessionResponse = engine
-        .accounts
-        .visitor_session(engine.store.as_ref(), &bot, body.token.as_deref())
-        .await?;
+    let answer: WidgetSessionResponse = engine.accounts.visitor_session(&bot, body.token.as_deref()).await?;
     let mut res = (StatusCode::OK, Json(answer)).into_response();
     if let Some(o) = &origin {
         allow(&mut res, o);
@@ -110,7 +107,7 @@ pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Re
     }
     let engine = state.engine.clone();
     if req.method() == Method::OPTIONS {
-        if !engine.widget_origin_allowed(&origin) {
+        if !engine.bots.widget_origin_allowed(&origin) {
             return StatusCode::FORBIDDEN.into_response();
         }
         let mut res = StatusCode::NO_CONTENT.into_response();
@@ -141,7 +138,7 @@ pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Re
         // Not a visitor: answer without CORS headers; the browser withholds it.
         return next.run(req).await;
     };
-    let allowed = match engine.store.bot(&bot_id).await {
+    let allowed = match engine.bots.by_id(&bot_id).await {
         Ok(Some(bot)) => bot.allows_origin(&origin),
         _ => false,
     };

@@ -67,7 +67,7 @@ pub(super) struct Conn {
 pub async fn origin_allowed(state: &AppState, who: &Identity, origin: Option<&str>) -> bool {
     match (who.role, origin, who.bot_id.as_deref()) {
         (protocol::objects::Role::Visitor, Some(o), Some(bot)) => {
-            matches!(state.engine.store.bot(bot).await, Ok(Some(b)) if b.allows_origin(o))
+            matches!(state.engine.bots.by_id(bot).await, Ok(Some(b)) if b.allows_origin(o))
         }
         _ => true,
     }
@@ -211,7 +211,11 @@ impl Conn {
                 .await;
         }
         let engine = &self.state.engine;
-        let sub = match engine.subscribe(&who, engine::hub::Transport::WebSocket).await {
+        let sub = match engine
+            .admission
+            .subscribe(&who, engine::hub::Transport::WebSocket)
+            .await
+        {
             Ok(s) => s,
             Err(_) => {
                 return self
@@ -222,7 +226,7 @@ impl Conn {
                     .await
             }
         };
-        match engine.accounts.user(engine.store.as_ref(), &who).await {
+        match engine.accounts.user(&who).await {
             Ok(user) => {
                 // The connection's span (see `super::upgrade`) now says who it is.
                 let span = tracing::Span::current();

@@ -77,14 +77,14 @@ async fn upgrade(
     // cannot set headers on an upgrade), else the session cookie.
     let token = bearer(&headers).or_else(|| params.get("token").map(str::to_string));
     if let Some(token) = token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        start = match engine.identify(token).await {
+        start = match engine.admission.identify(token).await {
             Ok(who) => Start::Authenticated(who),
             // A visitor of a removed bot hears NOT_FOUND; any other refusal is a plain invalid token.
             Err(e) => Start::InvalidToken((e.code == ErrorCode::NotFound).then_some(e.code)),
         };
     } else if let Some(cookie) = session_cookie(&headers) {
         // An invalid or expired cookie is ignored; a valid one must come from our own pages.
-        if let Ok(who) = engine.identify(&cookie).await {
+        if let Ok(who) = engine.admission.identify(&cookie).await {
             if !same_site_origin(&headers, &state.engine.config) {
                 return HttpError::new(
                     ErrorCode::Forbidden,
@@ -105,8 +105,8 @@ async fn upgrade(
         if !connection::origin_allowed(&state, who, foreign_origin.as_deref()).await {
             return HttpError::new(ErrorCode::Forbidden, "this site may not use this widget").into_response();
         }
-        if !state.engine.hub.registry.has_room(&who.user_id) {
-            state.engine.count_limit_refusal("connections");
+        if !state.engine.admission.has_room(&who.user_id) {
+            state.engine.admission.count_limit_refusal("connections");
             return too_many(who);
         }
     }

@@ -183,7 +183,7 @@ pub async fn run(
     // Alone, a node closes with 1001 once its replies drained; one of several
     // closes at once with 1012 so the client reconnects to another node and
     // resumes there (issue 13).
-    let going = if engine.cluster.is_some() {
+    let going = if engine.clustered() {
         (1012, "service restart: reconnect and resume")
     } else {
         (1001, "server shutting down")
@@ -200,7 +200,7 @@ pub async fn run(
         close = Some(SLOW);
     }
     if close == Some(SLOW) {
-        engine.count_slow_consumer(engine::hub::Transport::WebSocket);
+        engine.admission.count_slow_consumer(engine::hub::Transport::WebSocket);
     }
     // Nothing more is forwarded: the close frame is the last thing written.
     conn.stop_forwarders();

@@ -28,7 +28,7 @@ async fn keys_lifecycle(b: Backend) {
     // Stored only as a hash.
     let rows = app
         .engine
-        .store
+        .store()
         .api_keys_of(&list_user(&app, &token).await)
         .await
         .unwrap();

@@ -14,7 +14,7 @@ both_backends!(
 
 /// Stores `n` exchanges straight through the store (fast), returning ids in order.
 async fn seed_exchanges(app: &TestApp, owner: &str, session: &str, n: usize) -> Vec<String> {
-    let bot = engine::accounts::ensure_default_bot(app.engine.store.as_ref(), owner, "gpt-4o-mini")
+    let bot = engine::accounts::ensure_default_bot(app.engine.store().as_ref(), owner, "gpt-4o-mini")
         .await
         .unwrap();
     let mut ids = Vec::new();
@@ -32,7 +32,7 @@ async fn seed_exchanges(app: &TestApp, owner: &str, session: &str, n: usize) -> 
             preview: format!("message {i}"),
             now: engine::time::now_micros(),
         };
-        match app.engine.store.begin_exchange(&x).await.unwrap() {
+        match app.engine.store().begin_exchange(&x).await.unwrap() {
             ExchangeOutcome::Stored { user, reply, .. } => {
                 ids.push(user.id);
                 ids.push(reply.id);
@@ -181,7 +181,7 @@ async fn rename_and_delete(b: Backend) {
     )
     .await;
     // Its messages went with it.
-    assert!(app.engine.store.message(&user_msg).await.unwrap().is_none());
+    assert!(app.engine.store().message(&user_msg).await.unwrap().is_none());
     expect_error(
         app.delete(&format!("/api/v1/conversations/{session}"), Some(&token))
             .await,

@@ -62,7 +62,7 @@ async fn chat(app: &TestApp, token: &str, forwarded_for: Option<&str>) -> (u16, 
 
 async fn used_today(app: &TestApp, key: &str) -> u64 {
     let day = engine::time::utc_day(engine::time::now_micros());
-    app.engine.store.usage(key, &day).await.unwrap() as u64
+    app.engine.store().usage(key, &day).await.unwrap() as u64
 }
 
 async fn a_reply_stops_when_the_quota_runs_out(b: Backend) {

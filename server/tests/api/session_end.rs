@@ -26,7 +26,7 @@ const SOON: Duration = Duration::from_secs(10);
 /// registration of the stream it is about to see closed).
 async fn wait_for_connections(app: &TestApp, n: usize) {
     let deadline = tokio::time::Instant::now() + SOON;
-    while app.engine.hub.registry.connections() < n {
+    while app.engine.connections() < n {
         assert!(tokio::time::Instant::now() < deadline, "streams never registered");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -190,7 +190,7 @@ async fn logout_ends_every_stream_of_the_token(b: Backend) {
     let (s, _) = body(app.get("/api/v1/auth/me", Some(&other_device)).await).await;
     assert_eq!(s, 200);
     // A restart reloads the revocation from storage: the token stays dead.
-    let reloaded = engine::accounts::Accounts::load(app.engine.store.as_ref(), None)
+    let reloaded = engine::accounts::Accounts::load(app.engine.store().clone(), None, "m")
         .await
         .expect("accounts load");
     assert_eq!(

@@ -11,10 +11,10 @@ both_backends!(concurrent_writers_lose_nothing, migrations_twice_change_nothing)
 async fn concurrent_writers_lose_nothing(b: Backend) {
     let Some(app) = app(b).await else { return };
     let (_, owner) = app.register("busy@example.com").await;
-    let bot = engine::accounts::ensure_default_bot(app.engine.store.as_ref(), &owner, "m")
+    let bot = engine::accounts::ensure_default_bot(app.engine.store().as_ref(), &owner, "m")
         .await
         .unwrap();
-    let store = app.engine.store.clone();
+    let store = app.engine.store().clone();
     let mut tasks = Vec::new();
     for w in 0..50 {
         let store = store.clone();

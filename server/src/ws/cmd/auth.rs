@@ -9,21 +9,19 @@ use crate::ws::connection::{Conn, Flow};
 
 pub(in crate::ws) async fn apply(a: AuthFrame, conn: &mut Conn) -> Flow {
     let engine = conn.engine();
-    let identified = engine.identify(&a.token).await;
+    let identified = engine.admission.identify(&a.token).await;
     match (conn.who().cloned(), identified) {
         (None, Ok(who)) => conn.authenticate(who).await,
-        (Some(current), Ok(who)) if who.user_id == current.user_id => {
-            match engine.accounts.user(engine.store.as_ref(), &current).await {
-                Ok(user) => {
-                    conn.send_frame(ServerFrame::AuthSuccess {
-                        message: "Authentication successful".into(),
-                        user,
-                    })
-                    .await
-                }
-                Err(e) => conn.error(&e, None).await,
+        (Some(current), Ok(who)) if who.user_id == current.user_id => match engine.accounts.user(&current).await {
+            Ok(user) => {
+                conn.send_frame(ServerFrame::AuthSuccess {
+                    message: "Authentication successful".into(),
+                    user,
+                })
+                .await
             }
-        }
+            Err(e) => conn.error(&e, None).await,
+        },
         (_, result) => {
             let code = result.err().map(|e| e.code).filter(|c| *c == ErrorCode::NotFound);
             conn.send_frame(ServerFrame::AuthError {

@@ -9,7 +9,7 @@ use crate::ws::connection::{Caller, Conn, Flow};
 pub(in crate::ws) async fn apply(j: SessionFrame, conn: &Conn, caller: &Caller) -> Flow {
     let engine = conn.engine();
     let (who, id) = (&caller.who, caller.conn);
-    let result = engine.join(who, id, &j.session_id, Surface::Frame).await;
+    let result = engine.replies.join(who, id, &j.session_id, Surface::Frame).await;
     match result {
         Ok(active_reply) => {
             conn.send_frame(ServerFrame::Joined {

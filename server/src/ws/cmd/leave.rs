@@ -7,7 +7,7 @@ use crate::ws::connection::{Caller, Conn, Flow};
 
 pub(in crate::ws) async fn apply(l: SessionFrame, conn: &Conn, caller: &Caller) -> Flow {
     let engine = conn.engine();
-    match engine.leave(&caller.who, caller.conn, &l.session_id).await {
+    match engine.replies.leave(&caller.who, caller.conn, &l.session_id).await {
         Ok(()) => Flow::Continue,
         Err(e) => conn.error(&e, None).await,
     }

@@ -19,7 +19,7 @@ pub(in crate::ws) async fn apply(m: MessageFrame, conn: &Conn, caller: &Caller) 
         ip: Some(conn.ip()),
         surface: Surface::Frame,
     };
-    match engine.send_message(&caller.who, req).await {
+    match engine.exchange.send_message(&caller.who, req).await {
         Ok(ack) => conn.send_frame(ServerFrame::Ack(ack)).await,
         Err(e) => conn.error(&e, client_id).await,
     }

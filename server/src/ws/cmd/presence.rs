@@ -7,6 +7,8 @@ use crate::ws::connection::{Caller, Conn, Flow};
 
 pub(in crate::ws) fn apply(p: PresenceFrame, conn: &Conn, caller: &Caller) -> Flow {
     let engine = conn.engine();
-    engine.report_presence(caller.conn, p.status == ClientPresence::Away);
+    engine
+        .people
+        .report_presence(caller.conn, p.status == ClientPresence::Away);
     Flow::Continue
 }

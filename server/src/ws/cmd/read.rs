@@ -10,7 +10,10 @@ pub(in crate::ws) async fn apply(r: ReadFrame, conn: &Conn, caller: &Caller) -> 
     let engine = conn.engine();
     let origin = Some(caller.conn);
     let (who, surface) = (&caller.who, Surface::Frame);
-    let result = engine.read(who, &r.session_id, &r.message_id, origin, surface).await;
+    let result = engine
+        .people
+        .read(who, &r.session_id, &r.message_id, origin, surface)
+        .await;
     match result {
         Ok(()) => Flow::Continue,
         Err(e) => conn.error(&e, None).await,

@@ -15,7 +15,7 @@ pub(in crate::ws) async fn apply(r: RegenerateFrame, conn: &Conn, caller: &Calle
     };
     let (who, sid, surface) = (&caller.who, &r.session_id, Surface::Frame);
     let (origin, ip) = (Some(caller.conn), Some(conn.ip()));
-    let result = engine.regenerate(who, sid, redo, origin, ip, surface).await;
+    let result = engine.exchange.regenerate(who, sid, redo, origin, ip, surface).await;
     match result {
         Ok(ack) => conn.send_frame(ServerFrame::Ack(ack)).await,
         Err(e) => conn.error(&e, client_id).await,

@@ -10,8 +10,8 @@ use crate::ws::connection::{Caller, Conn, Flow};
 
 pub(in crate::ws) async fn apply(r: ResumeFrame, conn: &mut Conn, caller: &Caller) -> Flow {
     let engine = conn.engine();
-    engine.count_resume(Transport::WebSocket);
-    match engine.find_reply(&caller.who, &r.reply_id).await {
+    engine.admission.count_resume(Transport::WebSocket);
+    match engine.replies.find(&caller.who, &r.reply_id).await {
         Ok(ReplyView::Live(log)) => {
             conn.follow(log, Filter::After(r.after_seq), true);
             Flow::Continue

@@ -7,7 +7,7 @@ use crate::ws::connection::{Caller, Conn, Flow};
 
 pub(in crate::ws) async fn apply(s: StopFrame, conn: &Conn, caller: &Caller) -> Flow {
     let engine = conn.engine();
-    match engine.stop_reply(&caller.who, &s.reply_id).await {
+    match engine.replies.stop(&caller.who, &s.reply_id).await {
         Ok(()) => Flow::Continue,
         Err(e) => conn.error(&e.with_reply(s.reply_id), None).await,
     }

@@ -8,7 +8,7 @@ use crate::ws::connection::{Caller, Conn, Flow};
 pub(in crate::ws) async fn apply(t: TypingFrame, conn: &Conn, caller: &Caller) -> Flow {
     let engine = conn.engine();
     let (who, id) = (&caller.who, caller.conn);
-    let result = engine.typing(who, id, &t.session_id, t.is_typing).await;
+    let result = engine.typing.set(who, id, &t.session_id, t.is_typing).await;
     match result {
         Ok(()) => Flow::Continue,
         Err(e) => conn.error(&e, None).await,

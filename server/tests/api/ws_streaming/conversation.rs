@@ -124,5 +124,5 @@ async fn delete_while_streaming(b: Backend) {
         None => ws.recv_type("conversation_deleted").await,
     };
     assert_eq!(d["session_id"], "doomed");
-    assert!(app.engine.store.message(&reply_id).await.unwrap().is_none());
+    assert!(app.engine.store().message(&reply_id).await.unwrap().is_none());
 }
