@@ -57,7 +57,7 @@ async fn http_chat(app: &TestApp, token: &str, forwarded_for: &str) -> (u16, Val
 
 async fn used_today(app: &TestApp, key: &str) -> u64 {
     let day = engine::time::utc_day(engine::time::now_micros());
-    app.engine.store.usage(key, &day).await.unwrap() as u64
+    app.engine.store().usage(key, &day).await.unwrap() as u64
 }
 
 async fn behind_two_proxies_websocket_and_http_share_the_clients_bucket(b: Backend) {
