@@ -12,7 +12,7 @@ use crate::auth::{Claims, Identity, Keys, TokenError};
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::limits::LoginThrottle;
-use crate::store::{BotRow, Store, UserRow};
+use crate::store::{BotRow, Database, UserRow};
 use crate::time::now_micros;
 
 /// A visitor may come back with a token up to this old (contract §4).
@@ -25,7 +25,7 @@ pub const MIN_SECRET_BYTES: usize = 32;
 
 /// Accounts and their tokens, over the storage they live in.
 pub struct Accounts {
-    store: Arc<dyn Store>,
+    store: Arc<dyn Database>,
     /// The model of a new account's default bot (`BROOK_MODEL`).
     default_model: String,
     keys: Keys,
@@ -84,7 +84,11 @@ impl Accounts {
     /// Loads (or creates, on first start) the signing secret and the revocation list.
     ///
     /// `default_model` is the model a new account's default bot gets (`BROOK_MODEL`).
-    pub async fn load(store: Arc<dyn Store>, configured_secret: Option<&str>, default_model: &str) -> Result<Accounts> {
+    pub async fn load(
+        store: Arc<dyn Database>,
+        configured_secret: Option<&str>,
+        default_model: &str,
+    ) -> Result<Accounts> {
         let secret = match configured_secret {
             Some(s) => {
                 if s.len() < MIN_SECRET_BYTES {
@@ -361,7 +365,7 @@ fn clean_name(name: Option<&str>) -> Result<Option<String>> {
 }
 
 /// The identity's default `Assistant` bot, created on first need.
-pub async fn ensure_default_bot(store: &dyn Store, owner_id: &str, model: &str) -> Result<BotRow> {
+pub async fn ensure_default_bot(store: &dyn Database, owner_id: &str, model: &str) -> Result<BotRow> {
     if let Some(b) = store.default_bot(owner_id).await? {
         return Ok(b);
     }

@@ -30,14 +30,14 @@ use crate::error::{Error, Result};
 use crate::hub::{Hub, Subscription, Transport};
 use crate::limits::RateLimiter;
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::Database;
 use crate::time::{micros_until_midnight, now_micros};
 
 /// Who may use Brook now, and whether a message may be accepted.
 pub struct Admission {
     pub(crate) accounts: Arc<Accounts>,
     pub(crate) api_keys: Arc<ApiKeys>,
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Database>,
     pub(crate) hub: Arc<Hub>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) quotas: Arc<Quotas>,

@@ -17,7 +17,7 @@ use crate::auth::{Identity, TokenError};
 use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::ids;
-use crate::store::{ApiKeyRow, Store};
+use crate::store::{ApiKeyRow, Database};
 use crate::time::{now_micros, rfc3339};
 
 /// Random characters after the prefix: 43 × log2(62) ≈ 256 bits.
@@ -69,7 +69,7 @@ fn users_only(who: &Identity) -> Result<()> {
 
 /// Personal API keys: create, list, revoke, and authenticate a bearer token.
 pub struct ApiKeys {
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Database>,
     pub(crate) accounts: Arc<Accounts>,
     pub(crate) hub: Arc<Hub>,
 }

@@ -11,7 +11,7 @@ use crate::auth::Identity;
 use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::ids;
-use crate::store::{BotRow, Store, StoreError};
+use crate::store::{BotRow, Database, StoreError};
 use crate::time::now_micros;
 
 const MAX_NAME: usize = 80;
@@ -147,7 +147,7 @@ fn apply_theme(row: &mut BotRow, t: &protocol::rest::ThemePatch) -> Result<()> {
 }
 
 /// A bot of the caller's (anything else, a visitor's ask included, is `NOT_FOUND`).
-pub(crate) async fn own_bot(store: &dyn Store, who: &Identity, id: &str) -> Result<BotRow> {
+pub(crate) async fn own_bot(store: &dyn Database, who: &Identity, id: &str) -> Result<BotRow> {
     match store.bot(id).await? {
         Some(b) if b.owner_id == who.user_id && who.role != Role::Visitor => Ok(b),
         _ => Err(Error::not_found("bot")),
@@ -163,7 +163,7 @@ fn no_visitors(who: &Identity) -> Result<()> {
 
 /// Bots and the widget's CORS allow-list that follows from them.
 pub struct Bots {
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Database>,
     pub(crate) hub: Arc<Hub>,
     /// Models this server offers (`BROOK_MODELS`).
     pub(crate) models: Vec<String>,
@@ -174,7 +174,7 @@ pub struct Bots {
 }
 
 impl Bots {
-    pub(crate) fn new(store: Arc<dyn Store>, hub: Arc<Hub>, models: Vec<String>, default_model: String) -> Bots {
+    pub(crate) fn new(store: Arc<dyn Database>, hub: Arc<Hub>, models: Vec<String>, default_model: String) -> Bots {
         Bots {
             store,
             hub,

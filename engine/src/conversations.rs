@@ -12,11 +12,11 @@ use crate::bots::own_bot;
 use crate::chat::announce::Announcer;
 use crate::chat::runner::Runner;
 use crate::chat::scheduler::Scheduler;
-use crate::chat::{frames, Surface};
+use crate::chat::{frames, Via};
 use crate::error::{Error, Result};
 use crate::hub::{Event, Hub};
 use crate::people::presence::Presence;
-use crate::store::{search_terms, ConversationQuery, Cursor, Store};
+use crate::store::{search_terms, ConversationQuery, Cursor, Database};
 use crate::time::now_micros;
 
 /// Longest title, in Unicode scalar values.
@@ -49,7 +49,7 @@ fn keyset_page(rows: &mut Vec<crate::store::ConversationRow>, limit: i64) -> Opt
 
 /// Reads, renames and deletes conversations.
 pub struct Conversations {
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Database>,
     pub(crate) hub: Arc<Hub>,
     pub(crate) scheduler: Arc<Scheduler>,
     pub(crate) runner: Arc<Runner>,
@@ -87,7 +87,7 @@ impl Conversations {
     }
 
     pub async fn get(&self, who: &Identity, id: &str) -> Result<Conversation> {
-        Surface::Http.check_session_id(id)?;
+        Via::Http.check_session_id(id)?;
         self.store
             .conversation(&who.user_id, id)
             .await?
@@ -97,7 +97,7 @@ impl Conversations {
 
     /// A page of messages, oldest first, ending before `before` (a message id).
     pub async fn messages(&self, who: &Identity, id: &str, limit: i64, before: Option<&str>) -> Result<MessageList> {
-        Surface::Http.check_session_id(id)?;
+        Via::Http.check_session_id(id)?;
         if self.store.conversation(&who.user_id, id).await?.is_none() {
             return Err(Error::not_found("conversation"));
         }
@@ -184,7 +184,7 @@ impl Conversations {
         before: Option<&str>,
     ) -> Result<MessageList> {
         let bot = own_bot(self.store.as_ref(), who, bot_id).await?;
-        Surface::Http.check_session_id(session_id)?;
+        Via::Http.check_session_id(session_id)?;
         let visitor = self.store.user_by_id(visitor_id).await?;
         let ok = visitor.is_some_and(|v| v.role == Role::Visitor && v.bot_id.as_deref() == Some(bot.id.as_str()));
         if !ok {

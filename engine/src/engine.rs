@@ -48,7 +48,7 @@ use crate::people::People;
 use crate::provider::demo::DemoProvider;
 use crate::provider::openai::OpenAiProvider;
 use crate::provider::Provider;
-use crate::store::{self, Store, StoreError};
+use crate::store::{self, Database, StoreError};
 use crate::time::now_micros;
 
 /// The services of one Brook process.
@@ -66,7 +66,7 @@ pub struct Engine {
     pub people: People,
     pub completions: Arc<Completions>,
     pub metrics: Arc<Metrics>,
-    store: Arc<dyn Store>,
+    store: Arc<dyn Database>,
     hub: Arc<Hub>,
     scheduler: Arc<Scheduler>,
     runner: Arc<Runner>,
@@ -76,14 +76,14 @@ pub struct Engine {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("database: {0}")]
-    Store(#[from] StoreError),
+    Database(#[from] StoreError),
     #[error("{0}")]
     Setup(#[from] crate::error::Error),
 }
 
 /// What several services share, built before them.
 struct Parts {
-    store: Arc<dyn Store>,
+    store: Arc<dyn Database>,
     hub: Arc<Hub>,
     metrics: Arc<Metrics>,
     scheduler: Arc<Scheduler>,
@@ -173,7 +173,7 @@ impl Engine {
 
     /// Storage itself, for health checks, shutdown (`close`) and test fixtures;
     /// requests go through the services.
-    pub fn store(&self) -> &Arc<dyn Store> {
+    pub fn store(&self) -> &Arc<dyn Database> {
         &self.store
     }
 
@@ -196,7 +196,7 @@ impl Engine {
 /// A single node owns every reply it started; any still unfinished belonged
 /// to a process that died (contract §8). With Redis, the lease sweeper
 /// (cluster::leases) does this for every node, this one included.
-async fn recover(config: &Config, store: &dyn Store) -> Result<(), StartError> {
+async fn recover(config: &Config, store: &dyn Database) -> Result<(), StartError> {
     if config.redis_url.is_some() {
         return Ok(());
     }
@@ -239,7 +239,7 @@ fn runner_settings(config: &Config) -> RunnerSettings {
 /// The shared parts: limits, quotas, the scheduler and the runner.
 fn parts(
     config: &Config,
-    store: Arc<dyn Store>,
+    store: Arc<dyn Database>,
     accounts: Arc<Accounts>,
     hub: Arc<Hub>,
     cluster: Option<Arc<Cluster>>,

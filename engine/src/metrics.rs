@@ -224,7 +224,7 @@ const COUNTERS: &[(&str, &str)] = &[
 const HISTOGRAMS: &[(&str, &str)] = &[
     (
         "brook_time_to_first_token_seconds",
-        "From a reply's turn to generate to its first text, by surface (chat, openai).",
+        "From a reply's turn to generate to its first text, by via (chat, openai).",
     ),
     (
         "brook_reply_duration_seconds",

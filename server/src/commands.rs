@@ -4,14 +4,14 @@ use std::time::Duration;
 
 use engine::accounts::Accounts;
 use engine::config::ProviderKind;
-use engine::store::{self, BotRow, Store};
+use engine::store::{self, BotRow, Database};
 use engine::Config;
 
 use crate::cli::{BotCommand, UserCommand};
 
 pub type CmdResult = Result<(), String>;
 
-async fn open(config: &Config) -> Result<std::sync::Arc<dyn Store>, String> {
+async fn open(config: &Config) -> Result<std::sync::Arc<dyn Database>, String> {
     store::connect(&config.database_url).await.map_err(|e| e.to_string())
 }
 

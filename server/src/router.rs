@@ -11,7 +11,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::assets::{precompressed_dir, precompressed_file};
-use crate::routes;
+use crate::rest;
 use crate::state::AppState;
 use crate::telemetry::{access, request_id};
 
@@ -21,7 +21,7 @@ fn widget_files(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/widget.js", get_service(precompressed_file(dir.join("widget.js"))))
         .nest_service("/widget", precompressed_dir(dir))
-        .layer(axum::middleware::from_fn(routes::widget::public_files))
+        .layer(axum::middleware::from_fn(rest::widget::public_files))
 }
 
 /// Which responses tower-http compresses on the fly: JSON and HTML over 32
@@ -39,64 +39,70 @@ fn compressible() -> impl Predicate {
 /// Health, readiness and metrics.
 fn health_routes() -> Router<AppState> {
     Router::new()
-        .route("/health", get(routes::health::health))
-        .route("/ready", get(routes::health::ready))
-        .route("/metrics", get(routes::health::metrics))
+        .route("/health", get(rest::health::health))
+        .route("/ready", get(rest::health::ready))
+        .route("/metrics", get(rest::health::metrics))
 }
 
 /// The REST API of contract §4: accounts, conversations, bots and API keys.
 fn rest_routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/auth/register", post(routes::auth::register))
-        .route("/api/v1/auth/login", post(routes::auth::login))
-        .route("/api/v1/auth/guest", post(routes::auth::guest))
-        .route("/api/v1/auth/me", get(routes::auth::me))
-        .route("/api/v1/auth/refresh", post(routes::auth::refresh))
-        .route("/api/v1/auth/logout", post(routes::auth::logout))
-        .route("/api/v1/conversations", get(routes::conversations::list))
+        .route("/api/v1/auth/register", post(rest::auth::register))
+        .route("/api/v1/auth/login", post(rest::auth::login))
+        .route("/api/v1/auth/guest", post(rest::auth::guest))
+        .route("/api/v1/auth/me", get(rest::auth::me))
+        .route("/api/v1/auth/refresh", post(rest::auth::refresh))
+        .route("/api/v1/auth/logout", post(rest::auth::logout))
+        .route("/api/v1/conversations", get(rest::conversations::list))
         .route(
             "/api/v1/conversations/{id}",
-            get(routes::conversations::get)
-                .patch(routes::conversations::rename)
-                .delete(routes::conversations::delete),
+            get(rest::conversations::get)
+                .patch(rest::conversations::rename)
+                .delete(rest::conversations::delete),
         )
         .route(
             "/api/v1/conversations/{id}/messages",
-            get(routes::conversations::messages),
+            get(rest::conversations::messages),
         )
-        .route("/api/v1/messages/{id}/versions", get(routes::conversations::versions))
-        .route("/api/v1/bots", get(routes::bots::list).post(routes::bots::create))
+        .route("/api/v1/messages/{id}/versions", get(rest::conversations::versions))
+        .route("/api/v1/bots", get(rest::bots::list).post(rest::bots::create))
         .route(
             "/api/v1/bots/{id}",
-            get(routes::bots::get)
-                .patch(routes::bots::update)
-                .delete(routes::bots::delete),
+            get(rest::bots::get)
+                .patch(rest::bots::update)
+                .delete(rest::bots::delete),
         )
         .route(
             "/api/v1/bots/{id}/conversations",
-            get(routes::bots::visitor_conversations),
+            get(rest::bots::visitor_conversations),
         )
-        .route("/api/v1/keys", get(routes::keys::list).post(routes::keys::create))
-        .route("/api/v1/keys/{id}", axum::routing::delete(routes::keys::revoke))
-        .route("/api/v1/widget/session", post(routes::widget::session))
+        .route("/api/v1/keys", get(rest::keys::list).post(rest::keys::create))
+        .route("/api/v1/keys/{id}", axum::routing::delete(rest::keys::revoke))
+        .route("/api/v1/widget/session", post(rest::widget::session))
 }
 
 /// The chat's transports: HTTP (JSON, SSE, poll), the diagnostics probes and
 /// the WebSocket endpoints.
 fn chat_routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/chat", post(crate::http::chat::chat))
-        .route("/api/v1/chat/stream", post(crate::http::aisdk::stream))
-        .route("/api/v1/chat/messages", post(crate::http::chat::messages))
-        .route("/api/v1/chat/regenerate", post(crate::http::chat::regenerate))
-        .route("/api/v1/chat/events", get(crate::http::events::chat_events))
-        .route("/api/v1/chat/replies/{id}/events", get(crate::http::sse::reply_events))
-        .route("/api/v1/chat/replies/{id}/poll", get(crate::http::poll::poll))
-        .route("/api/v1/chat/replies/{id}/stop", post(crate::http::chat::stop))
-        .route("/api/v1/bots/{id}/events", get(crate::http::events::bot_events))
-        .route("/api/v1/diagnostics/sse", get(crate::http::diagnostics::sse_probe))
-        .route("/api/v1/diagnostics/poll", get(crate::http::diagnostics::poll_probe))
-        .route("/ws/test", get(crate::http::diagnostics::page))
+        .route("/api/v1/chat", post(crate::http_chat::chat::chat))
+        .route("/api/v1/chat/stream", post(crate::http_chat::aisdk::stream))
+        .route("/api/v1/chat/messages", post(crate::http_chat::chat::messages))
+        .route("/api/v1/chat/regenerate", post(crate::http_chat::chat::regenerate))
+        .route("/api/v1/chat/events", get(crate::http_chat::events::chat_events))
+        .route(
+            "/api/v1/chat/replies/{id}/events",
+            get(crate::http_chat::sse::reply_events),
+        )
+        .route("/api/v1/chat/replies/{id}/poll", get(crate::http_chat::poll::poll))
+        .route("/api/v1/chat/replies/{id}/stop", post(crate::http_chat::chat::stop))
+        .route("/api/v1/bots/{id}/events", get(crate::http_chat::events::bot_events))
+        .route("/api/v1/diagnostics/sse", get(crate::http_chat::diagnostics::sse_probe))
+        .route(
+            "/api/v1/diagnostics/poll",
+            get(crate::http_chat::diagnostics::poll_probe),
+        )
+        .route("/ws/test", get(crate::http_chat::diagnostics::page))
         .route("/ws/chat", get(crate::ws::chat))
         .route("/api/v1/chat/ws", get(crate::ws::chat))
         .route("/api/v1/chat/ws/{bot_id}", get(crate::ws::chat_bot))
@@ -127,10 +133,7 @@ fn site_routes(router: Router<AppState>, state: &AppState) -> Router<AppState> {
 /// The middleware around every route, innermost first.
 fn layers(router: Router<AppState>, state: &AppState) -> Router<AppState> {
     router
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            routes::widget::cors,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), rest::widget::cors))
         .layer(axum::middleware::from_fn(crate::security_headers::add))
         .layer(CompressionLayer::new().gzip(true).compress_when(compressible()))
         // Outermost last: a sane `x-request-id` kept (else a fresh UUID), echoed
@@ -160,7 +163,7 @@ pub fn build(state: AppState) -> Router {
         .merge(health_routes())
         .merge(rest_routes())
         .merge(chat_routes())
-        .merge(routes::people::routes())
+        .merge(rest::people::routes())
         .route("/api/v1/{*rest}", any(crate::error::api_not_found))
         .merge(crate::openai::routes());
     let router = site_routes(api, &state)

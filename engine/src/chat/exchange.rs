@@ -14,7 +14,7 @@ use super::announce::Announcer;
 use super::quota::Quotas;
 use super::runner::Runner;
 use super::scheduler::{Control, Job, Reservation, Scheduler};
-use super::validate::{self, Surface};
+use super::validate::{self, Via};
 use super::view::{ack_of_reply, ack_of_user};
 use crate::admission::Admission;
 use crate::auth::Identity;
@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::hub::{ConnId, LiveEvents, ReplyLog, ReplyLogs};
 use crate::ids;
 use crate::metrics::Metrics;
-use crate::store::{BotRow, ExchangeOutcome, MessageRow, NewExchange, NewRegenerate, RegenerateOutcome, Store};
+use crate::store::{BotRow, Database, ExchangeOutcome, MessageRow, NewExchange, NewRegenerate, RegenerateOutcome};
 use crate::time::now_micros;
 
 /// A `message`, from any transport.
@@ -39,7 +39,7 @@ pub struct SendMessage {
     /// own `message_added`.
     pub origin_conn: Option<ConnId>,
     pub ip: Option<IpAddr>,
-    pub surface: Surface,
+    pub via: Via,
 }
 
 /// A `regenerate`, from any transport: its idempotency key, and the new text
@@ -63,7 +63,7 @@ struct Stored<'a> {
 
 /// Sends messages and regenerates replies.
 pub struct Exchange {
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Database>,
     /// Where replies' logs are kept ([`ReplyLogs`]'s guarantees).
     pub(crate) logs: Arc<dyn ReplyLogs>,
     /// Connections and their conversations ([`LiveEvents`]'s guarantees).
@@ -87,7 +87,7 @@ impl Exchange {
     /// the original `ack`.
     pub async fn send_message(&self, who: &Identity, req: SendMessage) -> Result<Ack> {
         let received = std::time::Instant::now();
-        let transport = req.surface.transport();
+        let transport = req.via.transport();
         let r = self.send_checked(who, req).await;
         match &r {
             Ok(_) => self.metrics.record(|| {
@@ -101,12 +101,12 @@ impl Exchange {
     }
 
     async fn send_checked(&self, who: &Identity, req: SendMessage) -> Result<Ack> {
-        let surface = req.surface;
+        let via = req.via;
         validate::message_text(&req.message, self.max_message_chars)?;
         if let Some(s) = &req.session_id {
-            surface.check_session_id(s)?;
+            via.check_session_id(s)?;
         }
-        let client_id = validate::client_id(&req.client_id, surface)?;
+        let client_id = validate::client_id(&req.client_id, via)?;
         if let Some(cid) = &client_id {
             if let Some(row) = self.store.message_by_client_id(&who.user_id, cid).await? {
                 return self.duplicate_ack(row, client_id.clone(), req.origin_conn);
@@ -125,7 +125,7 @@ impl Exchange {
 
     /// The part of [`Self::send_message`] after the rate limit and quota.
     async fn send_admitted(&self, who: &Identity, req: SendMessage, client_id: Option<String>) -> Result<Ack> {
-        let surface = req.surface;
+        let via = req.via;
         let started = std::time::Instant::now();
         let requested_bot = req
             .path_bot
@@ -133,7 +133,7 @@ impl Exchange {
             .or(req.bot_id.as_deref())
             .filter(|b| !b.is_empty());
         let session_id = req.session_id.clone().unwrap_or_else(ids::new_id);
-        let bot = self.conversation_bot(who, requested_bot, &session_id, surface).await?;
+        let bot = self.conversation_bot(who, requested_bot, &session_id, via).await?;
         let reservation = self.scheduler.reserve(&who.user_id, &session_id)?;
         let x = NewExchange {
             owner_id: who.user_id.clone(),
@@ -173,7 +173,7 @@ impl Exchange {
                 return self.duplicate_ack(user, client_id, req.origin_conn);
             }
             ExchangeOutcome::BotMismatch { .. } => {
-                return Err(surface.invalid("bot_id: this conversation belongs to another bot"));
+                return Err(via.invalid("bot_id: this conversation belongs to another bot"));
             }
         };
         // The two storage steps on the first token's path, for `make bench`.
@@ -206,31 +206,31 @@ impl Exchange {
         who: &Identity,
         requested_bot: Option<&str>,
         session_id: &str,
-        surface: Surface,
+        via: Via,
     ) -> Result<Option<BotRow>> {
         let named = if who.role == Role::Visitor {
             who.bot_id.as_deref().or(requested_bot)
         } else {
             requested_bot
         };
-        let other_bot = || surface.invalid("bot_id: this conversation belongs to another bot");
+        let other_bot = || via.invalid("bot_id: this conversation belongs to another bot");
         Ok(match self.store.bot_of_conversation(&who.user_id, session_id).await? {
             Some(b) if named.is_some_and(|n| n != b.id) => return Err(other_bot()),
             Some(b) => Some(b),
             None => match self.store.conversation(&who.user_id, session_id).await? {
                 Some(c) if named.is_some_and(|n| n != c.bot_id) => return Err(other_bot()),
                 Some(_) => None,
-                None => Some(self.resolve_bot(who, requested_bot, surface).await?),
+                None => Some(self.resolve_bot(who, requested_bot, via).await?),
             },
         })
     }
 
     /// The bot a new conversation gets, checking the identity may use it.
-    async fn resolve_bot(&self, who: &Identity, requested: Option<&str>, surface: Surface) -> Result<BotRow> {
+    async fn resolve_bot(&self, who: &Identity, requested: Option<&str>, via: Via) -> Result<BotRow> {
         if who.role == Role::Visitor {
             let own = who.bot_id.as_deref().unwrap_or_default();
             if requested.is_some_and(|b| b != own) {
-                return Err(surface.invalid("bot_id: a visitor talks to its own bot only"));
+                return Err(via.invalid("bot_id: a visitor talks to its own bot only"));
             }
             return self.store.bot(own).await?.ok_or_else(|| Error::not_found("bot"));
         }
@@ -295,10 +295,10 @@ impl Exchange {
         redo: Redo,
         origin: Option<ConnId>,
         ip: Option<IpAddr>,
-        surface: Surface,
+        via: Via,
     ) -> Result<Ack> {
-        surface.check_session_id(session_id)?;
-        let client_id = validate::client_id(&redo.client_id, surface)?;
+        via.check_session_id(session_id)?;
+        let client_id = validate::client_id(&redo.client_id, via)?;
         if let Some(text) = &redo.edit {
             validate::message_text(text, self.max_message_chars)?;
         }
@@ -311,7 +311,7 @@ impl Exchange {
             None => return Err(Error::not_found("conversation")),
             // No assistant reply starts while a person answers (§9.1).
             Some(c) if c.mode == ConversationMode::Human => {
-                return Err(surface.invalid("a person is answering this conversation; it cannot be regenerated now"))
+                return Err(via.invalid("a person is answering this conversation; it cannot be regenerated now"))
             }
             Some(_) => {}
         }
@@ -337,7 +337,7 @@ impl Exchange {
             }
             RegenerateOutcome::NoConversation => return Err(Error::not_found("conversation")),
             RegenerateOutcome::NoUserMessage => {
-                return Err(surface.invalid("this conversation has no message to answer again"))
+                return Err(via.invalid("this conversation has no message to answer again"))
             }
         };
         let bot = self.store.bot(&conversation.bot_id).await?;

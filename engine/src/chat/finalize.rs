@@ -92,7 +92,7 @@ impl Runner {
         let model = self.provider.model_for(requested);
         let usage = usage_of(out);
         self.observe.observe_generated(Generated {
-            surface: "chat",
+            via: "chat",
             finish: out.finish,
             ttft: out.ttft,
             duration: out.duration,

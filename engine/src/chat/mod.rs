@@ -19,7 +19,7 @@ pub mod validate;
 pub mod view;
 
 pub use exchange::{Redo, SendMessage};
-pub use validate::Surface;
+pub use validate::Via;
 pub use view::{stored_complete, ReplyView};
 
 /// A conversation's first title: the first words of its first message.

@@ -48,7 +48,7 @@ impl UpstreamFailure {
 /// How one generation ended, as the metrics see it.
 pub(crate) struct Generated<'a> {
     /// `chat` (a conversation's reply) or `openai` (a stateless completion).
-    pub surface: &'static str,
+    pub via: &'static str,
     pub finish: FinishReason,
     pub ttft: Option<Duration>,
     pub duration: Option<Duration>,
@@ -91,7 +91,7 @@ impl GenerationMetrics {
         self.metrics.finished(g.finish);
         self.metrics.record(|| {
             if let Some(t) = g.ttft {
-                histogram!("brook_time_to_first_token_seconds", "surface" => g.surface).record(t.as_secs_f64());
+                histogram!("brook_time_to_first_token_seconds", "via" => g.via).record(t.as_secs_f64());
             }
             if let Some(d) = g.duration {
                 histogram!("brook_reply_duration_seconds", "finish_reason" => g.finish.as_str())

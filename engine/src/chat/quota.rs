@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use protocol::objects::Role;
 
 use crate::auth::Identity;
-use crate::store::{Store, StoreResult};
+use crate::store::{Database, StoreResult};
 use crate::time::{now_micros, utc_day};
 
 /// The keys one reply's tokens count against, all with the same daily limit.
@@ -149,14 +149,14 @@ impl DailyTokens {
 
 /// The daily quotas: scopes, meters and the usage they are counted from.
 pub struct Quotas {
-    store: Arc<dyn Store>,
+    store: Arc<dyn Database>,
     daily: DailyTokens,
     /// Tokens of replies generating now, per quota key.
     live: LiveUsage,
 }
 
 impl Quotas {
-    pub fn new(store: Arc<dyn Store>, daily: DailyTokens) -> Quotas {
+    pub fn new(store: Arc<dyn Database>, daily: DailyTokens) -> Quotas {
         Quotas {
             store,
             daily,

@@ -9,13 +9,13 @@ use protocol::objects::{FinishReason, MessageRole};
 
 use super::runner::Runner;
 use super::scheduler::{Scheduler, Stopped};
-use super::validate::{own_conversation, Surface};
+use super::validate::{own_conversation, Via};
 use super::view::{stored_complete, ReplyView};
 use crate::auth::Identity;
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::hub::{ConnId, LiveEvents, ReplyLogs, ReplyState};
-use crate::store::Store;
+use crate::store::Database;
 
 /// A stored reply that is still `queued` or `streaming` with no log yet is
 /// waited for this many times, this long apart (single node only).
@@ -24,7 +24,7 @@ const LOG_WAIT_STEP: Duration = Duration::from_millis(20);
 
 /// Finds, stops and follows replies.
 pub struct Replies {
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Database>,
     pub(crate) logs: Arc<dyn ReplyLogs>,
     pub(crate) events: Arc<dyn LiveEvents>,
     pub(crate) scheduler: Arc<Scheduler>,
@@ -99,14 +99,8 @@ impl Replies {
 
     /// `join`: the connection receives the conversation's events; a reply
     /// already generating is announced so the client can `resume` it.
-    pub async fn join(
-        &self,
-        who: &Identity,
-        conn: ConnId,
-        session_id: &str,
-        surface: Surface,
-    ) -> Result<Option<ActiveReply>> {
-        own_conversation(self.store.as_ref(), who, session_id, surface).await?;
+    pub async fn join(&self, who: &Identity, conn: ConnId, session_id: &str, via: Via) -> Result<Option<ActiveReply>> {
+        own_conversation(self.store.as_ref(), who, session_id, via).await?;
         self.events.join(conn, session_id);
         if let Some(active) = self.active(&who.user_id, session_id) {
             return Ok(Some(active));
@@ -134,9 +128,9 @@ impl Replies {
     /// Stops a connection's live events of a conversation. Like every frame that
     /// names a conversation, an unknown or foreign one is `NOT_FOUND`.
     pub async fn leave(&self, who: &Identity, conn: ConnId, session_id: &str) -> Result<()> {
-        Surface::Frame.check_session_id(session_id)?;
+        Via::Frame.check_session_id(session_id)?;
         // Leaving always works; the answer still says whether it was known.
         self.events.leave(conn, session_id);
-        own_conversation(self.store.as_ref(), who, session_id, Surface::Frame).await
+        own_conversation(self.store.as_ref(), who, session_id, Via::Frame).await
     }
 }

@@ -25,7 +25,7 @@ use super::scheduler::{Committed, Job, Scheduler};
 use crate::cluster::Cluster;
 use crate::hub::Hub;
 use crate::provider::{CompletionRequest, Provider, Turn, TurnRole};
-use crate::store::Store;
+use crate::store::Database;
 
 /// Transient upstream failures retried before the first token.
 pub(crate) const MAX_RETRIES: u32 = 2;
@@ -90,7 +90,7 @@ pub struct RunnerSettings {
 /// Runs replies: one worker task per conversation with replies waiting, one
 /// reply at a time per conversation, under the scheduler's permits.
 pub struct Runner {
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Database>,
     pub(crate) hub: Arc<Hub>,
     pub(crate) provider: Arc<dyn Provider>,
     pub(crate) scheduler: Arc<Scheduler>,

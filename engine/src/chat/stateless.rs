@@ -28,7 +28,7 @@ use crate::metrics::Metrics;
 use crate::provider::{
     estimate_tokens, CompletionRequest, Delta, DeltaStream, Provider, ProviderError, Turn, TurnRole,
 };
-use crate::store::{BotRow, Store};
+use crate::store::{BotRow, Database};
 use crate::time::{now_micros, utc_day};
 
 /// Most messages one request may carry.
@@ -134,7 +134,7 @@ fn prompt(system_prompt: &str, turns: &[Turn], budget: usize) -> Vec<Turn> {
 
 /// Stateless completions (the OpenAI-compatible API).
 pub struct Completions {
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Database>,
     pub(crate) provider: Arc<dyn Provider>,
     pub(crate) scheduler: Arc<Scheduler>,
     pub(crate) admission: Arc<Admission>,
@@ -196,7 +196,7 @@ impl Completions {
                 let started = Instant::now();
                 let (end, ttft) = engine.drive(request, &tx).await;
                 engine.observe.observe_generated(Generated {
-                    surface: "openai",
+                    via: "openai",
                     finish: end.finish,
                     ttft,
                     duration: Some(started.elapsed()),

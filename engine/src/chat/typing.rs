@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use super::announce::Announcer;
 use super::frames;
-use super::validate::{own_conversation, Surface};
+use super::validate::{own_conversation, Via};
 use crate::auth::Identity;
 use crate::error::Result;
 use crate::hub::ConnId;
-use crate::store::Store;
+use crate::store::Database;
 
 /// How long `typing: true` lasts without a refresh.
 const TYPING_EXPIRY: Duration = Duration::from_secs(5);
@@ -22,14 +22,14 @@ type Key = (String, String, ConnId);
 
 /// Relays typing states and expires them.
 pub struct Typing {
-    store: Arc<dyn Store>,
+    store: Arc<dyn Database>,
     announcer: Announcer,
     /// Each typing state's generation: a refresh makes the pending expiry stale.
     states: Arc<Mutex<HashMap<Key, u64>>>,
 }
 
 impl Typing {
-    pub(crate) fn new(store: Arc<dyn Store>, announcer: Announcer) -> Typing {
+    pub(crate) fn new(store: Arc<dyn Database>, announcer: Announcer) -> Typing {
         Typing {
             store,
             announcer,
@@ -41,7 +41,7 @@ impl Typing {
     /// `true` expires after 5 s without a refresh. An unknown or foreign
     /// conversation is `NOT_FOUND`.
     pub async fn set(&self, who: &Identity, conn: ConnId, session_id: &str, is_typing: bool) -> Result<()> {
-        own_conversation(self.store.as_ref(), who, session_id, Surface::Frame).await?;
+        own_conversation(self.store.as_ref(), who, session_id, Via::Frame).await?;
         let key = (who.user_id.clone(), session_id.to_string(), conn);
         let generation = {
             let mut t = self.states.lock().unwrap_or_else(|p| p.into_inner());

@@ -5,7 +5,7 @@ use protocol::{valid_session_id, ErrorCode};
 
 use crate::auth::Identity;
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::store::Database;
 
 /// Longest `client_id` (contract §3.2), in Unicode scalar values.
 const MAX_CLIENT_ID: usize = 128;
@@ -13,17 +13,17 @@ const MAX_CLIENT_ID: usize = 128;
 /// Where a request came from, which decides the code of a malformed field:
 /// `INVALID_FRAME` on the WebSocket, `VALIDATION_ERROR` on HTTP (contract §2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Surface {
+pub enum Via {
     Frame,
     Http,
 }
 
-impl Surface {
-    /// The error of a malformed field on this surface.
+impl Via {
+    /// The error of a malformed field arriving this way.
     pub(crate) fn invalid(self, message: impl Into<String>) -> Error {
         match self {
-            Surface::Frame => Error::invalid_frame(message),
-            Surface::Http => Error::validation(message),
+            Via::Frame => Error::invalid_frame(message),
+            Via::Http => Error::validation(message),
         }
     }
 
@@ -39,19 +39,17 @@ impl Surface {
     /// The `transport` label of `brook_ack_latency_seconds`.
     pub(crate) fn transport(self) -> &'static str {
         match self {
-            Surface::Frame => "websocket",
-            Surface::Http => "http",
+            Via::Frame => "websocket",
+            Via::Http => "http",
         }
     }
 }
 
 /// A `client_id`, trimmed; blank is none. Over 128 characters is a malformed field.
-pub(crate) fn client_id(client_id: &Option<String>, surface: Surface) -> Result<Option<String>> {
+pub(crate) fn client_id(client_id: &Option<String>, via: Via) -> Result<Option<String>> {
     match client_id.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(c) if c.chars().count() > MAX_CLIENT_ID => {
-            Err(surface.invalid("client_id: must be at most 128 characters"))
-        }
+        Some(c) if c.chars().count() > MAX_CLIENT_ID => Err(via.invalid("client_id: must be at most 128 characters")),
         Some(c) => Ok(Some(c.to_string())),
     }
 }
@@ -74,13 +72,8 @@ pub(crate) fn message_text(text: &str, max_chars: usize) -> Result<()> {
 
 /// A frame or request naming a conversation: well-formed and the caller's own
 /// (anything else is `NOT_FOUND`, as if it did not exist).
-pub(crate) async fn own_conversation(
-    store: &dyn Store,
-    who: &Identity,
-    session_id: &str,
-    surface: Surface,
-) -> Result<()> {
-    surface.check_session_id(session_id)?;
+pub(crate) async fn own_conversation(store: &dyn Database, who: &Identity, session_id: &str, via: Via) -> Result<()> {
+    via.check_session_id(session_id)?;
     match store.conversation(&who.user_id, session_id).await? {
         Some(_) => Ok(()),
         None => Err(Error::not_found("conversation")),
@@ -93,15 +86,12 @@ mod tests {
 
     #[test]
     fn client_ids_and_texts() {
-        assert_eq!(client_id(&Some("  ".into()), Surface::Http).unwrap(), None);
-        assert_eq!(client_id(&Some(" a ".into()), Surface::Http).unwrap(), Some("a".into()));
+        assert_eq!(client_id(&Some("  ".into()), Via::Http).unwrap(), None);
+        assert_eq!(client_id(&Some(" a ".into()), Via::Http).unwrap(), Some("a".into()));
         let long = Some("x".repeat(129));
+        assert_eq!(client_id(&long, Via::Frame).unwrap_err().code, ErrorCode::InvalidFrame);
         assert_eq!(
-            client_id(&long, Surface::Frame).unwrap_err().code,
-            ErrorCode::InvalidFrame
-        );
-        assert_eq!(
-            client_id(&long, Surface::Http).unwrap_err().code,
+            client_id(&long, Via::Http).unwrap_err().code,
             ErrorCode::ValidationError
         );
         assert_eq!(message_text(" \n", 10).unwrap_err().code, ErrorCode::EmptyMessage);

@@ -30,7 +30,7 @@ use redis::aio::ConnectionManager;
 
 use crate::chat::runner::Runner;
 use crate::hub::{ClusterHook, Event, Hub, ReplyLog, Target};
-use crate::store::Store;
+use crate::store::Database;
 use bus::{Body, Bus, Topic};
 use redis_bus::RedisBus;
 
@@ -44,7 +44,7 @@ pub struct Cluster {
     /// For queries that need an answer (Stream reads, lease checks).
     query: ConnectionManager,
     hub: Weak<Hub>,
-    store: Arc<dyn Store>,
+    store: Arc<dyn Database>,
     model: String,
     /// How long a finished reply's Stream is kept.
     retention: Duration,
@@ -63,7 +63,7 @@ impl Cluster {
         url: &str,
         prefix: &str,
         hub: &Arc<Hub>,
-        store: Arc<dyn Store>,
+        store: Arc<dyn Database>,
         model: &str,
         retention: Duration,
     ) -> Result<(Arc<Cluster>, tokio::sync::mpsc::UnboundedReceiver<Body>), ClusterError> {

@@ -61,7 +61,8 @@ impl Transport {
 #[error("too many open connections for this identity")]
 pub struct TooManyConnections;
 
-struct Conn {
+/// One registered connection: whose it is, how it is reached and what it follows.
+struct Member {
     owner: String,
     transport: Transport,
     /// The id of the token that opened it: revoking that token closes it.
@@ -77,7 +78,7 @@ struct Conn {
 
 #[derive(Default)]
 struct State {
-    conns: HashMap<ConnId, Conn>,
+    conns: HashMap<ConnId, Member>,
     by_owner: HashMap<String, HashSet<ConnId>>,
     by_conversation: HashMap<(String, String), HashSet<ConnId>>,
     by_bot: HashMap<String, HashSet<ConnId>>,
@@ -246,7 +247,7 @@ impl Registry {
         let cut = CancellationToken::new();
         s.conns.insert(
             id,
-            Conn {
+            Member {
                 owner: owner.to_string(),
                 transport,
                 jti: who.jti.clone(),
@@ -450,7 +451,7 @@ impl Registry {
         self.cut_where(|c| c.visitor_bot.as_deref() == Some(bot_id))
     }
 
-    fn cut_where(&self, pick: impl Fn(&Conn) -> bool) -> usize {
+    fn cut_where(&self, pick: impl Fn(&Member) -> bool) -> usize {
         let s = self.lock();
         let mut n = 0;
         for c in s.conns.values().filter(|c| pick(c)) {

@@ -6,7 +6,7 @@ use protocol::objects::{Message, MessageRole};
 use serde::Serialize;
 
 use crate::auth::Identity;
-use crate::chat::Surface;
+use crate::chat::Via;
 use crate::error::{Error, Result};
 use crate::store::{ConversationRow, MessageRow};
 
@@ -45,7 +45,7 @@ struct JsonExport {
 impl super::People {
     /// `GET /api/v1/conversations/{id}/export?format=markdown|json`.
     pub async fn export(&self, who: &Identity, session_id: &str, format: ExportFormat) -> Result<Export> {
-        Surface::Http.check_session_id(session_id)?;
+        Via::Http.check_session_id(session_id)?;
         let conversation = self
             .store
             .conversation(&who.user_id, session_id)

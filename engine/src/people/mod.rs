@@ -25,7 +25,7 @@ use crate::chat::scheduler::Scheduler;
 use crate::error::{Error, Result};
 use crate::hub::{ConnId, Event, Hub};
 use crate::metrics::Metrics;
-use crate::store::{BotRow, ConversationRow, Store};
+use crate::store::{BotRow, ConversationRow, Database};
 use crate::time::rfc3339;
 
 /// (visitor, conversation) → the generation of the operator's `typing: true`.
@@ -34,7 +34,7 @@ pub(crate) type OperatorTyping = Arc<Mutex<HashMap<(String, String), u64>>>;
 /// People in the loop: hand-off, operator messages and typing, presence, read
 /// receipts, feedback and export (contract §9).
 pub struct People {
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Database>,
     pub(crate) hub: Arc<Hub>,
     pub(crate) scheduler: Arc<Scheduler>,
     pub(crate) runner: Arc<Runner>,
@@ -98,7 +98,7 @@ impl People {
         session_id: &str,
     ) -> Result<OperatorView> {
         let bot = own_bot(self.store.as_ref(), who, bot_id).await?;
-        crate::chat::Surface::Http.check_session_id(session_id)?;
+        crate::chat::Via::Http.check_session_id(session_id)?;
         let visitor = self.store.user_by_id(visitor_id).await?;
         let ok = visitor.is_some_and(|v| v.role == Role::Visitor && v.bot_id.as_deref() == Some(bot.id.as_str()));
         if !ok {

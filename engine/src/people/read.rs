@@ -9,7 +9,7 @@ use protocol::objects::Role;
 
 use super::frame_event;
 use crate::auth::Identity;
-use crate::chat::{frames, Surface};
+use crate::chat::{frames, Via};
 use crate::error::{Error, Result};
 use crate::hub::ConnId;
 use crate::store::{MessageRow, ReadSide};
@@ -26,9 +26,9 @@ impl super::People {
         session_id: &str,
         message_id: &str,
         origin: Option<ConnId>,
-        surface: Surface,
+        via: Via,
     ) -> Result<()> {
-        surface.check_session_id(session_id)?;
+        via.check_session_id(session_id)?;
         let conversation = self
             .store
             .conversation(&who.user_id, session_id)

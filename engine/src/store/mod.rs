@@ -1,4 +1,4 @@
-//! Storage: one [`Store`] trait (a trait per kind of object under it),
+//! Storage: one [`Database`] trait (a trait per kind of object under it),
 //! implemented for SQLite (the embedded default) and PostgreSQL, chosen by
 //! `DATABASE_URL`.
 //!
@@ -96,7 +96,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// transactions, because an `ack` may only be sent once the user message and
 /// its queued reply are durably stored together.
 #[async_trait]
-pub trait Store:
+pub trait Database:
     AccountStore + ApiKeyStore + BotStore + ConversationStore + MessageStore + ChatStore + PeopleStore + 'static
 {
     /// `sqlite` or `postgres`.
@@ -230,8 +230,8 @@ pub trait ChatStore: Send + Sync {
 }
 
 /// Opens the store named by `database_url` and applies migrations.
-pub async fn connect(database_url: &str) -> StoreResult<Arc<dyn Store>> {
-    let store: Arc<dyn Store> = if database_url.starts_with("sqlite:") {
+pub async fn connect(database_url: &str) -> StoreResult<Arc<dyn Database>> {
+    let store: Arc<dyn Database> = if database_url.starts_with("sqlite:") {
         Arc::new(SqliteStore::connect(database_url).await?)
     } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
         Arc::new(PostgresStore::connect(database_url).await?)

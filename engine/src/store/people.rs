@@ -1,6 +1,6 @@
 //! Storage for contract §9 (people in the loop): hand-off mode, operator
 //! messages, read points and feedback. A second trait so that the chat's own
-//! [`super::Store`] stays readable; both SQL stores implement it in `sql/people.rs`.
+//! [`super::Database`] stays readable; both SQL stores implement it in `sql/people.rs`.
 
 use async_trait::async_trait;
 use protocol::objects::ConversationMode;

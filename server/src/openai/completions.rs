@@ -159,8 +159,8 @@ async fn streamed(head: Head, mut events: mpsc::Receiver<CompletionEvent>) -> Re
         .chain(events_to_chunks(head, first, events))
         .boxed();
     Ok((
-        crate::http::stream_headers(),
-        Sse::new(body).keep_alive(KeepAlive::new().interval(crate::http::sse::HEARTBEAT)),
+        crate::http_chat::stream_headers(),
+        Sse::new(body).keep_alive(KeepAlive::new().interval(crate::http_chat::sse::HEARTBEAT)),
     )
         .into_response())
 }

@@ -45,7 +45,7 @@ pub(super) struct Queue {
     pub(super) rx: mpsc::Receiver<Utf8Bytes>,
 }
 
-pub(super) struct Conn {
+pub(super) struct Connection {
     state: AppState,
     /// Frames from the handlers (acks, errors, events), written by the
     /// connection's task after each handler. A handler queues one or two frames,
@@ -106,9 +106,14 @@ async fn push(out: &mpsc::Sender<Utf8Bytes>, kill: &CancellationToken, item: Utf
     }
 }
 
-impl Conn {
-    pub(super) fn new(state: AppState, path_bot: Option<String>, ip: IpAddr, foreign_origin: Option<String>) -> Conn {
-        Conn {
+impl Connection {
+    pub(super) fn new(
+        state: AppState,
+        path_bot: Option<String>,
+        ip: IpAddr,
+        foreign_origin: Option<String>,
+    ) -> Connection {
+        Connection {
             state,
             outbox: Mutex::new(Vec::new()),
             queue: None,

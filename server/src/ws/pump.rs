@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::cmd::Command;
-use super::connection::{Conn, Flow, Start, OUT_CAPACITY};
+use super::connection::{Connection, Flow, Start, OUT_CAPACITY};
 use crate::state::AppState;
 
 /// Forwarded frames written per flush.
@@ -166,7 +166,7 @@ pub async fn run(
     );
     let shutdown = state.shutdown.clone();
     let engine = state.engine.clone();
-    let mut conn = Conn::new(state, path_bot, ip, foreign_origin);
+    let mut conn = Connection::new(state, path_bot, ip, foreign_origin);
     match start {
         Start::Unauthenticated => {}
         Start::InvalidToken(code) => {
@@ -223,7 +223,7 @@ pub async fn run(
 /// frame through [`Command::from_frame`] and [`Command::apply`]). Returns the
 /// close code and reason to send, if any.
 async fn serve(
-    conn: &mut Conn,
+    conn: &mut Connection,
     ws: &mut WebSocket,
     mut beat: Heartbeat,
     shutdown: &CancellationToken,
@@ -290,7 +290,7 @@ async fn serve(
 
 /// Handles one read from the socket.
 async fn on_read(
-    conn: &mut Conn,
+    conn: &mut Connection,
     msg: Option<Result<Message, axum::Error>>,
     close: &mut Option<(u16, &'static str)>,
 ) -> Flow {
@@ -339,7 +339,7 @@ fn close_for_read_error(e: axum::Error) -> Option<(u16, &'static str)> {
 
 /// Writes whatever is queued now: forwarded frames first (they were queued
 /// before the handler's), then the outbox.
-async fn flush_pending(conn: &mut Conn, ws: &mut WebSocket, limit: Duration) -> Written {
+async fn flush_pending(conn: &mut Connection, ws: &mut WebSocket, limit: Duration) -> Written {
     let outbox = conn.take_outbox();
     if outbox.is_empty() {
         return Written::Ok;
@@ -359,7 +359,7 @@ async fn flush_pending(conn: &mut Conn, ws: &mut WebSocket, limit: Duration) -> 
 
 /// Writes `first` and up to [`BATCH`] more forwarded frames that are already
 /// waiting, with one flush.
-async fn write_batch(conn: &mut Conn, ws: &mut WebSocket, first: Utf8Bytes, limit: Duration) -> Written {
+async fn write_batch(conn: &mut Connection, ws: &mut WebSocket, first: Utf8Bytes, limit: Duration) -> Written {
     let mut frames = vec![Message::Text(first)];
     if let Some(q) = conn.queue.as_mut() {
         while frames.len() < BATCH {

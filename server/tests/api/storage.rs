@@ -59,7 +59,7 @@ async fn migrations_twice_change_nothing(b: Backend) {
     let Some(app) = app(b).await else { return };
     let token = app.user_token().await;
     let (session, _, _) = crate::authz::chat_once(&app, &token, "keep me", None).await;
-    let store: Arc<dyn engine::store::Store> = engine::store::connect(app.db.url()).await.unwrap();
+    let store: Arc<dyn engine::store::Database> = engine::store::connect(app.db.url()).await.unwrap();
     store.migrate().await.unwrap();
     store.migrate().await.unwrap();
     let (_, msgs) = body(

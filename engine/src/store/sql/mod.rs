@@ -30,11 +30,11 @@ use sqlx::{Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
 pub use statement::Statement;
 
-use super::{ApiKeyRow, BotRow, ConversationRow, MessageRow, Store, StoreResult, UserRow};
+use super::{ApiKeyRow, BotRow, ConversationRow, Database, MessageRow, StoreResult, UserRow};
 
 /// What differs between SQLite and PostgreSQL, for the shared queries.
 pub trait Dialect: sqlx::Database {
-    /// [`super::Store::backend`]: `sqlite` or `postgres`.
+    /// [`super::Database::backend`]: `sqlite` or `postgres`.
     const BACKEND: &'static str;
     /// The case-insensitive `LIKE` for title search (`LIKE` is already
     /// case-insensitive for ASCII in SQLite; PostgreSQL needs `ILIKE`).
@@ -111,7 +111,7 @@ fn push_after(st: &mut Statement, c: &super::Cursor) {
 }
 
 #[async_trait]
-impl<D> Store for SqlStore<D>
+impl<D> Database for SqlStore<D>
 where
     D: Dialect,
     for<'c> &'c mut D::Connection: Executor<'c, Database = D>,

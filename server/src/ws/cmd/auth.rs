@@ -5,9 +5,9 @@
 use protocol::frames::{AuthFrame, ServerFrame};
 use protocol::ErrorCode;
 
-use crate::ws::connection::{Conn, Flow};
+use crate::ws::connection::{Connection, Flow};
 
-pub(in crate::ws) async fn apply(a: AuthFrame, conn: &mut Conn) -> Flow {
+pub(in crate::ws) async fn apply(a: AuthFrame, conn: &mut Connection) -> Flow {
     let engine = conn.engine();
     let identified = engine.admission.identify(&a.token).await;
     match (conn.who().cloned(), identified) {

@@ -3,9 +3,9 @@
 
 use protocol::frames::SessionFrame;
 
-use crate::ws::connection::{Caller, Conn, Flow};
+use crate::ws::connection::{Caller, Connection, Flow};
 
-pub(in crate::ws) async fn apply(l: SessionFrame, conn: &Conn, caller: &Caller) -> Flow {
+pub(in crate::ws) async fn apply(l: SessionFrame, conn: &Connection, caller: &Caller) -> Flow {
     let engine = conn.engine();
     match engine.replies.leave(&caller.who, caller.conn, &l.session_id).await {
         Ok(()) => Flow::Continue,

@@ -1,12 +1,12 @@
 //! `message` (contract §3.2): stores a user message and queues its reply;
 //! answered with `ack`, or an `error` naming the frame's `client_id`.
 
-use engine::chat::{SendMessage, Surface};
+use engine::chat::{SendMessage, Via};
 use protocol::frames::{MessageFrame, ServerFrame};
 
-use crate::ws::connection::{Caller, Conn, Flow};
+use crate::ws::connection::{Caller, Connection, Flow};
 
-pub(in crate::ws) async fn apply(m: MessageFrame, conn: &Conn, caller: &Caller) -> Flow {
+pub(in crate::ws) async fn apply(m: MessageFrame, conn: &Connection, caller: &Caller) -> Flow {
     let engine = conn.engine();
     let client_id = m.client_id.clone();
     let req = SendMessage {
@@ -17,7 +17,7 @@ pub(in crate::ws) async fn apply(m: MessageFrame, conn: &Conn, caller: &Caller) 
         path_bot: conn.path_bot(),
         origin_conn: Some(caller.conn),
         ip: Some(conn.ip()),
-        surface: Surface::Frame,
+        via: Via::Frame,
     };
     match engine.exchange.send_message(&caller.who, req).await {
         Ok(ack) => conn.send_frame(ServerFrame::Ack(ack)).await,

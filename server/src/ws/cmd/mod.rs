@@ -21,7 +21,7 @@ mod typing;
 use protocol::frames::{ClientFrame, FrameError};
 use protocol::ErrorCode;
 
-use super::connection::{Conn, Flow};
+use super::connection::{Connection, Flow};
 
 /// A parsed client frame, ready to apply to its connection.
 pub(super) struct Command(ClientFrame);
@@ -35,7 +35,7 @@ impl Command {
 
     /// Runs the frame's handler; the frames it answers with wait in the
     /// connection's outbox.
-    pub(super) async fn apply(self, conn: &mut Conn) -> Flow {
+    pub(super) async fn apply(self, conn: &mut Connection) -> Flow {
         let frame = match self.0 {
             ClientFrame::Auth(a) => return auth::apply(a, conn).await,
             other => other,

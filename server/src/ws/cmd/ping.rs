@@ -2,8 +2,8 @@
 
 use protocol::frames::{PingFrame, ServerFrame};
 
-use crate::ws::connection::{Conn, Flow};
+use crate::ws::connection::{Connection, Flow};
 
-pub(in crate::ws) async fn apply(p: PingFrame, conn: &Conn) -> Flow {
+pub(in crate::ws) async fn apply(p: PingFrame, conn: &Connection) -> Flow {
     conn.send_frame(ServerFrame::Pong { ts: p.ts }).await
 }

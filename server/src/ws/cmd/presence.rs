@@ -3,9 +3,9 @@
 
 use protocol::frames::{ClientPresence, PresenceFrame};
 
-use crate::ws::connection::{Caller, Conn, Flow};
+use crate::ws::connection::{Caller, Connection, Flow};
 
-pub(in crate::ws) fn apply(p: PresenceFrame, conn: &Conn, caller: &Caller) -> Flow {
+pub(in crate::ws) fn apply(p: PresenceFrame, conn: &Connection, caller: &Caller) -> Flow {
     let engine = conn.engine();
     engine
         .people

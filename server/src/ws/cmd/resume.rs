@@ -6,9 +6,9 @@ use engine::chat::ReplyView;
 use engine::hub::{Filter, Transport};
 use protocol::frames::{ResumeFrame, ServerFrame};
 
-use crate::ws::connection::{Caller, Conn, Flow};
+use crate::ws::connection::{Caller, Connection, Flow};
 
-pub(in crate::ws) async fn apply(r: ResumeFrame, conn: &mut Conn, caller: &Caller) -> Flow {
+pub(in crate::ws) async fn apply(r: ResumeFrame, conn: &mut Connection, caller: &Caller) -> Flow {
     let engine = conn.engine();
     engine.admission.count_resume(Transport::WebSocket);
     match engine.replies.find(&caller.who, &r.reply_id).await {

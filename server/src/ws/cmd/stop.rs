@@ -3,9 +3,9 @@
 
 use protocol::frames::StopFrame;
 
-use crate::ws::connection::{Caller, Conn, Flow};
+use crate::ws::connection::{Caller, Connection, Flow};
 
-pub(in crate::ws) async fn apply(s: StopFrame, conn: &Conn, caller: &Caller) -> Flow {
+pub(in crate::ws) async fn apply(s: StopFrame, conn: &Connection, caller: &Caller) -> Flow {
     let engine = conn.engine();
     match engine.replies.stop(&caller.who, &s.reply_id).await {
         Ok(()) => Flow::Continue,

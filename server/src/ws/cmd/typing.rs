@@ -3,9 +3,9 @@
 
 use protocol::frames::TypingFrame;
 
-use crate::ws::connection::{Caller, Conn, Flow};
+use crate::ws::connection::{Caller, Connection, Flow};
 
-pub(in crate::ws) async fn apply(t: TypingFrame, conn: &Conn, caller: &Caller) -> Flow {
+pub(in crate::ws) async fn apply(t: TypingFrame, conn: &Connection, caller: &Caller) -> Flow {
     let engine = conn.engine();
     let (who, id) = (&caller.who, caller.conn);
     let result = engine.typing.set(who, id, &t.session_id, t.is_typing).await;

@@ -115,7 +115,7 @@ pub async fn chat_events(
     if let Some(session) = params.get("session_id").filter(|s| !s.is_empty()) {
         engine
             .replies
-            .join(&auth.who, sub.id, session, engine::chat::Surface::Http)
+            .join(&auth.who, sub.id, session, engine::chat::Via::Http)
             .await?;
     }
     Ok(respond(sub, state.shutdown.clone(), engine))

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use engine::auth::Identity;
-use engine::chat::{Redo, ReplyView, SendMessage, Surface};
+use engine::chat::{Redo, ReplyView, SendMessage, Via};
 use engine::hub::{Filter, ReplyState};
 use engine::Engine;
 use protocol::frames::Complete;
@@ -29,7 +29,7 @@ pub fn send_request(body: ChatRequest, ip: std::net::IpAddr) -> SendMessage {
         path_bot: None,
         origin_conn: None,
         ip: Some(ip),
-        surface: Surface::Http,
+        via: Via::Http,
     }
 }
 
@@ -115,7 +115,7 @@ pub async fn regenerate(
             },
             None,
             Some(ip),
-            Surface::Http,
+            Via::Http,
         )
         .await?;
     Ok((

@@ -13,7 +13,7 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use engine::auth::Identity;
-use engine::chat::{Redo, ReplyView, Surface};
+use engine::chat::{Redo, ReplyView, Via};
 use engine::hub::{Entry, EntryKind, Filter, ReplyLog};
 use engine::Engine;
 use futures::stream::{self, StreamExt};
@@ -130,7 +130,7 @@ async fn acknowledge(engine: &Arc<Engine>, who: &Identity, ip: IpAddr, body: Val
         let (redo, ip) = (Redo::default(), Some(ip));
         let ack = engine
             .exchange
-            .regenerate(who, &b.id, redo, None, ip, Surface::Http)
+            .regenerate(who, &b.id, redo, None, ip, Via::Http)
             .await?;
         return Ok(ack);
     }

@@ -9,7 +9,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use engine::chat::Surface;
+use engine::chat::Via;
 use engine::people::export::ExportFormat;
 use engine::Engine;
 use protocol::objects::{Conversation, Message};
@@ -108,7 +108,7 @@ pub async fn read(
 ) -> HttpResult<StatusCode> {
     engine
         .people
-        .read(&auth.who, &id, &body.message_id, None, Surface::Http)
+        .read(&auth.who, &id, &body.message_id, None, Via::Http)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
