@@ -163,6 +163,24 @@ async fn assert_stored(d: &Deployment, acked: &[String]) {
 /// reply that was streaming when it began) is stored, each once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_down_is_unavailable_then_nothing_acknowledged_is_lost() {
+    outage(Duration::from_millis(500)).await;
+}
+
+/// The same with PostgreSQL away for 6 s after the streaming reply's last
+/// token: longer than the runner's retries of the final write (5 attempts,
+/// about 3 s in all, `engine/src/chat/runner.rs`). Fails today: the client
+/// gets `complete` (`stop`, the whole text) while the stored reply stays
+/// `streaming` with an old checkpoint, until the lease sweep marks it
+/// `interrupted`. Kept to show the bug; run with `--ignored`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "known bug: the final write of a reply is given up after ~3 s of outage"]
+async fn postgres_down_longer_than_the_final_write_retries() {
+    outage(Duration::from_secs(6)).await;
+}
+
+/// The scenario, with PostgreSQL kept away for `hold` after the streaming
+/// reply's last token.
+async fn outage(hold: Duration) {
     let Some(d) = Deployment::new().await else { return };
     let proxy = TcpProxy::start(target(d.db.url())).await;
     let via = through(d.db.url(), &proxy);
@@ -189,7 +207,7 @@ async fn postgres_down_is_unavailable_then_nothing_acknowledged_is_lost() {
     // The streaming reply generates its last token while PostgreSQL is away,
     // so its final write falls in the outage too.
     until_seq(&mut listener, &streaming, 150).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(hold).await;
     assert!(n1.running() && n2.running(), "no node exits");
 
     proxy.restore();
