@@ -24,6 +24,11 @@ use crate::store::FinishedReply;
 use crate::time::now_micros;
 
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// How long a finished reply's write is retried while storage is away: a
+/// client told `complete` must find that reply stored (issue 13, PostgreSQL
+/// down). The node keeps renewing the reply's lease meanwhile, so no other
+/// node marks it `interrupted`.
+const FINISH_RETRY_FOR: Duration = Duration::from_secs(60);
 pub(crate) const MAX_RETRIES: u32 = 2;
 
 /// How a generation ended.
@@ -312,6 +317,27 @@ impl Engine {
 
     /// Stores the reply's final state, then tells everyone: `error` (if any),
     /// `complete`, the assistant's `typing` false, and the live events.
+    /// Stores the finished reply, retrying while storage is away (200 ms, then
+    /// growing to 2 s between attempts) for up to [`FINISH_RETRY_FOR`]; the
+    /// conversation as updated, or `None` when it was not stored.
+    async fn store_finished(&self, finished: &FinishedReply) -> Option<crate::store::ConversationRow> {
+        let started = Instant::now();
+        let mut attempt = 0u64;
+        loop {
+            match self.store.finish_reply(finished).await {
+                Ok(conversation) => return conversation,
+                Err(e) => {
+                    tracing::error!(reply_id = %finished.reply_id, attempt, error = %e, "storing the finished reply failed");
+                    if started.elapsed() >= FINISH_RETRY_FOR {
+                        return None;
+                    }
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis((200 * attempt).min(2000))).await;
+                }
+            }
+        }
+    }
+
     pub(crate) async fn finalize(self: &Arc<Self>, job: &Job, out: Outcome) {
         let log = &job.log;
         let now = now_micros();
@@ -368,19 +394,7 @@ impl Engine {
             now,
             preview: (!out.text.trim().is_empty()).then(|| super::preview(&out.text)),
         };
-        let mut conversation = None;
-        for attempt in 0..5u64 {
-            match self.store.finish_reply(&finished).await {
-                Ok(c) => {
-                    conversation = c;
-                    break;
-                }
-                Err(e) => {
-                    tracing::error!(reply_id = %log.reply_id, attempt, error = %e, "storing the finished reply failed");
-                    tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;
-                }
-            }
-        }
+        let conversation = self.store_finished(&finished).await;
         // Before `complete`: a client that sends again at once must meet its quota.
         self.record_usage(
             &log.owner_id,

@@ -167,13 +167,11 @@ async fn postgres_down_is_unavailable_then_nothing_acknowledged_is_lost() {
 }
 
 /// The same with PostgreSQL away for 6 s after the streaming reply's last
-/// token: longer than the runner's retries of the final write (5 attempts,
-/// about 3 s in all, `engine/src/chat/runner.rs`). Fails today: the client
-/// gets `complete` (`stop`, the whole text) while the stored reply stays
-/// `streaming` with an old checkpoint, until the lease sweep marks it
-/// `interrupted`. Kept to show the bug; run with `--ignored`.
+/// token, so the final write must outlast it. (The runner used to give it up
+/// after five attempts, about 3 s: the client got `complete` while the stored
+/// reply stayed `streaming` with an old checkpoint until the lease sweep
+/// marked it `interrupted`.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known bug: the final write of a reply is given up after ~3 s of outage"]
 async fn postgres_down_longer_than_the_final_write_retries() {
     outage(Duration::from_secs(6)).await;
 }
