@@ -24,11 +24,19 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN_DATABASE_URL := $(or $(DATABASE_URL),sqlite://brook.db)
 RUN_PROVIDER := $(or $(BROOK_PROVIDER),$(if $(or $(OPENAI_API_KEY),$(OPENAI_BASE_URL)),openai,demo))
 
-.PHONY: run build dev test tools test-deps rust-tests lint lint-tools e2e site widget bench bench-full bench-peers bench-peers-install bench-build bench-engine
+.PHONY: run run-cluster build dev test tools test-deps rust-tests lint lint-tools e2e site widget bench bench-full bench-peers bench-peers-install bench-build bench-engine
 
 ## run: install what is missing, build the release site and serve http://127.0.0.1:3000
 run: build
 	DATABASE_URL='$(RUN_DATABASE_URL)' BROOK_PROVIDER='$(RUN_PROVIDER)' LEPTOS_SITE_ROOT=target/site ./target/release/brook serve
+
+## run-cluster: two release nodes (ports 3001 and 3002) as one service on the
+## PostgreSQL and Redis running here (a fresh database, a unique Redis prefix),
+## behind a round-robin proxy on http://127.0.0.1:3000 (no sticky sessions).
+## See scripts/run-cluster.sh for its settings and docs/deployment.md.
+run-cluster: build
+	cargo build --release -p brook-testkit --bin round-robin
+	BROOK_PROVIDER='$(RUN_PROVIDER)' scripts/run-cluster.sh
 
 ## build: the release binary (target/release/brook) and site (target/site)
 build: tools site widget

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod db;
+pub mod proxy;
 pub mod upstream;
 pub mod ws;
 

@@ -16,8 +16,11 @@ use crate::provider::estimate_tokens;
 use crate::store::{ConversationRow, FinishedReply};
 use crate::time::now_micros;
 
-/// Attempts at storing a finished reply before giving up (200 ms × attempt apart).
-const STORE_ATTEMPTS: u64 = 5;
+/// How long a finished reply's write is retried while storage is away: a
+/// client told `complete` must find that reply stored (issue 13, PostgreSQL
+/// down). The node keeps renewing the reply's lease meanwhile, so no other
+/// node marks it `interrupted`.
+const FINISH_RETRY_FOR: Duration = Duration::from_secs(60);
 
 /// The usage a reply reports: the provider's, else estimated from the text.
 fn usage_of(out: &Outcome) -> Usage {
@@ -110,19 +113,25 @@ impl Runner {
         }
     }
 
-    /// Stores the finished reply, retrying a failing store; the conversation
-    /// as it is now, when storing worked.
+    /// Stores the finished reply, retrying while storage is away (200 ms, then
+    /// growing to 2 s between attempts) for up to [`FINISH_RETRY_FOR`]; the
+    /// conversation as it is now, or `None` when it could not be stored.
     async fn store_finished(&self, finished: &FinishedReply) -> Option<ConversationRow> {
-        for attempt in 0..STORE_ATTEMPTS {
+        let started = std::time::Instant::now();
+        let mut attempt = 0u64;
+        loop {
             match self.store.finish_reply(finished).await {
                 Ok(c) => return c,
                 Err(e) => {
                     tracing::error!(attempt, error = %e, "storing the finished reply failed");
-                    tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;
+                    if started.elapsed() >= FINISH_RETRY_FOR {
+                        return None;
+                    }
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis((200 * attempt).min(2000))).await;
                 }
             }
         }
-        None
     }
 
     /// After `complete`: the assistant's `typing` false, the live events, and

@@ -9,4 +9,5 @@ mod failover;
 mod limits;
 mod node;
 mod numbers;
+mod postgres_down;
 mod redis_restart;

@@ -192,6 +192,11 @@ impl Node {
         ws
     }
 
+    /// Whether the process still runs (it has not exited).
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// SIGTERM: the graceful drain.
     pub fn terminate(&self) {
         let pid = self.child.id().expect("running").to_string();

@@ -2,66 +2,26 @@
 //! and the machine's Redis (the shared Redis itself is not restarted): the relay
 //! drops every connection and refuses new ones for a while.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
+use testkit::proxy::TcpProxy;
 use testkit::Behaviour;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 
 use super::node::{redis_url, tokens_until_complete, Deployment};
 
-struct Relay {
-    port: u16,
-    down: Arc<AtomicBool>,
-    conns: Arc<Mutex<Vec<JoinHandle<()>>>>,
+/// A proxy in front of the machine's Redis.
+async fn relay() -> TcpProxy {
+    let target = url::Url::parse(&redis_url()).expect("BROOK_TEST_REDIS_URL is a URL");
+    let host = target.host_str().unwrap_or("127.0.0.1");
+    TcpProxy::start(format!("{host}:{}", target.port().unwrap_or(6379))).await
 }
 
-impl Relay {
-    async fn start() -> Relay {
-        let target = url::Url::parse(&redis_url()).unwrap();
-        let target = format!(
-            "{}:{}",
-            target.host_str().unwrap_or("127.0.0.1"),
-            target.port().unwrap_or(6379)
-        );
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let down = Arc::new(AtomicBool::new(false));
-        let conns: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let (d, c) = (down.clone(), conns.clone());
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if d.load(Ordering::SeqCst) {
-                    continue; // dropped: connection refused, in effect
-                }
-                let target = target.clone();
-                let h = tokio::spawn(async move {
-                    if let Ok(mut out) = TcpStream::connect(&target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
-                    }
-                });
-                c.lock().unwrap().push(h);
-            }
-        });
-        Relay { port, down, conns }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Cuts every connection and refuses new ones for `outage`.
-    async fn restart(&self, outage: Duration) {
-        self.down.store(true, Ordering::SeqCst);
-        for h in self.conns.lock().unwrap().drain(..) {
-            h.abort();
-        }
-        tokio::time::sleep(outage).await;
-        self.down.store(false, Ordering::SeqCst);
-    }
+/// Cuts every connection and refuses new ones for `outage`.
+async fn restart(relay: &TcpProxy, outage: Duration) {
+    relay.cut();
+    tokio::time::sleep(outage).await;
+    relay.restore();
 }
 
 /// After Redis comes back, cross-node delivery resumes by itself (the nodes
@@ -70,8 +30,8 @@ impl Relay {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_recovers_after_redis_restarts() {
     let Some(d) = Deployment::new().await else { return };
-    let relay = Relay::start().await;
-    let via = [("REDIS_URL", relay.url())];
+    let relay = relay().await;
+    let via = [("REDIS_URL", format!("redis://{}", relay.addr()))];
     let via: Vec<(&str, &str)> = via.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (n1, n2) = (d.node_with(&d.prefix, &via).await, d.node_with(&d.prefix, &via).await);
     let (token, user) = n1.register().await;
@@ -85,7 +45,7 @@ async fn delivery_recovers_after_redis_restarts() {
     joined.send(json!({"type": "join", "session_id": session})).await;
     joined.recv_type("joined").await;
 
-    let outage = relay.restart(Duration::from_secs(3));
+    let outage = restart(&relay, Duration::from_secs(3));
     let during = async {
         tokio::time::sleep(Duration::from_millis(2000)).await;
         let r: serde_json::Value = n2
