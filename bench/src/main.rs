@@ -90,13 +90,7 @@ async fn run(args: Args) -> Result<(), String> {
         .tcp_nodelay(true)
         .build()
         .map_err(|e| e.to_string())?;
-    let fake_bin = args.fake_upstream.clone().unwrap_or_else(|| {
-        std::env::current_exe()
-            .ok()
-            .and_then(|p| Some(p.parent()?.join("fake-upstream")))
-            .unwrap_or_else(|| PathBuf::from("fake-upstream"))
-    });
-    let up = Upstream::start(&fake_bin).await?;
+    let up = Upstream::start(&fake_upstream_bin(&args)).await?;
     let db_name = match &args.database_url {
         Some(u) if u.starts_with("postgres") => "PostgreSQL",
         _ => "SQLite",
@@ -122,12 +116,10 @@ async fn run(args: Args) -> Result<(), String> {
         Some(dir) => scenarios::start_peers(dir, &up, &http, &mut targets).await,
         None => Vec::new(),
     };
+    let systems: Vec<&str> = targets.iter().map(|t| t.name).collect();
     let mut results = serde_json::Map::new();
     results.insert("profile".into(), json!(format!("{:?}", args.profile)));
-    results.insert(
-        "systems".into(),
-        json!(targets.iter().map(|t| t.name).collect::<Vec<_>>()),
-    );
+    results.insert("systems".into(), json!(systems));
     results.insert("load_average_start".into(), json!(loadavg()));
     if want("first-token") {
         let rows = scenarios::first_token(&targets, &up, &http, full).await?;
@@ -140,16 +132,12 @@ async fn run(args: Args) -> Result<(), String> {
     let brook_target = targets[1].clone();
     if want("ack") {
         let secs = if full { 10 } else { 3 };
-        results.insert(
-            "ack".into(),
-            brook_only::ack(&brook_target, &up, &http, 1000, secs, 1000, db_name).await?,
-        );
+        let ack = brook_only::ack(&brook_target, &up, &http, 1000, secs, 1000, db_name).await?;
+        results.insert("ack".into(), ack);
     }
     if want("connect") {
-        results.insert(
-            "connect".into(),
-            brook_only::connect(&brook_target, &http, 200, 500).await?,
-        );
+        let connect = brook_only::connect(&brook_target, &http, 200, 500).await?;
+        results.insert("connect".into(), connect);
     }
     drop(brook_proc);
     if want("idle") {
@@ -159,15 +147,7 @@ async fn run(args: Args) -> Result<(), String> {
         }
     }
     if want("cold") && args.url.is_none() {
-        let cold = BrookSpec {
-            database_url: None,
-            max_active_replies: 256,
-            ..spec
-        };
-        results.insert(
-            "cold_start".into(),
-            brook_only::cold_start(&cold, &http, if full { 20 } else { 5 }).await?,
-        );
+        results.insert("cold_start".into(), scenarios::cold(&spec, &http, full).await?);
     }
     if want("sizes") {
         results.insert("sizes".into(), report::sizes(&args.site, &args.brook));
@@ -175,6 +155,16 @@ async fn run(args: Args) -> Result<(), String> {
     drop(peer_procs);
     results.insert("load_average_end".into(), json!(loadavg()));
     write_results(&args.out, results)
+}
+
+/// testkit's `fake-upstream`: `--fake-upstream`, else the one next to this binary.
+fn fake_upstream_bin(args: &Args) -> PathBuf {
+    args.fake_upstream.clone().unwrap_or_else(|| {
+        std::env::current_exe()
+            .ok()
+            .and_then(|p| Some(p.parent()?.join("fake-upstream")))
+            .unwrap_or_else(|| PathBuf::from("fake-upstream"))
+    })
 }
 
 /// The run's first lines: what is measured, where, on what machine.

@@ -213,3 +213,13 @@ pub async fn idle(
         }
     }
 }
+
+/// Cold starts (spawn to `/ready`) on a fresh SQLite file each time.
+pub async fn cold(spec: &BrookSpec<'_>, http: &reqwest::Client, full: bool) -> Result<Value, String> {
+    let cold = BrookSpec {
+        database_url: None,
+        max_active_replies: 256,
+        ..*spec
+    };
+    brook_only::cold_start(&cold, http, if full { 20 } else { 5 }).await
+}
