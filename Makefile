@@ -125,7 +125,8 @@ bench-build:
 ## the main thread's busy time per token (DevTools TaskDuration) and writes
 ## bench-results/render-<label>.json; asserts nothing. A reply still streaming after
 ## BENCH_RENDER_LIMIT_S (300) seconds is given up. Also: BENCH_RENDER_LABEL, BENCH_RENDER_SIZES,
-## BENCH_RENDER_SURFACES (app,widget), BROOK_E2E_PORT.
+## BENCH_RENDER_SURFACES (app,widget; `module`: the widget's markdown module alone, no server,
+## from BENCH_WIDGET_MD_DIR), BROOK_E2E_PORT.
 bench-render: build test-deps
 	cd end2end && npx playwright test --config bench/playwright.config.ts
 

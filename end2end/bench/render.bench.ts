@@ -17,7 +17,8 @@
  *
  * Prints a table, writes `bench-results/render-<label>.json`; asserts nothing
  * about time. Run: `make bench-render` (BENCH_RENDER_LABEL=before|after,
- * BENCH_RENDER_SIZES=20000,100000 to choose sizes, BENCH_RENDER_SURFACES=app,widget).
+ * BENCH_RENDER_SIZES=20000,100000 to choose sizes, BENCH_RENDER_SURFACES=app,widget;
+ * `module` there runs render-module.bench.ts, the widget's renderer alone).
  */
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -198,6 +199,7 @@ async function measure(page: Page, surface: string, bytes: number, send: () => P
 }
 
 test.beforeAll(async () => {
+  test.skip(!SURFACES.includes('app') && !SURFACES.includes('widget'));
   upstream = spawn(fakeUpstreamBin(), [], { stdio: ['ignore', 'pipe', 'inherit'] });
   const addr = JSON.parse(await firstLine(upstream));
   control = addr.control;
