@@ -24,7 +24,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN_DATABASE_URL := $(or $(DATABASE_URL),sqlite://brook.db)
 RUN_PROVIDER := $(or $(BROOK_PROVIDER),$(if $(or $(OPENAI_API_KEY),$(OPENAI_BASE_URL)),openai,demo))
 
-.PHONY: run run-cluster build dev test tools test-deps rust-tests lint lint-tools e2e site widget bench bench-full bench-peers bench-peers-install bench-build bench-engine
+.PHONY: run run-cluster build dev test tools test-deps rust-tests lint lint-tools e2e site widget bench bench-full bench-peers bench-peers-install bench-build bench-engine bench-render
 
 ## run: install what is missing, build the release site and serve http://127.0.0.1:3000
 run: build
@@ -105,6 +105,7 @@ bench: bench-build
 	@[ -z "$${BENCH_DATABASE_URL:-}" ] || $(BENCH) --profile quick --only ack --database-url "$$BENCH_DATABASE_URL" --out bench-results/postgres
 	@# Issue 18's memory table: login and stream bursts, RSS 30 s after each (about 3 minutes).
 	cargo bench -p brook-server --bench memory
+	@echo "The browser's rendering cost per token (issue 12) is measured apart: make bench-render"
 
 ## bench-full: the issue's sizes (5,000 streams, 500 requests/s, 19,000 idle connections)
 bench-full: bench-build
@@ -125,6 +126,17 @@ bench-peers-install:
 
 bench-build:
 	cargo build --release -p brook-server --bin brook -p brook-testkit --bin fake-upstream -p brook-bench
+
+## bench-render: issue 12's rendering benchmark, not part of `make test`: the release brook
+## in front of testkit's fake upstream, streaming markdown replies of 20 KB, 100 KB and 1 MiB
+## in 4-character tokens to the app's chat page and to the widget in headless Chromium; prints
+## the main thread's busy time per token (DevTools TaskDuration) and writes
+## bench-results/render-<label>.json; asserts nothing. A reply still streaming after
+## BENCH_RENDER_LIMIT_S (300) seconds is given up. Also: BENCH_RENDER_LABEL, BENCH_RENDER_SIZES,
+## BENCH_RENDER_SURFACES (app,widget; `module`: the widget's markdown module alone, no server,
+## from BENCH_WIDGET_MD_DIR), BROOK_E2E_PORT.
+bench-render: build test-deps
+	cd end2end && npx playwright test --config bench/playwright.config.ts
 
 ## bench-engine: the engine's speed and memory figures (cargo benches; prints numbers, asserts nothing)
 bench-engine:

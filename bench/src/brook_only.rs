@@ -68,6 +68,42 @@ pub async fn ack(
     db: &str,
 ) -> Result<Value, String> {
     up.set(http, 5, 0).await?;
+    let at_rate = ack_at_rate(brook, http, rate, secs).await;
+    let at_once = ack_burst(brook, http, burst).await;
+    println!("\n### Ack latency over the WebSocket ({db}; replies of 5 tokens, no delay)\n");
+    println!("| pattern | measure | n | p50 | p90 | p99 | max | failed | load |\n|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (pattern, r) in [
+        (format!("{rate} messages/s for {secs} s"), &at_rate),
+        (format!("{burst} at once"), &at_once),
+    ] {
+        println!(
+            "| {pattern} | ack | {} | {} | {} | {:.1} |",
+            r.ack.n,
+            r.ack.cells(),
+            r.failed,
+            r.load
+        );
+        println!("| {pattern} | first token | {} | {} | | |", r.ttft.n, r.ttft.cells());
+    }
+    Ok(json!({
+        "database": db, "rate": rate, "secs": secs, "rate_ack": at_rate.ack.json(), "rate_ttft": at_rate.ttft.json(),
+        "rate_failed": at_rate.failed, "burst": burst, "burst_ack": at_once.ack.json(), "burst_ttft": at_once.ttft.json(),
+        "burst_failed": at_once.failed, "load_average": [at_rate.load, at_once.load],
+    }))
+}
+
+/// One ack pattern's figures, in ms.
+struct Acks {
+    ack: Summary,
+    ttft: Summary,
+    failed: usize,
+    /// The load average when the pattern started.
+    load: f64,
+}
+
+/// `rate` messages/s for `secs` over a pool of 256 connections; a message
+/// waiting for a free connection counts its wait in its times.
+async fn ack_at_rate(brook: &Target, http: &reqwest::Client, rate: usize, secs: u64) -> Acks {
     let (pool, _) = sessions(brook, http, 256).await;
     let (tx, rx) = tokio::sync::mpsc::channel(pool.len().max(1));
     for s in pool {
@@ -106,10 +142,18 @@ pub async fn ack(
             _ => failed += 1,
         }
     }
-    let (rate_ack, rate_ttft) = (Summary::of(acks), Summary::of(ttfts));
-    // The burst: every connection open first, then one message each at once.
+    Acks {
+        ack: Summary::of(acks),
+        ttft: Summary::of(ttfts),
+        failed,
+        load,
+    }
+}
+
+/// `burst` connections, every one open first, then one message each at once.
+async fn ack_burst(brook: &Target, http: &reqwest::Client, burst: usize) -> Acks {
     let (many, _) = sessions(brook, http, burst).await;
-    let load2 = loadavg();
+    let load = loadavg();
     let barrier = Arc::new(tokio::sync::Barrier::new(many.len()));
     let out = futures::future::join_all(many.into_iter().map(|mut s| {
         let (b, http) = (barrier.clone(), http.clone());
@@ -119,36 +163,12 @@ pub async fn ack(
         }
     }))
     .await;
-    let burst_failed = out.iter().filter(|s| !s.ok).count();
-    let burst_ack = Summary::of(out.iter().filter_map(|s| s.ack_ms).collect());
-    let burst_ttft = Summary::of(out.iter().filter_map(|s| s.ttft_ms).collect());
-    println!("\n### Ack latency over the WebSocket ({db}; replies of 5 tokens, no delay)\n");
-    println!("| pattern | measure | n | p50 | p90 | p99 | max | failed | load |\n|---|---|---:|---:|---:|---:|---:|---:|---:|");
-    println!(
-        "| {rate} messages/s for {secs} s | ack | {} | {} | {failed} | {load:.1} |",
-        rate_ack.n,
-        rate_ack.cells()
-    );
-    println!(
-        "| {rate} messages/s for {secs} s | first token | {} | {} | | |",
-        rate_ttft.n,
-        rate_ttft.cells()
-    );
-    println!(
-        "| {burst} at once | ack | {} | {} | {burst_failed} | {load2:.1} |",
-        burst_ack.n,
-        burst_ack.cells()
-    );
-    println!(
-        "| {burst} at once | first token | {} | {} | | |",
-        burst_ttft.n,
-        burst_ttft.cells()
-    );
-    Ok(json!({
-        "database": db, "rate": rate, "secs": secs, "rate_ack": rate_ack.json(), "rate_ttft": rate_ttft.json(),
-        "rate_failed": failed, "burst": burst, "burst_ack": burst_ack.json(), "burst_ttft": burst_ttft.json(),
-        "burst_failed": burst_failed, "load_average": [load, load2],
-    }))
+    Acks {
+        ack: Summary::of(out.iter().filter_map(|s| s.ack_ms).collect()),
+        ttft: Summary::of(out.iter().filter_map(|s| s.ttft_ms).collect()),
+        failed: out.iter().filter(|s| !s.ok).count(),
+        load,
+    }
 }
 
 /// RSS slope between `low` and `high` idle authenticated WebSockets, spread

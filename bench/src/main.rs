@@ -13,15 +13,15 @@ mod clients;
 mod load;
 mod procs;
 mod report;
+mod scenarios;
 mod stats;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use serde_json::{json, Value};
 
-use clients::{Kind, Target};
 use procs::{loadavg, BrookSpec, Upstream};
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -90,13 +90,7 @@ async fn run(args: Args) -> Result<(), String> {
         .tcp_nodelay(true)
         .build()
         .map_err(|e| e.to_string())?;
-    let fake_bin = args.fake_upstream.clone().unwrap_or_else(|| {
-        std::env::current_exe()
-            .ok()
-            .and_then(|p| Some(p.parent()?.join("fake-upstream")))
-            .unwrap_or_else(|| PathBuf::from("fake-upstream"))
-    });
-    let up = Upstream::start(&fake_bin).await?;
+    let up = Upstream::start(&fake_upstream_bin(&args)).await?;
     let db_name = match &args.database_url {
         Some(u) if u.starts_with("postgres") => "PostgreSQL",
         _ => "SQLite",
@@ -115,6 +109,66 @@ async fn run(args: Args) -> Result<(), String> {
         }
     };
     let brook_pid = brook_proc.as_ref().map(|p| p.pid).or(args.pid);
+    print_header(&args, &brook_url, db_name, ready, &up);
+    let mut targets = scenarios::targets(&up, &brook_url, brook_pid);
+    // The peers, kept alive for the whole run.
+    let peer_procs = match &args.peers {
+        Some(dir) => scenarios::start_peers(dir, &up, &http, &mut targets).await,
+        None => Vec::new(),
+    };
+    let systems: Vec<&str> = targets.iter().map(|t| t.name).collect();
+    let mut results = serde_json::Map::new();
+    results.insert("profile".into(), json!(format!("{:?}", args.profile)));
+    results.insert("systems".into(), json!(systems));
+    results.insert("load_average_start".into(), json!(loadavg()));
+    if want("first-token") {
+        let rows = scenarios::first_token(&targets, &up, &http, full).await?;
+        results.insert("first_token".into(), rows);
+    }
+    if want("stream") {
+        let rows = scenarios::stream(&targets, &up, &http, full, &args.out).await?;
+        results.insert("stream".into(), rows);
+    }
+    let brook_target = targets[1].clone();
+    if want("ack") {
+        let secs = if full { 10 } else { 3 };
+        let ack = brook_only::ack(&brook_target, &up, &http, 1000, secs, 1000, db_name).await?;
+        results.insert("ack".into(), ack);
+    }
+    if want("connect") {
+        let connect = brook_only::connect(&brook_target, &http, 200, 500).await?;
+        results.insert("connect".into(), connect);
+    }
+    drop(brook_proc);
+    if want("idle") {
+        let url = args.url.as_deref();
+        if let Some(v) = scenarios::idle(&spec, url, &brook_target, &http, full).await? {
+            results.insert("idle".into(), v);
+        }
+    }
+    if want("cold") && args.url.is_none() {
+        results.insert("cold_start".into(), scenarios::cold(&spec, &http, full).await?);
+    }
+    if want("sizes") {
+        results.insert("sizes".into(), report::sizes(&args.site, &args.brook));
+    }
+    drop(peer_procs);
+    results.insert("load_average_end".into(), json!(loadavg()));
+    write_results(&args.out, results)
+}
+
+/// testkit's `fake-upstream`: `--fake-upstream`, else the one next to this binary.
+fn fake_upstream_bin(args: &Args) -> PathBuf {
+    args.fake_upstream.clone().unwrap_or_else(|| {
+        std::env::current_exe()
+            .ok()
+            .and_then(|p| Some(p.parent()?.join("fake-upstream")))
+            .unwrap_or_else(|| PathBuf::from("fake-upstream"))
+    })
+}
+
+/// The run's first lines: what is measured, where, on what machine.
+fn print_header(args: &Args, brook_url: &str, db_name: &str, ready: Option<Duration>, up: &Upstream) {
     println!("# brook-bench, {:?} profile\n", args.profile);
     println!(
         "Brook {brook_url} ({db_name}{}), fake upstream {} (pid {}), load average at start {:.2}, {} CPUs.",
@@ -126,220 +180,12 @@ async fn run(args: Args) -> Result<(), String> {
         loadavg(),
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     );
-    let mut targets = vec![
-        Target {
-            name: "direct",
-            kind: Kind::OpenAi,
-            url: up.base_url.clone(),
-            pid: Some(up.proc.pid),
-        },
-        Target {
-            name: "brook-ws",
-            kind: Kind::BrookWs,
-            url: brook_url.clone(),
-            pid: brook_pid,
-        },
-        Target {
-            name: "brook-sse",
-            kind: Kind::BrookSse,
-            url: brook_url.clone(),
-            pid: brook_pid,
-        },
-    ];
-    // The peers, kept alive for the whole run.
-    let mut peer_procs = Vec::new();
-    if let Some(dir) = &args.peers {
-        match procs::start_relay(dir, &up.base_url, &http).await {
-            Ok((p, url)) => {
-                targets.push(Target {
-                    name: "ai-sdk-relay",
-                    kind: Kind::Relay,
-                    url,
-                    pid: Some(p.pid),
-                });
-                peer_procs.push(p);
-            }
-            Err(e) => println!("\nThe AI SDK relay is not measured: {e}"),
-        }
-        let started = std::time::Instant::now();
-        match procs::start_litellm(dir, &up.base_url, &http).await {
-            Ok((p, url)) => {
-                println!("\nLiteLLM ready in {:.1} s.", started.elapsed().as_secs_f64());
-                targets.push(Target {
-                    name: "litellm",
-                    kind: Kind::OpenAi,
-                    url: format!("{url}/v1"),
-                    pid: Some(p.pid),
-                });
-                peer_procs.push(p);
-            }
-            Err(e) => println!("\nLiteLLM is not measured: {e}"),
-        }
-    }
-    let mut results = serde_json::Map::new();
-    results.insert("profile".into(), json!(format!("{:?}", args.profile)));
-    results.insert(
-        "systems".into(),
-        json!(targets.iter().map(|t| t.name).collect::<Vec<_>>()),
-    );
-    results.insert("load_average_start".into(), json!(loadavg()));
+}
 
-    if want("first-token") {
-        let n = if full { 1000 } else { 200 };
-        let mut rows = load::first_token_sequential(&targets, &up, &http, n).await?;
-        for rate in if full { vec![1, 50, 500] } else { vec![1, 50] } {
-            let secs = if rate == 1 {
-                20
-            } else if full {
-                10
-            } else {
-                5
-            };
-            rows.extend(load::first_token_rate(&targets, &up, &http, rate, secs).await?);
-        }
-        println!("\n### Time to first token (5 tokens, no delay upstream; systems interleaved request by request)\n");
-        println!("| pattern | system | n | p50 | p90 | p99 | max | added p50 | added p99 | failed | load |");
-        println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        let mut json_rows = Vec::new();
-        for r in &rows {
-            let direct = rows
-                .iter()
-                .find(|d| d.pattern == r.pattern && d.system == "direct")
-                .map(|d| d.ttft);
-            let (a50, a99) = direct
-                .map(|d| (r.ttft.p50 - d.p50, r.ttft.p99 - d.p99))
-                .unwrap_or_default();
-            println!(
-                "| {} | {} | {} | {} | {} | {} | {} | {:.1} |",
-                r.pattern,
-                r.system,
-                r.ttft.n,
-                r.ttft.cells(),
-                stats::ms(a50),
-                stats::ms(a99),
-                r.failed,
-                r.load
-            );
-            json_rows.push(json!({"pattern": r.pattern, "system": r.system, "ttft": r.ttft.json(), "added_p50_ms": a50, "added_p99_ms": a99, "failed": r.failed, "load_average": r.load}));
-        }
-        results.insert("first_token".into(), Value::Array(json_rows));
-    }
-
-    if want("stream") {
-        let levels = if full { vec![200, 1000, 5000] } else { vec![200, 1000] };
-        let shape = load::Shape {
-            tokens: 100,
-            delay_ms: 20,
-            rounds: if full { 3 } else { 2 },
-            limit: Duration::from_secs(if full { 180 } else { 60 }),
-        };
-        let (tokens, delay, rounds, limit) = (shape.tokens, shape.delay_ms, shape.rounds, shape.limit);
-        let mut rows = Vec::new();
-        for c in levels {
-            for t in &targets {
-                eprintln!("stream: {} at {c}", t.name);
-                match load::stream(t, &up, &http, c, &shape).await {
-                    Ok(r) => rows.push(r),
-                    Err(e) => println!("\n{} at {c}: {e}", t.name),
-                }
-                // Let sockets in TIME_WAIT and the servers' pools settle between systems.
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-        }
-        println!(
-            "\n### Stream delivery ({tokens} tokens per reply, {delay} ms apart = {} tokens/s per stream; {rounds} replies per client back to back; limit {} s)\n",
-            1000 / delay,
-            limit.as_secs()
-        );
-        println!("| system | concurrent | tokens/s | exact replies | first token p50 | p99 | added per token p50 | server CPU per 1,000 tokens | peak RSS | load |");
-        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        for r in &rows {
-            println!("{}", r.markdown());
-        }
-        for r in rows.iter().filter(|r| r.first_error.is_some()) {
-            println!(
-                "\n{} at {}: first failure: {}",
-                r.system,
-                r.concurrency,
-                r.first_error.as_deref().unwrap_or("")
-            );
-        }
-        std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
-        let svg = args.out.join("chart.svg");
-        match report::chart(&rows, &svg) {
-            Ok(()) => println!("\nChart: {}", svg.display()),
-            Err(e) => println!("\nNo chart: {e}"),
-        }
-        results.insert("stream".into(), Value::Array(rows.iter().map(|r| r.json()).collect()));
-    }
-
-    let brook_target = targets[1].clone();
-    if want("ack") {
-        let secs = if full { 10 } else { 3 };
-        results.insert(
-            "ack".into(),
-            brook_only::ack(&brook_target, &up, &http, 1000, secs, 1000, db_name).await?,
-        );
-    }
-    if want("connect") {
-        results.insert(
-            "connect".into(),
-            brook_only::connect(&brook_target, &http, 200, 500).await?,
-        );
-    }
-    drop(brook_proc);
-    if want("idle") {
-        let (low, high) = if full { (1000, 19_000) } else { (500, 3000) };
-        // On a brook of its own: after the other loads the heap holds free
-        // memory that new connections would reuse, hiding their cost.
-        let fresh = match &args.url {
-            Some(_) => None,
-            // The default reply cap: 10,000 would reserve a quarter of the descriptors.
-            None => Some(
-                procs::start_brook(
-                    &BrookSpec {
-                        max_active_replies: 256,
-                        ..spec
-                    },
-                    &http,
-                )
-                .await?,
-            ),
-        };
-        let idle_target = match &fresh {
-            Some((p, url, _)) => Target {
-                url: url.clone(),
-                pid: Some(p.pid),
-                ..brook_target.clone()
-            },
-            None => brook_target.clone(),
-        };
-        match brook_only::idle(&idle_target, &http, low, high).await {
-            Ok(v) => {
-                results.insert("idle".into(), v);
-            }
-            Err(e) => println!("\nIdle memory not measured: {e}"),
-        }
-    }
-    if want("cold") && args.url.is_none() {
-        let cold = BrookSpec {
-            bin: &args.brook,
-            database_url: None,
-            upstream: &up.base_url,
-            max_active_replies: 256,
-        };
-        results.insert(
-            "cold_start".into(),
-            brook_only::cold_start(&cold, &http, if full { 20 } else { 5 }).await?,
-        );
-    }
-    if want("sizes") {
-        results.insert("sizes".into(), report::sizes(&args.site, &args.brook));
-    }
-    drop(peer_procs);
-    results.insert("load_average_end".into(), json!(loadavg()));
-    std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
-    let path = args.out.join("results.json");
+/// Writes `results.json` into `out`.
+fn write_results(out: &Path, results: serde_json::Map<String, Value>) -> Result<(), String> {
+    std::fs::create_dir_all(out).map_err(|e| e.to_string())?;
+    let path = out.join("results.json");
     let text = serde_json::to_string_pretty(&Value::Object(results)).map_err(|e| e.to_string())?;
     std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     println!("\nResults: {}", path.display());

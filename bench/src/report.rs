@@ -66,6 +66,44 @@ fn compressed(f: &Path) -> Option<(u64, u64)> {
     Some((it.next()??, it.next()??))
 }
 
+/// One colour per system, in turn.
+const COLORS: [RGBColor; 6] = [
+    RGBColor(0, 92, 175),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(23, 190, 207),
+];
+
+/// The charts' axis ranges.
+struct Bounds {
+    /// Highest concurrency.
+    cmax: f64,
+    /// Top of the tokens/s axis.
+    tmax: f64,
+    /// Bottom and top of the first-token axis (log scale, ms).
+    lmin: f64,
+    lmax: f64,
+}
+
+impl Bounds {
+    fn of(rows: &[StreamRow]) -> Bounds {
+        let lmax = rows.iter().map(|r| r.ttft.p50).fold(1.0, f64::max) * 2.0;
+        Bounds {
+            cmax: rows.iter().map(|r| r.concurrency).max().unwrap_or(1) as f64,
+            tmax: rows.iter().map(|r| r.tokens_per_s).fold(1.0, f64::max) * 1.1,
+            lmin: rows
+                .iter()
+                .map(|r| r.ttft.p50)
+                .filter(|x| *x > 0.0)
+                .fold(lmax, f64::min)
+                / 2.0,
+            lmax,
+        }
+    }
+}
+
 /// Two panels against concurrency, one line per system: tokens/s delivered,
 /// and time to first token p50 (log scale).
 pub fn chart(rows: &[StreamRow], path: &Path) -> Result<(), String> {
@@ -73,26 +111,10 @@ pub fn chart(rows: &[StreamRow], path: &Path) -> Result<(), String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let (left, right) = root.split_horizontally(500);
     let mut systems: Vec<&str> = rows.iter().map(|r| r.system).collect();
-    systems.dedup();
     systems.sort();
     systems.dedup();
-    let cmax = rows.iter().map(|r| r.concurrency).max().unwrap_or(1) as f64;
-    let tmax = rows.iter().map(|r| r.tokens_per_s).fold(1.0, f64::max) * 1.1;
-    let lmax = rows.iter().map(|r| r.ttft.p50).fold(1.0, f64::max) * 2.0;
-    let lmin = rows
-        .iter()
-        .map(|r| r.ttft.p50)
-        .filter(|x| *x > 0.0)
-        .fold(lmax, f64::min)
-        / 2.0;
-    let colors = [
-        RGBColor(0, 92, 175),
-        RGBColor(214, 39, 40),
-        RGBColor(44, 160, 44),
-        RGBColor(148, 103, 189),
-        RGBColor(255, 127, 14),
-        RGBColor(23, 190, 207),
-    ];
+    let Bounds { cmax, tmax, lmin, lmax } = Bounds::of(rows);
+    let colors = COLORS;
     let err = |e: DrawingAreaErrorKind<std::io::Error>| e.to_string();
     let mut a = ChartBuilder::on(&left)
         .caption("tokens/s delivered", ("sans-serif", 18))

@@ -36,6 +36,7 @@ mod event;
 mod highlight;
 mod html;
 mod inline;
+pub mod mark;
 pub mod stream;
 #[rustfmt::skip]
 mod tables;

@@ -271,7 +271,8 @@ pub struct StreamRenderer {
 /// The HTML one push produced.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Update<'a> {
-    /// HTML of blocks that became final: append it once.
+    /// HTML of blocks that became final: append it once. Always empty when
+    /// `tail` is `None` (blocks become final only when the tail is re-parsed).
     pub done: &'a str,
     /// HTML of the open part, replacing the previous tail; `None`: unchanged.
     pub tail: Option<&'a str>,

@@ -48,5 +48,33 @@ async fn prints_its_addresses_and_takes_orders() {
     assert_eq!(streamed.status().as_u16(), 200, "nothing queued: the default reply");
     let text = streamed.text().await.expect("body");
     assert!(text.contains("data: [DONE]"), "{text}");
+    // A given text in pieces of 4 characters (the render benchmark's replies).
+    let given = "# Héllo\n\nworld!";
+    let set = http
+        .post(format!("{control}/default"))
+        .json(&json!({"text": given, "piece_chars": 4}))
+        .send()
+        .await
+        .expect("control answers");
+    assert!(set.status().is_success());
+    let sse = http
+        .post(format!("{base}/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .expect("upstream answers")
+        .text()
+        .await
+        .expect("body");
+    assert_eq!(contents(&sse), ["# Hé", "llo\n", "\nwor", "ld!"]);
     child.kill().await.ok();
+}
+
+/// The `delta.content` of every chunk of an SSE body, in order.
+fn contents(sse: &str) -> Vec<String> {
+    sse.lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|v| v["choices"][0]["delta"]["content"].as_str().map(str::to_string))
+        .collect()
 }

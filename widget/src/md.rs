@@ -6,11 +6,16 @@
 //! Nothing here assigns HTML: text goes in with `textContent` and text nodes.
 //!
 //! Two ways to show a reply:
-//! - [`render`]: replace a bubble's content with a whole text (history,
-//!   greetings, the final `complete` text);
+//! - [`render`]: show a text in a bubble. A bubble marked `data-streaming` (a
+//!   reply being written) is streamed into: while each text is the last one
+//!   with more at its end, only the new end is pushed to a [`Stream`] kept for
+//!   that bubble (see [`markdown::mark`] for the constant-time check), so the
+//!   cost per token does not grow with the reply (issue 12). Once the mark is
+//!   gone, the next `render` (the `complete` text) finishes that stream, or
+//!   renders the whole text when it is not an extension of the streamed one.
+//!   Any other bubble (history, greetings) is rendered whole;
 //! - [`Stream`]: a reply arriving token by token; final blocks are appended
-//!   once and only the block being written is rebuilt, so the cost per token
-//!   does not grow with the reply:
+//!   once and only the block being written is rebuilt:
 //!
 //! ```ignore
 //! let mut s = md::Stream::new(&bubble);
@@ -21,6 +26,7 @@
 
 use std::cell::RefCell;
 
+use markdown::mark::TextMark;
 use wasm_bindgen::prelude::*;
 use web_sys::Element;
 
@@ -44,14 +50,76 @@ extern "C" {
     fn finish(this: &MdStream) -> Result<(), JsValue>;
 }
 
+/// The attribute that marks a bubble whose reply is being written.
+const STREAMING: &str = "data-streaming";
+
 thread_local! {
     /// Bubbles shown as plain text while the renderer module loads.
     static PENDING: RefCell<Vec<(Element, String)>> = const { RefCell::new(Vec::new()) };
+    /// Bubbles being streamed into by [`render`], each with its stream.
+    static STREAMS: RefCell<Vec<Stream>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Shows `source` in `target`: streamed into while `target` is marked
+/// `data-streaming`, else rendered whole (see the module docs). Until the
+/// renderer module is loaded, the text shows as plain text.
+pub fn render(target: &Element, source: &str) {
+    if target.has_attribute(STREAMING) {
+        stream_into(target, source);
+        return;
+    }
+    if finish_stream(target, source) {
+        return;
+    }
+    render_whole(target, source);
+}
+
+/// Pushes what `source` adds to the text streamed into `target`, or starts a
+/// new stream there with all of it.
+fn stream_into(target: &Element, source: &str) {
+    PENDING.with(|p| p.borrow_mut().retain(|(e, _)| e != target));
+    STREAMS.with(|streams| {
+        let mut streams = streams.borrow_mut();
+        let found = streams.iter().position(|s| &s.target == target);
+        if let Some(s) = found.map(|i| &mut streams[i]) {
+            if let Some(rest) = TextMark::of(s.text()).rest(source) {
+                if !rest.is_empty() {
+                    s.push(rest);
+                }
+                return;
+            }
+        }
+        if let Some(i) = found {
+            streams.swap_remove(i);
+        }
+        let mut s = Stream::new(target);
+        s.push(source);
+        streams.push(s);
+    });
+}
+
+/// Ends the stream into `target`, if any, with `source` when that extends
+/// it: whether it did (else the whole text is to be rendered).
+fn finish_stream(target: &Element, source: &str) -> bool {
+    let stream = STREAMS.with(|streams| {
+        let mut streams = streams.borrow_mut();
+        let i = streams.iter().position(|s| &s.target == target)?;
+        Some(streams.swap_remove(i))
+    });
+    let Some(mut s) = stream else { return false };
+    let Some(rest) = TextMark::of(s.text()).rest(source) else {
+        return false;
+    };
+    if !rest.is_empty() {
+        s.push(rest);
+    }
+    s.finish();
+    true
 }
 
 /// Replaces `target`'s children with `source` rendered (or, until the renderer
 /// module is loaded, with `source` as plain text).
-pub fn render(target: &Element, source: &str) {
+fn render_whole(target: &Element, source: &str) {
     if md_render(target, source).is_ok() {
         PENDING.with(|p| p.borrow_mut().retain(|(e, _)| e != target));
         return;
@@ -123,7 +191,7 @@ impl Stream {
             Some(s) => {
                 let _ = s.finish();
             }
-            None => render(&self.target, &self.text),
+            None => render_whole(&self.target, &self.text),
         }
     }
 
