@@ -195,10 +195,13 @@ impl Widget {
             Verdict::Gap { resume_after } => return self.resume(&id, resume_after),
             Verdict::Duplicate | Verdict::Awaiting => return,
         }
-        let text = self.st.borrow().assembler.text(&id).unwrap_or_default().to_string();
         self.typing.set_hidden(true);
         let _ = body.set_attribute("data-streaming", "true");
-        md::render(&body, &text);
+        {
+            // Borrowed, not copied: a copy per token would grow with the reply.
+            let st = self.st.borrow();
+            md::render(&body, st.assembler.text(&id).unwrap_or_default());
+        }
         self.scroll();
     }
 

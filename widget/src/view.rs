@@ -206,8 +206,29 @@ impl Widget {
         }
     }
 
+    /// Scrolls the log to its end, at most once per animation frame: reading `scrollHeight` forces a
+    /// layout of the whole log, which per token made a long reply's cost per
+    /// token grow with its length (issue 12).
     pub(crate) fn scroll(&self) {
-        self.log.set_scroll_top(self.log.scroll_height());
+        thread_local! {
+            static SCHEDULED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        }
+        if SCHEDULED.with(|s| s.replace(true)) {
+            return;
+        }
+        let log = self.log.clone();
+        let later = wasm_bindgen::closure::Closure::once_into_js(move || {
+            SCHEDULED.with(|s| s.set(false));
+            log.set_scroll_top(log.scroll_height());
+        });
+        let asked = web_sys::window().is_some_and(|w| {
+            w.request_animation_frame(wasm_bindgen::JsCast::unchecked_ref(&later))
+                .is_ok()
+        });
+        if !asked {
+            SCHEDULED.with(|s| s.set(false));
+            self.log.set_scroll_top(self.log.scroll_height());
+        }
     }
 
     /// A bubble at the end of the log. `role` is one word (`user`,
