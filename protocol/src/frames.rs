@@ -196,7 +196,7 @@ impl ServerFrame {
 }
 
 /// `message`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageFrame {
     pub message: String,
     #[serde(default)]
@@ -207,17 +207,17 @@ pub struct MessageFrame {
     pub bot_id: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthFrame {
     pub token: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StopFrame {
     pub reply_id: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegenerateFrame {
     pub session_id: String,
     #[serde(default)]
@@ -226,47 +226,50 @@ pub struct RegenerateFrame {
     /// issue 17): the message takes this text and the new reply answers it;
     /// earlier replies stay as versions with `metadata.prompt`, the text they
     /// answered.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResumeFrame {
     pub reply_id: String,
     /// Required (contract §3.2): `0` asks for the reply from its start.
     pub after_seq: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionFrame {
     pub session_id: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TypingFrame {
     pub session_id: String,
     pub is_typing: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadFrame {
     pub session_id: String,
     pub message_id: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresenceFrame {
     pub status: ClientPresence,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PingFrame {
     #[serde(default)]
     pub ts: serde_json::Value,
 }
 
-/// A client frame after validation.
-#[derive(Clone, Debug, PartialEq)]
+/// A client frame after validation, or one a client builds to send: it
+/// serializes with its `type` tag (`{"type":"resume","reply_id":…,"after_seq":…}`),
+/// the shape [`ClientFrame::parse`] reads back.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
     Auth(AuthFrame),
     Message(MessageFrame),
@@ -289,6 +292,11 @@ pub struct FrameError {
 }
 
 impl ClientFrame {
+    /// The frame as JSON text, as a client sends it. Serializing our own types cannot fail.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| String::from("{\"type\":\"ping\"}"))
+    }
+
     /// Parses one text frame. Unknown fields are ignored (contract §3).
     pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| FrameError {
@@ -458,5 +466,63 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&f.to_json()).unwrap();
         assert_eq!(v["type"], "token");
         assert_eq!(v["seq"], 3);
+    }
+
+    #[test]
+    fn built_client_frames_parse_back_to_themselves() {
+        let frames = [
+            ClientFrame::Auth(AuthFrame { token: "t".into() }),
+            ClientFrame::Message(MessageFrame {
+                message: "hi".into(),
+                session_id: Some("s".into()),
+                client_id: Some("c".into()),
+                bot_id: None,
+            }),
+            ClientFrame::Stop(StopFrame { reply_id: "r".into() }),
+            ClientFrame::Regenerate(RegenerateFrame {
+                session_id: "s".into(),
+                client_id: Some("c".into()),
+                content: Some("edited".into()),
+            }),
+            ClientFrame::Resume(ResumeFrame {
+                reply_id: "r".into(),
+                after_seq: 5,
+            }),
+            ClientFrame::Join(SessionFrame { session_id: "s".into() }),
+            ClientFrame::Leave(SessionFrame { session_id: "s".into() }),
+            ClientFrame::Typing(TypingFrame {
+                session_id: "s".into(),
+                is_typing: true,
+            }),
+            ClientFrame::Ping(PingFrame { ts: 7.into() }),
+            ClientFrame::Read(ReadFrame {
+                session_id: "s".into(),
+                message_id: "m".into(),
+            }),
+            ClientFrame::Presence(PresenceFrame {
+                status: ClientPresence::Away,
+            }),
+        ];
+        for f in frames {
+            assert_eq!(ClientFrame::parse(&f.to_json()), Ok(f.clone()), "{}", f.to_json());
+        }
+        let v: serde_json::Value = serde_json::from_str(
+            &ClientFrame::Resume(ResumeFrame {
+                reply_id: "r".into(),
+                after_seq: 0,
+            })
+            .to_json(),
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type": "resume", "reply_id": "r", "after_seq": 0})
+        );
+        let plain = ClientFrame::Regenerate(RegenerateFrame {
+            session_id: "s".into(),
+            client_id: None,
+            content: None,
+        });
+        assert!(!plain.to_json().contains("content"), "{}", plain.to_json());
     }
 }
