@@ -124,7 +124,7 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
         let on_key = move |ev: leptos::ev::KeyboardEvent| {
             if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                 ev.prevent_default();
-                store.save_edit();
+                crate::actions::save_edit(store);
             } else if ev.key() == "Escape" {
                 // Marked used: the page's Escape handler leaves the drawer alone.
                 ev.prevent_default();
@@ -143,7 +143,7 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
                         <button type="button" class="btn" id="edit-cancel" on:click=move |_| store.editing.set(None)>"Cancel"</button>
                         <button type="button" class="btn primary" id="edit-save"
                             disabled=move || store.edit_draft.with(|t| t.trim().is_empty())
-                            on:click=move |_| store.save_edit()>"Send"</button>
+                            on:click=move |_| crate::actions::save_edit(store)>"Send"</button>
                     </div>
                 </div>
             </Show>
@@ -201,7 +201,7 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
                         let m = retry_msg.clone();
                         view! {
                             <span class="delivery failed">"Not sent"{move || msg.error.get().map(|e| format!(": {e}"))}</span>
-                            <button type="button" class="link-btn retry" on:click=move |_| store.retry(&m)>"Retry"</button>
+                            <button type="button" class="link-btn retry" on:click=move |_| crate::actions::retry(store, &m)>"Retry"</button>
                         }.into_any()
                     }
                 })}
@@ -212,7 +212,7 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
                         let m = stop_msg.clone();
                         view! {
                             <button type="button" class="chip stop" id="stop" on:click=move |_| {
-                                if let Some(id) = m.id.get_untracked() { store.stop(&id); }
+                                if let Some(id) = m.id.get_untracked() { crate::actions::stop(store, &id); }
                             }>"■ Stop"</button>
                         }
                     }
@@ -222,10 +222,10 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
                     view! {
                         <span class="versions" role="group" aria-label="Reply versions" data-version=format!("{at}/{n}")>
                             <button type="button" class="icon-btn version-prev" aria-label="Previous version"
-                                disabled={at <= 1} on:click=move |_| store.browse_version(&p, -1)>"‹"</button>
+                                disabled={at <= 1} on:click=move |_| crate::actions::browse_version(store, &p, -1)>"‹"</button>
                             <span class="version-count">{format!("{at}/{n}")}</span>
                             <button type="button" class="icon-btn version-next" aria-label="Next version"
-                                disabled={at >= n} on:click=move |_| store.browse_version(&q, 1)>"›"</button>
+                                disabled={at >= n} on:click=move |_| crate::actions::browse_version(store, &q, 1)>"›"</button>
                         </span>
                     }
                 })}
@@ -234,7 +234,7 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
                         let m = copy_msg.clone();
                         let shown = shown;
                         view! {
-                            <button type="button" class="chip copy-reply" on:click=move |_| store.copy_reply(&m, shown())>{
+                            <button type="button" class="chip copy-reply" on:click=move |_| crate::actions::copy_reply(store, &m, shown())>{
                                 move || match msg.copied.get() {
                                     Some(true) => "✓ Copied",
                                     Some(false) => "Copy failed",
@@ -273,15 +273,15 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
                             <span class="feedback-btns" role="group" aria-label="Rate this reply"
                                 data-rating=move || msg.feedback.get().map(Rating::as_str)>
                                 <button type="button" class="icon-btn thumb thumb-up" aria-label="Good reply" title="Good reply"
-                                    aria-pressed=move || pressed(Rating::Up) on:click=move |_| store.rate(&up, Rating::Up)><ThumbIcon/></button>
+                                    aria-pressed=move || pressed(Rating::Up) on:click=move |_| crate::actions::rate(store, &up, Rating::Up)><ThumbIcon/></button>
                                 <button type="button" class="icon-btn thumb thumb-down" aria-label="Bad reply" title="Bad reply"
-                                    aria-pressed=move || pressed(Rating::Down) on:click=move |_| store.rate(&down, Rating::Down)><ThumbIcon/></button>
+                                    aria-pressed=move || pressed(Rating::Down) on:click=move |_| crate::actions::rate(store, &down, Rating::Down)><ThumbIcon/></button>
                             </span>
                         }
                     }
                 </Show>
                 <Show when=move || role == MessageRole::Assistant && is_last() && !streaming()>
-                    <button type="button" class="chip regenerate" id="regenerate" on:click=move |_| store.regenerate()>{
+                    <button type="button" class="chip regenerate" id="regenerate" on:click=move |_| crate::actions::regenerate(store)>{
                         // After a model failure the same action reads as what it is for the user.
                         move || if msg.status.get() == MessageStatus::Error { "↻ Retry" } else { "↻ Regenerate" }
                     }</button>
