@@ -7,6 +7,7 @@
 // Leptos view types nest deeply; the compiler needs more room to lay them out.
 #![recursion_limit = "512"]
 
+pub mod actions;
 pub mod api;
 pub mod components;
 pub mod csp;
@@ -17,6 +18,7 @@ pub mod pages;
 pub mod rest;
 pub mod store;
 pub mod theme;
+pub mod timers;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
@@ -68,7 +70,7 @@ pub fn App() -> impl IntoView {
     view! {
         <Title text="Brook"/>
         <Router>
-            <navigation::FollowNavigation store/>
+            <navigation::FollowNavigation go_to=store.go_to/>
             <Routes fallback=|| view! { <pages::NotFound/> }>
                 // One chat page for `/` and `/c/:id`: moving between them (a new
                 // chat getting its id, a click in the sidebar) keeps the page

@@ -1,8 +1,13 @@
 //! The page's live connection (browser only): one `webclient::Client` for the
-//! whole page, wired to the [`Store`]. On the server every function here is a
-//! no-op, so components can call them unconditionally.
+//! whole page, the only place that sends frames. It decodes what arrives
+//! ([`crate::store::decode`]), hands server frames to the [`Store`] and sends
+//! the store's answers; in long-poll mode it refreshes from REST itself
+//! ([`refresh`]). The store never calls back in here. On the server every
+//! function is a no-op, so components can call them unconditionally.
 
-use crate::store::Store;
+use protocol::frames::ClientFrame;
+
+use crate::store::{Incoming, Store};
 
 #[cfg(feature = "hydrate")]
 mod imp {
@@ -28,30 +33,32 @@ mod imp {
             .unwrap_or(30_000)
     }
 
+    fn conn_view(s: Status) -> ConnView {
+        let state = match s.state {
+            ConnState::Connecting => "connecting",
+            ConnState::Connected => "connected",
+            ConnState::Reconnecting => "reconnecting",
+            ConnState::Offline => "offline",
+        };
+        let mode = match s.mode {
+            Mode::WebSocket => "websocket",
+            Mode::Sse => "sse",
+            Mode::Poll => "poll",
+        };
+        ConnView {
+            state,
+            mode,
+            retry_at: s.retry_at,
+        }
+    }
+
     pub fn start(store: Store) {
         if CLIENT.with(|c| c.borrow().is_some()) {
             return;
         }
-        let on_frame = Rc::new(move |text: &str| store.on_frame(text));
-        let on_status = Rc::new(move |s: Status| {
-            let state = match s.state {
-                ConnState::Connecting => "connecting",
-                ConnState::Connected => "connected",
-                ConnState::Reconnecting => "reconnecting",
-                ConnState::Offline => "offline",
-            };
-            let mode = match s.mode {
-                Mode::WebSocket => "websocket",
-                Mode::Sse => "sse",
-                Mode::Poll => "poll",
-            };
-            store.conn.set(ConnView {
-                state,
-                mode,
-                retry_at: s.retry_at,
-            });
-        });
-        let on_ready = Rc::new(move || store.on_ready());
+        let on_frame = Rc::new(move |text: &str| super::receive(store, text));
+        let on_status = Rc::new(move |s: Status| store.conn.set(conn_view(s)));
+        let on_ready = Rc::new(move || super::send_all(store, store.on_ready()));
         let client = Client::start(
             Config {
                 base: String::new(),
@@ -76,7 +83,7 @@ mod imp {
             return;
         };
         let cb = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            store.on_visibility(crate::store::tab_visible());
+            super::send_all(store, store.on_visibility(crate::store::tab_visible()));
         });
         let _ = doc.add_event_listener_with_callback("visibilitychange", cb.as_ref().unchecked_ref());
         // The listener lives as long as the page, like the connection.
@@ -93,6 +100,26 @@ mod imp {
             c.retry_now();
         }
     }
+
+    /// See [`super::refresh`].
+    pub fn refresh(store: Store) {
+        leptos::task::spawn_local(async move {
+            if let Ok(list) = crate::api::load_conversations(None, None).await {
+                if store.query.get_untracked().is_empty() {
+                    store.conversations.set(list.conversations);
+                    store.next_cursor.set(list.next_cursor);
+                }
+            }
+            if let Some(s) = store.current.get_untracked() {
+                if let Ok(Some(page)) = crate::api::load_messages(s.clone(), None).await {
+                    // Still the open conversation: the answer may come late.
+                    if store.current.get_untracked().as_deref() == Some(s.as_str()) {
+                        page.messages.iter().for_each(|m| store.apply_message(m));
+                    }
+                }
+            }
+        });
+    }
 }
 
 /// Starts the live connection (once per page).
@@ -103,19 +130,38 @@ pub fn start(store: Store) {
     let _ = store;
 }
 
-/// Sends a frame; `false` when not connected (the caller keeps it).
-pub fn send(frame: &str) -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        imp::send(frame)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = frame;
-        false
+/// One text frame from the client: a server frame goes to the store and its
+/// answers go out; the long poll's tick refreshes from REST.
+pub fn receive(store: Store, text: &str) {
+    match crate::store::decode(text) {
+        Incoming::Server(f) => send_all(store, store.on_frame(*f)),
+        Incoming::PollTick => refresh(store),
+        // An unsent message stays in the outbox; the next ready sends it.
+        Incoming::SendFailed | Incoming::Ignored => {}
     }
 }
 
+/// Sends `frame`; `false` when not connected (the store is told, see
+/// [`Store::not_sent`]).
+pub fn send(store: Store, frame: &ClientFrame) -> bool {
+    #[cfg(feature = "hydrate")]
+    let sent = imp::send(&frame.to_json());
+    #[cfg(not(feature = "hydrate"))]
+    let sent = false;
+    if !sent {
+        store.not_sent(frame);
+    }
+    sent
+}
+
+/// Sends each of `frames`, in order.
+pub fn send_all(store: Store, frames: impl IntoIterator<Item = ClientFrame>) {
+    for f in frames {
+        send(store, &f);
+    }
+}
+
+/// Tries to reconnect now (the indicator's "Retry now").
 pub fn retry_now() {
     #[cfg(feature = "hydrate")]
     imp::retry_now();
@@ -125,23 +171,7 @@ pub fn retry_now() {
 /// long-polling fallback does this every 10 s instead of live events).
 pub fn refresh(store: Store) {
     #[cfg(feature = "hydrate")]
-    leptos::task::spawn_local(async move {
-        use leptos::prelude::*;
-        if let Ok(list) = crate::api::load_conversations(None, None).await {
-            if store.query.get_untracked().is_empty() {
-                store.conversations.set(list.conversations);
-                store.next_cursor.set(list.next_cursor);
-            }
-        }
-        if let Some(s) = store.current.get_untracked() {
-            if let Ok(Some(page)) = crate::api::load_messages(s, None).await {
-                for m in page.messages {
-                    let frame = serde_json::json!({"type": "message_added", "session_id": m.session_id, "message": m});
-                    store.on_frame(&frame.to_string());
-                }
-            }
-        }
-    });
+    imp::refresh(store);
     #[cfg(not(feature = "hydrate"))]
     let _ = store;
 }

@@ -9,8 +9,6 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use leptos_router::NavigateOptions;
 
-use crate::store::Store;
-
 /// A navigation request: a path of Brook's own, and whether it replaces the
 /// current history entry (a new chat getting its id) or adds one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,16 +24,17 @@ impl Go {
     }
 }
 
-/// Performs the store's navigation requests (browser only: effects do not
-/// run on the server). Renders nothing.
+/// Performs the navigation requests set in `go_to` (the store's
+/// [`crate::store::Store::go_to`]); browser only: effects do not run on the
+/// server. Renders nothing.
 #[component]
-pub fn FollowNavigation(store: Store) -> impl IntoView {
+pub fn FollowNavigation(go_to: RwSignal<Option<Go>>) -> impl IntoView {
     let navigate = use_navigate();
     Effect::new(move |_| {
-        let Some(go) = store.go_to.get() else {
+        let Some(go) = go_to.get() else {
             return;
         };
-        store.go_to.set(None);
+        go_to.set(None);
         navigate(
             &go.path,
             NavigateOptions {

@@ -196,7 +196,7 @@ impl ServerFrame {
 }
 
 /// `message`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageFrame {
     pub message: String,
     #[serde(default)]
@@ -207,17 +207,17 @@ pub struct MessageFrame {
     pub bot_id: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthFrame {
     pub token: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StopFrame {
     pub reply_id: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegenerateFrame {
     pub session_id: String,
     #[serde(default)]
@@ -226,47 +226,50 @@ pub struct RegenerateFrame {
     /// issue 17): the message takes this text and the new reply answers it;
     /// earlier replies stay as versions with `metadata.prompt`, the text they
     /// answered.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResumeFrame {
     pub reply_id: String,
     /// Required (contract §3.2): `0` asks for the reply from its start.
     pub after_seq: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionFrame {
     pub session_id: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TypingFrame {
     pub session_id: String,
     pub is_typing: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadFrame {
     pub session_id: String,
     pub message_id: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresenceFrame {
     pub status: ClientPresence,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PingFrame {
     #[serde(default)]
     pub ts: serde_json::Value,
 }
 
-/// A client frame after validation.
-#[derive(Clone, Debug, PartialEq)]
+/// A client frame after validation, or one a client builds to send: it
+/// serializes with its `type` tag (`{"type":"resume","reply_id":…,"after_seq":…}`),
+/// the shape [`ClientFrame::parse`] reads back.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
     Auth(AuthFrame),
     Message(MessageFrame),
@@ -289,6 +292,11 @@ pub struct FrameError {
 }
 
 impl ClientFrame {
+    /// The frame as JSON text, as a client sends it. Serializing our own types cannot fail.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| String::from("{\"type\":\"ping\"}"))
+    }
+
     /// Parses one text frame. Unknown fields are ignored (contract §3).
     pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| FrameError {
@@ -352,111 +360,4 @@ fn truncate(s: &str, max: usize) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_seed_message_frame_and_ignores_unknown_fields() {
-        let f = ClientFrame::parse(
-            r#"{"type":"message","message":"hi","session_id":"python-session-1","customer_id":"x"}"#,
-        )
-        .unwrap();
-        match f {
-            ClientFrame::Message(m) => {
-                assert_eq!(m.message, "hi");
-                assert_eq!(m.session_id.as_deref(), Some("python-session-1"));
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-
-    #[test]
-    fn null_session_id_is_none() {
-        let f = ClientFrame::parse(r#"{"type":"message","message":"hi","session_id":null}"#);
-        assert!(matches!(
-            f,
-            Ok(ClientFrame::Message(MessageFrame { session_id: None, .. }))
-        ));
-    }
-
-    #[test]
-    fn error_codes() {
-        assert_eq!(ClientFrame::parse("{").unwrap_err().code, ErrorCode::InvalidJson);
-        assert_eq!(ClientFrame::parse("[]").unwrap_err().code, ErrorCode::InvalidFrame);
-        assert_eq!(
-            ClientFrame::parse(r#"{"type":"message"}"#).unwrap_err().code,
-            ErrorCode::InvalidFrame
-        );
-        assert_eq!(
-            ClientFrame::parse(r#"{"type":"message","message":5}"#)
-                .unwrap_err()
-                .code,
-            ErrorCode::InvalidFrame
-        );
-        assert_eq!(
-            ClientFrame::parse(r#"{"type":"dance"}"#).unwrap_err().code,
-            ErrorCode::UnknownType
-        );
-        assert_eq!(
-            ClientFrame::parse(r#"{"type":7}"#).unwrap_err().code,
-            ErrorCode::InvalidFrame
-        );
-    }
-
-    #[test]
-    fn people_in_the_loop_frames() {
-        assert!(matches!(
-            ClientFrame::parse(r#"{"type":"read","session_id":"s","message_id":"m"}"#),
-            Ok(ClientFrame::Read(_))
-        ));
-        assert!(matches!(
-            ClientFrame::parse(r#"{"type":"presence","status":"away"}"#),
-            Ok(ClientFrame::Presence(PresenceFrame {
-                status: ClientPresence::Away
-            }))
-        ));
-        // A client cannot claim to be offline, and `read` needs its message.
-        for bad in [
-            r#"{"type":"presence","status":"offline"}"#,
-            r#"{"type":"read","session_id":"s"}"#,
-        ] {
-            assert_eq!(
-                ClientFrame::parse(bad).unwrap_err().code,
-                ErrorCode::InvalidFrame,
-                "{bad}"
-            );
-        }
-        let h = ServerFrame::Handoff {
-            session_id: "s".into(),
-            mode: ConversationMode::Human,
-            operator: Some(OperatorInfo { name: "Ada".into() }),
-        };
-        let v: serde_json::Value = serde_json::from_str(&h.to_json()).unwrap();
-        assert_eq!(v["type"], "handoff");
-        assert_eq!(v["mode"], "human");
-        assert_eq!(v["operator"]["name"], "Ada");
-        let p = ServerFrame::Presence {
-            actor: PresenceActor::Operator,
-            status: PresenceStatus::Offline,
-            last_seen_at: None,
-            visitor_id: None,
-            session_id: None,
-        };
-        let v: serde_json::Value = serde_json::from_str(&p.to_json()).unwrap();
-        assert_eq!(v["actor"], "operator");
-        assert!(v["last_seen_at"].is_null() && v.get("visitor_id").is_none());
-    }
-
-    #[test]
-    fn token_frame_shape() {
-        let f = ServerFrame::Token {
-            token: "hi".into(),
-            reply_id: "r".into(),
-            session_id: "s".into(),
-            seq: 3,
-        };
-        let v: serde_json::Value = serde_json::from_str(&f.to_json()).unwrap();
-        assert_eq!(v["type"], "token");
-        assert_eq!(v["seq"], 3);
-    }
-}
+mod tests;

@@ -21,46 +21,8 @@ pub fn Composer(store: Store) -> impl IntoView {
     let near = move || count() * 10 >= limit() * 8;
     let over = move || count() > limit();
     let empty = move || text.with(|t| t.trim().is_empty());
-    // The Stop button depends on the open conversation, which the page loads
-    // in a `Suspense` the composer is not part of: it shows only once the page
-    // is hydrated, so the server's HTML and the first browser render agree
-    // (issue 17, fault 3).
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
-    let streaming_reply = move || {
-        if !hydrated.get() {
-            return None;
-        }
-        store.messages.with(|v| {
-            v.iter()
-                .rev()
-                .find(|m| m.status.get().is_live())
-                .and_then(|m| m.id.get())
-        })
-    };
-
-    // The composer has the focus when the page loads and when another
-    // conversation opens, as in ChatGPT (issue 17). Not on narrow screens:
-    // there the focus would pop up the on-screen keyboard over the thread.
-    Effect::new(move |_| {
-        store.current.track();
-        let wide = web_sys::window()
-            .and_then(|w| w.inner_width().ok())
-            .and_then(|w| w.as_f64())
-            .is_some_and(|w| w > 760.0);
-        if let (true, Some(el)) = (wide, area.get()) {
-            let _ = el.focus();
-        }
-    });
-
-    let grow = move || {
-        if let Some(el) = area.get_untracked() {
-            let style = web_sys::HtmlElement::style(&el);
-            let _ = style.set_property("height", "auto");
-            let h = el.scroll_height().min(MAX_HEIGHT_PX);
-            let _ = style.set_property("height", &format!("{h}px"));
-        }
-    };
+    focus_on_open(store, area);
+    let grow = move || fit_height(area);
     let send = move || {
         if empty() || over() {
             return;
@@ -71,7 +33,7 @@ pub fn Composer(store: Store) -> impl IntoView {
             el.set_value("");
         }
         grow();
-        store.send_message(t);
+        crate::actions::send_message(store, t);
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
@@ -94,13 +56,7 @@ pub fn Composer(store: Store) -> impl IntoView {
                     <Show when=near>
                         <span class="counter" class:over=over aria-live="polite">{move || format!("{} / {}", count(), limit())}</span>
                     </Show>
-                    {move || match streaming_reply() {
-                        Some(id) => view! {
-                            <button type="button" class="btn stop-btn" id="composer-stop" aria-label="Stop generating"
-                                on:click=move |_| store.stop(&id)>"■"</button>
-                        }.into_any(),
-                        None => ().into_any(),
-                    }}
+                    <StopButton store/>
                     <button type="submit" class="btn primary send" id="send" aria-label="Send" disabled=move || empty() || over()
                         aria-describedby=move || over().then_some("composer-too-long")>
                         "Send"
@@ -113,6 +69,61 @@ pub fn Composer(store: Store) -> impl IntoView {
             </Show>
             <p class="composer-hint" id="composer-hint">"Enter to send · Shift+Enter for a new line"</p>
         </form>
+    }
+}
+
+/// Stops the reply generating in the open conversation, shown while one is.
+/// It depends on the open conversation, which the page loads in a `Suspense`
+/// the composer is not part of: it shows only once the page is hydrated, so
+/// the server's HTML and the first browser render agree (issue 17, fault 3).
+#[component]
+fn StopButton(store: Store) -> impl IntoView {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let streaming_reply = move || {
+        if !hydrated.get() {
+            return None;
+        }
+        store.messages.with(|v| {
+            v.iter()
+                .rev()
+                .find(|m| m.status.get().is_live())
+                .and_then(|m| m.id.get())
+        })
+    };
+    move || match streaming_reply() {
+        Some(id) => view! {
+            <button type="button" class="btn stop-btn" id="composer-stop" aria-label="Stop generating"
+                on:click=move |_| crate::actions::stop(store, &id)>"■"</button>
+        }
+        .into_any(),
+        None => ().into_any(),
+    }
+}
+
+/// The composer has the focus when the page loads and when another
+/// conversation opens, as in ChatGPT (issue 17). Not on narrow screens:
+/// there the focus would pop up the on-screen keyboard over the thread.
+fn focus_on_open(store: Store, area: NodeRef<html::Textarea>) {
+    Effect::new(move |_| {
+        store.current.track();
+        let wide = web_sys::window()
+            .and_then(|w| w.inner_width().ok())
+            .and_then(|w| w.as_f64())
+            .is_some_and(|w| w > 760.0);
+        if let (true, Some(el)) = (wide, area.get()) {
+            let _ = el.focus();
+        }
+    });
+}
+
+/// Fits the box's height to its text, up to [`MAX_HEIGHT_PX`].
+fn fit_height(area: NodeRef<html::Textarea>) {
+    if let Some(el) = area.get_untracked() {
+        let style = web_sys::HtmlElement::style(&el);
+        let _ = style.set_property("height", "auto");
+        let h = el.scroll_height().min(MAX_HEIGHT_PX);
+        let _ = style.set_property("height", &format!("{h}px"));
     }
 }
 

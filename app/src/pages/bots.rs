@@ -104,6 +104,59 @@ fn BotsView(session: Session, bots: Vec<Bot>, base: String) -> impl IntoView {
     }
 }
 
+/// The editor's fields, one signal each, as the form shows them.
+#[derive(Clone, Copy)]
+struct BotDraft {
+    name: RwSignal<String>,
+    prompt: RwSignal<String>,
+    model: RwSignal<String>,
+    /// Unset by default: gpt-5 and o-series models refuse any temperature.
+    temp_set: RwSignal<bool>,
+    temperature: RwSignal<String>,
+    greeting: RwSignal<String>,
+    enabled: RwSignal<bool>,
+    origins: RwSignal<String>,
+    color: RwSignal<String>,
+    position: RwSignal<String>,
+    wtitle: RwSignal<String>,
+}
+
+impl BotDraft {
+    fn new(bot: &Bot) -> BotDraft {
+        BotDraft {
+            name: RwSignal::new(bot.name.clone()),
+            prompt: RwSignal::new(bot.system_prompt.clone()),
+            model: RwSignal::new(bot.model.clone()),
+            temp_set: RwSignal::new(bot.temperature.is_some()),
+            temperature: RwSignal::new(format!("{:.1}", bot.temperature.unwrap_or(0.7))),
+            greeting: RwSignal::new(bot.greeting.clone()),
+            enabled: RwSignal::new(bot.widget.enabled),
+            origins: RwSignal::new(bot.widget.allowed_origins.join("\n")),
+            color: RwSignal::new(bot.widget.theme.color.clone()),
+            position: RwSignal::new(bot.widget.theme.position.clone()),
+            wtitle: RwSignal::new(bot.widget.theme.title.clone()),
+        }
+    }
+
+    /// The `PATCH /api/v1/bots/{id}` body; origins one per non-empty line.
+    fn body(&self) -> serde_json::Value {
+        json!({
+            "name": self.name.get_untracked(),
+            "system_prompt": self.prompt.get_untracked(),
+            "model": self.model.get_untracked(),
+            "temperature": self.temp_set
+                .get_untracked()
+                .then(|| self.temperature.get_untracked().parse::<f32>().unwrap_or(0.7)),
+            "greeting": self.greeting.get_untracked(),
+            "widget": {
+                "enabled": self.enabled.get_untracked(),
+                "allowed_origins": self.origins.get_untracked().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>(),
+                "theme": {"color": self.color.get_untracked(), "position": self.position.get_untracked(), "title": self.wtitle.get_untracked()},
+            },
+        })
+    }
+}
+
 #[component]
 fn BotEditor(
     bot: Bot,
@@ -113,18 +166,8 @@ fn BotEditor(
     base: String,
 ) -> impl IntoView {
     let id = bot.id.clone();
-    let name = RwSignal::new(bot.name.clone());
-    let prompt = RwSignal::new(bot.system_prompt.clone());
-    let model = RwSignal::new(bot.model.clone());
-    // Unset by default: gpt-5 and o-series models refuse any temperature.
-    let temp_set = RwSignal::new(bot.temperature.is_some());
-    let temperature = RwSignal::new(format!("{:.1}", bot.temperature.unwrap_or(0.7)));
-    let greeting = RwSignal::new(bot.greeting.clone());
-    let enabled = RwSignal::new(bot.widget.enabled);
-    let origins = RwSignal::new(bot.widget.allowed_origins.join("\n"));
-    let color = RwSignal::new(bot.widget.theme.color.clone());
-    let position = RwSignal::new(bot.widget.theme.position.clone());
-    let wtitle = RwSignal::new(bot.widget.theme.title.clone());
+    let draft = BotDraft::new(&bot);
+    let name = draft.name;
     let saved = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
     let snippet = format!(
@@ -135,70 +178,79 @@ fn BotEditor(
         let id = id.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
-            let body = json!({
-                "name": name.get_untracked(),
-                "system_prompt": prompt.get_untracked(),
-                "model": model.get_untracked(),
-                "temperature": temp_set
-                    .get_untracked()
-                    .then(|| temperature.get_untracked().parse::<f32>().unwrap_or(0.7)),
-                "greeting": greeting.get_untracked(),
-                "widget": {
-                    "enabled": enabled.get_untracked(),
-                    "allowed_origins": origins.get_untracked().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>(),
-                    "theme": {"color": color.get_untracked(), "position": position.get_untracked(), "title": wtitle.get_untracked()},
-                },
-            });
-            let id = id.clone();
-            leptos::task::spawn_local(async move {
-                match rest::patch::<_, Bot>(&format!("/api/v1/bots/{id}"), &body).await {
-                    Ok(Some(b)) => {
-                        bots.update(|v| {
-                            if let Some(x) = v.iter_mut().find(|x| x.id == b.id) {
-                                *x = b;
-                            }
-                        });
-                        error.set(None);
-                        saved.set(Some("Saved.".into()));
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        saved.set(None);
-                        error.set(Some(e.message));
-                    }
-                }
-            });
+            save_bot(id.clone(), draft.body(), bots, saved, error);
         }
     };
     // Deleting takes two steps: "Delete bot…", then a confirmation naming it.
     let confirm_delete = RwSignal::new(false);
-    let deleting = RwSignal::new(false);
-    let delete = {
-        let id = id.clone();
-        move |_| {
-            let id = id.clone();
-            deleting.set(true);
-            leptos::task::spawn_local(async move {
-                match rest::delete(&format!("/api/v1/bots/{id}")).await {
-                    Ok(()) => {
-                        bots.update(|v| v.retain(|b| b.id != id));
-                        // The editor goes with the bot: select another one.
-                        selected.set(bots.with_untracked(|v| v.first().map(|b| b.id.clone())));
-                    }
-                    Err(e) => {
-                        deleting.try_set(false);
-                        confirm_delete.try_set(false);
-                        let message = if e.code == "CONFLICT" {
-                            "This is your default bot: it cannot be deleted.".to_string()
-                        } else {
-                            e.message
-                        };
-                        error.try_set(Some(message));
-                    }
-                }
-            });
-        }
-    };
+    let mut model_options = models;
+    if !model_options.contains(&bot.model) {
+        model_options.push(bot.model.clone());
+    }
+    view! {
+        <form class="card bot-form" on:submit=save>
+            <h2>{move || name.get()}</h2>
+            <BotFields draft model_options/>
+            <WidgetSettings draft snippet saved/>
+            <div class="row">
+                <button type="submit" class="btn primary" id="save-bot">"Save"</button>
+                <span class="saved" role="status" id="bot-saved">{move || saved.get()}</span>
+                <span class="error" role="alert">{move || error.get()}</span>
+                <button type="button" class="btn danger bot-delete" id="delete-bot" aria-expanded=move || confirm_delete.get().to_string()
+                    on:click=move |_| { saved.set(None); confirm_delete.update(|c| *c = !*c); }>"Delete bot…"</button>
+            </div>
+            <ConfirmDelete id=id.clone() name bots selected confirm_delete error/>
+        </form>
+        <Inbox bot_id=id/>
+    }
+}
+
+/// The bot's own settings: name, model, system prompt, temperature, greeting.
+#[component]
+fn BotFields(draft: BotDraft, model_options: Vec<String>) -> impl IntoView {
+    let BotDraft {
+        name,
+        prompt,
+        model,
+        temp_set,
+        temperature,
+        greeting,
+        ..
+    } = draft;
+    view! {
+        <div class="grid2">
+            <label class="field">"Name"<input type="text" id="bot-name" bind:value=name/></label>
+            <label class="field">"Model"
+                <select id="bot-model" on:change=move |ev| model.set(event_target_value(&ev)) prop:value=move || model.get()>
+                    {model_options.into_iter().map(|m| view! { <option value=m.clone()>{m.clone()}</option> }).collect_view()}
+                </select>
+            </label>
+        </div>
+        <label class="field">"System prompt"<textarea id="bot-prompt" rows="4" bind:value=prompt></textarea></label>
+        <div class="grid2">
+            <div class="field">
+                <label class="check"><input type="checkbox" id="bot-temperature-set" bind:checked=temp_set/>
+                    {move || if temp_set.get() { format!(" Temperature: {}", temperature.get()) } else { " Temperature: model default".to_string() }}
+                </label>
+                <input type="range" id="bot-temperature" min="0" max="2" step="0.1" aria-label="Temperature"
+                    bind:value=temperature prop:disabled=move || !temp_set.get()/>
+            </div>
+            <label class="field">"Greeting"<input type="text" id="bot-greeting" bind:value=greeting placeholder="Hi! How can I help?"/></label>
+        </div>
+    }
+}
+
+/// The website widget's settings and the snippet that embeds it.
+#[component]
+fn WidgetSettings(draft: BotDraft, snippet: String, saved: RwSignal<Option<String>>) -> impl IntoView {
+    let BotDraft {
+        enabled,
+        origins,
+        color,
+        position,
+        wtitle,
+        ..
+    } = draft;
     let copy_snippet = {
         let s = snippet.clone();
         move |_| {
@@ -211,73 +263,103 @@ fn BotEditor(
             saved.set(Some("Snippet copied.".into()));
         }
     };
-    let model_options = {
-        let mut m = models.clone();
-        if !m.contains(&bot.model) {
-            m.push(bot.model.clone());
-        }
-        m
-    };
     view! {
-        <form class="card bot-form" on:submit=save>
-            <h2>{move || name.get()}</h2>
-            <div class="grid2">
-                <label class="field">"Name"<input type="text" id="bot-name" bind:value=name/></label>
-                <label class="field">"Model"
-                    <select id="bot-model" on:change=move |ev| model.set(event_target_value(&ev)) prop:value=move || model.get()>
-                        {model_options.into_iter().map(|m| view! { <option value=m.clone()>{m.clone()}</option> }).collect_view()}
+        <fieldset class="widget-settings">
+            <legend>"Website widget"</legend>
+            <label class="check"><input type="checkbox" id="widget-enabled" bind:checked=enabled/>" Enabled"</label>
+            <label class="field">"Allowed origins (one per line, or * for any)"
+                <textarea id="widget-origins" rows="3" bind:value=origins placeholder="https://www.example.com"></textarea>
+            </label>
+            <div class="grid3">
+                <label class="field">"Color"<input type="color" id="widget-color" bind:value=color/></label>
+                <label class="field">"Position"
+                    <select id="widget-position" on:change=move |ev| position.set(event_target_value(&ev)) prop:value=move || position.get()>
+                        <option value="right">"Right"</option>
+                        <option value="left">"Left"</option>
                     </select>
                 </label>
+                <label class="field">"Title"<input type="text" id="widget-title" bind:value=wtitle placeholder="Chat with us"/></label>
             </div>
-            <label class="field">"System prompt"<textarea id="bot-prompt" rows="4" bind:value=prompt></textarea></label>
-            <div class="grid2">
-                <div class="field">
-                    <label class="check"><input type="checkbox" id="bot-temperature-set" bind:checked=temp_set/>
-                        {move || if temp_set.get() { format!(" Temperature: {}", temperature.get()) } else { " Temperature: model default".to_string() }}
-                    </label>
-                    <input type="range" id="bot-temperature" min="0" max="2" step="0.1" aria-label="Temperature"
-                        bind:value=temperature prop:disabled=move || !temp_set.get()/>
-                </div>
-                <label class="field">"Greeting"<input type="text" id="bot-greeting" bind:value=greeting placeholder="Hi! How can I help?"/></label>
+            <div class="snippet">
+                <code id="widget-snippet">{snippet}</code>
+                <button type="button" class="btn" id="copy-snippet" on:click=copy_snippet>"Copy snippet"</button>
             </div>
-            <fieldset class="widget-settings">
-                <legend>"Website widget"</legend>
-                <label class="check"><input type="checkbox" id="widget-enabled" bind:checked=enabled/>" Enabled"</label>
-                <label class="field">"Allowed origins (one per line, or * for any)"
-                    <textarea id="widget-origins" rows="3" bind:value=origins placeholder="https://www.example.com"></textarea>
-                </label>
-                <div class="grid3">
-                    <label class="field">"Color"<input type="color" id="widget-color" bind:value=color/></label>
-                    <label class="field">"Position"
-                        <select id="widget-position" on:change=move |ev| position.set(event_target_value(&ev)) prop:value=move || position.get()>
-                            <option value="right">"Right"</option>
-                            <option value="left">"Left"</option>
-                        </select>
-                    </label>
-                    <label class="field">"Title"<input type="text" id="widget-title" bind:value=wtitle placeholder="Chat with us"/></label>
-                </div>
-                <div class="snippet">
-                    <code id="widget-snippet">{snippet.clone()}</code>
-                    <button type="button" class="btn" id="copy-snippet" on:click=copy_snippet>"Copy snippet"</button>
-                </div>
-            </fieldset>
-            <div class="row">
-                <button type="submit" class="btn primary" id="save-bot">"Save"</button>
-                <span class="saved" role="status" id="bot-saved">{move || saved.get()}</span>
-                <span class="error" role="alert">{move || error.get()}</span>
-                <button type="button" class="btn danger bot-delete" id="delete-bot" aria-expanded=move || confirm_delete.get().to_string()
-                    on:click=move |_| { saved.set(None); confirm_delete.update(|c| *c = !*c); }>"Delete bot…"</button>
-            </div>
-            <Show when=move || confirm_delete.get()>
-                <div class="confirm-delete" id="confirm-delete" role="group" aria-label="Confirm deleting this bot">
-                    <p>{move || format!("Delete “{}”? Its widget stops working on every site. This cannot be undone.", name.get())}</p>
-                    <div class="row">
-                        <button type="button" class="btn" id="delete-bot-cancel" on:click=move |_| confirm_delete.set(false)>"Cancel"</button>
-                        <button type="button" class="btn danger" id="delete-bot-confirm" on:click=delete.clone() disabled=move || deleting.get()>"Delete this bot"</button>
-                    </div>
-                </div>
-            </Show>
-        </form>
-        <Inbox bot_id=id/>
+        </fieldset>
     }
+}
+
+/// The second step of deleting a bot: a confirmation naming it. The editor
+/// goes with the bot (another one is selected); a refusal says why.
+#[component]
+fn ConfirmDelete(
+    id: String,
+    name: RwSignal<String>,
+    bots: RwSignal<Vec<Bot>>,
+    selected: RwSignal<Option<String>>,
+    confirm_delete: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let deleting = RwSignal::new(false);
+    let delete = move |_| {
+        let id = id.clone();
+        deleting.set(true);
+        leptos::task::spawn_local(async move {
+            match rest::delete(&format!("/api/v1/bots/{id}")).await {
+                Ok(()) => {
+                    bots.update(|v| v.retain(|b| b.id != id));
+                    selected.set(bots.with_untracked(|v| v.first().map(|b| b.id.clone())));
+                }
+                Err(e) => {
+                    deleting.try_set(false);
+                    confirm_delete.try_set(false);
+                    let message = if e.code == "CONFLICT" {
+                        "This is your default bot: it cannot be deleted.".to_string()
+                    } else {
+                        e.message
+                    };
+                    error.try_set(Some(message));
+                }
+            }
+        });
+    };
+    view! {
+        <Show when=move || confirm_delete.get()>
+            <div class="confirm-delete" id="confirm-delete" role="group" aria-label="Confirm deleting this bot">
+                <p>{move || format!("Delete “{}”? Its widget stops working on every site. This cannot be undone.", name.get())}</p>
+                <div class="row">
+                    <button type="button" class="btn" id="delete-bot-cancel" on:click=move |_| confirm_delete.set(false)>"Cancel"</button>
+                    <button type="button" class="btn danger" id="delete-bot-confirm" on:click=delete.clone() disabled=move || deleting.get()>"Delete this bot"</button>
+                </div>
+            </div>
+        </Show>
+    }
+}
+
+/// Saves the editor (`PATCH /api/v1/bots/{id}` with `body`): the list takes
+/// the stored bot and the editor says "Saved.", or shows the refusal.
+fn save_bot(
+    id: String,
+    body: serde_json::Value,
+    bots: RwSignal<Vec<Bot>>,
+    saved: RwSignal<Option<String>>,
+    error: RwSignal<Option<String>>,
+) {
+    leptos::task::spawn_local(async move {
+        match rest::patch::<_, Bot>(&format!("/api/v1/bots/{id}"), &body).await {
+            Ok(Some(b)) => {
+                bots.update(|v| {
+                    if let Some(x) = v.iter_mut().find(|x| x.id == b.id) {
+                        *x = b;
+                    }
+                });
+                error.set(None);
+                saved.set(Some("Saved.".into()));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                saved.set(None);
+                error.set(Some(e.message));
+            }
+        }
+    });
 }

@@ -7,6 +7,7 @@ use leptos_router::hooks::use_location;
 use leptos_router::location::Url;
 use serde::{Deserialize, Serialize};
 
+use protocol::objects::Bot;
 use protocol::rest::ConversationList;
 
 use crate::api::{get_session, load_bots, load_conversations};
@@ -103,64 +104,15 @@ fn conversation_in(path: &str) -> Option<String> {
         .map(Url::unescape)
 }
 
+/// The drawer's toggle on phones (it gets the focus back when the drawer closes).
+type MenuRef = NodeRef<leptos::html::Button>;
+
 #[component]
 fn ChatLayout(store: Store) -> impl IntoView {
-    let location = use_location();
     let sidebar_open = RwSignal::new(false);
-    // Loaded once per page; after a route change the store's live copies are used.
-    let convs = Resource::new(
-        || (),
-        move |_| {
-            let kept = store.list_loaded.get_untracked().then(|| ConversationList {
-                conversations: store.conversations.get_untracked(),
-                next_cursor: store.next_cursor.get_untracked(),
-            });
-            async move {
-                match kept {
-                    Some(list) => Ok(list),
-                    None => load_conversations(None, None).await,
-                }
-            }
-        },
-    );
-    let bots = Resource::new(
-        || (),
-        move |_| {
-            let kept = store.list_loaded.get_untracked().then(|| store.bots.get_untracked());
-            async move {
-                match kept {
-                    Some(b) => Ok(b),
-                    None => load_bots().await,
-                }
-            }
-        },
-    );
-    // `None`: the store already shows this conversation (a new chat that just
-    // got its id, so `/?new` became `/c/{id}`): nothing to load, nothing to reset.
-    // The conversation to load. A route change to the one the store already
-    // shows keeps the previous value, so nothing is loaded and nothing on the
-    // page is rebuilt (a new chat's `/?new` becoming `/c/{id}`).
-    // The third field counts loads, so a later "+ New chat" still loads.
-    let wanted = Memo::new(move |prev: Option<&(Option<String>, bool, u64)>| {
-        let id = conversation_in(&location.pathname.read());
-        let new = location.query.read().get("new").is_some();
-        match prev {
-            Some(p) if id.is_some() && id == store.current.get_untracked() => p.clone(),
-            _ => (id, new, prev.map_or(0, |p| p.2 + 1)),
-        }
-    });
-    let opened = Resource::new(
-        move || wanted.get(),
-        move |(id, new, _)| {
-            let shown = id.is_some() && store.current.get_untracked() == id;
-            async move {
-                if shown {
-                    return Ok(None);
-                }
-                open_conversation(id, new).await.map(Some)
-            }
-        },
-    );
+    let convs = conversations_resource(store);
+    let bots = bots_resource(store);
+    let opened = opened_resource(store);
     Effect::new(move |_| crate::live::start(store));
     // Read receipts (§9.3): the open conversation is read while it is on
     // screen in a visible tab; runs again as its unread count changes.
@@ -168,42 +120,16 @@ fn ChatLayout(store: Store) -> impl IntoView {
         store.current.track();
         store.conversations.track();
         store.grew.track();
-        store.read_if_unread();
+        crate::actions::read_if_unread(store);
     });
     // The phone drawer: Escape closes it and gives the focus back to its
     // toggle; opening it moves the focus into it (issue 17, fault 8).
-    let menu_ref = NodeRef::<leptos::html::Button>::new();
+    let menu_ref = MenuRef::new();
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         // An inner control that used Escape itself (renaming a chat, the
         // sign-out warning) marks it handled: the drawer stays open.
         if ev.key() == "Escape" && !ev.default_prevented() && sidebar_open.get_untracked() {
-            sidebar_open.set(false);
-            if let Some(b) = menu_ref.get_untracked() {
-                let _ = b.focus();
-            }
-        }
-    };
-    let skip_to_composer = move |ev: leptos::ev::MouseEvent| {
-        ev.prevent_default();
-        #[cfg(feature = "hydrate")]
-        if let Some(el) = document().get_element_by_id("composer-input") {
-            use wasm_bindgen::JsCast;
-            if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
-                let _ = el.focus();
-            }
-        }
-    };
-    let toggle_drawer = move |_| {
-        let open = !sidebar_open.get_untracked();
-        sidebar_open.set(open);
-        #[cfg(feature = "hydrate")]
-        if open {
-            if let Some(el) = document().get_element_by_id("new-chat") {
-                use wasm_bindgen::JsCast;
-                if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
-                    let _ = el.focus();
-                }
-            }
+            close_drawer(sidebar_open, menu_ref);
         }
     };
     view! {
@@ -214,30 +140,11 @@ fn ChatLayout(store: Store) -> impl IntoView {
             <a class="skip-link" href="#composer-input" target="_self" on:click=skip_to_composer>"Skip to the message box"</a>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    let list = convs.await;
-                    // Loaded once per page: afterwards live events keep the list
-                    // current, and a route change must not replace it with an
-                    // older copy (a new chat's row could vanish).
-                    if let (Ok(list), false) = (list, store.list_loaded.get_untracked()) {
-                        store.conversations.set(list.conversations);
-                        store.next_cursor.set(list.next_cursor);
-                    }
-                    if let Ok(b) = bots.await {
-                        if store.selected_bot.get_untracked().is_none() {
-                            store.selected_bot.set(b.first().map(|b| b.id.clone()));
-                        }
-                        store.bots.set(b);
-                    }
-                    store.list_loaded.set(true);
+                    keep_lists(store, convs.await, bots.await);
                     view! { <Sidebar store open=sidebar_open/> }
                 })}
             </Suspense>
-            <div class="scrim" on:click=move |_| {
-                sidebar_open.set(false);
-                if let Some(b) = menu_ref.get_untracked() {
-                    let _ = b.focus();
-                }
-            }></div>
+            <div class="scrim" on:click=move |_| close_drawer(sidebar_open, menu_ref)></div>
             <main class="pane">
                 // Everything that depends on the open conversation renders once it
                 // is loaded, so the server's HTML and the hydrated page agree.
@@ -249,42 +156,11 @@ fn ChatLayout(store: Store) -> impl IntoView {
                             store.bots.set(b);
                         }
                         let fresh = opened.await.unwrap_or(Some(Opened { session_id: None, bot_id: None, title: None, page: None }));
-                        let o = match fresh.clone() {
-                            Some(o) => {
-                                store.open(o.session_id.clone(), o.page.clone());
-                                o
-                            }
-                            None => Opened {
-                                session_id: store.current.get_untracked(),
-                                bot_id: store.selected_bot.get_untracked(),
-                                title: None,
-                                page: None,
-                            },
-                        };
+                        let o = show_opened(store, fresh.clone());
                         sidebar_open.try_set(false);
                         let exists = o.page.is_some() || (fresh.is_none() && store.current_exists.get_untracked());
                         view! {
-                            <header class="topbar">
-                                <button type="button" class="icon-btn menu" aria-label="Conversation list" node_ref=menu_ref
-                                    aria-controls="sidebar" aria-expanded=move || sidebar_open.get().to_string()
-                                    on:click=toggle_drawer>
-                                    <span class="burger" aria-hidden="true"></span>
-                                </button>
-                                <h1 class="title" id="conversation-title">{
-                                    let fallback = o.title.clone().unwrap_or_else(|| "New chat".into());
-                                    move || {
-                                        // Live: renames and the first message's title arrive as conversation_updated.
-                                        let current = store.current.get();
-                                        store
-                                            .conversations
-                                            .with(|v| v.iter().find(|c| Some(&c.id) == current.as_ref()).map(|c| c.title.clone()))
-                                            .unwrap_or_else(|| fallback.clone())
-                                    }
-                                }</h1>
-                                <BotPicker store exists bot_of_conversation=o.bot_id.clone()/>
-                                <ExportMenu store/>
-                                <ConnectionIndicator store/>
-                            </header>
+                            <TopBar store title=o.title.clone() bot_id=o.bot_id.clone() exists sidebar_open menu_ref/>
                             <DemoNote store/>
                             <MessageList store/>
                             <AfterOpen store exists=exists && fresh.is_some() fresh=fresh.is_some()/>
@@ -300,6 +176,177 @@ fn ChatLayout(store: Store) -> impl IntoView {
     }
 }
 
+/// The conversation list, loaded once per page; after a route change the
+/// store's live copies are used.
+fn conversations_resource(store: Store) -> Resource<Result<ConversationList, ServerFnError>> {
+    Resource::new(
+        || (),
+        move |_| {
+            let kept = store.list_loaded.get_untracked().then(|| ConversationList {
+                conversations: store.conversations.get_untracked(),
+                next_cursor: store.next_cursor.get_untracked(),
+            });
+            async move {
+                match kept {
+                    Some(list) => Ok(list),
+                    None => load_conversations(None, None).await,
+                }
+            }
+        },
+    )
+}
+
+/// The bots, loaded once per page like the list.
+fn bots_resource(store: Store) -> Resource<Result<Vec<Bot>, ServerFnError>> {
+    Resource::new(
+        || (),
+        move |_| {
+            let kept = store.list_loaded.get_untracked().then(|| store.bots.get_untracked());
+            async move {
+                match kept {
+                    Some(b) => Ok(b),
+                    None => load_bots().await,
+                }
+            }
+        },
+    )
+}
+
+/// The conversation the route names, loaded; `None`: the store already shows
+/// it (a new chat that just got its id, so `/?new` became `/c/{id}`):
+/// nothing to load, nothing on the page is rebuilt. A route change to the
+/// one the store already shows keeps the previous value; the third field
+/// counts loads, so a later "+ New chat" still loads.
+fn opened_resource(store: Store) -> Resource<Result<Option<Opened>, ServerFnError>> {
+    let location = use_location();
+    let wanted = Memo::new(move |prev: Option<&(Option<String>, bool, u64)>| {
+        let id = conversation_in(&location.pathname.read());
+        let new = location.query.read().get("new").is_some();
+        match prev {
+            Some(p) if id.is_some() && id == store.current.get_untracked() => p.clone(),
+            _ => (id, new, prev.map_or(0, |p| p.2 + 1)),
+        }
+    });
+    Resource::new(
+        move || wanted.get(),
+        move |(id, new, _)| {
+            let shown = id.is_some() && store.current.get_untracked() == id;
+            async move {
+                if shown {
+                    return Ok(None);
+                }
+                open_conversation(id, new).await.map(Some)
+            }
+        },
+    )
+}
+
+/// Keeps the loaded list and bots in the store. Loaded once per page:
+/// afterwards live events keep the list current, and a route change must not
+/// replace it with an older copy (a new chat's row could vanish).
+fn keep_lists(store: Store, list: Result<ConversationList, ServerFnError>, bots: Result<Vec<Bot>, ServerFnError>) {
+    if let (Ok(list), false) = (list, store.list_loaded.get_untracked()) {
+        store.conversations.set(list.conversations);
+        store.next_cursor.set(list.next_cursor);
+    }
+    if let Ok(b) = bots {
+        if store.selected_bot.get_untracked().is_none() {
+            store.selected_bot.set(b.first().map(|b| b.id.clone()));
+        }
+        store.bots.set(b);
+    }
+    store.list_loaded.set(true);
+}
+
+/// Shows a freshly loaded conversation (`Some`), or describes the one the
+/// store already shows (`None`).
+fn show_opened(store: Store, fresh: Option<Opened>) -> Opened {
+    match fresh {
+        Some(o) => {
+            store.open(o.session_id.clone(), o.page.clone());
+            o
+        }
+        None => Opened {
+            session_id: store.current.get_untracked(),
+            bot_id: store.selected_bot.get_untracked(),
+            title: None,
+            page: None,
+        },
+    }
+}
+
+/// Closes the phone drawer and gives the focus back to its toggle.
+fn close_drawer(sidebar_open: RwSignal<bool>, menu_ref: MenuRef) {
+    sidebar_open.set(false);
+    if let Some(b) = menu_ref.get_untracked() {
+        let _ = b.focus();
+    }
+}
+
+/// Moves the focus into an element by id (browser only).
+fn focus_by_id(id: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(el) = document().get_element_by_id(id) {
+        use wasm_bindgen::JsCast;
+        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+            let _ = el.focus();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}
+
+fn skip_to_composer(ev: leptos::ev::MouseEvent) {
+    ev.prevent_default();
+    focus_by_id("composer-input");
+}
+
+/// The conversation's bar: the drawer's toggle, the live title, the bot,
+/// export and the connection.
+#[component]
+fn TopBar(
+    store: Store,
+    title: Option<String>,
+    bot_id: Option<String>,
+    exists: bool,
+    sidebar_open: RwSignal<bool>,
+    menu_ref: MenuRef,
+) -> impl IntoView {
+    let toggle_drawer = move |_| {
+        let open = !sidebar_open.get_untracked();
+        sidebar_open.set(open);
+        if open {
+            focus_by_id("new-chat");
+        }
+    };
+    let fallback = title.unwrap_or_else(|| "New chat".into());
+    // Live: renames and the first message's title arrive as conversation_updated.
+    let title = move || {
+        let current = store.current.get();
+        store
+            .conversations
+            .with(|v| {
+                v.iter()
+                    .find(|c| Some(&c.id) == current.as_ref())
+                    .map(|c| c.title.clone())
+            })
+            .unwrap_or_else(|| fallback.clone())
+    };
+    view! {
+        <header class="topbar">
+            <button type="button" class="icon-btn menu" aria-label="Conversation list" node_ref=menu_ref
+                aria-controls="sidebar" aria-expanded=move || sidebar_open.get().to_string()
+                on:click=toggle_drawer>
+                <span class="burger" aria-hidden="true"></span>
+            </button>
+            <h1 class="title" id="conversation-title">{title}</h1>
+            <BotPicker store exists bot_of_conversation=bot_id/>
+            <ExportMenu store/>
+            <ConnectionIndicator store/>
+        </header>
+    }
+}
+
 /// Runs once a conversation is loaded, in the browser: its unsent messages come
 /// back from the outbox and, when connected, it is joined and its replies still
 /// streaming are resumed from what the page shows. Nothing to do when the route
@@ -311,7 +358,7 @@ fn AfterOpen(store: Store, exists: bool, fresh: bool) -> impl IntoView {
             store.restore_outbox();
         }
         if exists {
-            store.on_open();
+            crate::actions::on_open(store);
         }
     });
 }

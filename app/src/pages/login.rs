@@ -68,28 +68,12 @@ fn LoginForm(guests: bool) -> impl IntoView {
                 json!({"email": email.get_untracked(), "password": password.get_untracked(), "name": name.get_untracked()}),
             ),
         };
-        leptos::task::spawn_local(async move {
-            match rest::post::<_, AuthResponse>(url, &body).await {
-                Ok(_) => go_home(),
-                Err(e) => {
-                    error.set(Some(e.message));
-                    busy.set(false);
-                }
-            }
-        });
+        authenticate(url, body, error, busy);
     };
     let guest = move |_| {
         busy.set(true);
         error.set(None);
-        leptos::task::spawn_local(async move {
-            match rest::post::<_, AuthResponse>("/api/v1/auth/guest", &json!({})).await {
-                Ok(_) => go_home(),
-                Err(e) => {
-                    error.set(Some(e.message));
-                    busy.set(false);
-                }
-            }
-        });
+        authenticate("/api/v1/auth/guest", json!({}), error, busy);
     };
 
     view! {
@@ -97,12 +81,7 @@ fn LoginForm(guests: bool) -> impl IntoView {
             <div class="card narrow">
                 <h1 class="brand big"><span class="logo" aria-hidden="true"></span>"Brook"</h1>
                 <p class="muted tagline">"Chat with AI, in real time."</p>
-                <div class="tabs" role="tablist">
-                    <button type="button" role="tab" id="tab-signin" aria-selected=move || (tab.get() == Tab::SignIn).to_string()
-                        class:active=move || tab.get() == Tab::SignIn on:click=move |_| { tab.set(Tab::SignIn); error.set(None); }>"Sign in"</button>
-                    <button type="button" role="tab" id="tab-signup" aria-selected=move || (tab.get() == Tab::SignUp).to_string()
-                        class:active=move || tab.get() == Tab::SignUp on:click=move |_| { tab.set(Tab::SignUp); error.set(None); }>"Create account"</button>
-                </div>
+                <AuthTabs tab error/>
                 <form class="stack" on:submit=submit>
                     <Show when=move || tab.get() == Tab::SignUp>
                         <label class="field">"Name"
@@ -129,4 +108,31 @@ fn LoginForm(guests: bool) -> impl IntoView {
             </div>
         </main>
     }
+}
+
+/// Sign in or create an account; switching clears the error shown.
+#[component]
+fn AuthTabs(tab: RwSignal<Tab>, error: RwSignal<Option<String>>) -> impl IntoView {
+    view! {
+        <div class="tabs" role="tablist">
+            <button type="button" role="tab" id="tab-signin" aria-selected=move || (tab.get() == Tab::SignIn).to_string()
+                class:active=move || tab.get() == Tab::SignIn on:click=move |_| { tab.set(Tab::SignIn); error.set(None); }>"Sign in"</button>
+            <button type="button" role="tab" id="tab-signup" aria-selected=move || (tab.get() == Tab::SignUp).to_string()
+                class:active=move || tab.get() == Tab::SignUp on:click=move |_| { tab.set(Tab::SignUp); error.set(None); }>"Create account"</button>
+        </div>
+    }
+}
+
+/// Posts `body` to the auth endpoint `url`: home on success, else the
+/// contract's error message, and the form can be sent again.
+fn authenticate(url: &'static str, body: serde_json::Value, error: RwSignal<Option<String>>, busy: RwSignal<bool>) {
+    leptos::task::spawn_local(async move {
+        match rest::post::<_, AuthResponse>(url, &body).await {
+            Ok(_) => go_home(),
+            Err(e) => {
+                error.set(Some(e.message));
+                busy.set(false);
+            }
+        }
+    });
 }

@@ -60,58 +60,9 @@ fn ApiKeys(keys: Vec<ApiKey>, is_user: bool, base: String) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let n = name.get_untracked();
-        if n.trim().is_empty() {
-            error.set(Some(
-                "Give the key a name, e.g. the machine or tool that will use it.".into(),
-            ));
-            return;
-        }
-        leptos::task::spawn_local(async move {
-            match rest::post::<_, CreatedApiKey>("/api/v1/keys", &json!({"name": n})).await {
-                Ok(Some(k)) => {
-                    keys.update(|v| {
-                        v.insert(
-                            0,
-                            ApiKey {
-                                id: k.id.clone(),
-                                name: k.name.clone(),
-                                created_at: k.created_at.clone(),
-                                last_used_at: None,
-                            },
-                        )
-                    });
-                    fresh.set(Some(k));
-                    name.set(String::new());
-                    error.set(None);
-                }
-                Ok(None) => {}
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
+        create_key(name, keys, fresh, error);
     };
-    let revoke = move |id: String| {
-        leptos::task::spawn_local(async move {
-            match rest::delete(&format!("/api/v1/keys/{id}")).await {
-                Ok(()) => {
-                    keys.update(|v| v.retain(|k| k.id != id));
-                    fresh.update(|f| {
-                        if f.as_ref().is_some_and(|k| k.id == id) {
-                            *f = None;
-                        }
-                    });
-                    error.set(None);
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
-    };
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        if let (Some(w), Some(k)) = (web_sys::window(), fresh.get_untracked()) {
-            let _ = w.navigator().clipboard().write_text(&k.key);
-        }
-    };
+    let revoke = move |id: String| revoke_key(id, keys, fresh, error);
     view! {
         <section class="card api-keys" id="api-keys">
             <h2>"API keys"</h2>
@@ -128,16 +79,7 @@ fn ApiKeys(keys: Vec<ApiKey>, is_user: bool, base: String) -> impl IntoView {
                     </label>
                     <button type="submit" class="btn primary" id="create-api-key">"Create key"</button>
                 </form>
-                {move || fresh.get().map(|k| view! {
-                    <div class="new-key-shown" id="new-api-key" role="status">
-                        <p><strong>"Copy this key now."</strong>" It will not be shown again."</p>
-                        <code class="key" id="new-api-key-value">{k.key.clone()}</code>
-                        <div class="actions">
-                            <button type="button" class="btn" id="copy-api-key" on:click=copy>"Copy"</button>
-                            <button type="button" class="btn" id="hide-api-key" on:click=move |_| fresh.set(None)>"Done"</button>
-                        </div>
-                    </div>
-                })}
+                <NewKey fresh/>
                 <p class="error" role="alert">{move || error.get()}</p>
                 <table class="key-list" id="api-key-list">
                     <thead><tr><th>"Name"</th><th>"Created"</th><th>"Last used"</th><th></th></tr></thead>
@@ -163,4 +105,87 @@ fn ApiKeys(keys: Vec<ApiKey>, is_user: bool, base: String) -> impl IntoView {
             </Show>
         </section>
     }
+}
+
+/// A key just created, shown once with its secret, until "Done".
+#[component]
+fn NewKey(fresh: RwSignal<Option<CreatedApiKey>>) -> impl IntoView {
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        if let (Some(w), Some(k)) = (web_sys::window(), fresh.get_untracked()) {
+            let _ = w.navigator().clipboard().write_text(&k.key);
+        }
+    };
+    move || {
+        fresh.get().map(|k| {
+            view! {
+                <div class="new-key-shown" id="new-api-key" role="status">
+                    <p><strong>"Copy this key now."</strong>" It will not be shown again."</p>
+                    <code class="key" id="new-api-key-value">{k.key.clone()}</code>
+                    <div class="actions">
+                        <button type="button" class="btn" id="copy-api-key" on:click=copy>"Copy"</button>
+                        <button type="button" class="btn" id="hide-api-key" on:click=move |_| fresh.set(None)>"Done"</button>
+                    </div>
+                </div>
+            }
+        })
+    }
+}
+
+/// Creates a key named `name` (`POST /api/v1/keys`): listed first and shown
+/// once; a name is required.
+fn create_key(
+    name: RwSignal<String>,
+    keys: RwSignal<Vec<ApiKey>>,
+    fresh: RwSignal<Option<CreatedApiKey>>,
+    error: RwSignal<Option<String>>,
+) {
+    let n = name.get_untracked();
+    if n.trim().is_empty() {
+        error.set(Some(
+            "Give the key a name, e.g. the machine or tool that will use it.".into(),
+        ));
+        return;
+    }
+    leptos::task::spawn_local(async move {
+        match rest::post::<_, CreatedApiKey>("/api/v1/keys", &json!({"name": n})).await {
+            Ok(Some(k)) => {
+                let listed = ApiKey {
+                    id: k.id.clone(),
+                    name: k.name.clone(),
+                    created_at: k.created_at.clone(),
+                    last_used_at: None,
+                };
+                keys.update(|v| v.insert(0, listed));
+                fresh.set(Some(k));
+                name.set(String::new());
+                error.set(None);
+            }
+            Ok(None) => {}
+            Err(e) => error.set(Some(e.message)),
+        }
+    });
+}
+
+/// Revokes key `id` (`DELETE /api/v1/keys/{id}`) and drops it from the list.
+fn revoke_key(
+    id: String,
+    keys: RwSignal<Vec<ApiKey>>,
+    fresh: RwSignal<Option<CreatedApiKey>>,
+    error: RwSignal<Option<String>>,
+) {
+    leptos::task::spawn_local(async move {
+        match rest::delete(&format!("/api/v1/keys/{id}")).await {
+            Ok(()) => {
+                keys.update(|v| v.retain(|k| k.id != id));
+                fresh.update(|f| {
+                    if f.as_ref().is_some_and(|k| k.id == id) {
+                        *f = None;
+                    }
+                });
+                error.set(None);
+            }
+            Err(e) => error.set(Some(e.message)),
+        }
+    });
 }

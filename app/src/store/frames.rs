@@ -1,21 +1,22 @@
 //! How each server frame (contract §3.3) changes the store: one small handler
 //! per frame type. Tokens go through the shared [`webclient::Assembler`], which
 //! decides whether they are shown and which one `resume` fills a gap.
+//!
+//! Handlers never send anything: they return the frames the page should send
+//! in answer (a `resume` for a gap, for a reply announced by `joined`), and
+//! [`crate::live`] sends them.
 
 use leptos::prelude::*;
-use protocol::objects::{Conversation, Message, MessageRole, MessageStatus};
+use protocol::frames::{Ack, ClientFrame, Complete, ErrorFrame, ServerFrame};
+use protocol::objects::{Conversation, FinishReason, Message, MessageRole, MessageStatus};
 use serde_json::Value;
 use webclient::Verdict;
 
-use super::{send_resume, Delivery, Msg, Store};
+use super::{resume_frame, Delivery, Msg, Store};
 use crate::navigation::Go;
 
-/// A string field of a frame.
-fn field(f: &Value, k: &str) -> Option<String> {
-    f[k].as_str().map(str::to_string)
-}
-
-fn merge(into: &mut Value, add: &Value) {
+/// Adds `add`'s fields to `into` (both JSON objects), replacing same-named ones.
+pub(super) fn merge(into: &mut Value, add: &Value) {
     if let (Value::Object(a), Value::Object(b)) = (into, add) {
         for (k, v) in b {
             a.insert(k.clone(), v.clone());
@@ -23,83 +24,91 @@ fn merge(into: &mut Value, add: &Value) {
     }
 }
 
+/// The status a finished reply takes from its `finish_reason` (contract §5).
+fn finished_status(reason: FinishReason) -> MessageStatus {
+    match reason {
+        FinishReason::Stopped => MessageStatus::Stopped,
+        FinishReason::Error => MessageStatus::Error,
+        FinishReason::Interrupted => MessageStatus::Interrupted,
+        FinishReason::Stop | FinishReason::Length => MessageStatus::Complete,
+    }
+}
+
 impl Store {
-    /// Applies one frame (JSON text); unknown types and malformed frames are ignored.
-    pub fn on_frame(&self, text: &str) {
-        let Ok(f) = serde_json::from_str::<Value>(text) else {
-            return;
-        };
-        match f["type"].as_str().unwrap_or_default() {
-            "ack" => self.on_ack(&f),
-            "stream_start" if self.is_open(&f) => {
-                let m = self.ensure_reply(&field(&f, "reply_id").unwrap_or_default(), MessageStatus::Streaming);
-                m.status.set(MessageStatus::Streaming);
-                if m.seq.get_untracked() == 0 {
-                    m.thinking.set(true);
-                }
+    /// Applies one server frame and returns what to send in answer (usually
+    /// nothing; a `resume` when a token shows a gap or `joined` names a reply
+    /// still generating). Frames of no concern to the page are ignored.
+    pub fn on_frame(&self, frame: ServerFrame) -> Vec<ClientFrame> {
+        match frame {
+            ServerFrame::Ack(a) => self.on_ack(&a),
+            ServerFrame::StreamStart {
+                reply_id, session_id, ..
+            } if self.is_open(&session_id) => self.on_stream_start(&reply_id),
+            ServerFrame::Token {
+                token,
+                reply_id,
+                session_id,
+                seq,
+            } => return self.on_token(&reply_id, &session_id, seq, &token).into_iter().collect(),
+            ServerFrame::Complete(c) => self.on_complete(&c),
+            ServerFrame::Error(e) => self.on_error(&e),
+            ServerFrame::MessageAdded { session_id, message } if self.is_open(&session_id) => {
+                self.apply_message(&message)
             }
-            "token" => self.on_token(&f),
-            "complete" => self.on_complete(&f),
-            "error" => self.on_error(&f),
-            "message_added" if self.is_open(&f) => self.on_message_added(&f),
-            "conversation_updated" => {
-                if let Ok(c) = serde_json::from_value::<Conversation>(f["conversation"].clone()) {
-                    self.upsert_conversation(c);
-                }
+            ServerFrame::ConversationUpdated { conversation } => self.upsert_conversation(conversation),
+            ServerFrame::ConversationDeleted { session_id } => self.on_deleted(&session_id),
+            ServerFrame::Joined {
+                active_reply: Some(r), ..
+            } => {
+                self.ensure_reply(&r.reply_id, MessageStatus::Streaming);
+                return self.resume(&r.reply_id).into_iter().collect();
             }
-            "conversation_deleted" => {
-                let sid = field(&f, "session_id");
-                self.conversations.update(|v| v.retain(|c| Some(&c.id) != sid.as_ref()));
-                if self.is_open(&f) {
-                    self.go_to.set(Some(Go::replace("/?new".into())));
-                }
-            }
-            "joined" => {
-                if let Some(r) = f["active_reply"]["reply_id"].as_str() {
-                    self.ensure_reply(r, MessageStatus::Streaming);
-                    self.resume(r);
-                }
-            }
-            "poll_tick" => crate::live::refresh(*self),
-            // `send_failed`: not sent (the network failed); it stays in the outbox.
             _ => {}
         }
+        Vec::new()
     }
 
-    /// Whether the frame's `session_id` is the open conversation.
-    fn is_open(&self, f: &Value) -> bool {
-        let sid = field(f, "session_id");
-        sid.is_some() && sid == self.current.get_untracked()
+    /// Whether `session_id` is the open conversation.
+    fn is_open(&self, session_id: &str) -> bool {
+        !session_id.is_empty() && self.current.with_untracked(|c| c.as_deref() == Some(session_id))
     }
 
-    fn on_ack(&self, f: &Value) {
-        let cid = field(f, "client_id");
-        let reply_id = field(f, "reply_id").unwrap_or_default();
-        if let Some(cid) = &cid {
+    fn on_stream_start(&self, reply_id: &str) {
+        let m = self.ensure_reply(reply_id, MessageStatus::Streaming);
+        m.status.set(MessageStatus::Streaming);
+        if m.seq.get_untracked() == 0 {
+            m.thinking.set(true);
+        }
+    }
+
+    fn on_deleted(&self, session_id: &str) {
+        self.conversations.update(|v| v.retain(|c| c.id != session_id));
+        if self.is_open(session_id) {
+            self.go_to.set(Some(Go::replace("/?new".into())));
+        }
+    }
+
+    fn on_ack(&self, a: &Ack) {
+        let cid = a.client_id.as_deref();
+        let reply_id = a.reply_id.as_deref().unwrap_or_default();
+        if let Some(cid) = cid {
             self.outbox_remove(cid);
         }
-        let regen = cid
-            .as_ref()
-            .is_some_and(|c| self.regenerating.with_value(|v| v.contains(c)));
-        if regen {
-            self.regenerating
-                .update_value(|v| v.retain(|c| Some(c) != cid.as_ref()));
-            if self.is_open(f) && self.find_reply(&reply_id).is_none() {
-                self.replace_last_reply(&reply_id);
+        if let Some(c) = cid.filter(|c| self.regenerating.with_value(|v| v.iter().any(|x| x == c))) {
+            self.regenerating.update_value(|v| v.retain(|x| x != c));
+            if self.is_open(&a.session_id) && !reply_id.is_empty() && self.find_reply(reply_id).is_none() {
+                self.replace_last_reply(reply_id);
             }
             return;
         }
-        if let Some(m) = cid
-            .as_ref()
-            .and_then(|c| self.find(|m| m.client_id.as_deref() == Some(c.as_str())))
-        {
-            m.id.set(field(f, "message_id"));
+        if let Some(m) = cid.and_then(|c| self.find(|m| m.client_id.as_deref() == Some(c))) {
+            m.id.set(Some(a.message_id.clone()));
             m.delivery.set(Delivery::Sent);
             m.error.set(None);
         }
-        if self.is_open(f) && !reply_id.is_empty() {
+        if self.is_open(&a.session_id) && !reply_id.is_empty() {
             self.current_exists.set(true);
-            self.ensure_reply(&reply_id, MessageStatus::Queued);
+            self.ensure_reply(reply_id, MessageStatus::Queued);
         }
     }
 
@@ -131,21 +140,26 @@ impl Store {
         }
     }
 
-    fn on_token(&self, f: &Value) {
-        let Some(reply_id) = field(f, "reply_id") else {
-            return;
-        };
-        let m = match self.find_reply(&reply_id) {
-            Some(m) => m,
-            None if self.is_open(f) => self.ensure_reply(&reply_id, MessageStatus::Streaming),
-            // Another conversation's reply: opening it later resumes it.
-            None => return,
-        };
-        let seq = f["seq"].as_u64().unwrap_or(0);
-        let token = f["token"].as_str().unwrap_or_default();
+    /// The reply's bubble when the page shows it, or a new one when its
+    /// conversation is open; `None` for another conversation's reply (opening
+    /// that one later resumes it) and for a finished reply the page no longer
+    /// shows (replaced by its regenerated version: its late `complete` or
+    /// tokens must not bring it back).
+    fn reply_for(&self, reply_id: &str, session_id: &str) -> Option<Msg> {
+        if let Some(m) = self.find_reply(reply_id) {
+            return Some(m);
+        }
+        let dropped = self
+            .assembler
+            .with_value(|a| a.text(reply_id).is_some() && !a.is_live(reply_id));
+        (self.is_open(session_id) && !dropped).then(|| self.ensure_reply(reply_id, MessageStatus::Streaming))
+    }
+
+    fn on_token(&self, reply_id: &str, session_id: &str, seq: u64, token: &str) -> Option<ClientFrame> {
+        let m = self.reply_for(reply_id, session_id)?;
         let verdict = self
             .assembler
-            .try_update_value(|a| a.token(&reply_id, seq, token))
+            .try_update_value(|a| a.token(reply_id, seq, token))
             .unwrap_or(Verdict::Duplicate);
         match verdict {
             Verdict::Accepted => {
@@ -156,67 +170,59 @@ impl Store {
                 }
                 m.content.update(|c| c.push_str(token));
                 self.grew.update(|g| *g += 1);
+                None
             }
-            Verdict::Gap { resume_after } => send_resume(&reply_id, resume_after),
-            Verdict::Duplicate | Verdict::Awaiting => {}
+            Verdict::Gap { resume_after } => Some(resume_frame(reply_id, resume_after)),
+            Verdict::Duplicate | Verdict::Awaiting => None,
         }
     }
 
-    fn on_complete(&self, f: &Value) {
-        let Some(reply_id) = field(f, "reply_id") else {
+    fn on_complete(&self, c: &Complete) {
+        let Some(m) = self.reply_for(&c.reply_id, &c.session_id) else {
             return;
         };
-        let m = match self.find_reply(&reply_id) {
-            Some(m) => m,
-            None if self.is_open(f) => self.ensure_reply(&reply_id, MessageStatus::Streaming),
-            None => return,
-        };
-        let response = f["response"].as_str().unwrap_or_default().to_string();
-        self.assembler.update_value(|a| a.complete(&reply_id, &response));
-        let status = match f["metadata"]["finish_reason"].as_str().unwrap_or("stop") {
-            "stopped" => MessageStatus::Stopped,
-            "error" => MessageStatus::Error,
-            "interrupted" => MessageStatus::Interrupted,
-            _ => MessageStatus::Complete,
-        };
+        self.assembler.update_value(|a| a.complete(&c.reply_id, &c.response));
         let was_live = m.status.get_untracked().is_live();
-        m.content.set(response.clone());
+        m.content.set(c.response.clone());
         m.thinking.set(false);
-        m.status.set(status);
-        m.meta.update(|meta| merge(meta, &f["metadata"]));
+        m.status.set(finished_status(c.metadata.finish_reason));
+        if let Ok(meta) = serde_json::to_value(&c.metadata) {
+            m.meta.update(|into| merge(into, &meta));
+        }
         self.grew.update(|g| *g += 1);
         if was_live {
-            let short: String = response.chars().take(300).collect();
+            let short: String = c.response.chars().take(300).collect();
             self.announce.set(format!("Reply finished: {short}"));
         }
     }
 
-    fn on_error(&self, f: &Value) {
-        let message = field(f, "error").unwrap_or_else(|| "Something went wrong.".into());
-        if let Some(cid) = field(f, "client_id") {
-            self.outbox_remove(&cid);
-            if self.regenerating.with_value(|v| v.contains(&cid)) {
-                self.regenerating.update_value(|v| v.retain(|c| *c != cid));
+    fn on_error(&self, e: &ErrorFrame) {
+        let message = e.error.clone();
+        if let Some(cid) = &e.client_id {
+            self.outbox_remove(cid);
+            if self.regenerating.with_value(|v| v.contains(cid)) {
+                self.regenerating.update_value(|v| v.retain(|c| c != cid));
                 self.notice.set(Some(message));
                 return;
             }
-            if let Some(m) = self.find(|m| m.client_id.as_deref() == Some(cid.as_str())) {
+            if let Some(m) = self.find(|m| m.client_id.as_ref() == Some(cid)) {
                 m.delivery.set(Delivery::Failed);
                 m.error.set(Some(message));
                 return;
             }
         }
-        if let Some(m) = field(f, "reply_id").and_then(|r| self.find_reply(&r)) {
+        if let Some(m) = e.reply_id.as_deref().and_then(|r| self.find_reply(r)) {
             m.error.set(Some(message));
             return;
         }
         self.notice.set(Some(message));
     }
 
-    fn on_message_added(&self, f: &Value) {
-        let Ok(msg) = serde_json::from_value::<Message>(f["message"].clone()) else {
-            return;
-        };
+    /// Shows a stored message of the open conversation (`message_added`, or a
+    /// REST refresh in long-poll mode): new ones are added once, a reply
+    /// shown while it streamed takes its final text, an edited user message
+    /// its new text, a pending message of this page its id.
+    pub fn apply_message(&self, msg: &Message) {
         if let Some(m) = self.find(|m| m.id.get_untracked().as_deref() == Some(msg.id.as_str())) {
             if msg.role == MessageRole::Assistant && !msg.status.is_live() {
                 self.assembler.update_value(|a| a.complete(&msg.id, &msg.content));
@@ -241,8 +247,30 @@ impl Store {
         }
         if msg.role == MessageRole::Assistant {
             self.assembler
-                .update_value(|a| a.show(&msg.id, Msg::seq_of(&msg), &msg.content, msg.status.is_live()));
+                .update_value(|a| a.show(&msg.id, Msg::seq_of(msg), &msg.content, msg.status.is_live()));
         }
-        self.push(self.in_bubbles(|| Msg::from_message(&msg)));
+        self.push(self.in_bubbles(|| Msg::from_message(msg)));
+    }
+
+    /// A conversation's new state (`conversation_updated`): kept in the list,
+    /// newest first; a filtered list only updates the rows it shows.
+    pub fn upsert_conversation(&self, c: Conversation) {
+        if !self.query.get_untracked().is_empty() {
+            // A filtered list is refreshed by the search itself.
+            self.conversations.update(|v| {
+                if let Some(x) = v.iter_mut().find(|x| x.id == c.id) {
+                    *x = c.clone();
+                }
+            });
+            return;
+        }
+        if self.is_open(&c.id) {
+            self.current_exists.set(true);
+        }
+        self.conversations.update(|v| {
+            v.retain(|x| x.id != c.id);
+            let at = v.iter().position(|x| x.updated_at <= c.updated_at).unwrap_or(v.len());
+            v.insert(at, c);
+        });
     }
 }

@@ -3,7 +3,7 @@
 //! One [`Store`] is created at the app's root ([`crate::App`]) and outlives
 //! every route: the live connection's callbacks hold it, so no callback ever
 //! holds a signal of a disposed route (issue 17, fault 2). Everything is
-//! signals, so the views update themselves. Frames arrive as JSON text from
+//! signals, so the views update themselves. Frames arrive decoded ([`decode`]) from
 //! `webclient` (WebSocket frames, or the same shapes synthesized from HTTP
 //! fallbacks) and are applied idempotently: whether a token is shown is decided
 //! by the shared [`webclient::Assembler`], a message is added only if it is not
@@ -12,25 +12,27 @@
 //! [`Store::go_to`] (see [`crate::navigation`]).
 
 mod frames;
+mod incoming;
 mod msg;
 mod outbox;
 mod people;
 mod versions;
 
 use leptos::prelude::*;
+use protocol::frames::{ClientFrame, RegenerateFrame, ResumeFrame, SessionFrame};
 use protocol::objects::{Bot, Conversation, MessageRole, MessageStatus};
-use serde_json::json;
 use webclient::Assembler;
 
 use crate::api::Session;
 use crate::navigation::Go;
 
+pub use incoming::{decode, Incoming};
 pub use msg::{Delivery, Msg};
 pub use outbox::{
     decode_outbox, encode_outbox, new_id, outbox_clear, outbox_frame, outbox_key, outbox_load, outbox_save,
     LEGACY_OUTBOX_KEY,
 };
-pub use people::{badge_text, next_rating, read_target, tab_visible};
+pub use people::{badge_text, next_rating, read_target, tab_visible, RatingRequest};
 pub use versions::{can_edit, earlier_prompt, own_index, step};
 
 /// What the connection indicator shows.
@@ -88,6 +90,9 @@ pub struct Store {
     assembler: StoredValue<Assembler>,
     /// Who owns the bubbles' signals (see [`BubbleOwners`]).
     bubbles: StoredValue<BubbleOwners>,
+    /// The outbox where there is no `localStorage` (server rendering, host
+    /// tests); the browser keeps it in `localStorage` (see [`Store::outbox`]).
+    outbox_mem: StoredValue<Vec<OutboxItem>>,
     /// The key of the last assistant bubble (the one that offers Regenerate).
     /// Owned here, not by the message list: a bubble's row may be rendered
     /// while the list that made it is being disposed (issue 17, fault 2).
@@ -172,6 +177,7 @@ impl Store {
             regenerating: StoredValue::new(Vec::new()),
             assembler: StoredValue::new(Assembler::new()),
             bubbles: StoredValue::new(BubbleOwners::new()),
+            outbox_mem: StoredValue::new(Vec::new()),
             last_reply_key,
             last_user_key,
             any_live,
@@ -233,21 +239,6 @@ impl Store {
             .unwrap_or_default()
     }
 
-    /// The signed-in user's unsent messages (see [`outbox_load`]).
-    pub fn outbox(&self) -> Vec<OutboxItem> {
-        outbox_load(&self.user_id())
-    }
-
-    /// Drops an acknowledged or refused message from the user's outbox.
-    pub fn outbox_remove(&self, client_id: &str) {
-        let user = self.user_id();
-        let rest: Vec<OutboxItem> = outbox_load(&user)
-            .into_iter()
-            .filter(|i| i.client_id != client_id)
-            .collect();
-        outbox_save(&user, &rest);
-    }
-
     /// Shows the open conversation's unsent messages from the outbox. Browser
     /// only, after hydration: the server cannot know them.
     pub fn restore_outbox(&self) {
@@ -306,29 +297,10 @@ impl Store {
         m
     }
 
-    pub fn upsert_conversation(&self, c: Conversation) {
-        if !self.query.get_untracked().is_empty() {
-            // A filtered list is refreshed by the search itself.
-            self.conversations.update(|v| {
-                if let Some(x) = v.iter_mut().find(|x| x.id == c.id) {
-                    *x = c.clone();
-                }
-            });
-            return;
-        }
-        self.conversations.update(|v| {
-            v.retain(|x| x.id != c.id);
-            let at = v.iter().position(|x| x.updated_at <= c.updated_at).unwrap_or(v.len());
-            v.insert(at, c.clone());
-        });
-        if self.current.get_untracked().as_deref() == Some(c.id.as_str()) {
-            self.current_exists.set(true);
-        }
-    }
-
-    /// Sends a message from the composer: shown at once as pending, kept in the
-    /// outbox until acknowledged, and sent now if connected.
-    pub fn send_message(&self, text: String) {
+    /// A message from the composer: shown at once as pending, kept in the
+    /// outbox until acknowledged; returns the `message` frame to send now (if
+    /// it cannot go, it stays in the outbox and goes on the next ready).
+    pub fn send_message(&self, text: String) -> ClientFrame {
         let session_id = match self.current.get_untracked() {
             Some(s) => s,
             None => {
@@ -354,21 +326,17 @@ impl Store {
         };
         let mut ob = self.outbox();
         ob.push(item.clone());
-        outbox_save(&item.user_id, &ob);
+        self.outbox_write(&ob);
         self.push(self.in_bubbles(|| Msg::pending_user(&client_id, &text)));
         self.sent.update(|n| *n += 1);
-        crate::live::send(&outbox_frame(&item));
+        outbox_frame(&item)
     }
 
-    /// Re-sends a failed message with the same client id (never twice: the server
-    /// deduplicates).
-    pub fn retry(&self, m: &Msg) {
-        let Some(cid) = m.client_id.clone() else {
-            return;
-        };
-        let Some(session_id) = self.current.get_untracked() else {
-            return;
-        };
+    /// Marks a failed message pending again and returns its `message` frame,
+    /// with the same client id (never twice: the server deduplicates).
+    pub fn retry(&self, m: &Msg) -> Option<ClientFrame> {
+        let cid = m.client_id.clone()?;
+        let session_id = self.current.get_untracked()?;
         m.delivery.set(Delivery::Pending);
         m.error.set(None);
         let item = OutboxItem {
@@ -381,98 +349,108 @@ impl Store {
         let mut ob = self.outbox();
         if !ob.iter().any(|i| i.client_id == item.client_id) {
             ob.push(item.clone());
-            outbox_save(&item.user_id, &ob);
+            self.outbox_write(&ob);
         }
-        crate::live::send(&outbox_frame(&item));
+        Some(outbox_frame(&item))
     }
 
-    pub fn regenerate(&self) {
-        self.redo(None);
+    /// The `regenerate` frame for the open conversation's last reply.
+    pub fn regenerate(&self) -> Option<ClientFrame> {
+        self.redo(None)
     }
 
-    /// Sends the edited last user message: the server stores the new text,
-    /// announces it (`message_added` under the same id, to every tab) and
-    /// answers it with a new reply version; the old replies stay as versions
-    /// (docs/decisions.md, issue 17).
-    pub fn save_edit(&self) {
+    /// The edited last user message, as a `regenerate` frame with `content`:
+    /// the server stores the new text, announces it (`message_added` under
+    /// the same id, to every tab) and answers it with a new reply version; the
+    /// old replies stay as versions (docs/decisions.md, issue 17).
+    pub fn save_edit(&self) -> Option<ClientFrame> {
         let text = self.edit_draft.get_untracked();
         if text.trim().is_empty() {
-            return;
+            return None;
         }
         self.editing.set(None);
-        self.redo(Some(text));
+        self.redo(Some(text))
     }
 
-    fn redo(&self, edit: Option<String>) {
-        let Some(session_id) = self.current.get_untracked() else {
-            return;
-        };
+    fn redo(&self, content: Option<String>) -> Option<ClientFrame> {
+        let session_id = self.current.get_untracked()?;
         let client_id = new_id();
         self.regenerating.update_value(|v| v.push(client_id.clone()));
-        let mut frame = json!({"type": "regenerate", "session_id": session_id, "client_id": client_id});
-        if let Some(text) = edit {
-            frame["content"] = text.into();
-        }
-        if !crate::live::send(&frame.to_string()) {
-            self.regenerating.update_value(|v| v.retain(|c| *c != client_id));
+        Some(ClientFrame::Regenerate(RegenerateFrame {
+            session_id,
+            client_id: Some(client_id),
+            content,
+        }))
+    }
+
+    /// The connection could not take `frame` (not connected). A message stays
+    /// in the outbox; a `regenerate` is forgotten, and the reader told.
+    pub fn not_sent(&self, frame: &ClientFrame) {
+        if let ClientFrame::Regenerate(RegenerateFrame {
+            client_id: Some(cid), ..
+        }) = frame
+        {
+            self.regenerating.update_value(|v| v.retain(|c| c != cid));
             self.notice
                 .set(Some("Not connected: try again when the connection is back.".into()));
         }
     }
 
-    pub fn stop(&self, reply_id: &str) {
-        crate::live::send(&json!({"type": "stop", "reply_id": reply_id}).to_string());
-    }
-
-    /// After each (re)connection: join the open conversation, resume its
-    /// replies still streaming from the last `seq` shown (every earlier resume
-    /// died with the old connection), and send the outbox.
-    pub fn on_ready(&self) {
-        self.join_current();
+    /// After each (re)connection, what to send: join the open conversation,
+    /// resume its replies still streaming from the last `seq` shown (every
+    /// earlier resume died with the old connection), the outbox, and `read`.
+    pub fn on_ready(&self) -> Vec<ClientFrame> {
+        let mut out: Vec<ClientFrame> = self.join_current().into_iter().collect();
         let live = self.assembler.try_update_value(|a| a.reconnected()).unwrap_or_default();
         for (id, after) in live {
             if self.find_reply(&id).is_some() {
-                send_resume(&id, after);
+                out.push(resume_frame(&id, after));
             }
         }
-        for item in self.outbox() {
-            crate::live::send(&outbox_frame(&item));
-        }
-        self.read_if_unread();
+        out.extend(self.outbox().iter().map(outbox_frame));
+        out.extend(self.read_if_unread());
+        out
     }
 
     /// A conversation was opened while connected: join it and resume its
     /// replies still streaming, each once, from what the page shows.
-    pub fn on_open(&self) {
-        self.join_current();
+    pub fn on_open(&self) -> Vec<ClientFrame> {
         let live: Vec<String> = self.messages.with_untracked(|v| {
             v.iter()
                 .filter(|m| m.is_live())
                 .filter_map(|m| m.id.get_untracked())
                 .collect()
         });
-        for id in live {
-            self.resume(&id);
-        }
+        let mut out: Vec<ClientFrame> = self.join_current().into_iter().collect();
+        out.extend(live.iter().filter_map(|id| self.resume(id)));
+        out
     }
 
-    fn join_current(&self) {
-        if let (Some(s), true) = (self.current.get_untracked(), self.current_exists.get_untracked()) {
-            crate::live::send(&json!({"type": "join", "session_id": s}).to_string());
-        }
+    fn join_current(&self) -> Option<ClientFrame> {
+        let session_id = self
+            .current
+            .get_untracked()
+            .filter(|_| self.current_exists.get_untracked())?;
+        Some(ClientFrame::Join(SessionFrame { session_id }))
     }
 
-    /// Sends the one `resume` a reply needs now, if any (see [`Assembler::resume`]).
-    fn resume(&self, reply_id: &str) {
-        if let Some(after) = self.assembler.try_update_value(|a| a.resume(reply_id)).flatten() {
-            send_resume(reply_id, after);
-        }
+    /// The one `resume` a reply needs now, if any (see [`Assembler::resume`]).
+    fn resume(&self, reply_id: &str) -> Option<ClientFrame> {
+        let after = self.assembler.try_update_value(|a| a.resume(reply_id)).flatten()?;
+        Some(resume_frame(reply_id, after))
     }
 }
 
-fn send_resume(reply_id: &str, after_seq: u64) {
-    crate::live::send(&json!({"type": "resume", "reply_id": reply_id, "after_seq": after_seq}).to_string());
+/// `resume` `reply_id` from `after_seq` (contract §3.2).
+fn resume_frame(reply_id: &str, after_seq: u64) -> ClientFrame {
+    ClientFrame::Resume(ResumeFrame {
+        reply_id: reply_id.to_string(),
+        after_seq,
+    })
 }
+
+#[cfg(test)]
+mod tests;
 
 impl Default for Store {
     fn default() -> Self {

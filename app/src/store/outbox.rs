@@ -9,9 +9,10 @@
 //! §4 item 9). The old shared key [`LEGACY_OUTBOX_KEY`] is dropped unread: its
 //! items have no owner. Sign out clears the user's outbox ([`outbox_clear`]).
 
-use serde_json::json;
+use leptos::prelude::*;
+use protocol::frames::{ClientFrame, MessageFrame};
 
-use super::OutboxItem;
+use super::{OutboxItem, Store};
 
 /// The shared key of earlier versions, removed on first use (its items cannot
 /// be attributed to a user, so they are never replayed).
@@ -38,12 +39,55 @@ pub fn encode_outbox(items: &[OutboxItem]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
 
-pub fn outbox_frame(i: &OutboxItem) -> String {
-    json!({"type": "message", "message": i.message, "session_id": i.session_id, "client_id": i.client_id, "bot_id": i.bot_id})
-        .to_string()
+/// The `message` frame that sends `i` (contract §3.2).
+pub fn outbox_frame(i: &OutboxItem) -> ClientFrame {
+    ClientFrame::Message(MessageFrame {
+        message: i.message.clone(),
+        session_id: Some(i.session_id.clone()),
+        client_id: Some(i.client_id.clone()),
+        bot_id: i.bot_id.clone(),
+    })
 }
 
-/// A random id (client ids and new conversation ids).
+impl Store {
+    /// The signed-in user's unsent messages, oldest first: from
+    /// `localStorage` in the browser ([`outbox_load`]), from the store's
+    /// memory elsewhere (server rendering never has any; host tests do).
+    pub fn outbox(&self) -> Vec<OutboxItem> {
+        let user = self.user_id();
+        if cfg!(feature = "hydrate") {
+            return outbox_load(&user);
+        }
+        self.outbox_mem.with_value(|v| {
+            v.iter()
+                .filter(|i| !user.is_empty() && i.user_id == user)
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// Replaces the signed-in user's outbox with `items` (see [`Store::outbox`]).
+    pub(super) fn outbox_write(&self, items: &[OutboxItem]) {
+        let user = self.user_id();
+        if cfg!(feature = "hydrate") {
+            return outbox_save(&user, items);
+        }
+        let mine: Vec<OutboxItem> = items.iter().filter(|i| i.user_id == user).cloned().collect();
+        self.outbox_mem.update_value(|v| {
+            v.retain(|i| i.user_id != user);
+            v.extend(mine);
+        });
+    }
+
+    /// Drops an acknowledged or refused message from the user's outbox.
+    pub fn outbox_remove(&self, client_id: &str) {
+        let rest: Vec<OutboxItem> = self.outbox().into_iter().filter(|i| i.client_id != client_id).collect();
+        self.outbox_write(&rest);
+    }
+}
+
+/// A random id (client ids and new conversation ids): a UUID in the
+/// browser, `local-{n}` elsewhere.
 pub fn new_id() -> String {
     #[cfg(feature = "hydrate")]
     {
@@ -58,7 +102,9 @@ pub fn new_id() -> String {
     }
     #[cfg(not(feature = "hydrate"))]
     {
-        String::from("server")
+        // No browser (host tests): unique within the process is enough.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        format!("local-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
     }
 }
 

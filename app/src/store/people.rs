@@ -6,14 +6,14 @@
 //!
 //! The decisions are pure functions ([`read_target`], [`next_rating`],
 //! [`badge_text`]) so that they are tested on the host; the [`Store`] methods
-//! only wire them to signals, frames and requests.
+//! only wire them to signals and return the frames and requests to send
+//! ([`crate::actions`] and [`crate::live`] send them).
 
 use leptos::prelude::*;
+use protocol::frames::{ClientFrame, ClientPresence, PresenceFrame, ReadFrame};
 use protocol::objects::{MessageRole, MessageStatus, Rating};
-use serde_json::json;
 
 use super::{Msg, Store};
-use crate::rest;
 
 /// The message to report as read: the newest one the server knows (it has
 /// an id) that is no longer generating. A reply still streaming is left for
@@ -58,6 +58,17 @@ pub fn tab_visible() -> bool {
     }
 }
 
+/// A rating to store on the server (contract §9.4): `PUT
+/// /api/v1/messages/{message_id}/feedback` with `rating`, or `DELETE` when
+/// `rating` is `None`. `before` is what the bubble showed, put back if the
+/// server refuses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RatingRequest {
+    pub message_id: String,
+    pub rating: Option<Rating>,
+    pub before: Option<Rating>,
+}
+
 impl Store {
     /// The open conversation's `unread_count` as the server last said.
     pub fn current_unread(&self) -> u64 {
@@ -68,59 +79,57 @@ impl Store {
             .with_untracked(|v| v.iter().find(|c| c.id == id).map_or(0, |c| c.unread_count))
     }
 
-    /// Sends `read` for the open conversation when the server counts unread
-    /// messages in it and the tab is visible. Untracked: the chat page's
-    /// effect calls it whenever the list, the open conversation or its
-    /// messages change; the connection calls it once it is ready.
-    pub fn read_if_unread(&self) {
-        let unread = self.current_unread();
-        if unread == 0 || !tab_visible() {
-            return;
+    /// The `read` frame for the open conversation when the server counts
+    /// unread messages in it and the tab is visible. Untracked: the chat
+    /// page's effect asks whenever the list, the open conversation or its
+    /// messages change; the connection asks once it is ready.
+    pub fn read_if_unread(&self) -> Option<ClientFrame> {
+        if self.current_unread() == 0 || !tab_visible() {
+            return None;
         }
-        let Some(session) = self.current.get_untracked() else {
-            return;
-        };
+        let session_id = self.current.get_untracked()?;
         let items: Vec<_> = self.messages.with_untracked(|v| {
             v.iter()
                 .map(|m| (m.role, m.id.get_untracked(), m.status.get_untracked()))
                 .collect()
         });
-        let Some(message_id) = read_target(&items) else { return };
-        let frame = json!({"type": "read", "session_id": session, "message_id": message_id});
-        crate::live::send(&frame.to_string());
+        let message_id = read_target(&items)?;
+        Some(ClientFrame::Read(ReadFrame { session_id, message_id }))
     }
 
     /// The tab was hidden or shown: `presence` `away`/`online`, and a shown
     /// tab reads what arrived while it was hidden.
-    pub fn on_visibility(&self, visible: bool) {
-        let status = if visible { "online" } else { "away" };
-        crate::live::send(&json!({"type": "presence", "status": status}).to_string());
+    pub fn on_visibility(&self, visible: bool) -> Vec<ClientFrame> {
+        let status = if visible {
+            ClientPresence::Online
+        } else {
+            ClientPresence::Away
+        };
+        let mut out = vec![ClientFrame::Presence(PresenceFrame { status })];
         if visible {
-            self.read_if_unread();
+            out.extend(self.read_if_unread());
         }
+        out
     }
 
-    /// Thumbs up or down on a reply (`PUT`/`DELETE /api/v1/messages/{id}/feedback`).
-    /// Shown at once; put back, with a notice, if the server refuses.
-    pub fn rate(&self, m: &Msg, clicked: Rating) {
-        let Some(id) = m.id.get_untracked() else { return };
+    /// Thumbs up or down on a reply: shown at once; returns the request that
+    /// stores it (`None` for a reply the server does not know yet).
+    pub fn rate(&self, m: &Msg, clicked: Rating) -> Option<RatingRequest> {
+        let message_id = m.id.get_untracked()?;
         let before = m.feedback.get_untracked();
-        let next = next_rating(before, clicked);
-        m.feedback.set(next);
-        let (m, store) = (m.clone(), *self);
-        leptos::task::spawn_local(async move {
-            let url = format!("/api/v1/messages/{id}/feedback");
-            let res = match next {
-                Some(r) => rest::put::<_, serde_json::Value>(&url, &json!({"rating": r.as_str()}))
-                    .await
-                    .map(|_| ()),
-                None => rest::delete(&url).await,
-            };
-            if let Err(e) = res {
-                m.feedback.try_set(before);
-                store.notice.set(Some(e.message));
-            }
-        });
+        let rating = next_rating(before, clicked);
+        m.feedback.set(rating);
+        Some(RatingRequest {
+            message_id,
+            rating,
+            before,
+        })
+    }
+
+    /// The server refused `req`: the bubble shows what it had, with a notice.
+    pub fn rating_refused(&self, m: &Msg, req: &RatingRequest, error: String) {
+        m.feedback.try_set(req.before);
+        self.notice.set(Some(error));
     }
 }
 

@@ -1,10 +1,9 @@
 //! Browsing a reply's versions (contract §5: `regenerate` keeps earlier
-//! replies as versions, `GET /api/v1/messages/{id}/versions` lists them) and
-//! copying what a bubble shows.
+//! replies as versions, `GET /api/v1/messages/{id}/versions` lists them;
+//! [`crate::actions`] loads them).
 
 use leptos::prelude::*;
 use protocol::objects::Message;
-use protocol::rest::VersionList;
 
 use super::{Msg, Store};
 
@@ -38,69 +37,20 @@ pub fn can_edit(is_last_user: bool, stored: bool, any_live: bool, editing_other:
 }
 
 impl Store {
-    /// Shows the previous (`delta = -1`) or next (`+1`) version of a reply,
-    /// loading the versions the first time.
-    pub fn browse_version(&self, m: &Msg, delta: i64) {
-        let m = m.clone();
-        let store = *self;
-        leptos::task::spawn_local(async move {
-            if m.versions.with_untracked(Vec::is_empty) {
-                let Some(id) = m.id.get_untracked() else {
-                    return;
-                };
-                match crate::rest::get::<VersionList>(&format!("/api/v1/messages/{id}/versions")).await {
-                    Ok(Some(list)) => {
-                        m.versions.try_set(list.versions);
-                    }
-                    Ok(None) => return,
-                    Err(e) => {
-                        store
-                            .notice
-                            .set(Some(format!("Could not load the other versions: {}", e.message)));
-                        return;
-                    }
-                }
-            }
-            let Some(versions) = m.versions.try_get_untracked() else {
-                return;
-            };
-            let own = own_index(&versions, m.id.get_untracked().as_deref());
-            let at = m.version_at.get_untracked().unwrap_or(own);
-            if let Some(next) = step(at, versions.len(), delta) {
-                m.version_at.try_set((next != own).then_some(next));
-                let shown = next + 1;
-                store.announce.set(format!("Version {shown} of {}", versions.len()));
-            }
-        });
-    }
-
-    /// Copies the text a reply shows (its markdown source) to the clipboard;
-    /// the bubble says "Copied" for a moment, or that the browser refused.
-    pub fn copy_reply(&self, m: &Msg, text: String) {
-        let m = m.clone();
-        let store = *self;
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let done = match web_sys::window() {
-                Some(w) => wasm_bindgen_futures::JsFuture::from(w.navigator().clipboard().write_text(&text))
-                    .await
-                    .is_ok(),
-                None => false,
-            };
-            m.copied.try_set(Some(done));
-            store.announce.set(
-                if done {
-                    "Reply copied."
-                } else {
-                    "Could not copy the reply."
-                }
-                .into(),
-            );
-            crate::components::sidebar::gloo_timers_sleep(1500).await;
-            m.copied.try_set(None);
-        });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (m, store, text);
+    /// Shows the previous (`delta = -1`) or next (`+1`) of a reply's
+    /// versions, once they are loaded into `m.versions` (see
+    /// [`crate::actions::browse_version`]); nothing past either end.
+    pub fn step_version(&self, m: &Msg, delta: i64) {
+        let Some(versions) = m.versions.try_get_untracked() else {
+            return;
+        };
+        let own = own_index(&versions, m.id.get_untracked().as_deref());
+        let at = m.version_at.get_untracked().unwrap_or(own);
+        if let Some(next) = step(at, versions.len(), delta) {
+            m.version_at.try_set((next != own).then_some(next));
+            let shown = next + 1;
+            self.announce.set(format!("Version {shown} of {}", versions.len()));
+        }
     }
 }
 

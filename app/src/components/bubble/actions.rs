@@ -18,7 +18,7 @@ pub fn StopButton(store: Store, msg: Msg) -> impl IntoView {
                 let m = msg.clone();
                 view! {
                     <button type="button" class="chip stop" id="stop" on:click=move |_| {
-                        if let Some(id) = m.id.get_untracked() { store.stop(&id); }
+                        if let Some(id) = m.id.get_untracked() { crate::actions::stop(store, &id); }
                     }>"■ Stop"</button>
                 }
             }
@@ -48,10 +48,10 @@ pub fn VersionSwitch(store: Store, msg: Msg) -> impl IntoView {
             view! {
                 <span class="versions" role="group" aria-label="Reply versions" data-version=format!("{at}/{n}")>
                     <button type="button" class="icon-btn version-prev" aria-label="Previous version"
-                        disabled={at <= 1} on:click=move |_| store.browse_version(&p, -1)>"‹"</button>
+                        disabled={at <= 1} on:click=move |_| crate::actions::browse_version(store, &p, -1)>"‹"</button>
                     <span class="version-count">{format!("{at}/{n}")}</span>
                     <button type="button" class="icon-btn version-next" aria-label="Next version"
-                        disabled={at >= n} on:click=move |_| store.browse_version(&q, 1)>"›"</button>
+                        disabled={at >= n} on:click=move |_| crate::actions::browse_version(store, &q, 1)>"›"</button>
                 </span>
             }
         })
@@ -68,7 +68,7 @@ pub fn CopyButton(store: Store, msg: Msg) -> impl IntoView {
             {
                 let m = msg.clone();
                 view! {
-                    <button type="button" class="chip copy-reply" on:click=move |_| store.copy_reply(&m, shown_text(&m))>{
+                    <button type="button" class="chip copy-reply" on:click=move |_| crate::actions::copy_reply(store, &m, shown_text(&m))>{
                         move || match msg.copied.get() {
                             Some(true) => "✓ Copied",
                             Some(false) => "Copy failed",
@@ -148,9 +148,9 @@ pub fn FeedbackButtons(store: Store, msg: Msg) -> impl IntoView {
                     <span class="feedback-btns" role="group" aria-label="Rate this reply"
                         data-rating=move || msg.feedback.get().map(Rating::as_str)>
                         <button type="button" class="icon-btn thumb thumb-up" aria-label="Good reply" title="Good reply"
-                            aria-pressed=move || pressed(Rating::Up) on:click=move |_| store.rate(&up, Rating::Up)><ThumbIcon/></button>
+                            aria-pressed=move || pressed(Rating::Up) on:click=move |_| crate::actions::rate(store, &up, Rating::Up)><ThumbIcon/></button>
                         <button type="button" class="icon-btn thumb thumb-down" aria-label="Bad reply" title="Bad reply"
-                            aria-pressed=move || pressed(Rating::Down) on:click=move |_| store.rate(&down, Rating::Down)><ThumbIcon/></button>
+                            aria-pressed=move || pressed(Rating::Down) on:click=move |_| crate::actions::rate(store, &down, Rating::Down)><ThumbIcon/></button>
                     </span>
                 }
             }
@@ -169,7 +169,7 @@ pub fn RegenerateButton(store: Store, msg: Msg) -> impl IntoView {
     let streaming = move || msg.status.get().is_live();
     view! {
         <Show when=move || role == MessageRole::Assistant && is_last() && !streaming()>
-            <button type="button" class="chip regenerate" id="regenerate" on:click=move |_| store.regenerate()>{
+            <button type="button" class="chip regenerate" id="regenerate" on:click=move |_| crate::actions::regenerate(store)>{
                 // After a model failure the same action reads as what it is for the user.
                 move || if msg.status.get() == MessageStatus::Error { "↻ Retry" } else { "↻ Regenerate" }
             }</button>

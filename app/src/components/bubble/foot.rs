@@ -48,7 +48,7 @@ fn DeliveryState(store: Store, msg: Msg) -> impl IntoView {
             let m = retry_msg.clone();
             view! {
                 <span class="delivery failed">"Not sent"{move || msg.error.get().map(|e| format!(": {e}"))}</span>
-                <button type="button" class="link-btn retry" on:click=move |_| store.retry(&m)>"Retry"</button>
+                <button type="button" class="link-btn retry" on:click=move |_| crate::actions::retry(store, &m)>"Retry"</button>
             }
             .into_any()
         }

@@ -16,7 +16,7 @@ pub fn UserBody(store: Store, msg: Msg) -> impl IntoView {
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
-            store.save_edit();
+            crate::actions::save_edit(store);
         } else if ev.key() == "Escape" {
             // Marked used: the page's Escape handler leaves the drawer alone.
             ev.prevent_default();
@@ -35,7 +35,7 @@ pub fn UserBody(store: Store, msg: Msg) -> impl IntoView {
                     <button type="button" class="btn" id="edit-cancel" on:click=move |_| store.editing.set(None)>"Cancel"</button>
                     <button type="button" class="btn primary" id="edit-save"
                         disabled=move || store.edit_draft.with(|t| t.trim().is_empty())
-                        on:click=move |_| store.save_edit()>"Send"</button>
+                        on:click=move |_| crate::actions::save_edit(store)>"Send"</button>
                 </div>
             </div>
         </Show>
