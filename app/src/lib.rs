@@ -8,7 +8,6 @@
 #![recursion_limit = "512"]
 
 pub mod actions;
-pub mod api;
 pub mod components;
 pub mod csp;
 pub mod dates;
@@ -16,6 +15,7 @@ pub mod live;
 pub mod navigation;
 pub mod pages;
 pub mod rest;
+pub mod server_fns;
 pub mod store;
 pub mod theme;
 pub mod timers;

@@ -104,14 +104,14 @@ mod imp {
     /// See [`super::refresh`].
     pub fn refresh(store: Store) {
         leptos::task::spawn_local(async move {
-            if let Ok(list) = crate::api::load_conversations(None, None).await {
+            if let Ok(list) = crate::server_fns::load_conversations(None, None).await {
                 if store.query.get_untracked().is_empty() {
                     store.conversations.set(list.conversations);
                     store.next_cursor.set(list.next_cursor);
                 }
             }
             if let Some(s) = store.current.get_untracked() {
-                if let Ok(Some(page)) = crate::api::load_messages(s.clone(), None).await {
+                if let Ok(Some(page)) = crate::server_fns::load_messages(s.clone(), None).await {
                     // Still the open conversation: the answer may come late.
                     if store.current.get_untracked().as_deref() == Some(s.as_str()) {
                         page.messages.iter().for_each(|m| store.apply_message(m));

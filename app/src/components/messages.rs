@@ -5,7 +5,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use super::bubble::Bubble;
-use crate::api::load_messages;
+use crate::server_fns::load_messages;
 use crate::store::Store;
 
 #[component]

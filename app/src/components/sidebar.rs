@@ -6,8 +6,8 @@ use leptos::prelude::*;
 
 use super::account::AccountFoot;
 use super::conversation_row::ConversationRow;
-use crate::api::load_conversations;
 use crate::dates::{group_conversations, Clock, DateGroup};
+use crate::server_fns::load_conversations;
 use crate::store::Store;
 
 /// How far from the list's end (px) the next page starts loading.

@@ -6,9 +6,9 @@ use leptos::prelude::*;
 use protocol::objects::Bot;
 use serde_json::json;
 
-use crate::api::{get_session, load_bots, public_url, Session};
 use crate::pages::inbox::Inbox;
 use crate::rest;
+use crate::server_fns::{get_session, load_bots, public_url, Session};
 
 #[component]
 pub fn BotsPage() -> impl IntoView {

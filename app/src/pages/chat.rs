@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 use protocol::objects::Bot;
 use protocol::rest::ConversationList;
 
-use crate::api::{get_session, load_bots, load_conversations};
 use crate::components::composer::Composer;
 use crate::components::connection::ConnectionIndicator;
 use crate::components::export::ExportMenu;
 use crate::components::messages::MessageList;
 use crate::components::sidebar::Sidebar;
+use crate::server_fns::{get_session, load_bots, load_conversations};
 use crate::store::Store;
 
 /// The conversation a route shows.
@@ -31,7 +31,7 @@ pub struct Opened {
 /// `/?new` a new chat.
 #[server]
 pub async fn open_conversation(id: Option<String>, new: bool) -> Result<Opened, ServerFnError> {
-    let (engine, who) = crate::api::server::required().await?;
+    let (engine, who) = crate::server_fns::server::required().await?;
     let id = match (id, new) {
         (Some(id), _) => Some(id),
         (None, true) => None,

@@ -5,8 +5,8 @@ use leptos_router::components::Redirect;
 use protocol::rest::AuthResponse;
 use serde_json::json;
 
-use crate::api::{get_session, guests_allowed};
 use crate::rest;
+use crate::server_fns::{get_session, guests_allowed};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tab {

@@ -7,14 +7,18 @@ use protocol::keys::{ApiKey, CreatedApiKey};
 use protocol::objects::Role;
 use serde_json::json;
 
-use crate::api::{get_session, public_url};
 use crate::rest;
+use crate::server_fns::{get_session, public_url};
 
 /// The caller's keys, newest first (empty for guests).
 #[server]
 pub async fn load_api_keys() -> Result<Vec<ApiKey>, ServerFnError> {
-    let (engine, who) = crate::api::server::required().await?;
-    engine.api_keys.list(&who).await.map_err(crate::api::server::fail)
+    let (engine, who) = crate::server_fns::server::required().await?;
+    engine
+        .api_keys
+        .list(&who)
+        .await
+        .map_err(crate::server_fns::server::fail)
 }
 
 #[component]

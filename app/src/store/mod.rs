@@ -23,8 +23,8 @@ use protocol::frames::{ClientFrame, RegenerateFrame, ResumeFrame, SessionFrame};
 use protocol::objects::{Bot, Conversation, MessageRole, MessageStatus};
 use webclient::Assembler;
 
-use crate::api::Session;
 use crate::navigation::Go;
+use crate::server_fns::Session;
 
 pub use incoming::{decode, Incoming};
 pub use msg::{Delivery, Msg};

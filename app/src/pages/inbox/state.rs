@@ -8,8 +8,8 @@ use protocol::objects::{ConversationMode, Message, MessageRole, VisitorConversat
 use serde_json::json;
 
 use super::dom::{follows_bottom, js_now, scroll_to_bottom, visible};
-use crate::api::{load_visitor_conversations, load_visitor_transcript};
 use crate::rest;
+use crate::server_fns::{load_visitor_conversations, load_visitor_transcript};
 
 /// `/api/v1/bots/{bot}/visitors/{visitor}/conversations/{session}/{what}`.
 fn conv_path(bot: &str, visitor: &str, session: &str, what: &str) -> String {

@@ -15,7 +15,7 @@ use protocol::rest::{MessageList, ServerInfo};
 use serde_json::{json, Value};
 
 use super::{decode, Incoming, Msg, Store};
-use crate::api::Session;
+use crate::server_fns::Session;
 
 /// The open conversation of every test.
 const S: &str = "s1";
