@@ -10,6 +10,7 @@ mod foot;
 mod render_plan;
 mod reply_body;
 mod reply_html;
+mod shown;
 mod user_body;
 
 use leptos::prelude::*;
@@ -19,25 +20,6 @@ use crate::store::{Delivery, Msg, Store};
 use foot::MsgFoot;
 use reply_body::ReplyBody;
 use user_body::UserBody;
-
-/// Calls `f` with the text on screen and its source: the reply itself
-/// (`None`), or the earlier version `Some(i)` the reader browsed to (the reply's
-/// own text while that version is not loaded). Reads the signals tracked,
-/// without copying the text.
-fn with_shown<T>(msg: &Msg, f: impl FnOnce(Option<usize>, &str) -> T) -> T {
-    let source = msg.version_at.get();
-    match source.filter(|&i| msg.versions.with(|v| i < v.len())) {
-        Some(i) => msg
-            .versions
-            .with(|v| f(source, v.get(i).map_or("", |m| m.content.as_str()))),
-        None => msg.content.with(|c| f(source, c)),
-    }
-}
-
-/// The text on screen (see [`with_shown`]), copied.
-fn shown_text(msg: &Msg) -> String {
-    with_shown(msg, |_, text| text.to_string())
-}
 
 /// One message bubble.
 ///

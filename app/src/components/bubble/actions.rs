@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use protocol::objects::{MessageRole, MessageStatus, Rating};
 
-use super::shown_text;
+use super::shown::shown_text;
 use crate::store::{can_edit, Delivery, Msg, Store};
 
 /// `■ Stop` while the reply streams.

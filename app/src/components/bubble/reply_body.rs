@@ -6,7 +6,7 @@ use wasm_bindgen::JsCast;
 
 use super::render_plan::{How, Rendered};
 use super::reply_html::ReplyHtml;
-use super::with_shown;
+use super::shown::with_shown;
 use crate::store::{earlier_prompt, Msg};
 
 /// The reply's markdown as safe HTML (raw HTML from the model is escaped,
