@@ -58,6 +58,21 @@ async fn bot_crud_and_validation(b: Backend) {
         "untouched fields stay"
     );
 
+    invalid_bots_are_refused(&app, t, &id).await;
+
+    let default_id = list["bots"][0]["id"].as_str().unwrap().to_string();
+    expect_error(
+        app.delete(&format!("/api/v1/bots/{default_id}"), t).await,
+        409,
+        "CONFLICT",
+    )
+    .await;
+    assert_eq!(app.delete(&format!("/api/v1/bots/{id}"), t).await.status(), 204);
+    expect_error(app.get(&format!("/api/v1/bots/{id}"), t).await, 404, "NOT_FOUND").await;
+}
+
+/// Every invalid field of a bot is refused with the contract's code, and the bot is untouched.
+async fn invalid_bots_are_refused(app: &TestApp, t: Option<&str>, id: &str) {
     for (patch, what) in [
         (json!({"model": "gpt-5-ultra"}), "model not in BROOK_MODELS"),
         (json!({"temperature": 3.5}), "temperature"),
@@ -91,14 +106,4 @@ async fn bot_crud_and_validation(b: Backend) {
         "INVALID_FRAME",
     )
     .await;
-
-    let default_id = list["bots"][0]["id"].as_str().unwrap().to_string();
-    expect_error(
-        app.delete(&format!("/api/v1/bots/{default_id}"), t).await,
-        409,
-        "CONFLICT",
-    )
-    .await;
-    assert_eq!(app.delete(&format!("/api/v1/bots/{id}"), t).await.status(), 204);
-    expect_error(app.get(&format!("/api/v1/bots/{id}"), t).await, 404, "NOT_FOUND").await;
 }

@@ -62,8 +62,14 @@ fn cli_commands_work_against_a_temporary_database() {
     assert!(ok, "{err}");
     assert_eq!(token.trim().split('.').count(), 3, "a JWT: {token}");
 
+    bot_commands(&db);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `bot create` (with its snippet and the model allow-list) and `bot list`.
+fn bot_commands(db: &str) {
     let (ok, out, err) = brook(
-        &db,
+        db,
         &[
             "bot",
             "create",
@@ -82,16 +88,16 @@ fn cli_commands_work_against_a_temporary_database() {
         "snippet printed: {out}"
     );
 
-    let (ok, out, _) = brook(&db, &["bot", "list"]);
+    let (ok, out, _) = brook(db, &["bot", "list"]);
     assert!(ok);
     assert!(out.contains("Helper") && out.contains("owner@example.com"), "{out}");
 
-    let (ok, _, err) = brook(&db, &["bot", "create", "--owner", "nobody@example.com", "--name", "X"]);
+    let (ok, _, err) = brook(db, &["bot", "create", "--owner", "nobody@example.com", "--name", "X"]);
     assert!(!ok);
     assert!(err.contains("not found"), "{err}");
     // `--model` is the bot's, checked against the allow-list like the API's.
     let (ok, out, err) = brook(
-        &db,
+        db,
         &[
             "bot",
             "create",
@@ -106,7 +112,7 @@ fn cli_commands_work_against_a_temporary_database() {
     assert!(!ok, "{out}");
     assert!(err.contains("model") && err.contains("nope"), "{err}");
     let (ok, out, err) = brook(
-        &db,
+        db,
         &[
             "bot",
             "create",
@@ -119,7 +125,6 @@ fn cli_commands_work_against_a_temporary_database() {
         ],
     );
     assert!(ok, "{out}{err}");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]

@@ -39,15 +39,7 @@ async fn edit_makes_a_new_version_that_answers_the_new_text(b: Backend) {
     assert_eq!(added["message"]["content"], "tell me about dogs");
 
     // The model was asked the new text, and not the old one as well.
-    let asked = app.upstream().requests().last().cloned().unwrap();
-    let texts: Vec<String> = asked["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["role"] == "user")
-        .map(|m| m["content"].as_str().unwrap_or_default().to_string())
-        .collect();
-    assert_eq!(texts, vec!["tell me about dogs".to_string()]);
+    assert_eq!(user_texts_asked(&app), vec!["tell me about dogs".to_string()]);
 
     let (_, msgs) = body(app.get("/api/v1/conversations/edits/messages", Some(&token)).await).await;
     let msgs = msgs["messages"].as_array().unwrap();
@@ -56,15 +48,7 @@ async fn edit_makes_a_new_version_that_answers_the_new_text(b: Backend) {
     assert!(msgs[0]["metadata"]["edited_at"].is_i64());
     assert_eq!(msgs[1]["content"], "about dogs");
     assert_eq!(msgs[1]["metadata"]["versions"], 2);
-    let (_, versions) = body(
-        app.get(
-            &format!("/api/v1/messages/{}/versions", r["reply_id"].as_str().unwrap()),
-            Some(&token),
-        )
-        .await,
-    )
-    .await;
-    let v = versions["versions"].as_array().unwrap();
+    let v = versions(&app, &token, &r["reply_id"]).await;
     assert_eq!(v.len(), 2);
     assert_eq!(v[0]["content"], "about cats");
     assert_eq!(
@@ -99,17 +83,8 @@ async fn edit_makes_a_new_version_that_answers_the_new_text(b: Backend) {
     ws.send(json!({"type": "resume", "reply_id": again["reply_id"], "after_seq": 0}))
         .await;
     ws.collect(again["reply_id"].as_str().unwrap()).await;
-    let (_, versions) = body(
-        app.get(
-            &format!("/api/v1/messages/{}/versions", again["reply_id"].as_str().unwrap()),
-            Some(&token),
-        )
-        .await,
-    )
-    .await;
-    let prompts: Vec<Value> = versions["versions"]
-        .as_array()
-        .unwrap()
+    let prompts: Vec<Value> = versions(&app, &token, &again["reply_id"])
+        .await
         .iter()
         .map(|v| v["metadata"]["prompt"].clone())
         .collect();
@@ -117,6 +92,25 @@ async fn edit_makes_a_new_version_that_answers_the_new_text(b: Backend) {
         prompts,
         vec![json!("tell me about cats"), json!("tell me about dogs"), Value::Null]
     );
+}
+
+/// The user turns of the last request the model was asked.
+fn user_texts_asked(app: &TestApp) -> Vec<String> {
+    let asked = app.upstream().requests().last().cloned().unwrap();
+    asked["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .map(|m| m["content"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// A reply's versions, oldest first.
+async fn versions(app: &TestApp, token: &str, reply_id: &Value) -> Vec<Value> {
+    let url = format!("/api/v1/messages/{}/versions", reply_id.as_str().unwrap());
+    let (_, v) = body(app.get(&url, Some(token)).await).await;
+    v["versions"].as_array().unwrap().clone()
 }
 
 async fn edit_is_checked_like_a_message(b: Backend) {

@@ -59,15 +59,7 @@ async fn feedback_is_stored_shown_and_counted(b: Backend) {
     let (s, _) = body(put(c.visitor.clone(), json!({"rating": "up", "comment": "é".repeat(2000)})).await).await;
     assert_eq!(s, 200, "2000 characters are fine");
     let user_path = format!("/api/v1/messages/{}/feedback", ack["message_id"].as_str().unwrap());
-    let r = app
-        .http
-        .put(app.url(&user_path))
-        .bearer_auth(&c.visitor)
-        .json(&json!({"rating": "up"}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(r, 422, "VALIDATION_ERROR").await;
+    expect_error(rate(&app, &user_path, &c.visitor).await, 422, "VALIDATION_ERROR").await;
     let stranger = app.user_token().await;
     assert_error(
         &body(put(stranger.clone(), json!({"rating": "up"})).await).await,
@@ -93,15 +85,13 @@ async fn feedback_is_stored_shown_and_counted(b: Backend) {
     )
     .await;
     let op_path = format!("/api/v1/messages/{}/feedback", op["id"].as_str().unwrap());
-    let r = app
-        .http
-        .put(app.url(&op_path))
-        .bearer_auth(&c.visitor)
-        .json(&json!({"rating": "up"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(rate(&app, &op_path, &c.visitor).await.status(), 200);
+}
+
+/// `PUT {path}` with a thumbs-up, as `token`.
+async fn rate(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
+    let req = app.http.put(app.url(path)).bearer_auth(token);
+    req.json(&json!({"rating": "up"})).send().await.unwrap()
 }
 
 async fn export_downloads_the_conversation(b: Backend) {
