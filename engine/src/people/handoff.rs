@@ -1,8 +1,6 @@
 //! Hand-off (contract §9.1): the bot's owner takes a visitor's conversation
 //! over (`human`), answers as an operator, and hands it back (`ai`).
 
-use std::time::Duration;
-
 use protocol::frames::{Actor, OperatorInfo, ServerFrame};
 use protocol::objects::{Conversation, ConversationMode, FinishReason, Message};
 
@@ -14,9 +12,6 @@ use crate::error::{Error, Result};
 use crate::ids;
 use crate::store::{NewOperatorMessage, OperatorOutcome, OPERATOR_CLIENT_PREFIX};
 use crate::time::now_micros;
-
-/// `typing` `true` from the owner expires after this long unless repeated (§9.1).
-const TYPING_EXPIRY: Duration = Duration::from_secs(5);
 
 impl super::People {
     /// `POST …/handoff` `{mode}`: to `human`, the conversation's running and
@@ -147,50 +142,18 @@ impl super::People {
         is_typing: bool,
     ) -> Result<()> {
         self.operator_view(who, bot_id, visitor_id, session_id).await?;
-        let key = (visitor_id.to_string(), session_id.to_string());
-        let generation = {
-            let mut t = self.typing.lock().unwrap_or_else(|p| p.into_inner());
-            if is_typing {
-                let g = t.entry(key.clone()).or_insert(0);
-                *g += 1;
-                Some(*g)
-            } else {
-                t.remove(&key);
-                None
-            }
-        };
         send_operator_typing(&self.announcer, visitor_id, session_id, is_typing);
-        if let Some(g) = generation {
-            let typing = std::sync::Arc::downgrade(&self.typing);
-            let announcer = self.announcer.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(TYPING_EXPIRY).await;
-                let Some(typing) = typing.upgrade() else {
-                    return;
-                };
-                let expired = {
-                    let mut t = typing.lock().unwrap_or_else(|p| p.into_inner());
-                    let now_expired = t.get(&key) == Some(&g);
-                    if now_expired {
-                        t.remove(&key);
-                    }
-                    now_expired
-                };
-                if expired {
-                    send_operator_typing(&announcer, &key.0, &key.1, false);
-                }
-            });
-        }
+        let announcer = self.announcer.clone();
+        let key = (visitor_id.to_string(), session_id.to_string());
+        self.typing.set(key, is_typing, move |(visitor, session)| {
+            send_operator_typing(&announcer, visitor, session, false)
+        });
         Ok(())
     }
 
     /// An operator message ends the operator's typing.
     fn clear_operator_typing(&self, visitor_id: &str, session_id: &str) {
-        let was = {
-            let mut t = self.typing.lock().unwrap_or_else(|p| p.into_inner());
-            t.remove(&(visitor_id.to_string(), session_id.to_string())).is_some()
-        };
-        if was {
+        if self.typing.clear(&(visitor_id.to_string(), session_id.to_string())) {
             send_operator_typing(&self.announcer, visitor_id, session_id, false);
         }
     }

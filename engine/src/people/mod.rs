@@ -10,8 +10,7 @@ pub mod presence;
 pub mod read;
 mod watcher;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use protocol::objects::{Role, VisitorConversation};
@@ -29,7 +28,7 @@ use crate::store::{BotRow, ConversationRow, Database};
 use crate::time::rfc3339;
 
 /// (visitor, conversation) → the generation of the operator's `typing: true`.
-pub(crate) type OperatorTyping = Arc<Mutex<HashMap<(String, String), u64>>>;
+pub(crate) type OperatorTyping = crate::chat::typing::Expiring<(String, String)>;
 
 /// People in the loop: hand-off, operator messages and typing, presence, read
 /// receipts, feedback and export (contract §9).
