@@ -17,6 +17,7 @@ mod durability;
 mod edit;
 mod faults;
 mod fd_limit;
+mod group_commit;
 mod headers;
 mod holes;
 mod hostile_pages;

@@ -3,13 +3,13 @@
 //! because an `ack` may only be sent once what it acknowledges is stored.
 
 use async_trait::async_trait;
-use protocol::objects::{ConversationMode, MessageRole, MessageStatus};
+use protocol::objects::{MessageRole, MessageStatus};
 use sqlx::{Encode, Executor, FromRow, IntoArguments, Type};
 
 use super::{Dialect, SqlStore};
 use crate::store::{
     ApiKeyRow, BotRow, ChatStore, ConversationRow, ExchangeOutcome, FinishedReply, MessageRow, NewExchange,
-    NewRegenerate, ReadSide, RegenerateOutcome, StoreError, StoreResult, UserRow,
+    NewRegenerate, RegenerateOutcome, StoreError, StoreResult, UserRow,
 };
 
 /// A message as built before its insert (its `pos` comes from the insert).
@@ -38,7 +38,7 @@ fn new_message(id: &str, owner_id: &str, conversation_id: &str, role: MessageRol
 }
 
 /// A queued reply to `in_reply_to` (a first version until counted).
-fn queued_reply(
+pub(super) fn queued_reply(
     id: &str,
     owner_id: &str,
     conversation_id: &str,
@@ -59,7 +59,7 @@ fn queued_reply(
 }
 
 /// The user message of an exchange; in `human` mode it names no reply.
-fn user_message(x: &NewExchange, human: bool) -> MessageRow {
+pub(super) fn user_message(x: &NewExchange, human: bool) -> MessageRow {
     MessageRow {
         content: x.content.clone(),
         client_id: x.client_id.clone(),
@@ -96,69 +96,11 @@ where
     for<'r> MessageRow: FromRow<'r, D::Row>,
     for<'r> ApiKeyRow: FromRow<'r, D::Row>,
 {
-    /// Five round trips to the writer (the first token waits on them): the
-    /// conversation is created or touched by one upsert that returns it, and the
-    /// two messages come back as built here plus the `pos` their inserts return.
+    /// Through the group-commit queue ([`super::group_commit`]): alone, one
+    /// transaction of five round trips to the writer (the first token waits on
+    /// them); with other sends waiting, one transaction for all of them.
     async fn begin_exchange(&self, x: &NewExchange) -> StoreResult<ExchangeOutcome> {
-        let mut tx = self.write().begin().await?;
-        if let Some(cid) = &x.client_id {
-            if let Some(user) = Self::client_message_in(&mut tx, &x.owner_id, cid).await? {
-                return Ok(ExchangeOutcome::Duplicate { user });
-            }
-        }
-        let conversation = Self::upsert_conversation_in(&mut tx, x).await?;
-        if let Some(want) = &x.requested_bot_id {
-            if *want != conversation.bot_id {
-                // Dropping the transaction undoes the touch.
-                return Ok(ExchangeOutcome::BotMismatch {
-                    bot_id: conversation.bot_id,
-                });
-            }
-        }
-        // In `human` mode no reply is stored: a person answers (contract §9.1).
-        let human = conversation.mode == ConversationMode::Human;
-        let user = user_message(x, human);
-        let user_pos = match Self::insert_message_in(&mut tx, &user).await {
-            Err(StoreError::Conflict(_)) => {
-                drop(tx);
-                let user = self.race_winner(&x.owner_id, x.client_id.as_deref(), "message").await?;
-                return Ok(ExchangeOutcome::Duplicate { user });
-            }
-            other => other?,
-        };
-        let user = MessageRow { pos: user_pos, ..user };
-        // Sending counts as reading everything before it (§9.3).
-        Self::read_up_to_in(
-            &mut tx,
-            &x.owner_id,
-            &x.conversation_id,
-            ReadSide::Owner,
-            user.pos,
-            x.now,
-        )
-        .await?;
-        if human {
-            tx.commit().await?;
-            return Ok(ExchangeOutcome::StoredHuman { conversation, user });
-        }
-        let reply = queued_reply(
-            &x.reply_id,
-            &x.owner_id,
-            &x.conversation_id,
-            &x.user_message_id,
-            None,
-            x.now,
-        );
-        let reply = MessageRow {
-            pos: Self::insert_message_in(&mut tx, &reply).await?,
-            ..reply
-        };
-        tx.commit().await?;
-        Ok(ExchangeOutcome::Stored {
-            conversation,
-            user,
-            reply,
-        })
+        self.exchange_queue().submit(x.clone()).await
     }
 
     async fn begin_regenerate(&self, x: &NewRegenerate) -> StoreResult<RegenerateOutcome> {

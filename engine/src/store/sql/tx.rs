@@ -1,17 +1,34 @@
 //! Statements run inside the writes' transactions, shared by several tables'
-//! writes, and the look-up after a lost insert race.
+//! writes; one exchange's writes ([`Staged`]); and the look-up after a lost
+//! insert race.
 
+use protocol::objects::ConversationMode;
 use sqlx::{Encode, Executor, FromRow, IntoArguments, Type};
 
+use super::chat::{queued_reply, user_message};
 use super::columns::{CONV_COLS, CONV_COLS_BARE, MESSAGE_COLS};
 use super::{Dialect, SqlStore};
 use crate::store::{
-    ApiKeyRow, BotRow, ConversationRow, MessageRow, MessageStore, NewExchange, ReadSide, StoreError, StoreResult,
-    UserRow,
+    ApiKeyRow, BotRow, ConversationRow, ExchangeOutcome, MessageRow, MessageStore, NewExchange, ReadSide, StoreError,
+    StoreResult, UserRow,
 };
 
 /// A transaction on the writer.
 pub(super) type Tx<D> = sqlx::Transaction<'static, D>;
+
+/// One exchange written inside a transaction, before its commit.
+// Built once per message; boxing the rows would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Staged {
+    /// Written: the answer once the transaction commits.
+    Written(ExchangeOutcome),
+    /// The answer, with nothing to keep: what was written for it is rolled back
+    /// (a `client_id` seen before, or a conversation of another bot).
+    Undone(ExchangeOutcome),
+    /// The user message's insert lost a race on its `client_id` to another
+    /// transaction: roll back, then read the winner.
+    Lost,
+}
 
 impl<D> SqlStore<D>
 where
@@ -225,6 +242,56 @@ where
             .execute(&mut **tx)
             .await?;
         Ok(())
+    }
+
+    /// Five round trips to the writer (the first token waits on them): the
+    /// conversation is created or touched by one upsert that returns it, and the
+    /// two messages come back as built here plus the `pos` their inserts return.
+    pub(super) async fn exchange_in(tx: &mut Tx<D>, x: &NewExchange) -> StoreResult<Staged> {
+        if let Some(cid) = &x.client_id {
+            if let Some(user) = Self::client_message_in(tx, &x.owner_id, cid).await? {
+                return Ok(Staged::Undone(ExchangeOutcome::Duplicate { user }));
+            }
+        }
+        let conversation = Self::upsert_conversation_in(tx, x).await?;
+        if let Some(want) = &x.requested_bot_id {
+            if *want != conversation.bot_id {
+                // Rolling back undoes the touch.
+                return Ok(Staged::Undone(ExchangeOutcome::BotMismatch {
+                    bot_id: conversation.bot_id,
+                }));
+            }
+        }
+        // In `human` mode no reply is stored: a person answers (contract §9.1).
+        let human = conversation.mode == ConversationMode::Human;
+        let user = user_message(x, human);
+        let user_pos = match Self::insert_message_in(tx, &user).await {
+            Err(StoreError::Conflict(_)) => return Ok(Staged::Lost),
+            other => other?,
+        };
+        let user = MessageRow { pos: user_pos, ..user };
+        // Sending counts as reading everything before it (§9.3).
+        Self::read_up_to_in(tx, &x.owner_id, &x.conversation_id, ReadSide::Owner, user.pos, x.now).await?;
+        if human {
+            return Ok(Staged::Written(ExchangeOutcome::StoredHuman { conversation, user }));
+        }
+        let reply = queued_reply(
+            &x.reply_id,
+            &x.owner_id,
+            &x.conversation_id,
+            &x.user_message_id,
+            None,
+            x.now,
+        );
+        let reply = MessageRow {
+            pos: Self::insert_message_in(tx, &reply).await?,
+            ..reply
+        };
+        Ok(Staged::Written(ExchangeOutcome::Stored {
+            conversation,
+            user,
+            reply,
+        }))
     }
 
     /// After an insert that lost a race (a concurrent send with the same
