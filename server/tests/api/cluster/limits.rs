@@ -129,6 +129,17 @@ async fn the_connection_limit_counts_connections_on_every_node() {
             node.addr
         );
     }
+    // An SSE stream counts the same way (contract §1: WebSocket/SSE connections).
+    let sse = n2
+        .http
+        .get(n2.url("/api/v1/chat/events"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("events answer");
+    assert_eq!(sse.status(), 429, "a fourth connection over SSE was accepted");
+    let body: Value = sse.json().await.expect("an error body");
+    assert_eq!(body["code"], "RATE_LIMITED", "{body}");
     // Another identity is not affected.
     let (other, _) = n2.register().await;
     connect(&n2, &other, false).await.expect("another identity connects");
