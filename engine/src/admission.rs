@@ -25,9 +25,10 @@ use crate::accounts::Accounts;
 use crate::api_keys::ApiKeys;
 use crate::auth::Identity;
 use crate::chat::quota::Quotas;
+use crate::cluster::connections::Verdict;
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
-use crate::hub::{Hub, Subscription, Transport};
+use crate::hub::{Hub, Subscription, TooManyConnections, Transport};
 use crate::limits::RateLimiter;
 use crate::metrics::Metrics;
 use crate::store::Database;
@@ -61,9 +62,16 @@ impl Admission {
     }
 
     /// Whether `user_id` may open one more long-lived stream
-    /// (`BROOK_MAX_CONNECTIONS_PER_IDENTITY`).
-    pub fn has_room(&self, user_id: &str) -> bool {
-        self.hub.registry.has_room(user_id)
+    /// (`BROOK_MAX_CONNECTIONS_PER_IDENTITY`): on this node and, with Redis,
+    /// across every node (a look: [`Self::subscribe`] decides).
+    pub async fn has_room(&self, user_id: &str) -> bool {
+        if !self.hub.registry.has_room(user_id) {
+            return false;
+        }
+        match &self.cluster {
+            Some(c) => c.connection_room(user_id).await,
+            None => true,
+        }
     }
 
     /// Rate limit and daily quota; both come before anything is stored.
@@ -186,14 +194,24 @@ impl Admission {
 
     /// Registers a long-lived stream of `who` (WebSocket, SSE, long poll).
     ///
-    /// Errors: `RATE_LIMITED` over `BROOK_MAX_CONNECTIONS_PER_IDENTITY`. A
-    /// revocation that raced with the caller's check cuts the new subscription
-    /// before it is returned, so no stream outlives its token.
+    /// Errors: `RATE_LIMITED` over `BROOK_MAX_CONNECTIONS_PER_IDENTITY`, on
+    /// this node or (with Redis) across every node
+    /// ([`Cluster::admit_connection`]). A revocation that raced with the
+    /// caller's check cuts the new subscription before it is returned, so no
+    /// stream outlives its token.
     pub async fn subscribe(&self, who: &Identity, transport: Transport) -> Result<Subscription> {
-        let sub = self.hub.registry.register(who, transport).map_err(|e| {
+        let too_many = |e: &dyn std::fmt::Display| {
             self.count_limit_refusal("connections");
             Error::new(ErrorCode::RateLimited, e.to_string())
-        })?;
+        };
+        let sub = self.hub.registry.register(who, transport).map_err(|e| too_many(&e))?;
+        if let Some(c) = &self.cluster {
+            if let Verdict::Refused { count } = c.admit_connection(&who.user_id, sub.id).await {
+                tracing::info!(user_id = %who.user_id, count, "connection refused: too many across the nodes");
+                // Dropping `sub` unregisters it here.
+                return Err(too_many(&TooManyConnections));
+            }
+        }
         if self.admitted(who).await.is_err() {
             sub.cut.cancel();
         }

@@ -82,6 +82,10 @@ pub struct Config {
     pub presence_grace: Duration,
     /// Interval of the server's WebSocket pings (contract: 25 s).
     pub ws_ping_interval: Duration,
+    /// With `REDIS_URL`: how long a node's connections keep counting against
+    /// `BROOK_MAX_CONNECTIONS_PER_IDENTITY` after it stopped renewing them (it
+    /// died); renewed every third of it (15 s; tests shorten it).
+    pub connection_ttl: Duration,
     /// Longest reply text kept, in bytes. A runaway model is cut off here and
     /// the reply finishes `length`, so one reply cannot exhaust memory, the
     /// database row or a client's socket (its `complete` carries the whole text).
@@ -128,6 +132,7 @@ impl Default for Config {
             ws_idle_timeout: Duration::from_secs(60),
             presence_grace: Duration::from_secs(30),
             ws_ping_interval: Duration::from_secs(25),
+            connection_ttl: Duration::from_secs(15),
             max_reply_bytes: 1024 * 1024,
             connections: ConnectionLimits::default(),
         }
@@ -247,6 +252,14 @@ pub struct Settings {
         hide = true
     )]
     pub presence_grace_secs: Option<String>,
+    /// Seconds a dead node's connections still count across nodes (15).
+    #[arg(
+        global = true,
+        long = "connection-ttl-secs",
+        env = "BROOK_CONNECTION_TTL_SECS",
+        hide = true
+    )]
+    pub connection_ttl_secs: Option<String>,
     #[command(flatten)]
     pub connections: ConnectionSettings,
 }
@@ -308,7 +321,7 @@ impl Config {
             site_root: present(&s.site_root).map(PathBuf::from).unwrap_or(d.site_root),
             database_url,
             redis_url,
-            redis_prefix: present(&s.redis_prefix).map(str::to_string).unwrap_or(d.redis_prefix),
+            redis_prefix: checks::redis_prefix(s, d.redis_prefix)?,
             drain: parse_secs("BROOK_DRAIN_SECS", &s.drain_secs, d.drain)?,
             reply_log_retention: parse_secs("BROOK_REPLY_LOG_SECS", &s.reply_log_secs, d.reply_log_retention)?,
             upstream_first_token: parse_secs(
@@ -356,6 +369,8 @@ impl Config {
             ws_idle_timeout: parse_secs("BROOK_WS_IDLE_SECS", &s.ws_idle_secs, d.ws_idle_timeout)?,
             presence_grace: parse_secs("BROOK_PRESENCE_GRACE_SECS", &s.presence_grace_secs, d.presence_grace)?,
             ws_ping_interval: parse_secs("BROOK_WS_PING_SECS", &s.ws_ping_secs, d.ws_ping_interval)?,
+            connection_ttl: parse_secs("BROOK_CONNECTION_TTL_SECS", &s.connection_ttl_secs, d.connection_ttl)?
+                .max(Duration::from_secs(1)),
             max_reply_bytes: d.max_reply_bytes,
             connections: s.connections.parse()?,
         })

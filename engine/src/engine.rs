@@ -120,6 +120,10 @@ impl Engine {
                     store.clone(),
                     &config.model,
                     config.reply_log_retention,
+                    crate::cluster::ClusterLimits {
+                        max_connections_per_identity: config.max_connections_per_identity,
+                        connection_ttl: config.connection_ttl,
+                    },
                 )
                 .map_err(|e| crate::error::Error::validation(e.to_string()))?,
             ),
@@ -251,7 +255,7 @@ fn parts(
         guest: config.daily_tokens_guest,
         visitor: config.daily_tokens_visitor,
     };
-    let quotas = Arc::new(Quotas::new(store.clone(), daily));
+    let quotas = Arc::new(Quotas::new(store.clone(), daily, cluster.clone()));
     let announcer = Announcer::new(hub.clone());
     let api_keys = Arc::new(ApiKeys {
         store: store.clone(),

@@ -8,14 +8,19 @@
 //! long reply nor several at once run past the quota. A reply that reaches it
 //! stops with `finish_reason` `length` (the contract's reason for a reply cut at
 //! a limit), overshooting by at most the one upstream delta that crossed it.
+//!
+//! With `REDIS_URL` each node also shares its live and settled usage per key
+//! and day in Redis, and reads the other nodes' ([`crate::cluster::quota`]):
+//! a meter then counts every node's replies, up to the sync interval behind.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use protocol::objects::Role;
 
 use crate::auth::Identity;
+use crate::cluster::Cluster;
 use crate::store::{Database, StoreResult};
 use crate::time::{now_micros, utc_day};
 
@@ -43,6 +48,24 @@ struct Ledger {
     day: String,
     live: HashMap<String, u64>,
     settled: HashMap<String, u64>,
+    /// With Redis: the other nodes' `(live, settled)` per key, as last read.
+    remote: HashMap<String, (u64, u64)>,
+    /// With Redis: this node's `(live, settled)` per key as added there today.
+    shared: HashMap<String, (i64, u64)>,
+    /// Keys whose settled usage changed since the last [`LiveUsage::take_unshared`].
+    dirty: HashSet<String>,
+}
+
+/// A key's usage on this node that Redis has not been told yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unshared {
+    pub key: String,
+    /// Tokens to add to the key's live count in Redis (negative when replies settled).
+    pub live: i64,
+    /// Tokens to add to its settled count.
+    pub settled: u64,
+    /// This node's whole `(live, settled)` in Redis once these are added.
+    pub total: (i64, u64),
 }
 
 impl LiveUsage {
@@ -52,8 +75,68 @@ impl LiveUsage {
         if l.day != today {
             l.day = today;
             l.settled.clear();
+            // Redis counts per day: the live charges go to the new day's key.
+            l.remote.clear();
+            l.shared.clear();
+            l.dirty.clear();
         }
         l
+    }
+
+    /// Today's usage of this node that Redis has not been told, marked told.
+    /// Keys of replies generating now come back even with nothing to add, so
+    /// that their view of the other nodes is refreshed. Returns the day too.
+    pub fn take_unshared(&self) -> (String, Vec<Unshared>) {
+        let mut l = self.lock();
+        let l = &mut *l;
+        let keys: HashSet<String> = l.live.keys().chain(l.dirty.iter()).cloned().collect();
+        l.dirty.clear();
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let live = l.live.get(&key).copied().unwrap_or(0) as i64;
+            let settled = l.settled.get(&key).copied().unwrap_or(0);
+            let shared = l.shared.entry(key.clone()).or_default();
+            let (d_live, d_settled) = (live - shared.0, settled.saturating_sub(shared.1));
+            *shared = (live, settled);
+            out.push(Unshared {
+                key,
+                live: d_live,
+                settled: d_settled,
+                total: (live, settled),
+            });
+        }
+        (l.day.clone(), out)
+    }
+
+    /// Redis was not told after all (it did not answer): the next
+    /// [`Self::take_unshared`] sends these again.
+    pub fn restore_unshared(&self, day: &str, failed: &[Unshared]) {
+        let mut l = self.lock();
+        if l.day != day {
+            return;
+        }
+        for u in failed {
+            if let Some(s) = l.shared.get_mut(&u.key) {
+                s.0 -= u.live;
+                s.1 = s.1.saturating_sub(u.settled);
+            }
+            l.dirty.insert(u.key.clone());
+        }
+    }
+
+    /// What Redis says every node has of `key` on `day` (`live`, `settled`),
+    /// less this node's own share: the other nodes' usage.
+    pub fn set_cluster(&self, day: &str, key: &str, live: i64, settled: i64) {
+        let mut l = self.lock();
+        if l.day != day {
+            return;
+        }
+        let (own_live, own_settled) = l.shared.get(key).copied().unwrap_or_default();
+        let others = (
+            (live - own_live).max(0) as u64,
+            (settled - own_settled as i64).max(0) as u64,
+        );
+        l.remote.insert(key.to_string(), others);
     }
 
     /// Charges `n` more tokens to every key of `scope`.
@@ -72,6 +155,7 @@ impl LiveUsage {
     pub fn settle(&self, scope: &QuotaScope, recorded: u64, charged: u64) {
         let mut l = self.lock();
         for k in &scope.keys {
+            l.dirty.insert(k.clone());
             if recorded > 0 {
                 *l.settled.entry(k.clone()).or_default() += recorded;
             }
@@ -84,12 +168,14 @@ impl LiveUsage {
         }
     }
 
-    /// `(live, settled)` tokens of `key`.
+    /// `(live, settled)` tokens of `key`: this node's, plus (with Redis) the
+    /// other nodes' as last read.
     pub fn of(&self, key: &str) -> (u64, u64) {
         let l = self.lock();
+        let (remote_live, remote_settled) = l.remote.get(key).copied().unwrap_or_default();
         (
-            l.live.get(key).copied().unwrap_or(0),
-            l.settled.get(key).copied().unwrap_or(0),
+            l.live.get(key).copied().unwrap_or(0) + remote_live,
+            l.settled.get(key).copied().unwrap_or(0) + remote_settled,
         )
     }
 }
@@ -106,6 +192,17 @@ pub struct QuotaMeter {
 }
 
 impl QuotaMeter {
+    /// A meter over `scope` from `base` (per key: stored usage, settled usage
+    /// when storage was read).
+    #[cfg(test)]
+    pub(crate) fn new(scope: Arc<QuotaScope>, base: Vec<(u64, u64)>) -> QuotaMeter {
+        QuotaMeter {
+            scope,
+            base,
+            charged: 0,
+        }
+    }
+
     /// Charges the reply's text so far; `true` once any key reached the limit.
     pub fn charge_text(&mut self, live: &LiveUsage, text: &str) -> bool {
         let now = crate::provider::estimate_tokens(text) as u64;
@@ -153,14 +250,17 @@ pub struct Quotas {
     daily: DailyTokens,
     /// Tokens of replies generating now, per quota key.
     live: LiveUsage,
+    /// With `REDIS_URL`: where the other nodes' usage is read.
+    cluster: Option<Arc<Cluster>>,
 }
 
 impl Quotas {
-    pub fn new(store: Arc<dyn Database>, daily: DailyTokens) -> Quotas {
+    pub fn new(store: Arc<dyn Database>, daily: DailyTokens, cluster: Option<Arc<Cluster>>) -> Quotas {
         Quotas {
             store,
             daily,
             live: LiveUsage::default(),
+            cluster,
         }
     }
 
@@ -199,6 +299,13 @@ impl Quotas {
         let day = utc_day(now_micros());
         let mut base = Vec::with_capacity(scope.keys.len());
         for k in &scope.keys {
+            // The other nodes' usage now (one round trip; the last known when
+            // Redis does not answer).
+            if let Some(c) = &self.cluster {
+                if let Some((live, settled)) = c.quota_usage(k, &day).await {
+                    self.live.set_cluster(&day, k, live, settled);
+                }
+            }
             // Settled first: a reply settling in between is counted twice (it
             // stops early), never missed.
             let (_, settled) = self.live.of(k);

@@ -1,4 +1,4 @@
-//! Leases on replies (contract §8): a node holds `{prefix}lease:{reply_id}`
+//! Leases on replies (contract §8): a node holds `{prefix}{r:<reply_id>}:lease`
 //! from the reply's acknowledgement until it is finished, renewing it while it
 //! lives; every node sweeps storage for `queued`/`streaming` replies whose lease
 //! is gone, marks them `interrupted` (keeping the checkpointed text) and appends
@@ -27,7 +27,7 @@ const YOUNG: Duration = Duration::from_secs(3);
 
 impl Cluster {
     pub(super) fn lease_key(&self, reply_id: &str) -> String {
-        self.key("lease", reply_id)
+        self.keys.lease(reply_id)
     }
 
     fn set_lease(&self, reply_id: &str) {

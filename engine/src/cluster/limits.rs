@@ -1,24 +1,27 @@
 //! Rate limits that hold across nodes: a counter per key and minute window in
-//! Redis (`INCR` + `EXPIRE`), checked after the node's own token bucket. When
-//! Redis does not answer, the node's own bucket is the limit (fail open: a
-//! node keeps serving while Redis is down).
+//! Redis (`INCR` + `EXPIRE`, key `{prefix}{u:<id>}:rate:<minute>`), checked
+//! after the node's own token bucket. When Redis does not answer within
+//! [`CHECK_TIMEOUT`], or is already known to be away, the node's own bucket is
+//! the limit (fail open: a node keeps serving while Redis is down).
 
 use std::time::Duration;
 
 use super::Cluster;
 
-/// How long one check may wait for Redis before the node's own limit decides.
-const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long one check of a cluster-wide limit may wait for Redis before the
+/// node's own limit decides (the rate limit, the connection limit, the quota).
+pub(super) const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
 
 impl Cluster {
     fn window(&self, key: &str, now_secs: u64) -> String {
-        self.key("rate", &format!("{key}:{}", now_secs / 60))
+        self.keys.rate(key, now_secs / 60)
     }
 
     /// Counts one message of `key` in this minute, cluster-wide; `Err(wait)`
     /// (until the next window) when the count is over `per_min`.
     pub async fn rate_check(&self, key: &str, per_min: u32) -> Result<(), Duration> {
-        if per_min == 0 {
+        // Known to be away: no wait for an answer that will not come.
+        if per_min == 0 || !self.healthy() {
             return Ok(());
         }
         let now = std::time::SystemTime::now()

@@ -6,18 +6,24 @@
 //!   bot under `BROOK_REDIS_PREFIX`), and a node subscribes only to the
 //!   identities and bots its connections follow.
 //! - A generating reply's log is copied entry by entry to a Redis Stream
-//!   `{prefix}reply:{id}` ([`replies`]); any node reads it from any offset
+//!   `{prefix}{r:<id>}:log` ([`replies`]); any node reads it from any offset
 //!   (`resume` over WebSocket, SSE or long poll) and follows it live. The Stream
 //!   expires `BROOK_REPLY_LOG_SECS` after the reply finished.
 //! - `stop` of a reply held elsewhere goes out on `{prefix}stop`.
 //! - Every reply acknowledged on a node is held under a lease
-//!   `{prefix}lease:{id}` ([`leases`]); every node sweeps the database for
+//!   `{prefix}{r:<id>}:lease` ([`leases`]); every node sweeps the database for
 //!   live replies whose lease is gone and marks them `interrupted`.
+//! - Limits hold across nodes: the message rate ([`limits`]), the connection
+//!   limit per identity ([`connections`]) and the daily quotas ([`quota`]).
+//! - Every key carries a Redis Cluster hash tag ([`keys`]).
 
 pub mod bus;
+pub mod connections;
 mod inbound;
+mod keys;
 pub mod leases;
 mod limits;
+pub mod quota;
 pub mod redis_bus;
 mod replies;
 mod takeover;
@@ -50,6 +56,21 @@ pub struct Cluster {
     retention: Duration,
     /// Replies acknowledged here and not finished: their leases are renewed.
     held: Mutex<HashSet<String>>,
+    keys: keys::Keys,
+    limits: ClusterLimits,
+    /// This node's connections as counted in Redis.
+    counted: Mutex<connections::Counted>,
+}
+
+/// The limits kept across nodes (contract §1).
+#[derive(Clone, Debug)]
+pub struct ClusterLimits {
+    /// `BROOK_MAX_CONNECTIONS_PER_IDENTITY` (`0`: no limit).
+    pub max_connections_per_identity: usize,
+    /// How long a connection still counts after its node stopped renewing it
+    /// (`BROOK_CONNECTION_TTL_SECS`, 15 s): the time a dead node's
+    /// connections keep counting.
+    pub connection_ttl: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +87,7 @@ impl Cluster {
         store: Arc<dyn Database>,
         model: &str,
         retention: Duration,
+        limits: ClusterLimits,
     ) -> Result<(Arc<Cluster>, tokio::sync::mpsc::UnboundedReceiver<Body>), ClusterError> {
         let client = crate::redis_ping::client(url).map_err(|e| ClusterError(e.to_string()))?;
         let node_id = crate::ids::new_id();
@@ -83,16 +105,22 @@ impl Cluster {
             model: model.to_string(),
             retention,
             held: Mutex::new(HashSet::new()),
+            keys: keys::Keys::new(prefix),
+            limits,
+            counted: Mutex::new(connections::Counted::default()),
         });
         Ok((cluster, inbound))
     }
 
     /// Runs the node's cluster tasks until the engine is gone: the other nodes'
-    /// messages, lease renewal and the sweeper.
+    /// messages, lease renewal, the sweeper, the connections' heartbeat and
+    /// the quotas' sync.
     pub fn run(self: &Arc<Self>, engine: Weak<Runner>, inbound: tokio::sync::mpsc::UnboundedReceiver<Body>) {
         tokio::spawn(inbound::dispatch(self.clone(), engine.clone(), inbound));
         tokio::spawn(leases::renew_loop(Arc::downgrade(self)));
-        tokio::spawn(leases::sweep_loop(Arc::downgrade(self), engine));
+        tokio::spawn(leases::sweep_loop(Arc::downgrade(self), engine.clone()));
+        tokio::spawn(connections::heartbeat_loop(Arc::downgrade(self)));
+        tokio::spawn(quota::sync_loop(Arc::downgrade(self), engine));
     }
 
     /// Whether the last exchange with Redis succeeded (`/ready`, `/metrics`).
@@ -107,10 +135,6 @@ impl Cluster {
 
     pub fn prefix(&self) -> &str {
         &self.prefix
-    }
-
-    fn key(&self, what: &str, id: &str) -> String {
-        format!("{}{what}:{id}", self.prefix)
     }
 
     /// Asks the node running `reply_id` to stop it.
@@ -191,6 +215,10 @@ impl ClusterHook for Cluster {
         } else {
             self.bus.unfollow(t)
         }
+    }
+
+    fn connection_closed(&self, owner: &str, conn: crate::hub::ConnId) {
+        self.connection_gone(owner, conn);
     }
 
     fn follow_bot(&self, bot: &str, on: bool) {

@@ -1,5 +1,5 @@
 //! Reply logs readable from any node: the generating node copies each entry of
-//! a reply's log to the Redis Stream `{prefix}reply:{id}`; another node builds a
+//! a reply's log to the Redis Stream `{prefix}{r:<id>}:log`; another node builds a
 //! [`ReplyLog::mirror`] from it and follows it with `XREAD BLOCK`.
 //!
 //! Stream entry fields: `k` the kind (`p` preamble, `t` token, `e` error, `c`
@@ -78,7 +78,7 @@ pub(super) fn complete_entry(key: &str, frame: &str, status: MessageStatus, comp
 
 impl Cluster {
     pub(super) fn stream_key(&self, reply_id: &str) -> String {
-        self.key("reply", reply_id)
+        self.keys.reply_log(reply_id)
     }
 
     /// The reply of a conversation that is generating or waiting on some node,

@@ -53,6 +53,20 @@ pub(super) fn redis_url(s: &Settings) -> Result<Option<String>, ConfigError> {
     Ok(redis_url)
 }
 
+/// `BROOK_REDIS_PREFIX`: no `{` or `}`, which would be a Redis Cluster hash
+/// tag putting every key of the deployment in one slot (see `cluster::keys`).
+pub(super) fn redis_prefix(s: &Settings, default: String) -> Result<String, ConfigError> {
+    match present(&s.redis_prefix) {
+        None => Ok(default),
+        Some(p) if p.contains(['{', '}']) => Err(ConfigError::Invalid {
+            name: "BROOK_REDIS_PREFIX",
+            value: p.to_string(),
+            reason: "braces are not allowed (they would put every key in one Redis Cluster slot)".into(),
+        }),
+        Some(p) => Ok(p.to_string()),
+    }
+}
+
 /// `BROOK_PROVIDER`, `OPENAI_API_KEY` and `OPENAI_BASE_URL`: the provider
 /// (OpenAI when a key or a base URL is given, else the demo), its key and base URL.
 pub(super) fn provider(s: &Settings) -> Result<(ProviderKind, Option<String>, String), ConfigError> {

@@ -84,3 +84,13 @@ fn models_allow_list_contains_default() {
 fn redacts_passwords() {
     assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
 }
+
+#[test]
+fn a_redis_prefix_with_a_hash_tag_is_refused() {
+    let mut s = settings();
+    s.redis_prefix = Some("brook{x}:".into());
+    let e = Config::from_settings(&s).unwrap_err().to_string();
+    assert!(e.contains("BROOK_REDIS_PREFIX") && e.contains("brook{x}:"), "{e}");
+    s.redis_prefix = Some("team-a:".into());
+    assert_eq!(Config::from_settings(&s).unwrap().redis_prefix, "team-a:");
+}

@@ -1,6 +1,6 @@
 //! The seam between the in-process registry and the cluster bus (issue 13).
 
-use super::registry::Event;
+use super::registry::{ConnId, Event};
 
 /// Where an event is published: the targets the cluster bus mirrors on other nodes.
 #[derive(Clone, Copy, Debug)]
@@ -20,4 +20,7 @@ pub trait ClusterHook: Send + Sync {
     fn follow_owner(&self, owner: &str, on: bool);
     /// The first (`true`) or last (`false`) local connection watching `bot`.
     fn follow_bot(&self, bot: &str, on: bool);
+    /// A connection of `owner` closed (it stops counting against the
+    /// connection limit per identity across nodes).
+    fn connection_closed(&self, _owner: &str, _conn: ConnId) {}
 }

@@ -136,7 +136,9 @@ impl Subscription {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let mut owner_gone = None;
         let mut bots_gone = Vec::new();
+        let mut closed_owner = None;
         if let Some(conn) = s.conns.remove(&self.id) {
+            closed_owner = Some(conn.owner.clone());
             if let Some(set) = s.by_owner.get_mut(&conn.owner) {
                 set.remove(&self.id);
                 if set.is_empty() {
@@ -165,6 +167,9 @@ impl Subscription {
         }
         drop(s);
         if let Some(c) = &self.cluster {
+            if let Some(owner) = &closed_owner {
+                c.connection_closed(owner, self.id);
+            }
             if let Some(owner) = owner_gone {
                 c.follow_owner(&owner, false);
             }

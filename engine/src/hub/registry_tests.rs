@@ -77,3 +77,39 @@ fn cutting_a_token_or_a_bot_closes_only_its_connections() {
     assert!(!v2.cut.is_cancelled());
     assert_eq!(r.cut_token("unknown"), 0);
 }
+
+/// Records what the registry tells the cluster about connections.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<String>>);
+
+impl ClusterHook for Recorder {
+    fn forward(&self, _to: Target<'_>, _event: &Event) {}
+    fn follow_owner(&self, owner: &str, on: bool) {
+        self.0.lock().unwrap().push(format!("follow {owner} {on}"));
+    }
+    fn follow_bot(&self, _bot: &str, _on: bool) {}
+    fn connection_closed(&self, owner: &str, conn: ConnId) {
+        self.0.lock().unwrap().push(format!("closed {owner} {conn}"));
+    }
+}
+
+#[tokio::test]
+async fn the_cluster_hears_of_every_closed_connection() {
+    let r = Registry::new(0);
+    let hook = Arc::new(Recorder::default());
+    r.set_cluster(hook.clone());
+    let a = r.register(&who("alice", "t1", None), Transport::WebSocket).unwrap();
+    let b = r.register(&who("alice", "t1", None), Transport::Sse).unwrap();
+    let (a_id, b_id) = (a.id, b.id);
+    drop(a);
+    drop(b);
+    assert_eq!(
+        *hook.0.lock().unwrap(),
+        vec![
+            "follow alice true".to_string(),
+            format!("closed alice {a_id}"),
+            format!("closed alice {b_id}"),
+            "follow alice false".to_string(),
+        ]
+    );
+}

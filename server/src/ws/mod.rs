@@ -105,7 +105,7 @@ async fn upgrade(
         if !connection::origin_allowed(&state, who, foreign_origin.as_deref()).await {
             return HttpError::new(ErrorCode::Forbidden, "this site may not use this widget").into_response();
         }
-        if !state.engine.admission.has_room(&who.user_id) {
+        if !state.engine.admission.has_room(&who.user_id).await {
             state.engine.admission.count_limit_refusal("connections");
             return too_many(who);
         }
