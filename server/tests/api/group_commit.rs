@@ -12,6 +12,9 @@ use engine::store::{Database, ExchangeOutcome, NewExchange, PostgresStore, Sqlit
 
 both_backends!(a_burst_shares_commits_and_keeps_every_answer);
 
+/// Reads a store's `(transactions, exchanges)` counters.
+type Counters = Box<dyn Fn() -> (u64, u64) + Send + Sync>;
+
 /// How many sends arrive at once.
 const BURST: usize = 300;
 
@@ -61,7 +64,7 @@ async fn a_burst_shares_commits_and_keeps_every_answer(b: Backend) {
         .await
         .unwrap();
     // A store of its own on the test's database, to read its commit counters.
-    let (store, counters): (Arc<dyn Database>, Box<dyn Fn() -> (u64, u64) + Send + Sync>) = match b {
+    let (store, counters): (Arc<dyn Database>, Counters) = match b {
         Backend::Sqlite => {
             let s = Arc::new(SqliteStore::connect(app.db.url()).await.unwrap());
             (s.clone(), Box::new(move || s.exchange_commits()))
