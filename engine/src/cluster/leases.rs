@@ -56,6 +56,22 @@ impl Cluster {
         self.bus.send(cmd);
     }
 
+    /// Hands a reply this node has not started to another node: the lease is
+    /// released now, so the next sweep of another node claims it (within
+    /// [`SWEEP_EVERY`]) instead of waiting for [`LEASE_TTL`].
+    pub fn hand_over(&self, reply_id: &str) {
+        self.release(reply_id);
+    }
+
+    /// The node drains (SIGTERM): from now on its sweep takes over nothing.
+    pub fn start_draining(&self) {
+        self.draining.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Replies whose lease is held here now.
     pub fn held(&self) -> usize {
         self.held.lock().map(|h| h.len()).unwrap_or(0)
@@ -87,6 +103,10 @@ pub(super) async fn sweep_loop(cluster: Weak<Cluster>, engine: Weak<Runner>) {
         };
         if !c.healthy() {
             healthy_since = None;
+            continue;
+        }
+        if c.draining() {
+            // Another node takes over what this one hands over, not itself.
             continue;
         }
         let since = *healthy_since.get_or_insert_with(Instant::now);

@@ -50,6 +50,8 @@ pub struct Cluster {
     retention: Duration,
     /// Replies acknowledged here and not finished: their leases are renewed.
     held: Mutex<HashSet<String>>,
+    /// Set on SIGTERM: the node takes over no other node's replies.
+    draining: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +85,7 @@ impl Cluster {
             model: model.to_string(),
             retention,
             held: Mutex::new(HashSet::new()),
+            draining: Default::default(),
         });
         Ok((cluster, inbound))
     }

@@ -55,6 +55,7 @@ pub(super) async fn adopt(c: &Cluster, engine: &Arc<Runner>, row: &MessageRow) -
         log,
         bot,
         user_pos: user.pos,
+        reply_pos: row.pos,
         user_content: user.content.clone(),
         origin_conn: None,
         is_visitor,
