@@ -256,7 +256,7 @@ impl Scheduler {
         let Some(q) = s.queues.get_mut(&key) else {
             return job;
         };
-        if !q.waiting.front().is_some_and(|f| f.reply_pos < job.reply_pos) {
+        if q.waiting.front().is_none_or(|f| f.reply_pos >= job.reply_pos) {
             return job;
         }
         let Some(first) = q.waiting.pop_front() else {

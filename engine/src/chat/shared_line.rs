@@ -19,8 +19,9 @@
 //!   replies count until the sweep resolves them (at most `LEASE_TTL +
 //!   SWEEP_EVERY`, 12 s).
 //! - **Drain** ([`Runner::hand_over`]): a draining node gives up the replies
-//!   it has not started; their leases are released so that another node's
-//!   sweep takes them over at its next pass, not after the lease expires.
+//!   it has not started; their leases are released and the other nodes told
+//!   (`Cluster::hand_over`), so one of them takes each over at once, not after
+//!   the lease expires.
 //!
 //! Costs: one indexed read (`messages_live`) per admitted message and per
 //! reply start, and one per [`RECHECK`] only while a reply waits behind
@@ -126,8 +127,8 @@ impl Runner {
     }
 
     /// Gives a reply that has not started to another node: this node drops
-    /// its log and releases its lease; it stays `queued` in storage, where the
-    /// next sweep of another node claims it (`cluster::takeover`).
+    /// its log and releases its lease; it stays `queued` in storage, and
+    /// another node claims it (`cluster::takeover`).
     pub(crate) fn hand_over(&self, job: &Job) {
         if let Some(c) = &self.cluster {
             c.hand_over(&job.log.reply_id);

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use protocol::objects::MessageStatus;
 use redis::Value;
 
+use super::bus::Bus;
 use super::Cluster;
 use crate::chat::runner::Runner;
 use crate::time::now_micros;
@@ -57,10 +58,18 @@ impl Cluster {
     }
 
     /// Hands a reply this node has not started to another node: the lease is
-    /// released now, so the next sweep of another node claims it (within
-    /// [`SWEEP_EVERY`]) instead of waiting for [`LEASE_TTL`].
+    /// released and the other nodes are told at once (`{prefix}stop`, after
+    /// the `DEL` on the same connection), so one of them claims it now rather
+    /// than after [`LEASE_TTL`]; if that message is lost, the next sweep of
+    /// another node finds the reply without a lease (within [`SWEEP_EVERY`]).
     pub fn hand_over(&self, reply_id: &str) {
         self.release(reply_id);
+        self.bus.publish(
+            &super::bus::Topic::Stop,
+            super::bus::Body::HandOver {
+                reply_id: reply_id.to_string(),
+            },
+        );
     }
 
     /// The node drains (SIGTERM): from now on its sweep takes over nothing.
