@@ -141,8 +141,17 @@ impl Engine {
     /// Graceful shutdown: refuse new messages, let running replies finish for up
     /// to `BROOK_DRAIN_SECS`, then stop the rest as `interrupted` (their text so far
     /// is stored). The caller closes storage once connections are gone.
+    ///
+    /// With `REDIS_URL` the replies still waiting in line (not started) are
+    /// handed to another node at once, before the wait (`chat::shared_line`).
     pub async fn drain(&self) {
         self.admission.start_draining();
+        if let Some(c) = &self.cluster {
+            c.start_draining();
+            for job in self.scheduler.take_waiting() {
+                self.runner.hand_over(&job);
+            }
+        }
         let deadline = tokio::time::Instant::now() + self.config.drain;
         while self.scheduler.in_flight() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;

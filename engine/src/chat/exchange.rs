@@ -134,6 +134,9 @@ impl Exchange {
             .filter(|b| !b.is_empty());
         let session_id = req.session_id.clone().unwrap_or_else(ids::new_id);
         let bot = self.conversation_bot(who, requested_bot, &session_id, via).await?;
+        if self.cluster.is_some() {
+            super::shared_line::admit(self.store.as_ref(), &who.user_id, &session_id).await?;
+        }
         let reservation = self.scheduler.reserve(&who.user_id, &session_id)?;
         let x = NewExchange {
             owner_id: who.user_id.clone(),
@@ -258,6 +261,7 @@ impl Exchange {
             log,
             bot: s.bot,
             user_pos: s.user.pos,
+            reply_pos: s.reply.pos,
             user_content: s.user.content.clone(),
             origin_conn: s.origin,
             is_visitor: s.who.role == Role::Visitor,
@@ -316,6 +320,9 @@ impl Exchange {
             Some(_) => {}
         }
         self.admission.admit(who, ip).await?;
+        if self.cluster.is_some() {
+            super::shared_line::admit(self.store.as_ref(), &who.user_id, session_id).await?;
+        }
         let reservation = self.scheduler.reserve(&who.user_id, session_id)?;
         let x = NewRegenerate {
             owner_id: who.user_id.clone(),

@@ -13,6 +13,7 @@ pub mod quota;
 pub mod replies;
 pub mod runner;
 pub mod scheduler;
+pub(crate) mod shared_line;
 pub mod stateless;
 pub mod typing;
 pub mod validate;

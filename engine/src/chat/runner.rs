@@ -88,7 +88,9 @@ pub struct RunnerSettings {
 }
 
 /// Runs replies: one worker task per conversation with replies waiting, one
-/// reply at a time per conversation, under the scheduler's permits.
+/// reply at a time per conversation, under the scheduler's permits. With
+/// several nodes a reply also waits for the earlier replies of its
+/// conversation on other nodes ([`super::shared_line`]).
 pub struct Runner {
     pub(crate) store: Arc<dyn Database>,
     pub(crate) hub: Arc<Hub>,
@@ -123,6 +125,9 @@ impl Runner {
     /// Runs a conversation's replies one after another until its queue is empty.
     async fn conversation_worker(self: Arc<Self>, owner: String, conversation: String) {
         while let Some(job) = self.scheduler.next(&owner, &conversation) {
+            let Some(job) = self.take_turn(job).await else {
+                continue;
+            };
             let span = reply_span(&job);
             async {
                 let outcome = self.generate(&job).await;

@@ -58,6 +58,9 @@ pub struct Job {
     pub bot: Option<BotRow>,
     /// Position of the user message it answers (the end of its context).
     pub user_pos: i64,
+    /// The reply's own position: its place in the conversation's line (a line
+    /// is kept in this order, on one node and, with Redis, across nodes).
+    pub reply_pos: i64,
     pub user_content: String,
     pub origin_conn: Option<crate::hub::ConnId>,
     pub is_visitor: bool,
@@ -165,7 +168,10 @@ impl Reservation {
         let mut s = lock(&self.state);
         let q = s.queues.entry(key).or_default();
         q.reserved -= 1;
-        q.waiting.push_back(job);
+        // In position order: a reply taken over from a dead node may be older
+        // than those acknowledged here.
+        let at = q.waiting.partition_point(|j| j.reply_pos <= job.reply_pos);
+        q.waiting.insert(at, job);
         if q.worker {
             Committed::Queued
         } else {
@@ -194,25 +200,14 @@ impl Scheduler {
         match s.queues.get_mut(&key) {
             Some(q) => {
                 if q.waiting.len() + q.reserved >= MAX_QUEUED_PER_CONVERSATION {
-                    let mut e = Error::new(
-                        ErrorCode::ReplyInProgress,
-                        "this conversation already has a reply generating and 4 messages waiting",
-                    );
-                    if let Some((id, _)) = &q.running {
-                        e = e.with_reply(id.clone());
-                    }
-                    return Err(e);
+                    return Err(queue_full(q.running.as_ref().map(|(id, _)| id.clone())));
                 }
                 q.reserved += 1;
             }
             None => {
                 let mine = s.per_owner.get(owner).copied().unwrap_or(0);
                 if mine >= MAX_ACTIVE_REPLIES_PER_IDENTITY {
-                    return Err(Error::new(
-                        ErrorCode::RateLimited,
-                        "4 replies are already generating for you; wait for one to finish",
-                    )
-                    .with_retry_after_ms(1000));
+                    return Err(identity_busy());
                 }
                 if self.admission_cap > 0 && s.queues.len() >= self.admission_cap {
                     return Err(Error::unavailable("the server is at its limit of generating replies"));
@@ -250,6 +245,34 @@ impl Scheduler {
                 None
             }
         }
+    }
+
+    /// With several nodes: when a reply older than the running `job` waits in
+    /// its conversation's line (one taken over from a dead node), that one runs
+    /// first and `job` goes back in line; otherwise `job` is returned as it is.
+    pub fn earlier_first(&self, job: Job) -> Job {
+        let key = (job.log.owner_id.clone(), job.log.conversation_id.clone());
+        let mut s = lock(&self.state);
+        let Some(q) = s.queues.get_mut(&key) else {
+            return job;
+        };
+        if q.waiting.front().is_none_or(|f| f.reply_pos >= job.reply_pos) {
+            return job;
+        }
+        let Some(first) = q.waiting.pop_front() else {
+            return job;
+        };
+        let at = q.waiting.partition_point(|j| j.reply_pos <= job.reply_pos);
+        q.waiting.insert(at, job);
+        q.running = Some((first.log.reply_id.clone(), first.control.clone()));
+        first
+    }
+
+    /// Takes every reply waiting in line on this node out of it (a draining
+    /// node hands them to another; none of them has started).
+    pub fn take_waiting(&self) -> Vec<Job> {
+        let mut s = lock(&self.state);
+        s.queues.values_mut().flat_map(|q| q.waiting.drain(..)).collect()
     }
 
     /// A permit to generate (waits while the node is at `BROOK_MAX_ACTIVE_REPLIES`).
@@ -332,6 +355,29 @@ impl Scheduler {
     }
 }
 
+/// `REPLY_IN_PROGRESS`: a reply generating and 4 more waiting (§3.2), with
+/// the generating reply's id when known.
+pub(crate) fn queue_full(running: Option<String>) -> Error {
+    let mut e = Error::new(
+        ErrorCode::ReplyInProgress,
+        "this conversation already has a reply generating and 4 messages waiting",
+    );
+    if let Some(id) = running {
+        e = e.with_reply(id);
+    }
+    e
+}
+
+/// `RATE_LIMITED`: replies already generating or queued in 4 conversations of
+/// the identity (§3.2, `MAX_ACTIVE_REPLIES_PER_IDENTITY`).
+pub(crate) fn identity_busy() -> Error {
+    Error::new(
+        ErrorCode::RateLimited,
+        "4 replies are already generating for you; wait for one to finish",
+    )
+    .with_retry_after_ms(1000)
+}
+
 pub enum Stopped {
     Cancelled,
     Dequeued(Box<Job>),
@@ -339,83 +385,5 @@ pub enum Stopped {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn job(id: &str) -> Job {
-        Job {
-            log: ReplyLog::new(id, "o", "c", "m"),
-            bot: None,
-            user_pos: 0,
-            user_content: String::new(),
-            origin_conn: None,
-            is_visitor: false,
-            control: Control::new_arc(),
-            quota: None,
-        }
-    }
-
-    #[test]
-    fn queue_bound_and_reply_in_progress() {
-        let s = Scheduler::new(0);
-        let r = s.reserve("o", "c").unwrap();
-        assert!(matches!(r.commit(job("r1")), Committed::StartWorker));
-        assert_eq!(s.next("o", "c").unwrap().log.reply_id, "r1");
-        for i in 0..4 {
-            let r = s.reserve("o", "c").unwrap();
-            assert!(matches!(r.commit(job(&format!("w{i}"))), Committed::Queued));
-        }
-        let e = s.reserve("o", "c").err().unwrap();
-        assert_eq!(e.code, ErrorCode::ReplyInProgress);
-        assert_eq!(e.reply_id.as_deref(), Some("r1"));
-    }
-
-    #[test]
-    fn four_conversations_per_identity_and_places_come_back() {
-        let s = Scheduler::new(0);
-        let held: Vec<_> = (0..4).map(|i| s.reserve("o", &format!("c{i}")).unwrap()).collect();
-        assert_eq!(s.reserve("o", "c9").err().unwrap().code, ErrorCode::RateLimited);
-        assert!(s.reserve("other", "c9").is_ok());
-        drop(held);
-        assert!(s.reserve("o", "c9").is_ok());
-    }
-
-    #[test]
-    fn worker_ends_when_queue_drains() {
-        let s = Scheduler::new(0);
-        let _ = s.reserve("o", "c").unwrap().commit(job("a"));
-        assert!(s.next("o", "c").is_some());
-        assert!(s.next("o", "c").is_none());
-        assert_eq!(s.in_flight(), 0);
-    }
-
-    #[tokio::test]
-    async fn active_and_queued_replies_are_counted() {
-        let s = Arc::new(Scheduler::new(1));
-        let _ = s.reserve("o", "c").unwrap().commit(job("a"));
-        let _ = s.reserve("o", "c").unwrap().commit(job("b"));
-        assert_eq!(s.replies(), (0, 2), "both wait in line");
-        let _a = s.next("o", "c").unwrap();
-        let first = s.permit().await;
-        assert_eq!(s.replies(), (1, 1));
-        // A second reply (another conversation) waits for the only permit.
-        let waiting = tokio::spawn({
-            let s = s.clone();
-            async move { s.permit().await }
-        });
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        assert_eq!(s.replies(), (1, 2), "waiting for a permit counts as queued");
-        drop(first);
-        let second = waiting.await.unwrap();
-        assert_eq!(s.replies(), (1, 1));
-        drop(second);
-        assert_eq!(s.replies(), (0, 1));
-    }
-
-    #[test]
-    fn admission_cap() {
-        let s = Scheduler::new(1);
-        let _held: Vec<_> = (0..4).map(|i| s.reserve(&format!("o{i}"), "c").unwrap()).collect();
-        assert_eq!(s.reserve("o9", "c").err().unwrap().code, ErrorCode::Unavailable);
-    }
-}
+#[path = "scheduler_tests.rs"]
+mod tests;

@@ -16,7 +16,8 @@ pub enum Topic {
     Owner(String),
     /// A bot's visitor events for its owner's live views (`{prefix}b:{bot_id}`).
     Bot(String),
-    /// `stop` of a reply that another node runs (`{prefix}stop`); every node follows it.
+    /// `stop` of a reply that another node runs, and the replies a draining
+    /// node hands over (`{prefix}stop`); every node follows it.
     Stop,
 }
 
@@ -74,6 +75,9 @@ pub enum Body {
         session: String,
         reply_id: String,
     },
+    /// A draining node gave up this `queued` reply (its lease is already
+    /// released): the first node to claim the lease generates it.
+    HandOver { reply_id: String },
 }
 
 /// A publish/subscribe bus between the nodes of one deployment.

@@ -57,6 +57,9 @@ pub(super) async fn dispatch(cluster: Arc<Cluster>, engine: Weak<Runner>, mut rx
                     registry.local_conversation(&owner, &session, Event::ReplyStarted(log));
                 }
             }
+            Body::HandOver { reply_id } => {
+                tokio::spawn(super::takeover::take_handed(cluster.clone(), engine.clone(), reply_id));
+            }
             Body::Stop {
                 owner,
                 session,

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use protocol::objects::MessageStatus;
 use redis::Value;
 
+use super::bus::Bus;
 use super::Cluster;
 use crate::chat::runner::Runner;
 use crate::time::now_micros;
@@ -56,6 +57,30 @@ impl Cluster {
         self.bus.send(cmd);
     }
 
+    /// Hands a reply this node has not started to another node: the lease is
+    /// released and the other nodes are told at once (`{prefix}stop`, after
+    /// the `DEL` on the same connection), so one of them claims it now rather
+    /// than after [`LEASE_TTL`]; if that message is lost, the next sweep of
+    /// another node finds the reply without a lease (within [`SWEEP_EVERY`]).
+    pub fn hand_over(&self, reply_id: &str) {
+        self.release(reply_id);
+        self.bus.publish(
+            &super::bus::Topic::Stop,
+            super::bus::Body::HandOver {
+                reply_id: reply_id.to_string(),
+            },
+        );
+    }
+
+    /// The node drains (SIGTERM): from now on its sweep takes over nothing.
+    pub fn start_draining(&self) {
+        self.draining.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Replies whose lease is held here now.
     pub fn held(&self) -> usize {
         self.held.lock().map(|h| h.len()).unwrap_or(0)
@@ -87,6 +112,10 @@ pub(super) async fn sweep_loop(cluster: Weak<Cluster>, engine: Weak<Runner>) {
         };
         if !c.healthy() {
             healthy_since = None;
+            continue;
+        }
+        if c.draining() {
+            // Another node takes over what this one hands over, not itself.
             continue;
         }
         let since = *healthy_since.get_or_insert_with(Instant::now);

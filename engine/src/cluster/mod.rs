@@ -60,6 +60,8 @@ pub struct Cluster {
     limits: ClusterLimits,
     /// This node's connections as counted in Redis.
     counted: Mutex<connections::Counted>,
+    /// Set on SIGTERM: the node takes over no other node's replies.
+    draining: std::sync::atomic::AtomicBool,
 }
 
 /// The limits kept across nodes (contract §1).
@@ -108,6 +110,7 @@ impl Cluster {
             keys: keys::Keys::new(prefix),
             limits,
             counted: Mutex::new(connections::Counted::default()),
+            draining: Default::default(),
         });
         Ok((cluster, inbound))
     }

@@ -1,10 +1,11 @@
 //! Queued replies of a dead node are taken over and generated here, not
 //! dropped (contract §8): the sweeper claims the reply's lease with `SET NX`
-//! (one node wins), rebuilds its job from storage and puts it in line.
+//! (one node wins), rebuilds its job from storage and puts it in line. A
+//! draining node's hand-over is claimed the same way, as soon as it is told.
 
 use std::sync::Arc;
 
-use protocol::objects::Role;
+use protocol::objects::{MessageStatus, Role};
 
 use super::Cluster;
 use crate::chat::runner::Runner;
@@ -24,6 +25,27 @@ pub(super) async fn claim(c: &Cluster, reply_id: &str) -> bool {
         .query_async(&mut conn)
         .await;
     matches!(r, Ok(Some(_)))
+}
+
+/// Takes a reply a draining node handed over (`Body::HandOver`): claimed and
+/// put in line here unless this node drains too, the reply is no longer
+/// `queued`, or another node claimed it first. A claimed reply that cannot be
+/// put in line is released again for the sweep to resolve.
+pub(super) async fn take_handed(c: Arc<Cluster>, engine: Arc<Runner>, reply_id: String) {
+    if c.draining() {
+        return;
+    }
+    let row = match engine.store.message(&reply_id).await {
+        Ok(Some(row)) if row.status == MessageStatus::Queued => row,
+        Ok(_) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, %reply_id, "handed-over reply unreadable; the sweep will find it");
+            return;
+        }
+    };
+    if claim(&c, &reply_id).await && !adopt(&c, &engine, &row).await {
+        c.release(&reply_id);
+    }
 }
 
 /// Puts a claimed queued reply in line on this node. `false` when it cannot be
@@ -55,6 +77,7 @@ pub(super) async fn adopt(c: &Cluster, engine: &Arc<Runner>, row: &MessageRow) -
         log,
         bot,
         user_pos: user.pos,
+        reply_pos: row.pos,
         user_content: user.content.clone(),
         origin_conn: None,
         is_visitor,
@@ -63,6 +86,6 @@ pub(super) async fn adopt(c: &Cluster, engine: &Arc<Runner>, row: &MessageRow) -
         quota: None,
     };
     engine.start_job(reservation.commit(job), &row.owner_id, &row.conversation_id);
-    tracing::warn!(reply_id = %row.id, "queued reply of a node that is gone taken over");
+    tracing::warn!(reply_id = %row.id, "queued reply of another node taken over");
     true
 }

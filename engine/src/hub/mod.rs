@@ -77,6 +77,11 @@ impl Hub {
             .cloned()
     }
 
+    /// Drops a reply's log at once (a reply handed to another node).
+    pub fn forget(&self, reply_id: &str) {
+        remove(&self.replies, reply_id);
+    }
+
     /// Keeps a finished reply's log for the retention period, then drops it; after
     /// that, `resume` answers from storage.
     pub fn retire(&self, reply_id: String) {

@@ -207,6 +207,10 @@ pub trait MessageStore: Send + Sync {
     ) -> StoreResult<Vec<MessageRow>>;
     /// Replies still `queued` or `streaming`, oldest first (the cluster's lease sweeper).
     async fn live_replies(&self) -> StoreResult<Vec<MessageRow>>;
+    /// One identity's replies still `queued` or `streaming`, in every
+    /// conversation, oldest first (`pos`): the reply line shared by several
+    /// nodes (`chat::shared_line`). Read through the partial index `messages_live`.
+    async fn live_replies_of(&self, owner_id: &str) -> StoreResult<Vec<MessageRow>>;
 }
 
 /// The chat's writes (`sql/chat.rs`).

@@ -113,6 +113,10 @@ where
         let Some(conversation) = Self::conversation_in(&mut tx, &x.owner_id, &x.conversation_id).await? else {
             return Ok(RegenerateOutcome::NoConversation);
         };
+        // Touched (row-locked) before the reply takes its `pos`, as a send does:
+        // concurrent writes to one conversation commit in `pos` order, which the
+        // line of replies across nodes relies on (`chat::shared_line`).
+        Self::touch_conversation_in(&mut tx, &x.owner_id, &x.conversation_id, x.now, None).await?;
         let Some(user) = Self::last_user_message_in(&mut tx, &x.owner_id, &x.conversation_id).await? else {
             return Ok(RegenerateOutcome::NoUserMessage);
         };
@@ -141,7 +145,6 @@ where
                 other?;
             }
         }
-        Self::touch_conversation_in(&mut tx, &x.owner_id, &x.conversation_id, x.now, None).await?;
         let reply = Self::message_in(&mut tx, &x.reply_id)
             .await?
             .ok_or_else(|| StoreError::Other("reply vanished".into()))?;

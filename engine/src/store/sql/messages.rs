@@ -103,4 +103,15 @@ where
             format!("SELECT {MESSAGE_COLS} FROM messages m WHERE m.status IN ('queued', 'streaming') ORDER BY m.pos");
         Ok(sqlx::query_as::<_, MessageRow>(&sql).fetch_all(self.read()).await?)
     }
+
+    async fn live_replies_of(&self, owner_id: &str) -> StoreResult<Vec<MessageRow>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLS_BARE}, CAST(0 AS BIGINT) AS version, CAST(0 AS BIGINT) AS versions \
+             FROM messages m WHERE m.status IN ('queued', 'streaming') AND m.owner_id = $1 ORDER BY m.pos"
+        );
+        Ok(sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(owner_id)
+            .fetch_all(self.read())
+            .await?)
+    }
 }

@@ -7,6 +7,7 @@
 mod delivery;
 mod failover;
 mod limits;
+mod line;
 mod node;
 mod numbers;
 mod postgres_down;
