@@ -13,11 +13,13 @@
 //! - Every reply acknowledged on a node is held under a lease
 //!   `{prefix}lease:{id}` ([`leases`]); every node sweeps the database for
 //!   live replies whose lease is gone and marks them `interrupted`.
+//! - Presence (§9.2) is shared per visitor and per bot owner ([`presence`]).
 
 pub mod bus;
 mod inbound;
 pub mod leases;
 mod limits;
+pub mod presence;
 pub mod redis_bus;
 mod replies;
 mod takeover;

@@ -9,5 +9,6 @@ mod failover;
 mod limits;
 mod node;
 mod numbers;
+mod people;
 mod postgres_down;
 mod redis_restart;
