@@ -7,8 +7,8 @@ use protocol::objects::{Feedback, Message, MessageRole, Role};
 use protocol::people::{FeedbackRequest, MAX_FEEDBACK_COMMENT_CHARS};
 
 use crate::auth::Identity;
-use crate::error::{Error, Result};
 use crate::chat::frames;
+use crate::error::{Error, Result};
 use crate::store::{ConversationRow, MessageRow};
 
 impl super::People {

@@ -270,20 +270,21 @@ impl Presence {
                 })
                 .into_iter()
                 .collect(),
-            Some(Holder::Operator(bots)) => bots
-                .iter()
-                .map(|b| Subject::Operator { bot_id: b.clone() })
-                .collect(),
+            Some(Holder::Operator(bots)) => bots.iter().map(|b| Subject::Operator { bot_id: b.clone() }).collect(),
         }
     }
 
     /// Every subject with an open connection on this node.
     pub fn subjects(&self) -> Vec<Subject> {
         let s = self.lock();
-        let visitors = s.visitors.iter().filter(|(_, e)| !e.conns.is_empty()).map(|(v, e)| Subject::Visitor {
-            visitor_id: v.clone(),
-            bot_id: e.bot_id.clone(),
-        });
+        let visitors = s
+            .visitors
+            .iter()
+            .filter(|(_, e)| !e.conns.is_empty())
+            .map(|(v, e)| Subject::Visitor {
+                visitor_id: v.clone(),
+                bot_id: e.bot_id.clone(),
+            });
         let operators = s
             .operators
             .iter()

@@ -97,7 +97,9 @@ fn subject_of(member: &str, bot_id: &str) -> Option<Subject> {
             bot_id: bot_id.to_string(),
         });
     }
-    member.strip_prefix("o:").map(|b| Subject::Operator { bot_id: b.to_string() })
+    member
+        .strip_prefix("o:")
+        .map(|b| Subject::Operator { bot_id: b.to_string() })
 }
 
 fn changed(v: Option<(String, String, String)>) -> Option<Changed> {

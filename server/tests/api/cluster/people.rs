@@ -144,7 +144,10 @@ async fn hand_off_across_nodes() {
             .await
             .expect("handoff"),
     };
-    assert_eq!((h["mode"].as_str(), h["operator"]["name"].as_str()), (Some("human"), Some("Test")));
+    assert_eq!(
+        (h["mode"].as_str(), h["operator"]["name"].as_str()),
+        (Some("human"), Some("Test"))
+    );
     let (status, _) = d.stored(&reply_id).await;
     assert_eq!(status, "stopped");
 
@@ -159,7 +162,10 @@ async fn hand_off_across_nodes() {
             break t;
         }
     };
-    assert_eq!((t["actor"].as_str(), t["is_typing"].as_bool()), (Some("operator"), Some(true)));
+    assert_eq!(
+        (t["actor"].as_str(), t["is_typing"].as_bool()),
+        (Some("operator"), Some(true))
+    );
     let (s, m) = c
         .post(&n1, &c.path("s1", "messages"), json!({"message": "Hi, Ada here."}))
         .await;
@@ -203,7 +209,11 @@ async fn presence_across_nodes() {
     let c = Cast::new(&n1).await;
     let mut owner = c.events(&d, &n1, 1).await;
     let (mut ws, p) = visitor_ws(&d, &n2, &c, 1).await;
-    assert_eq!(status(&p), ("operator", "online"), "the owner follows the bot on node 1: {p}");
+    assert_eq!(
+        status(&p),
+        ("operator", "online"),
+        "the owner follows the bot on node 1: {p}"
+    );
     let p = owner.next("presence").await;
     assert_eq!(status(&p), ("visitor", "online"), "{p}");
     assert_eq!(p["visitor_id"], c.visitor_id.as_str());
@@ -303,12 +313,17 @@ async fn read_receipts_and_feedback_across_nodes() {
     unread(&c, &n1, &n2, 1, 1).await;
 
     // The owner reads on node 1: the visitor on node 2 sees "Seen".
-    let (s, _) = c.post(&n1, &c.path("s1", "read"), json!({"message_id": user_msg})).await;
+    let (s, _) = c
+        .post(&n1, &c.path("s1", "read"), json!({"message_id": user_msg}))
+        .await;
     assert_eq!(s, 204);
     let r = frame_within(&mut ws, "read", Duration::from_secs(5))
         .await
         .expect("read on node 2");
-    assert_eq!((r["reader"].as_str(), r["message_id"].as_str()), (Some("operator"), Some(user_msg.as_str())));
+    assert_eq!(
+        (r["reader"].as_str(), r["message_id"].as_str()),
+        (Some("operator"), Some(user_msg.as_str()))
+    );
     let r = frame_within(&mut owner_ws, "read", Duration::from_secs(5))
         .await
         .expect("the owner's other connection");
@@ -324,7 +339,10 @@ async fn read_receipts_and_feedback_across_nodes() {
             break r;
         }
     };
-    assert_eq!((r["reader"].as_str(), r["message_id"].as_str()), (Some("visitor"), Some(reply.as_str())));
+    assert_eq!(
+        (r["reader"].as_str(), r["message_id"].as_str()),
+        (Some("visitor"), Some(reply.as_str()))
+    );
     assert_eq!(r["visitor_id"], c.visitor_id.as_str());
     unread(&c, &n1, &n2, 0, 0).await;
 
@@ -346,7 +364,10 @@ async fn read_receipts_and_feedback_across_nodes() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let u = events.next("conversation_updated").await;
-    assert_eq!((u["visitor_id"].as_str(), u["conversation"]["id"].as_str()), (Some(c.visitor_id.as_str()), Some("s1")));
+    assert_eq!(
+        (u["visitor_id"].as_str(), u["conversation"]["id"].as_str()),
+        (Some(c.visitor_id.as_str()), Some("s1"))
+    );
 }
 
 /// Unread counts on both nodes: the owner's (visitor messages unread) and the

@@ -18,11 +18,13 @@ both_backends!(
 async fn the_owner_learns_of_feedback_live(b: Backend) {
     let Some(app) = app(b).await else { return };
     let c = cast(&app).await;
+    let mut owner = Sse::open(&app, &format!("/api/v1/bots/{}/events?token={}", c.bot_id, c.owner)).await;
     let mut ws = app.ws_authed(&c.visitor).await;
     let ack = ws.message("how much is it?", Some("s1"), None).await;
     let reply = ack["reply_id"].as_str().unwrap().to_string();
     ws.collect(&reply).await;
-    let mut owner = Sse::open(&app, &format!("/api/v1/bots/{}/events?token={}", c.bot_id, c.owner)).await;
+    // The stored reply's events end with its `message_added` on the owner's stream.
+    while owner.next("message_added").await["message"]["id"] != reply.as_str() {}
     assert!(
         owner
             .next_within("conversation_updated", Duration::from_millis(300))
