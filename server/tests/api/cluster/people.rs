@@ -391,3 +391,23 @@ async fn unread(c: &Cast, n1: &Node, n2: &Node, owner: i64, visitor: i64) {
         assert_eq!(s1["unread_count"], visitor, "the visitor's, on {}", n.addr);
     }
 }
+
+/// A bot created on node 1 passes widget preflights on node 2 too (node 2's
+/// cache of allowed origins reloads on a miss).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_made_on_one_node_passes_preflights_on_another() {
+    let Some(d) = Deployment::new().await else { return };
+    let (n1, n2) = two_nodes(&d).await;
+    Cast::new(&n1).await;
+    let r = n2
+        .http
+        .request(reqwest::Method::OPTIONS, n2.url("/api/v1/chat/messages"))
+        .header("Origin", SITE)
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "authorization, content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(r.headers()["access-control-allow-origin"], SITE);
+}
