@@ -171,6 +171,9 @@ pub struct Bots {
     pub(crate) default_model: String,
     /// Normalized origins some enabled bot allows (`*` included), for CORS.
     pub(crate) widget_origins: RwLock<HashSet<String>>,
+    /// When an unknown origin last made [`Bots::widget_origin_allowed_now`]
+    /// reload the set (another node may have allowed it).
+    reloaded_on_miss: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Bots {
@@ -181,6 +184,7 @@ impl Bots {
             models,
             default_model,
             widget_origins: RwLock::new(HashSet::new()),
+            reloaded_on_miss: std::sync::Mutex::new(None),
         }
     }
 
@@ -314,6 +318,27 @@ impl Bots {
             *w = set;
         }
         Ok(())
+    }
+
+    /// [`Bots::widget_origin_allowed`], reloading the set from storage when
+    /// `origin` is not in it (at most once a second): with several nodes, the bot
+    /// that allows it may have been created or changed on another node.
+    pub async fn widget_origin_allowed_now(&self, origin: &str) -> bool {
+        if self.widget_origin_allowed(origin) {
+            return true;
+        }
+        {
+            let mut last = self.reloaded_on_miss.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) {
+                return false;
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        if let Err(e) = self.refresh_widget_origins().await {
+            tracing::warn!(error = %e, "widget origins could not be reloaded");
+            return false;
+        }
+        self.widget_origin_allowed(origin)
     }
 
     /// Whether some enabled bot allows `origin` (CORS preflights).

@@ -15,7 +15,7 @@ use crate::chat::scheduler::Scheduler;
 use crate::chat::{frames, Via};
 use crate::error::{Error, Result};
 use crate::hub::{Event, Hub};
-use crate::people::presence::Presence;
+use crate::people::PresenceReader;
 use crate::store::{search_terms, ConversationQuery, Cursor, Database};
 use crate::time::now_micros;
 
@@ -54,7 +54,9 @@ pub struct Conversations {
     pub(crate) scheduler: Arc<Scheduler>,
     pub(crate) runner: Arc<Runner>,
     pub(crate) announcer: Announcer,
-    pub(crate) presence: Arc<Presence>,
+    pub(crate) presence: PresenceReader,
+    /// With `REDIS_URL`: stops replies that run on other nodes.
+    pub(crate) cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 impl Conversations {
@@ -160,15 +162,10 @@ impl Conversations {
             .visitor_conversations(&bot.id, limit + 1, after.as_ref())
             .await?;
         let next_cursor = keyset_page(&mut rows, limit);
+        let mut conversations: Vec<_> = rows.iter().map(|r| r.to_visitor_conversation()).collect();
+        self.presence.fill(&mut conversations).await;
         Ok(VisitorConversationList {
-            conversations: rows
-                .iter()
-                .map(|r| {
-                    let mut item = r.to_visitor_conversation();
-                    self.presence.fill(&mut item);
-                    item
-                })
-                .collect(),
+            conversations,
             next_cursor,
         })
     }
@@ -231,6 +228,9 @@ impl Conversations {
             .stop_all(Some((&who.user_id, session_id)), FinishReason::Stopped)
         {
             self.runner.finish_unstarted(&job, FinishReason::Stopped).await;
+        }
+        if let Some(c) = &self.cluster {
+            c.stop_conversation(&who.user_id, session_id).await;
         }
         if let Some(log) = running {
             // Give the runner a moment to store the stopped reply and say `complete`.

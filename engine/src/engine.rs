@@ -340,7 +340,8 @@ fn assemble(config: Config, p: Parts) -> Engine {
         scheduler: p.scheduler.clone(),
         runner: p.runner.clone(),
         announcer: p.announcer.clone(),
-        presence: people.presence.clone(),
+        presence: people.reader(),
+        cluster: p.cluster.clone(),
     };
     let completions = Arc::new(Completions {
         store: p.store.clone(),
@@ -380,7 +381,7 @@ fn assemble(config: Config, p: Parts) -> Engine {
 }
 
 fn people(config: &Config, p: &Parts) -> People {
-    let (presence, watcher) = crate::people::watch(&p.hub, config.presence_grace);
+    let (presence, watcher) = crate::people::watch(&p.hub, config.presence_grace, p.cluster.as_ref());
     People {
         store: p.store.clone(),
         hub: p.hub.clone(),
@@ -393,6 +394,7 @@ fn people(config: &Config, p: &Parts) -> People {
         watcher,
         typing: Default::default(),
         max_message_chars: config.max_message_chars,
+        cluster: p.cluster.clone(),
     }
 }
 

@@ -19,6 +19,9 @@ pub enum Topic {
     /// `stop` of a reply that another node runs, and the replies a draining
     /// node hands over (`{prefix}stop`); every node follows it.
     Stop,
+    /// To a bot's widget visitors: the owner's availability (`{prefix}bv:{bot_id}`),
+    /// followed while a visitor of the bot is connected to the node.
+    Visitors(String),
 }
 
 impl Topic {
@@ -27,6 +30,7 @@ impl Topic {
             Topic::Owner(o) => format!("{prefix}o:{o}"),
             Topic::Bot(b) => format!("{prefix}b:{b}"),
             Topic::Stop => format!("{prefix}stop"),
+            Topic::Visitors(b) => format!("{prefix}bv:{b}"),
         }
     }
 }
@@ -69,6 +73,8 @@ pub enum Body {
         reply_id: String,
         message_id: String,
     },
+    /// To every connection of a visitor of the bot (the owner's `presence`).
+    Visitors { bot: String, name: String, frame: String },
     /// `stop` for a reply that the receiving node may be running.
     Stop {
         owner: String,
@@ -117,6 +123,7 @@ mod tests {
         assert_eq!(Topic::Owner("u1".into()).channel("a:"), "a:o:u1");
         assert_eq!(Topic::Bot("b1".into()).channel("a:"), "a:b:b1");
         assert_eq!(Topic::Stop.channel("b:"), "b:stop");
+        assert_eq!(Topic::Visitors("b1".into()).channel("a:"), "a:bv:b1");
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub(super) async fn dispatch(cluster: Arc<Cluster>, engine: Weak<Runner>, mut rx
                 frame: f,
             } => registry.local_conversation(&owner, &session, frame(f, &name)),
             Body::Bot { bot, name, frame: f } => registry.local_bot(&bot, frame(f, &name)),
+            Body::Visitors { bot, name, frame: f } => registry.publish_bot_visitors(&bot, frame(f, &name)),
             Body::Deleted { owner, session, frame } => {
                 registry.forget_conversation(&owner, &session);
                 registry.local_owner(

@@ -12,6 +12,7 @@
 //! | `{prefix}{u:<user_id>}:conns` | the identity | its open connections ([`super::connections`]) |
 //! | `{prefix}{u:<user_id>}:quota:<day>` | the identity | today's usage ([`super::quota`]) |
 //! | `{prefix}{ip:<role>:<address>}:quota:<day>` | the address | a guest's or visitor's address, likewise |
+//! | `{prefix}{p}:ps:v:<visitor_id>`, `…:ps:o:<bot_id>`, `{prefix}{p}:pn:<node>`, `…:pnode:<node>`, `…:pdue`, `…:pnodes` | presence, one tag | presence shares, deadlines and node heartbeats ([`super::presence`]) |
 //!
 //! Pub/sub channels (`{prefix}o:<user_id>`, `{prefix}b:<bot_id>`,
 //! `{prefix}stop`, [`super::bus::Topic`]) are not keys: classic `PUBLISH`
@@ -67,6 +68,21 @@ impl Keys {
     /// the UTC day `day` (`YYYY-MM-DD`).
     pub(crate) fn quota(&self, key: &str, day: &str) -> String {
         format!("{}{{{}}}:quota:{day}", self.prefix, identity_tag(key))
+    }
+}
+
+impl Keys {
+    /// A presence key (`what`: `ps` a subject's shares, `pn` a node's subjects,
+    /// `pnode` a node's heartbeat, `pdue` the subjects waiting to go offline,
+    /// `pnodes` the nodes; `id` empty for the last two). All share the tag `p`:
+    /// one presence script touches a subject's hash, the due set and a node's
+    /// set at once, and presence is small enough for one shard.
+    pub(crate) fn presence(&self, what: &str, id: &str) -> String {
+        if id.is_empty() {
+            format!("{}{{p}}:{what}", self.prefix)
+        } else {
+            format!("{}{{p}}:{what}:{id}", self.prefix)
+        }
     }
 }
 

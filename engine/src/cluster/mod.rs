@@ -16,6 +16,7 @@
 //! - Limits hold across nodes: the message rate ([`limits`]), the connection
 //!   limit per identity ([`connections`]) and the daily quotas ([`quota`]).
 //! - Every key carries a Redis Cluster hash tag ([`keys`]).
+//! - Presence (§9.2) is shared per visitor and per bot owner ([`presence`]).
 
 pub mod bus;
 pub mod connections;
@@ -24,6 +25,7 @@ mod keys;
 pub mod leases;
 mod limits;
 pub mod quota;
+pub mod presence;
 pub mod redis_bus;
 mod replies;
 mod takeover;

@@ -96,6 +96,25 @@ impl Cluster {
         })
     }
 
+    /// Asks the nodes to stop the conversation's live replies (a hand-off to a
+    /// person, a deletion): a reply generating or queued on another node is not
+    /// in this node's scheduler. The node running one stops it as for `stop`.
+    pub async fn stop_conversation(&self, owner: &str, session: &str) {
+        let recent = match self.store.messages(owner, session, 16, None).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list the conversation's replies to stop them");
+                return;
+            }
+        };
+        let live = recent
+            .iter()
+            .filter(|m| m.role == protocol::objects::MessageRole::Assistant && m.status.is_live());
+        for m in live {
+            self.publish_stop(owner, session, &m.id);
+        }
+    }
+
     /// Keeps a finished reply's Stream for `BROOK_REPLY_LOG_SECS` (at least 1 s,
     /// so a reader between the last entry and `complete` still finds it).
     pub(super) fn expire_finished(&self, reply_id: &str) {

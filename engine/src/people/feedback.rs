@@ -3,12 +3,13 @@
 //! conversations. The bot's owner sees it in the transcript (the message's
 //! `feedback`), and `/metrics` counts it by bot and rating.
 
-use protocol::objects::{Feedback, Message, MessageRole};
+use protocol::objects::{Feedback, Message, MessageRole, Role};
 use protocol::people::{FeedbackRequest, MAX_FEEDBACK_COMMENT_CHARS};
 
 use crate::auth::Identity;
+use crate::chat::frames;
 use crate::error::{Error, Result};
-use crate::store::MessageRow;
+use crate::store::{ConversationRow, MessageRow};
 
 impl super::People {
     /// `PUT /api/v1/messages/{id}/feedback`: sets the feedback and returns the
@@ -38,11 +39,11 @@ impl super::People {
         let feedback = Feedback { rating, comment };
         let json = serde_json::to_string(&feedback).map_err(|_| Error::internal())?;
         self.store.set_feedback(&row.id, Some(&json)).await?;
-        if before != Some(rating) {
-            if let Some(c) = self.store.conversation(&row.owner_id, &row.conversation_id).await? {
-                self.metrics.feedback(&c.bot_id, rating.as_str());
-            }
+        let conversation = self.store.conversation(&row.owner_id, &row.conversation_id).await?;
+        if let (true, Some(c)) = (before != Some(rating), &conversation) {
+            self.metrics.feedback(&c.bot_id, rating.as_str());
         }
+        self.tell_bot_owner(who, conversation.as_ref());
         let row = self
             .store
             .message(&row.id)
@@ -55,7 +56,21 @@ impl super::People {
     pub async fn clear_feedback(&self, who: &Identity, message_id: &str) -> Result<()> {
         let row = self.rated_message(who, message_id).await?;
         self.store.set_feedback(&row.id, None).await?;
+        let conversation = self.store.conversation(&row.owner_id, &row.conversation_id).await?;
+        self.tell_bot_owner(who, conversation.as_ref());
         Ok(())
+    }
+
+    /// A visitor's feedback changed: the bot owner's live views (the bot's events
+    /// stream, on every node) get `conversation_updated` with `visitor_id`, so an
+    /// open transcript reloads and shows it (decisions.md, issue 14: no new frame).
+    fn tell_bot_owner(&self, who: &Identity, conversation: Option<&ConversationRow>) {
+        let Some(c) = conversation.filter(|_| who.role == Role::Visitor) else {
+            return;
+        };
+        let updated = frames::conversation_updated(c.to_conversation());
+        self.announcer
+            .to_bot_owner(&c.bot_id, &who.user_id, &updated, "conversation_updated");
     }
 
     /// A message of the identity's that can carry feedback.

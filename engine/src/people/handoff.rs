@@ -39,6 +39,9 @@ impl super::People {
             {
                 self.runner.finish_unstarted(&job, FinishReason::Stopped).await;
             }
+            if let Some(c) = &self.cluster {
+                c.stop_conversation(visitor_id, session_id).await;
+            }
         }
         if view.conversation.mode != mode {
             let operator = match mode {

@@ -8,7 +8,7 @@ pub mod feedback;
 pub mod handoff;
 pub mod presence;
 pub mod read;
-mod watcher;
+pub(crate) mod watcher;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +21,8 @@ use crate::bots::own_bot;
 use crate::chat::announce::Announcer;
 use crate::chat::runner::Runner;
 use crate::chat::scheduler::Scheduler;
+use crate::cluster::presence::SharedPresence;
+use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::hub::{ConnId, Event, Hub};
 use crate::metrics::Metrics;
@@ -47,15 +49,24 @@ pub struct People {
     pub(crate) typing: OperatorTyping,
     /// `BROOK_MAX_MESSAGE_CHARS`, for operator messages too.
     pub(crate) max_message_chars: usize,
+    /// With `REDIS_URL`: stops replies that run on other nodes.
+    pub(crate) cluster: Option<Arc<Cluster>>,
 }
 
 /// Starts watching `hub`'s connections for presence; `grace` is §9.2's 30 s.
-pub(crate) fn watch(hub: &Arc<Hub>, grace: Duration) -> (Arc<presence::Presence>, Arc<watcher::Watcher>) {
+/// With a cluster, presence is shared with the other nodes through Redis.
+pub(crate) fn watch(
+    hub: &Arc<Hub>,
+    grace: Duration,
+    cluster: Option<&Arc<Cluster>>,
+) -> (Arc<presence::Presence>, Arc<watcher::Watcher>) {
     let presence = Arc::new(presence::Presence::default());
+    let shared = cluster.map(|c| SharedPresence::start(c.clone(), presence.clone(), Arc::downgrade(hub), grace));
     let watcher = Arc::new(watcher::Watcher {
         presence: presence.clone(),
         hub: Arc::downgrade(hub),
         grace,
+        shared,
     });
     hub.registry.set_watcher(watcher.clone());
     (presence, watcher)
@@ -67,6 +78,30 @@ impl presence::Presence {
         let (status, seen) = self.visitor(&item.visitor_id);
         item.visitor_status = status;
         item.last_seen_at = seen.map(rfc3339);
+    }
+}
+
+/// Where visitors' presence is read for the owner's list: this node's memory,
+/// or with `REDIS_URL` the status every node agrees on (this node's view when
+/// Redis does not answer).
+#[derive(Clone)]
+pub struct PresenceReader {
+    local: Arc<presence::Presence>,
+    shared: Option<Arc<SharedPresence>>,
+}
+
+impl PresenceReader {
+    /// Fills each item's `visitor_status` and `last_seen_at`.
+    pub async fn fill(&self, items: &mut [VisitorConversation]) {
+        if let Some(shared) = &self.shared {
+            match shared.fill(items).await {
+                Ok(()) => return,
+                Err(e) => tracing::warn!(error = %e, "presence: Redis unreachable; this node's view listed"),
+            }
+        }
+        for item in items {
+            self.local.fill(item);
+        }
     }
 }
 
@@ -119,6 +154,14 @@ impl People {
                 .or_else(|| u.email.and_then(|e| e.split('@').next().map(str::to_string)))
         });
         Ok(name.unwrap_or_else(|| "Operator".to_string()))
+    }
+
+    /// Reads presence for the owner's visitor list.
+    pub fn reader(&self) -> PresenceReader {
+        PresenceReader {
+            local: self.presence.clone(),
+            shared: self.watcher.shared.clone(),
+        }
     }
 
     /// A `presence` frame from a client: a visitor's tab hidden or shown (§9.2).

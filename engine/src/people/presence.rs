@@ -33,6 +33,13 @@ pub enum Change {
     },
 }
 
+/// Whose presence a connection makes: a visitor's, or the owner's for a bot.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Subject {
+    Visitor { visitor_id: String, bot_id: String },
+    Operator { bot_id: String },
+}
+
 /// An `offline` to apply after the grace period, unless someone came back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Pending {
@@ -248,6 +255,62 @@ impl Presence {
         }
     }
 
+    /// Whose presence `conn` makes (none for a connection that is neither a
+    /// visitor's nor following a bot). Ask before [`Presence::closed`].
+    pub fn subjects_of(&self, conn: ConnId) -> Vec<Subject> {
+        let s = self.lock();
+        match s.conns.get(&conn) {
+            None => Vec::new(),
+            Some(Holder::Visitor(v)) => s
+                .visitors
+                .get(v)
+                .map(|e| Subject::Visitor {
+                    visitor_id: v.clone(),
+                    bot_id: e.bot_id.clone(),
+                })
+                .into_iter()
+                .collect(),
+            Some(Holder::Operator(bots)) => bots.iter().map(|b| Subject::Operator { bot_id: b.clone() }).collect(),
+        }
+    }
+
+    /// Every subject with an open connection on this node.
+    pub fn subjects(&self) -> Vec<Subject> {
+        let s = self.lock();
+        let visitors = s
+            .visitors
+            .iter()
+            .filter(|(_, e)| !e.conns.is_empty())
+            .map(|(v, e)| Subject::Visitor {
+                visitor_id: v.clone(),
+                bot_id: e.bot_id.clone(),
+            });
+        let operators = s
+            .operators
+            .iter()
+            .filter(|(_, e)| !e.conns.is_empty())
+            .map(|(b, _)| Subject::Operator { bot_id: b.clone() });
+        visitors.chain(operators).collect()
+    }
+
+    /// This node's share of a subject's presence, ignoring the grace period:
+    /// `Online` with a visible connection here, `Away` when every one here
+    /// reported away, `Offline` with none open here. An owner has no `Away`.
+    pub fn here(&self, subject: &Subject) -> PresenceStatus {
+        let s = self.lock();
+        match subject {
+            Subject::Visitor { visitor_id, .. } => match s.visitors.get(visitor_id) {
+                Some(e) if e.conns.values().any(|away| !away) => PresenceStatus::Online,
+                Some(e) if !e.conns.is_empty() => PresenceStatus::Away,
+                _ => PresenceStatus::Offline,
+            },
+            Subject::Operator { bot_id } => match s.operators.get(bot_id) {
+                Some(e) if !e.conns.is_empty() => PresenceStatus::Online,
+                _ => PresenceStatus::Offline,
+            },
+        }
+    }
+
     fn settle(e: &mut VisitorEntry, visitor_id: &str) -> Option<Change> {
         let status = e.live_status();
         if status == e.status {
@@ -319,5 +382,33 @@ mod tests {
         assert_eq!(status(p.expire(&pending[0])), Some(PresenceStatus::Offline));
         // Reports from an owner's connection are not a visitor's.
         assert_eq!(p.reported(5, true, 5), None);
+    }
+
+    #[test]
+    fn this_nodes_share_ignores_the_grace() {
+        let p = Presence::default();
+        let v = Subject::Visitor {
+            visitor_id: "v".into(),
+            bot_id: "b".into(),
+        };
+        let o = Subject::Operator { bot_id: "b".into() };
+        assert_eq!(p.here(&v), PresenceStatus::Offline);
+        p.visitor_opened(1, "b", "v", 1);
+        p.operator_watching(2, "b", 1);
+        assert_eq!(p.subjects_of(1), vec![v.clone()]);
+        assert_eq!(p.subjects_of(2), vec![o.clone()]);
+        assert_eq!(p.subjects().len(), 2);
+        assert_eq!(p.here(&v), PresenceStatus::Online);
+        p.reported(1, true, 2);
+        assert_eq!(p.here(&v), PresenceStatus::Away);
+        assert_eq!(p.here(&o), PresenceStatus::Online);
+        p.closed(1, 3);
+        p.closed(2, 3);
+        // Within the grace the node-wide status stands, but this node holds nothing.
+        assert_eq!(p.visitor("v").0, PresenceStatus::Away);
+        assert_eq!(p.here(&v), PresenceStatus::Offline);
+        assert_eq!(p.here(&o), PresenceStatus::Offline);
+        assert!(p.subjects().is_empty());
+        assert!(p.subjects_of(1).is_empty());
     }
 }

@@ -11,6 +11,7 @@ use protocol::frames::{PresenceActor, ServerFrame};
 use protocol::objects::PresenceStatus;
 
 use super::presence::{Change, Presence};
+use crate::cluster::presence::SharedPresence;
 use crate::hub::{ConnId, ConnWatcher, Event, Hub};
 use crate::time::{now_micros, rfc3339};
 
@@ -18,6 +19,8 @@ pub(crate) struct Watcher {
     pub(crate) presence: Arc<Presence>,
     pub(crate) hub: Weak<Hub>,
     pub(crate) grace: Duration,
+    /// With `REDIS_URL`: presence across the nodes.
+    pub(crate) shared: Option<Arc<SharedPresence>>,
 }
 
 /// The `presence` frame of the bot owner's availability.
@@ -78,6 +81,10 @@ impl ConnWatcher for Watcher {
             return;
         };
         let change = self.presence.visitor_opened(conn, bot, owner, now_micros());
+        if let Some(shared) = &self.shared {
+            shared.visitor_opened(conn, bot, owner);
+            return;
+        }
         // The owner's availability comes first, right after `auth_success`.
         let (status, last_seen) = self.presence.operator(bot);
         hub.registry.publish_to(conn, event(operator_frame(status, last_seen)));
@@ -87,16 +94,25 @@ impl ConnWatcher for Watcher {
     }
 
     fn watching(&self, conn: ConnId, bot_id: &str) {
-        if let (Some(c), Some(hub)) = (
-            self.presence.operator_watching(conn, bot_id, now_micros()),
-            self.hub.upgrade(),
-        ) {
+        let change = self.presence.operator_watching(conn, bot_id, now_micros());
+        if let Some(shared) = &self.shared {
+            shared.touch(super::presence::Subject::Operator {
+                bot_id: bot_id.to_string(),
+            });
+            return;
+        }
+        if let (Some(c), Some(hub)) = (change, self.hub.upgrade()) {
             publish(&hub, c);
         }
     }
 
     fn closed(&self, conn: ConnId) {
+        let subjects = self.presence.subjects_of(conn);
         let (change, pending) = self.presence.closed(conn, now_micros());
+        if let Some(shared) = &self.shared {
+            shared.closed(subjects);
+            return;
+        }
         let Some(hub) = self.hub.upgrade() else {
             return;
         };
@@ -128,7 +144,14 @@ impl ConnWatcher for Watcher {
 impl Watcher {
     /// A `presence` frame from a connection's client (§3.2).
     pub(crate) fn reported(&self, conn: ConnId, away: bool) {
-        if let (Some(c), Some(hub)) = (self.presence.reported(conn, away, now_micros()), self.hub.upgrade()) {
+        let change = self.presence.reported(conn, away, now_micros());
+        if let Some(shared) = &self.shared {
+            for s in self.presence.subjects_of(conn) {
+                shared.touch(s);
+            }
+            return;
+        }
+        if let (Some(c), Some(hub)) = (change, self.hub.upgrade()) {
             publish(&hub, c);
         }
     }

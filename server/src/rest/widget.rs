@@ -107,7 +107,7 @@ pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Re
     }
     let engine = state.engine.clone();
     if req.method() == Method::OPTIONS {
-        if !engine.bots.widget_origin_allowed(&origin) {
+        if !engine.bots.widget_origin_allowed_now(&origin).await {
             return StatusCode::FORBIDDEN.into_response();
         }
         let mut res = StatusCode::NO_CONTENT.into_response();

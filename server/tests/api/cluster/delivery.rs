@@ -218,3 +218,46 @@ async fn joining_on_another_node_names_the_generating_reply() {
     assert_eq!(seqs, (seq + 1..=300).collect::<Vec<_>>());
     assert_eq!(complete["response"], expected.as_str());
 }
+
+/// Deleting a conversation on node 2 while its reply generates on node 1 stops
+/// the reply there (`stopped`), and the sender's connection on node 1 learns of
+/// the deletion.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_on_another_node_stops_the_reply() {
+    let Some(d) = Deployment::new().await else { return };
+    let (n1, n2) = (d.node().await, d.node().await);
+    let (token, user) = n1.register().await;
+    let mut sender = n1.ws(&token).await;
+    d.subscribed(&d.prefix, &user, 1).await;
+    d.upstream
+        .push(Behaviour::tokens(2000).delay(Duration::ZERO, Duration::from_millis(10)));
+    let ack = sender.message("never ending", None, None).await;
+    let (reply_id, session) = (
+        ack["reply_id"].as_str().unwrap().to_string(),
+        ack["session_id"].as_str().unwrap().to_string(),
+    );
+    until_seq(&mut sender, &reply_id, 5).await;
+
+    let r = n2
+        .http
+        .delete(n2.url(&format!("/api/v1/conversations/{session}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let got = sender.collect(&reply_id).await;
+    let complete = got.complete.expect("complete");
+    assert_eq!(complete["metadata"]["finish_reason"], "stopped", "{complete}");
+    assert!(
+        got.tokens.len() < 1500,
+        "stopped long before the end: {}",
+        got.tokens.len()
+    );
+    // The deletion does not wait for a reply on another node: its event may come first.
+    let deleted = match got.frames.iter().find(|f| f["type"] == "conversation_deleted") {
+        Some(f) => f.clone(),
+        None => sender.recv_type("conversation_deleted").await,
+    };
+    assert_eq!(deleted["session_id"], session.as_str());
+}

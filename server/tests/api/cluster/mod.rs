@@ -10,5 +10,6 @@ mod limits;
 mod line;
 mod node;
 mod numbers;
+mod people;
 mod postgres_down;
 mod redis_restart;

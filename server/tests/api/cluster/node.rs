@@ -122,12 +122,16 @@ impl Deployment {
     /// Waits until `n` nodes subscribed to the identity's channel (a node
     /// subscribes when its first connection of that identity opens).
     pub async fn subscribed(&self, prefix: &str, user_id: &str, n: i64) {
-        let channel = format!("{prefix}o:{user_id}");
+        self.channel_subscribers(&format!("{prefix}o:{user_id}"), n).await
+    }
+
+    /// Waits until `n` nodes subscribed to a Redis channel of the deployment.
+    pub async fn channel_subscribers(&self, channel: &str, n: i64) {
         let mut redis = self.redis.clone();
         for _ in 0..200 {
             let got: Vec<(String, i64)> = redis::cmd("PUBSUB")
                 .arg("NUMSUB")
-                .arg(&channel)
+                .arg(channel)
                 .query_async(&mut redis)
                 .await
                 .expect("PUBSUB NUMSUB");

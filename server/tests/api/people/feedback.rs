@@ -1,11 +1,55 @@
 //! §9.4 feedback (stored, shown to the bot's owner, counted in `/metrics`) and
 //! export (Markdown with the newest versions, JSON with all of them).
 
-use super::cast;
+use std::time::Duration;
+
+use super::{cast, Sse};
 use crate::both_backends;
 use crate::helpers::*;
 
-both_backends!(feedback_is_stored_shown_and_counted, export_downloads_the_conversation);
+both_backends!(
+    feedback_is_stored_shown_and_counted,
+    export_downloads_the_conversation,
+    the_owner_learns_of_feedback_live
+);
+
+/// A visitor's feedback reaches the owner's events stream as
+/// `conversation_updated` with `visitor_id`, so an open transcript reloads.
+async fn the_owner_learns_of_feedback_live(b: Backend) {
+    let Some(app) = app(b).await else { return };
+    let c = cast(&app).await;
+    let mut owner = Sse::open(&app, &format!("/api/v1/bots/{}/events?token={}", c.bot_id, c.owner)).await;
+    let mut ws = app.ws_authed(&c.visitor).await;
+    let ack = ws.message("how much is it?", Some("s1"), None).await;
+    let reply = ack["reply_id"].as_str().unwrap().to_string();
+    ws.collect(&reply).await;
+    // The stored reply's events end with its `message_added` on the owner's stream.
+    while owner.next("message_added").await["message"]["id"] != reply.as_str() {}
+    assert!(
+        owner
+            .next_within("conversation_updated", Duration::from_millis(300))
+            .await
+            .is_none(),
+        "quiet before the feedback"
+    );
+    let path = format!("/api/v1/messages/{reply}/feedback");
+    let r = app
+        .http
+        .put(app.url(&path))
+        .bearer_auth(&c.visitor)
+        .json(&json!({"rating": "down", "comment": "too vague"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let u = owner.next("conversation_updated").await;
+    assert_eq!(u["visitor_id"], c.visitor_id.as_str(), "{u}");
+    assert_eq!(u["conversation"]["id"], "s1", "{u}");
+    // Clearing it says so too.
+    assert_eq!(app.delete(&path, Some(&c.visitor)).await.status(), 204);
+    let u = owner.next("conversation_updated").await;
+    assert_eq!(u["visitor_id"], c.visitor_id.as_str(), "{u}");
+}
 
 async fn feedback_is_stored_shown_and_counted(b: Backend) {
     let Some(app) = app(b).await else { return };

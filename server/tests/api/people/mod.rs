@@ -80,8 +80,13 @@ impl Drop for Sse {
 
 impl Sse {
     pub async fn open(app: &TestApp, path_and_token: &str) -> Sse {
-        let r = app.http.get(app.url(path_and_token)).send().await.unwrap();
-        assert_eq!(r.status(), 200, "{path_and_token}");
+        Sse::connect(&app.http, &app.url(path_and_token)).await
+    }
+
+    /// An event stream at a whole URL (e.g. on one node of a cluster).
+    pub async fn connect(http: &reqwest::Client, url: &str) -> Sse {
+        let r = http.get(url).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{url}");
         let (tx, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
             let mut buf = String::new();
