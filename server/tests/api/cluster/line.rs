@@ -171,7 +171,7 @@ async fn sigterm_hands_a_queued_reply_to_another_node() {
         .await;
     l2.send(json!({"type": "resume", "reply_id": queued, "after_seq": 0}))
         .await;
-    let lease = format!("{}lease:{queued}", d.prefix);
+    let lease = format!("{}{{r:{queued}}}:lease", d.prefix);
     let mut redis = d.redis.clone();
     let holder: Option<String> = redis::cmd("GET").arg(&lease).query_async(&mut redis).await.unwrap();
     assert!(holder.is_some(), "node 1 holds the queued reply's lease");
