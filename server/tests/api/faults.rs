@@ -237,11 +237,17 @@ async fn a_full_disk_refuses_writes_and_loses_nothing() {
     println!("disk full after {} acknowledged messages: {}", acked.len(), refusal.1);
     assert!(!acked.is_empty());
     assert_error(&refusal, 503, "UNAVAILABLE");
-    // Still serving: health, reads, and a clear refusal for every later write.
+    // Still serving: health, reads, and for a later write either the same clear
+    // refusal or, when SQLite found room again (a checkpoint resets the WAL,
+    // whose file then takes writes without growing), an ack that must hold.
     assert_eq!(health(&brook.addr).await, 200);
     assert_eq!(client_ids(&messages(&brook.addr, &token, "full").await), acked);
     let (s, v) = post_message(&brook.addr, &token, "full", "one more", "late").await;
-    assert_error(&(s, v), 503, "UNAVAILABLE");
+    if s == 202 {
+        acked.push("late".to_string());
+    } else {
+        assert_error(&(s, v), 503, "UNAVAILABLE");
+    }
     brook.child.start_kill().unwrap();
     brook.child.wait().await.unwrap();
 
