@@ -11,7 +11,7 @@ use protocol::rest::VersionList;
 
 use crate::live;
 use crate::rest;
-use crate::store::{Msg, Store};
+use crate::store::{Msg, RatingRequest, Store};
 
 /// Sends the composer's text (see [`Store::send_message`]).
 pub fn send_message(store: Store, text: String) {
@@ -55,16 +55,28 @@ pub fn on_open(store: Store) {
 /// Thumbs up or down (contract §9.4): shown at once, stored by `PUT` or
 /// `DELETE /api/v1/messages/{id}/feedback`, put back if the server refuses.
 pub fn rate(store: Store, m: &Msg, clicked: Rating) {
-    let Some(req) = store.rate(m, clicked) else {
-        return;
-    };
+    if let Some(req) = store.rate(m, clicked) {
+        store_rating(store, m, req);
+    }
+}
+
+/// "Send" on a rating's comment form: the rating again, with the comment.
+pub fn send_comment(store: Store, m: &Msg) {
+    if let Some(req) = store.send_comment(m) {
+        store_rating(store, m, req);
+    }
+}
+
+/// Sends a [`RatingRequest`]; a refusal puts the bubble back as it was.
+fn store_rating(store: Store, m: &Msg, req: RatingRequest) {
     let m = m.clone();
     leptos::task::spawn_local(async move {
         let url = format!("/api/v1/messages/{}/feedback", req.message_id);
         let res = match req.rating {
-            Some(r) => rest::put::<_, serde_json::Value>(&url, &serde_json::json!({"rating": r.as_str()}))
-                .await
-                .map(|_| ()),
+            Some(r) => {
+                let body = serde_json::json!({"rating": r.as_str(), "comment": req.comment});
+                rest::put::<_, serde_json::Value>(&url, &body).await.map(|_| ())
+            }
             None => rest::delete(&url).await,
         };
         if let Err(e) = res {

@@ -6,6 +6,7 @@
 //! codes), which the size-budgeted widget uses.
 
 pub mod codes;
+pub mod feedback;
 pub mod names;
 
 #[cfg(feature = "serde")]

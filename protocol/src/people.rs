@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::objects::{ConversationMode, Rating};
 
 /// The longest feedback comment, in Unicode scalar values (§9.4).
-pub const MAX_FEEDBACK_COMMENT_CHARS: usize = 2000;
+pub const MAX_FEEDBACK_COMMENT_CHARS: usize = crate::feedback::MAX_COMMENT_CHARS;
 
 /// `POST …/handoff`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

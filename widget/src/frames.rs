@@ -212,7 +212,7 @@ impl Widget {
         self.st.borrow_mut().assembler.complete(&id, &response);
         let _ = body.remove_attribute("data-streaming");
         md::render(&body, &response);
-        self.add_thumbs(&body, "");
+        self.add_thumbs(&body, &Object::new());
         self.typing.set_hidden(true);
         self.scroll();
         let open = self.st.borrow().open;

@@ -12,9 +12,10 @@
 //!
 //! Modules: `session` (the visitor's token, conversation and history),
 //! `view` (the DOM), `frames` (the live connection and its frames), `people`
-//! (contract §9), [`md`] (markdown).
+//! (contract §9), `feedback` (thumbs and comments, §9.4), [`md`] (markdown).
 
 mod dom;
+mod feedback;
 mod frames;
 pub mod md;
 mod people;

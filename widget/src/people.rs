@@ -2,7 +2,7 @@
 //! operator's name on their bubbles, a notice when a person joins or leaves,
 //! their typing), "Seen" under the visitor's message once the operator read
 //! it, whether a person is available, the visitor's tab `presence`, and the
-//! server's unread count on the launcher badge.
+//! server's unread count on the launcher badge. Feedback is in `feedback`.
 
 use js_sys::Object;
 use wasm_bindgen::prelude::*;
@@ -12,9 +12,6 @@ use webclient::js;
 use crate::dom::{doc, el, on};
 use crate::{md, Widget};
 use protocol::names::{client as out, server as frame};
-
-/// A thumb (up; the down one is turned over by the stylesheet).
-const THUMB: &str = "<svg viewBox=\"0 0 24 24\" width=\"14\" height=\"14\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"2\" stroke-linejoin=\"round\" aria-hidden=\"true\"><path d=\"M7 10v11H3V10zM7 10l4-8a3 3 0 0 1 3 3v4h6a2 2 0 0 1 2 2.3l-1.4 8A2 2 0 0 1 18.6 21H7\"/></svg>";
 
 impl Widget {
     /// Handles a §9 frame; `false` when `ty` is not one (or not for this widget).
@@ -80,65 +77,11 @@ impl Widget {
         let body = el("div", "");
         md::render(&body, &js::get_str(m, "content").unwrap_or_default());
         let _ = b.append_child(&body);
-        self.add_thumbs(&b, &rating_of(m));
+        self.add_thumbs(&b, m);
         self.typing.set_hidden(true);
         if js::get(m, "read_at").is_null() && !self.st.borrow().open {
             self.bump_unread();
         }
-    }
-
-    /// Thumbs up and down under a finished reply or an operator message
-    /// (§9.4), pressed as `rating` says (`up`, `down` or empty). Once per bubble.
-    pub(crate) fn add_thumbs(&self, b: &Element, rating: &str) {
-        let id = b.get_attribute("data-message-id").unwrap_or_default();
-        let next = b.next_element_sibling();
-        if id.is_empty() || next.as_ref().is_some_and(|n| n.class_name() == "fb") {
-            return;
-        }
-        let fb = el("div", "fb");
-        let _ = fb.set_attribute("data-for", &id);
-        for (r, label) in [("up", "Good reply"), ("down", "Bad reply")] {
-            let t = el("button", "thumb");
-            let _ = t.set_attribute("type", "button");
-            let _ = t.set_attribute("data-rating", r);
-            let _ = t.set_attribute("aria-label", label);
-            let _ = t.set_attribute("aria-pressed", if rating == r { "true" } else { "false" });
-            // A drawn thumb: emoji fonts are missing on some systems.
-            t.set_inner_html(THUMB);
-            let _ = fb.append_child(&t);
-        }
-        let _ = b.after_with_node_1(&fb);
-    }
-
-    /// A click on a thumb (delegated from the log): the same rating again
-    /// clears it, another replaces it; the buttons change once the server agreed.
-    pub(crate) fn on_thumb(&self, t: Element) {
-        let Some(fb) = t.parent_element() else { return };
-        let id = fb.get_attribute("data-for").unwrap_or_default();
-        let rating = t.get_attribute("data-rating").unwrap_or_default();
-        let clear = t.get_attribute("aria-pressed").as_deref() == Some("true");
-        let url = format!("{}/api/v1/messages/{}/feedback", self.host, js::encode(&id));
-        let token = self.st.borrow().token.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let body = format!("{{\"rating\":\"{rating}\"}}");
-            let (status, _) = if clear {
-                js::fetch("DELETE", &url, None, Some(&token)).await
-            } else {
-                js::fetch("PUT", &url, Some(&body), Some(&token)).await
-            };
-            if !(200..300).contains(&status) {
-                return;
-            }
-            let Ok(all) = fb.query_selector_all(".thumb") else {
-                return;
-            };
-            for i in 0..all.length() {
-                if let Some(b) = all.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
-                    let on = !clear && b.get_attribute("data-rating").as_deref() == Some(rating.as_str());
-                    let _ = b.set_attribute("aria-pressed", if on { "true" } else { "false" });
-                }
-            }
-        });
     }
 
     /// "Seen" under the visitor's message `message_id` (and only the newest).
@@ -221,19 +164,6 @@ impl Widget {
         self.send(&f);
     }
 
-    /// Watches the log for clicks on thumbs (one listener for every bubble).
-    pub(crate) fn watch_thumbs(&self) {
-        on(self.log.unchecked_ref(), "click", |e| {
-            let t = e
-                .target()
-                .and_then(|t| t.dyn_into::<Element>().ok())
-                .and_then(|t| t.closest(".thumb").ok().flatten());
-            if let (Some(t), Some(w)) = (t, crate::widget()) {
-                w.on_thumb(t);
-            }
-        });
-    }
-
     /// Sends `presence` `away`/`online` as the host page's tab is hidden or shown.
     pub(crate) fn watch_visibility() {
         on(doc().unchecked_ref(), "visibilitychange", |_| {
@@ -248,13 +178,4 @@ impl Widget {
             }
         });
     }
-}
-
-/// A message's `feedback.rating` (`up`, `down`), or empty.
-pub(crate) fn rating_of(m: &Object) -> String {
-    js::get(m, "feedback")
-        .dyn_into::<Object>()
-        .ok()
-        .and_then(|f| js::get_str(&f, "rating"))
-        .unwrap_or_default()
 }

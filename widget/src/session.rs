@@ -7,7 +7,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::ShadowRoot;
 use webclient::js;
 
-use crate::{md, people, view, Widget, W};
+use crate::{md, view, Widget, W};
 use protocol::names::paths;
 
 fn opt(o: &JsValue, k: &str) -> String {
@@ -197,7 +197,7 @@ impl Widget {
             md::render(&b, &content);
             self.st.borrow_mut().assembler.show(&id, seq, &content, live);
             if !live {
-                self.add_thumbs(&b, &people::rating_of(m));
+                self.add_thumbs(&b, m);
             }
         }
     }

@@ -6,19 +6,23 @@
 //! focus ([`foot`], [`actions`]).
 
 mod actions;
+mod comment;
 mod foot;
 mod render_plan;
 mod reply_body;
 mod reply_html;
 mod shown;
+mod streamed;
 mod user_body;
 
 use leptos::prelude::*;
 use protocol::objects::MessageRole;
 
 use crate::store::{Delivery, Msg, Store};
+use comment::FeedbackComment;
 use foot::MsgFoot;
 use reply_body::ReplyBody;
+pub use streamed::StreamedMarkdown;
 use user_body::UserBody;
 
 /// One message bubble.
@@ -52,6 +56,7 @@ pub fn Bubble(store: Store, msg: Msg) -> impl IntoView {
             data-status=move || msg.status.get().as_str()>
             <div class="bubble">{body}</div>
             <MsgFoot store msg=msg.clone()/>
+            <FeedbackComment store msg=msg.clone()/>
         </article>
     }
 }

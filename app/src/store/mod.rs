@@ -32,7 +32,7 @@ pub use outbox::{
     decode_outbox, encode_outbox, new_id, outbox_clear, outbox_frame, outbox_key, outbox_load, outbox_save,
     LEGACY_OUTBOX_KEY,
 };
-pub use people::{badge_text, next_rating, read_target, tab_visible, RatingRequest};
+pub use people::{badge_text, comment_to_send, next_rating, read_target, tab_visible, RatingRequest};
 pub use versions::{can_edit, earlier_prompt, own_index, step};
 
 /// What the connection indicator shows.

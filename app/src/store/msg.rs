@@ -39,6 +39,12 @@ pub struct Msg {
     pub copied: RwSignal<Option<bool>>,
     /// The reader's thumbs up or down on a reply (contract §9.4).
     pub feedback: RwSignal<Option<Rating>>,
+    /// The rating's stored comment (§9.4), if any.
+    pub comment: RwSignal<Option<String>>,
+    /// The comment form's text while it is open (`None`: closed).
+    pub comment_draft: RwSignal<Option<String>>,
+    /// Why the comment was not sent (too long, or the server refused).
+    pub comment_error: RwSignal<Option<String>>,
 }
 
 impl Msg {
@@ -72,6 +78,9 @@ impl Msg {
             version_at: RwSignal::new(None),
             copied: RwSignal::new(None),
             feedback: RwSignal::new(m.feedback.as_ref().map(|f| f.rating)),
+            comment: RwSignal::new(m.feedback.as_ref().and_then(|f| f.comment.clone())),
+            comment_draft: RwSignal::new(None),
+            comment_error: RwSignal::new(None),
         }
     }
 
@@ -92,6 +101,9 @@ impl Msg {
             version_at: RwSignal::new(None),
             copied: RwSignal::new(None),
             feedback: RwSignal::new(None),
+            comment: RwSignal::new(None),
+            comment_draft: RwSignal::new(None),
+            comment_error: RwSignal::new(None),
         }
     }
 
@@ -112,6 +124,9 @@ impl Msg {
             version_at: RwSignal::new(None),
             copied: RwSignal::new(None),
             feedback: RwSignal::new(None),
+            comment: RwSignal::new(None),
+            comment_draft: RwSignal::new(None),
+            comment_error: RwSignal::new(None),
         }
     }
 

@@ -59,14 +59,29 @@ pub fn tab_visible() -> bool {
 }
 
 /// A rating to store on the server (contract §9.4): `PUT
-/// /api/v1/messages/{message_id}/feedback` with `rating`, or `DELETE` when
-/// `rating` is `None`. `before` is what the bubble showed, put back if the
-/// server refuses.
+/// /api/v1/messages/{message_id}/feedback` with `rating` and `comment`, or
+/// `DELETE` when `rating` is `None`. `before` and `before_comment` are what
+/// the bubble showed, put back if the server refuses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RatingRequest {
     pub message_id: String,
     pub rating: Option<Rating>,
+    pub comment: Option<String>,
     pub before: Option<Rating>,
+    pub before_comment: Option<String>,
+}
+
+/// The comment that "Send" stores with a rating: the trimmed draft, or none
+/// when it is blank. Over 2000 characters (§9.4) it is not sent: `Err` says why.
+pub fn comment_to_send(draft: &str) -> Result<Option<String>, String> {
+    use protocol::feedback::{comment, Comment, MAX_COMMENT_CHARS};
+    match comment(draft) {
+        Comment::None => Ok(None),
+        Comment::Text(t) => Ok(Some(t.to_string())),
+        Comment::TooLong { chars } => Err(format!(
+            "The comment has {chars} characters; at most {MAX_COMMENT_CHARS} are kept."
+        )),
+    }
 }
 
 impl Store {
@@ -113,22 +128,72 @@ impl Store {
     }
 
     /// Thumbs up or down on a reply: shown at once; returns the request that
-    /// stores it (`None` for a reply the server does not know yet).
+    /// stores it (`None` for a reply the server does not know yet). Another
+    /// thumb keeps the comment; the same thumb again clears both. After a
+    /// rating the comment form opens (with the comment so far), to send or skip.
     pub fn rate(&self, m: &Msg, clicked: Rating) -> Option<RatingRequest> {
         let message_id = m.id.get_untracked()?;
         let before = m.feedback.get_untracked();
+        let before_comment = m.comment.get_untracked();
         let rating = next_rating(before, clicked);
+        let comment = rating.and(before_comment.clone());
         m.feedback.set(rating);
+        m.comment.set(comment.clone());
+        m.comment_draft.set(rating.map(|_| comment.clone().unwrap_or_default()));
+        m.comment_error.set(None);
         Some(RatingRequest {
             message_id,
             rating,
+            comment,
             before,
+            before_comment,
         })
+    }
+
+    /// "Send" on the comment form: the rating with the draft as its comment
+    /// (blank: none). A draft over the limit stays open with the reason, and
+    /// nothing is sent (`None`, as without a rating).
+    pub fn send_comment(&self, m: &Msg) -> Option<RatingRequest> {
+        let message_id = m.id.get_untracked()?;
+        let rating = m.feedback.get_untracked()?;
+        let draft = m.comment_draft.get_untracked()?;
+        let comment = match comment_to_send(&draft) {
+            Ok(c) => c,
+            Err(why) => {
+                m.comment_error.set(Some(why));
+                return None;
+            }
+        };
+        let before_comment = m.comment.get_untracked();
+        m.comment.set(comment.clone());
+        m.comment_draft.set(None);
+        m.comment_error.set(None);
+        Some(RatingRequest {
+            message_id,
+            rating: Some(rating),
+            comment,
+            before: Some(rating),
+            before_comment,
+        })
+    }
+
+    /// "Skip" (or "Cancel"): the form closes; the rating stays as stored.
+    pub fn close_comment(&self, m: &Msg) {
+        m.comment_draft.set(None);
+        m.comment_error.set(None);
+    }
+
+    /// "Edit" on a stored comment: the form opens with it.
+    pub fn edit_comment(&self, m: &Msg) {
+        if m.feedback.get_untracked().is_some() {
+            m.comment_draft.set(Some(m.comment.get_untracked().unwrap_or_default()));
+        }
     }
 
     /// The server refused `req`: the bubble shows what it had, with a notice.
     pub fn rating_refused(&self, m: &Msg, req: &RatingRequest, error: String) {
         m.feedback.try_set(req.before);
+        m.comment.try_set(req.before_comment.clone());
         self.notice.set(Some(error));
     }
 }
@@ -179,6 +244,15 @@ mod tests {
         assert_eq!(next_rating(Some(Rating::Up), Rating::Up), None);
         assert_eq!(next_rating(Some(Rating::Up), Rating::Down), Some(Rating::Down));
         assert_eq!(next_rating(Some(Rating::Down), Rating::Down), None);
+    }
+
+    #[test]
+    fn comments_are_trimmed_blank_is_none_and_the_limit_holds() {
+        assert_eq!(comment_to_send("  slow \n"), Ok(Some("slow".to_string())));
+        assert_eq!(comment_to_send("   "), Ok(None));
+        assert!(comment_to_send(&"a".repeat(2000)).is_ok());
+        let e = comment_to_send(&"a".repeat(2001)).unwrap_err();
+        assert!(e.contains("2001") && e.contains("2000"), "{e}");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use protocol::frames::ActiveReply;
-use protocol::objects::{FinishReason, MessageRole};
+use protocol::objects::{FinishReason, MessageRole, Role};
 
 use super::runner::Runner;
 use super::scheduler::{Scheduler, Stopped};
@@ -22,6 +22,15 @@ use crate::store::Database;
 const LOG_WAIT_TRIES: u32 = 100;
 const LOG_WAIT_STEP: Duration = Duration::from_millis(20);
 
+/// Who may read a reply (see [`Replies::find_to_follow`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    /// Only the identity whose conversation it is.
+    Owner,
+    /// That identity, or the owner of the bot whose visitor it is.
+    OwnerOrBotOwner,
+}
+
 /// Finds, stops and follows replies.
 pub struct Replies {
     pub(crate) store: Arc<dyn Database>,
@@ -35,18 +44,33 @@ pub struct Replies {
 }
 
 impl Replies {
-    /// Finds a reply the identity may read: live in the hub (or, with Redis,
+    /// Finds a reply the identity owns: live in the hub (or, with Redis,
     /// mirrored from the node generating it), else as stored. A foreign or
     /// unknown reply, or a message that is not a reply, is `NOT_FOUND`.
+    /// Everything that acts on a reply (`stop`, a request waiting for its
+    /// own reply) uses this.
     pub async fn find(&self, who: &Identity, reply_id: &str) -> Result<ReplyView> {
+        self.find_as(who, reply_id, Reader::Owner).await
+    }
+
+    /// Finds a reply the identity may follow (`resume` over every transport):
+    /// its own, or a reply in a visitor conversation of a bot the identity
+    /// owns, so the owner's inbox watches it token by token (contract §9:
+    /// the owner "watches the AI's reply stream live"; decisions.md, issue 14).
+    /// Anyone else's is `NOT_FOUND`, as with [`Replies::find`].
+    pub async fn find_to_follow(&self, who: &Identity, reply_id: &str) -> Result<ReplyView> {
+        self.find_as(who, reply_id, Reader::OwnerOrBotOwner).await
+    }
+
+    async fn find_as(&self, who: &Identity, reply_id: &str, reader: Reader) -> Result<ReplyView> {
         if let Some(log) = self.logs.reply(reply_id) {
-            if log.owner_id == who.user_id {
+            if self.may_read(who, &log.owner_id, reader).await? {
                 return Ok(ReplyView::Live(log));
             }
             return Err(Error::not_found("reply"));
         }
         let row = match self.store.message(reply_id).await? {
-            Some(row) if row.owner_id == who.user_id && row.role == MessageRole::Assistant => row,
+            Some(row) if row.role == MessageRole::Assistant && self.may_read(who, &row.owner_id, reader).await? => row,
             _ => return Err(Error::not_found("reply")),
         };
         let status = row.status;
@@ -74,6 +98,29 @@ impl Replies {
             status,
             row: Box::new(row),
         })
+    }
+
+    /// Whether `who` may read a reply of the identity `owner_id`: it is theirs,
+    /// or (for [`Reader::OwnerOrBotOwner`]) `owner_id` is a widget visitor of a
+    /// bot that `who` owns. A visitor never owns a bot.
+    async fn may_read(&self, who: &Identity, owner_id: &str, reader: Reader) -> Result<bool> {
+        if owner_id == who.user_id {
+            return Ok(true);
+        }
+        if reader == Reader::Owner || who.role == Role::Visitor {
+            return Ok(false);
+        }
+        let Some(bot_id) = self
+            .store
+            .user_by_id(owner_id)
+            .await?
+            .filter(|u| u.role == Role::Visitor)
+            .and_then(|u| u.bot_id)
+        else {
+            return Ok(false);
+        };
+        let bot = self.store.bot(&bot_id).await?;
+        Ok(bot.is_some_and(|b| b.owner_id == who.user_id))
     }
 
     /// `stop`: a generating reply ends with `finish_reason: stopped` and keeps its

@@ -29,7 +29,7 @@ pub async fn poll(
     if wait_ms > MAX_WAIT_MS {
         return Err(HttpError::new(ErrorCode::ValidationError, "wait_ms: at most 30000"));
     }
-    let log = match engine.replies.find(&auth.who, &reply_id).await? {
+    let log = match engine.replies.find_to_follow(&auth.who, &reply_id).await? {
         ReplyView::Stored { complete, status, .. } => {
             let complete = (!status.is_live()).then_some(*complete);
             return Ok(Json(PollResponse {

@@ -68,7 +68,7 @@ pub async fn reply_events(
     // Logged out, or a visitor whose bot was removed: the stream ends at once.
     let cut = sub.cut.clone().cancelled_owned();
     let body: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> =
-        match engine.replies.find(&auth.who, &reply_id).await? {
+        match engine.replies.find_to_follow(&auth.who, &reply_id).await? {
             ReplyView::Stored { complete, .. } => {
                 let frame = ServerFrame::Complete(*complete).to_json();
                 stream::iter([Ok(Event::default().id("end").event("complete").data(frame))]).boxed()

@@ -1,20 +1,28 @@
 //! The owner's inbox for one bot (contract §9): its visitors' conversations,
 //! newest first and live, with each visitor's presence, unread counts and
 //! mode; the transcript with the AI's replies, operator messages and visitors'
-//! feedback; "Take over" / "Hand back"; and a composer for operator messages.
+//! feedback (rating and comment); "Take over" / "Hand back"; and a composer
+//! for operator messages. A reply that generates is followed token by token
+//! on the owner's own connection ([`follow`]), and reloaded from its
+//! checkpoints only while that fails.
 //! Shown on `/bots` under the bot's settings, and usable on a phone (one
 //! column there).
 
 mod dom;
+// Driven by the browser's connection only; the host tests drive it with frames.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+mod follow;
 mod state;
 
 use leptos::prelude::*;
 use protocol::objects::{ConversationMode, Message, MessageRole, PresenceStatus, Rating, VisitorConversation};
 
+use crate::components::bubble::StreamedMarkdown;
 pub use state::last_visitor_message;
 use state::InboxState;
 
-/// How often a generating reply's text is reloaded in the open transcript (ms).
+/// How often a generating reply's text is reloaded in the open transcript
+/// while it cannot be followed live (ms).
 #[cfg(feature = "hydrate")]
 const STREAM_POLL_MS: u32 = 700;
 
@@ -60,8 +68,8 @@ pub fn Inbox(bot_id: String) -> impl IntoView {
                         <InboxBar state mode/>
                     </Show>
                     <div class="transcript" id="transcript">
-                        <For each=move || transcript.get() key=|m| (m.id.clone(), m.content.len(), m.status, m.feedback.clone().map(|f| f.rating)) let:m>
-                            <TranscriptMessage m/>
+                        <For each=move || transcript.get() key=|m| (m.id.clone(), m.content.len(), m.status, m.feedback.clone().map(|f| (f.rating, f.comment))) let:m>
+                            <TranscriptMessage state m/>
                         </For>
                     </div>
                     <Show when=move || open.get().is_some() fallback=|| ()>
@@ -74,9 +82,9 @@ pub fn Inbox(bot_id: String) -> impl IntoView {
     }
 }
 
-/// Live updates (browser only): the bot's events stream reloads the inbox,
-/// and a reply generating in the open transcript is reloaded from its
-/// checkpoints.
+/// Live updates (browser only): the bot's events stream reloads the inbox; a
+/// reply generating in the open transcript is followed token by token on the
+/// owner's connection, and reloaded from its checkpoints only while it cannot be.
 fn watch_live(state: InboxState, bot_id: &str) {
     #[cfg(feature = "hydrate")]
     {
@@ -103,26 +111,51 @@ fn watch_live(state: InboxState, bot_id: &str) {
                 drop(cb);
             });
         }
-        // The bot's events stream carries no tokens: while a reply in the open
-        // transcript generates, it is reloaded from its checkpoints (the
-        // server saves the text every second) so the owner watches it grow.
+        follow_replies(state);
+        // The fallback: while a generating reply is not followed live, it is
+        // reloaded from its checkpoints (the server saves the text every second).
         leptos::task::spawn_local(async move {
             loop {
                 crate::timers::sleep_ms(STREAM_POLL_MS).await;
-                let Some(live) = state
-                    .transcript
-                    .try_with_untracked(|t| t.iter().any(|m| m.status.is_live()))
-                else {
-                    break; // the inbox is gone
-                };
-                if live {
-                    state.load_transcript();
+                match state.needs_checkpoints() {
+                    None => break, // the inbox is gone
+                    Some(true) => state.load_transcript(),
+                    Some(false) => {}
                 }
             }
         });
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (state, bot_id);
+}
+
+/// The owner's own connection (the chat's `webclient`, so it reconnects and
+/// falls back to SSE and polling like the chat): it `resume`s the replies of
+/// the open transcript (the server lets a bot's owner follow its visitors'
+/// replies; decisions.md, issue 14).
+#[cfg(feature = "hydrate")]
+fn follow_replies(state: InboxState) {
+    use std::rc::Rc;
+    use webclient::{Client, Config, ConnState};
+    let client = Client::start(
+        Config {
+            base: String::new(),
+            ws_path: "/api/v1/chat/ws".into(),
+            token: None,
+            upgrade_ms: 30_000,
+        },
+        Rc::new(move |text: &str| state.on_frame(text)),
+        Rc::new(move |s: webclient::Status| {
+            state.connected.try_set_value(s.state == ConnState::Connected);
+        }),
+        Rc::new(move || state.on_ready()),
+    );
+    state.client.set_value(Some(send_wrapper::SendWrapper::new(client)));
+    on_cleanup(move || {
+        if let Some(Some(c)) = state.client.try_update_value(Option::take) {
+            c.take().stop();
+        }
+    });
 }
 
 /// One visitor conversation in the list: title, presence, mode, unread.
@@ -188,8 +221,10 @@ fn OperatorComposer(state: InboxState) -> impl IntoView {
     }
 }
 
+/// One message of the transcript. A reply followed live shows the text of
+/// [`follow::Follow`], through the chat bubble's streaming markdown path.
 #[component]
-fn TranscriptMessage(m: Message) -> impl IntoView {
+fn TranscriptMessage(state: InboxState, m: Message) -> impl IntoView {
     let author = m
         .metadata
         .pointer("/author/name")
@@ -197,26 +232,42 @@ fn TranscriptMessage(m: Message) -> impl IntoView {
         .map(str::to_string);
     let feedback = m.feedback.clone().map(|f| {
         let thumb = match f.rating {
-            Rating::Up => "Rated good",
-            Rating::Down => "Rated bad",
+            Rating::Up => "The visitor rated this good",
+            Rating::Down => "The visitor rated this bad",
         };
-        let text = match f.comment {
-            Some(c) => format!("{thumb}: {c}"),
-            None => thumb.to_string(),
-        };
-        view! { <div class="feedback" data-rating=f.rating.as_str()>{text}</div> }
+        view! {
+            <div class="feedback" data-rating=f.rating.as_str()>
+                <span class="feedback-rating">{thumb}</span>
+                {f.comment.map(|c| view! { <q class="feedback-comment-text">{c}</q> })}
+            </div>
+        }
     });
-    let streaming = m.status.is_live();
+    let was_live = m.status.is_live();
+    let id = StoredValue::new(m.id.clone());
+    let live = Signal::derive(move || {
+        state.tick.track();
+        was_live && !id.with_value(|id| state.follow.try_with_value(|f| f.finished(id)).unwrap_or(true))
+    });
+    let body = match m.role {
+        MessageRole::User => view! { <div class="plain">{m.content.clone()}</div> }.into_any(),
+        _ if !was_live => view! { <div class="md" inner_html=markdown::to_html(&m.content)></div> }.into_any(),
+        _ => {
+            let content = m.content.clone();
+            let text = Signal::derive(move || {
+                state.tick.track();
+                id.with_value(|id| state.follow.try_with_value(|f| f.text(id).map(str::to_string)))
+                    .flatten()
+                    .unwrap_or_else(|| content.clone())
+            });
+            view! { <StreamedMarkdown text live/> }.into_any()
+        }
+    };
     view! {
         <div class="msg" class:user=m.role == MessageRole::User data-role=m.role.as_str()
-            data-message-id=m.id.clone() data-streaming=streaming.then_some("true")>
+            data-message-id=m.id.clone() data-streaming=move || live.get().then_some("true")>
             <div class="bubble">
                 {author.map(|a| view! { <div class="author">{a}</div> })}
-                {if m.role == MessageRole::User {
-                    view! { <div class="plain">{m.content.clone()}</div> }.into_any()
-                } else {
-                    view! { <div class="md" inner_html=markdown::to_html(&m.content)></div> }.into_any()
-                }}
+                {body}
                 {feedback}
             </div>
         </div>

@@ -1,13 +1,18 @@
 //! The inbox's state and what its controls do (REST calls of contract §9).
 //! Every live event reloads the list and the open transcript. Events come in
 //! bursts, and answers can arrive out of order: only the newest load of each
-//! kind is applied.
+//! kind is applied. A reply generating in the open transcript is followed
+//! token by token on the owner's own connection ([`Follow`]).
 
 use leptos::prelude::*;
 use protocol::objects::{ConversationMode, Message, MessageRole, VisitorConversation};
 use serde_json::json;
 
+use protocol::frames::{ClientFrame, ResumeFrame};
+use send_wrapper::SendWrapper;
+
 use super::dom::{follows_bottom, js_now, scroll_to_bottom, visible};
+use super::follow::{Follow, Resume};
 use crate::rest;
 use crate::server_fns::{load_visitor_conversations, load_visitor_transcript};
 
@@ -41,6 +46,18 @@ pub(super) struct InboxState {
     transcript_gen: StoredValue<u64>,
     /// When the last `typing` was sent (ms since the epoch).
     last_typing: StoredValue<f64>,
+    /// The open transcript's replies followed live, and their texts.
+    pub follow: StoredValue<Follow>,
+    /// Changes whenever a followed text does (the rows read [`Follow`] then).
+    pub tick: RwSignal<u64>,
+    /// The owner's connection that follows replies (browser only).
+    pub client: StoredValue<Option<SendWrapper<webclient::Client>>>,
+    /// Whether that connection is up (else checkpoints are reloaded).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    pub connected: StoredValue<bool>,
+    /// A scroll to the end is on its way (one per burst of tokens).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    scrolling: StoredValue<bool>,
 }
 
 impl InboxState {
@@ -55,6 +72,11 @@ impl InboxState {
             list_gen: StoredValue::new(0),
             transcript_gen: StoredValue::new(0),
             last_typing: StoredValue::new(0.0),
+            follow: StoredValue::new(Follow::new()),
+            tick: RwSignal::new(0),
+            client: StoredValue::new(None),
+            connected: StoredValue::new(false),
+            scrolling: StoredValue::new(false),
         }
     }
 
@@ -105,7 +127,10 @@ impl InboxState {
                 return;
             }
             let follow = follows_bottom();
+            let resumes = self.follow.try_update_value(|f| f.on_transcript(&t.messages));
             self.transcript.set(t.messages);
+            self.tick.try_update(|n| *n += 1);
+            self.send_resumes(resumes.unwrap_or_default());
             if follow {
                 scroll_to_bottom().await;
             }
@@ -131,9 +156,68 @@ impl InboxState {
 
     /// Opens visitor `v`'s conversation `s`.
     pub fn show(self, v: String, s: String) {
+        self.follow.update_value(Follow::clear);
         self.open.set(Some((v, s)));
         self.transcript.set(Vec::new());
         self.load_transcript();
+    }
+
+    /// Sends `resume` frames on the owner's connection. One that cannot go now
+    /// (the connection is down) goes on the next [`InboxState::on_ready`].
+    fn send_resumes(self, resumes: Vec<Resume>) {
+        let Some(Some(client)) = self.client.try_with_value(|c| c.as_ref().map(|c| (**c).clone())) else {
+            return;
+        };
+        for (reply_id, after_seq) in resumes {
+            let frame = ClientFrame::Resume(ResumeFrame { reply_id, after_seq });
+            client.send(&frame.to_json());
+        }
+    }
+
+    /// The owner's connection (re)opened: every followed reply is resumed
+    /// after what the transcript shows.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))] // called by the browser's connection
+    pub fn on_ready(self) {
+        self.connected.try_set_value(true);
+        if let Some(resumes) = self.follow.try_update_value(Follow::reconnected) {
+            self.send_resumes(resumes);
+        }
+    }
+
+    /// A frame on the owner's connection: a followed reply's token, `complete`
+    /// or refusal. The transcript follows its end when the owner was there.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))] // called by the browser's connection
+    pub fn on_frame(self, text: &str) {
+        let crate::store::Incoming::Server(f) = crate::store::decode(text) else {
+            return;
+        };
+        let Some(out) = self.follow.try_update_value(|fl| fl.on_frame(&f)) else {
+            return;
+        };
+        if let Some(r) = out.resume {
+            self.send_resumes(vec![r]);
+        }
+        if out.changed.is_none() {
+            return;
+        }
+        let follow = follows_bottom();
+        self.tick.try_update(|n| *n += 1);
+        if follow && self.scrolling.try_get_value() == Some(false) {
+            self.scrolling.set_value(true);
+            leptos::task::spawn_local(async move {
+                scroll_to_bottom().await;
+                self.scrolling.try_set_value(false);
+            });
+        }
+    }
+
+    /// Whether the open transcript must be reloaded from its checkpoints
+    /// (see [`Follow::needs_checkpoints`]); `None` once the inbox is gone.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))] // called by the browser's connection
+    pub fn needs_checkpoints(self) -> Option<bool> {
+        let connected = self.connected.try_get_value()?;
+        let t = self.transcript.try_with_untracked(|t| t.clone())?;
+        self.follow.try_with_value(|f| f.needs_checkpoints(&t, connected))
     }
 
     /// "Take over" (`human`) or "Hand back" (`ai`), contract §9.1.

@@ -3,6 +3,7 @@
 //! Leptos [`Owner`]; frames are decoded from their wire text, as the live
 //! connection hands them over.
 
+mod feedback;
 mod messages;
 mod outbox;
 mod tokens;

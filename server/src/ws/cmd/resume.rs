@@ -11,7 +11,7 @@ use crate::ws::connection::{Caller, Connection, Flow};
 pub(in crate::ws) async fn apply(r: ResumeFrame, conn: &mut Connection, caller: &Caller) -> Flow {
     let engine = conn.engine();
     engine.admission.count_resume(Transport::WebSocket);
-    match engine.replies.find(&caller.who, &r.reply_id).await {
+    match engine.replies.find_to_follow(&caller.who, &r.reply_id).await {
         Ok(ReplyView::Live(log)) => {
             conn.follow(log, Filter::After(r.after_seq), true);
             Flow::Continue

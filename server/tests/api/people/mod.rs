@@ -2,6 +2,7 @@
 //! hand-off, read receipts and unread counts, feedback and export, presence.
 
 mod feedback;
+mod follow;
 mod handoff;
 mod presence;
 mod read;
