@@ -334,8 +334,26 @@ impl Accounts {
             return Ok(());
         }
         self.store.revoke_token(&who.jti, who.exp).await?;
+        self.note_revoked(&who.jti);
+        Ok(())
+    }
+
+    /// Refuses the token `jti` from now on in this process (revoked here, or
+    /// on another node: [`crate::cluster::cuts`]).
+    pub fn note_revoked(&self, jti: &str) {
         if let Ok(mut r) = self.revoked.write() {
-            r.insert(who.jti.clone());
+            r.insert(jti.to_string());
+        }
+    }
+
+    /// Adds the stored, unexpired revocations to the revocation set (several
+    /// nodes: what another node revoked while the bus was down).
+    /// Errors: storage errors; the set is then kept as it was.
+    pub async fn reload_revoked(&self) -> Result<()> {
+        let stored: std::collections::HashSet<String> =
+            self.store.revoked_tokens(now_secs()).await?.into_iter().collect();
+        if let Ok(mut r) = self.revoked.write() {
+            r.extend(stored);
         }
         Ok(())
     }

@@ -252,6 +252,9 @@ impl Admission {
         self.accounts.logout(who).await?;
         let closed = self.hub.registry.cut_token(&who.jti);
         tracing::info!(user_id = %who.user_id, closed, "token revoked; its connections closed");
+        if let Some(c) = &self.cluster {
+            c.publish_revoked(&who.jti);
+        }
         Ok(())
     }
 }

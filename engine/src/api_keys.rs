@@ -72,6 +72,8 @@ pub struct ApiKeys {
     pub(crate) store: Arc<dyn Database>,
     pub(crate) accounts: Arc<Accounts>,
     pub(crate) hub: Arc<Hub>,
+    /// With Redis: the other nodes close the key's streams too.
+    pub(crate) cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 impl ApiKeys {
@@ -133,7 +135,11 @@ impl ApiKeys {
             return Err(Error::not_found("API key"));
         }
         // Streams opened with the key close at once, as on logout (§4.8).
-        let closed = self.hub.registry.cut_token(&format!("{JTI_PREFIX}{id}"));
+        let jti = format!("{JTI_PREFIX}{id}");
+        let closed = self.hub.registry.cut_token(&jti);
+        if let Some(c) = &self.cluster {
+            c.publish_revoked(&jti);
+        }
         tracing::info!(closed, "API key revoked");
         Ok(())
     }

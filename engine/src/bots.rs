@@ -174,15 +174,24 @@ pub struct Bots {
     /// When an unknown origin last made [`Bots::widget_origin_allowed_now`]
     /// reload the set (another node may have allowed it).
     reloaded_on_miss: std::sync::Mutex<Option<std::time::Instant>>,
+    /// With Redis: the other nodes cut the visitors off too.
+    cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 impl Bots {
-    pub(crate) fn new(store: Arc<dyn Database>, hub: Arc<Hub>, models: Vec<String>, default_model: String) -> Bots {
+    pub(crate) fn new(
+        store: Arc<dyn Database>,
+        hub: Arc<Hub>,
+        models: Vec<String>,
+        default_model: String,
+        cluster: Option<Arc<crate::cluster::Cluster>>,
+    ) -> Bots {
         Bots {
             store,
             hub,
             models,
             default_model,
+            cluster,
             widget_origins: RwLock::new(HashSet::new()),
             reloaded_on_miss: std::sync::Mutex::new(None),
         }
@@ -355,6 +364,9 @@ impl Bots {
     pub fn cut_off_visitors(&self, bot_id: &str) {
         let closed = self.hub.registry.cut_bot_visitors(bot_id);
         tracing::info!(bot_id, closed, "bot's visitors cut off");
+        if let Some(c) = &self.cluster {
+            c.publish_bot_closed(bot_id);
+        }
     }
 
     /// A bot by id, whoever owns it (the widget's public reads).

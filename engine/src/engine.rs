@@ -270,6 +270,7 @@ fn parts(
         store: store.clone(),
         accounts: accounts.clone(),
         hub: hub.clone(),
+        cluster: cluster.clone(),
     });
     let admission = Arc::new(Admission {
         accounts: accounts.clone(),
@@ -362,6 +363,7 @@ fn assemble(config: Config, p: Parts) -> Engine {
             p.hub.clone(),
             config.models.clone(),
             config.model.clone(),
+            p.cluster.clone(),
         )),
         typing: Typing::new(p.store.clone(), p.announcer),
         exchange,
@@ -403,6 +405,7 @@ fn people(config: &Config, p: &Parts) -> People {
 /// the runner does.
 fn run_cluster(engine: &Engine, c: Arc<Cluster>, inbound: tokio::sync::mpsc::UnboundedReceiver<Body>) {
     engine.hub.registry.set_cluster(c.clone());
+    c.set_accounts(&engine.accounts);
     c.run(Arc::downgrade(&engine.runner), inbound);
 }
 

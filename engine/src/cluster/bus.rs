@@ -16,8 +16,9 @@ pub enum Topic {
     Owner(String),
     /// A bot's visitor events for its owner's live views (`{prefix}b:{bot_id}`).
     Bot(String),
-    /// `stop` of a reply that another node runs, and the replies a draining
-    /// node hands over (`{prefix}stop`); every node follows it.
+    /// The control channel (`{prefix}stop`), which every node follows: `stop`
+    /// of a reply that another node runs, the replies a draining node hands
+    /// over, and streams to close everywhere ([`super::cuts`]).
     Stop,
     /// To a bot's widget visitors: the owner's availability (`{prefix}bv:{bot_id}`),
     /// followed while a visitor of the bot is connected to the node.
@@ -84,6 +85,11 @@ pub enum Body {
     /// A draining node gave up this `queued` reply (its lease is already
     /// released): the first node to claim the lease generates it.
     HandOver { reply_id: String },
+    /// A token (`jti`, or `key:<id>` of an API key) was revoked: refuse it and
+    /// close its streams.
+    Revoked { jti: String },
+    /// A bot was deleted or its widget disabled: close its visitors' streams.
+    BotClosed { bot: String },
 }
 
 /// A publish/subscribe bus between the nodes of one deployment.

@@ -58,6 +58,15 @@ pub(super) async fn dispatch(cluster: Arc<Cluster>, engine: Weak<Runner>, mut rx
                     registry.local_conversation(&owner, &session, Event::ReplyStarted(log));
                 }
             }
+            Body::Revoked { jti } => {
+                cluster.revoked_elsewhere(&jti);
+                let closed = registry.cut_token(&jti);
+                tracing::info!(closed, "token revoked on another node: its connections here closed");
+            }
+            Body::BotClosed { bot } => {
+                let closed = registry.cut_bot_visitors(&bot);
+                tracing::info!(bot_id = %bot, closed, "bot closed on another node: its visitors here cut off");
+            }
             Body::HandOver { reply_id } => {
                 tokio::spawn(super::takeover::take_handed(cluster.clone(), engine.clone(), reply_id));
             }

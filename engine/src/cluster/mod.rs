@@ -20,12 +20,13 @@
 
 pub mod bus;
 pub mod connections;
+pub mod cuts;
 mod inbound;
 mod keys;
 pub mod leases;
 mod limits;
-pub mod quota;
 pub mod presence;
+pub mod quota;
 pub mod redis_bus;
 mod replies;
 mod takeover;
@@ -64,6 +65,8 @@ pub struct Cluster {
     counted: Mutex<connections::Counted>,
     /// Set on SIGTERM: the node takes over no other node's replies.
     draining: std::sync::atomic::AtomicBool,
+    /// This node's accounts, for revocations made on other nodes ([`cuts`]).
+    accounts: std::sync::OnceLock<Weak<crate::accounts::Accounts>>,
 }
 
 /// The limits kept across nodes (contract §1).
@@ -113,6 +116,7 @@ impl Cluster {
             limits,
             counted: Mutex::new(connections::Counted::default()),
             draining: Default::default(),
+            accounts: Default::default(),
         });
         Ok((cluster, inbound))
     }

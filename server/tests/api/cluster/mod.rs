@@ -4,6 +4,7 @@
 //! PostgreSQL the tests say loudly that they are skipped, unless
 //! `BROOK_REQUIRE_SERVICES=1` (CI), which makes them fail.
 
+mod cuts;
 mod delivery;
 mod failover;
 mod limits;

@@ -15,16 +15,16 @@ const GRACE: &str = "1";
 
 /// The owner (registered on `n`, named "Test"), a widget bot allowed on
 /// [`SITE`], and one visitor of it.
-struct Cast {
-    owner: String,
+pub(super) struct Cast {
+    pub(super) owner: String,
     owner_id: String,
-    bot_id: String,
+    pub(super) bot_id: String,
     visitor: String,
     visitor_id: String,
 }
 
 impl Cast {
-    async fn new(n: &Node) -> Cast {
+    pub(super) async fn new(n: &Node) -> Cast {
         let (owner, owner_id) = n.register().await;
         let r = n
             .http
@@ -101,13 +101,13 @@ impl Cast {
     }
 }
 
-async fn two_nodes(d: &Deployment) -> (Node, Node) {
+pub(super) async fn two_nodes(d: &Deployment) -> (Node, Node) {
     let env = [("BROOK_PRESENCE_GRACE_SECS", GRACE)];
     (d.node_with(&d.prefix, &env).await, d.node_with(&d.prefix, &env).await)
 }
 
 /// A visitor's WebSocket on `n`: `auth_success`, then the owner's availability.
-async fn visitor_ws(d: &Deployment, n: &Node, c: &Cast, nodes: i64) -> (WsClient, Value) {
+pub(super) async fn visitor_ws(d: &Deployment, n: &Node, c: &Cast, nodes: i64) -> (WsClient, Value) {
     let mut ws = n.ws(&c.visitor).await;
     let p = frame_within(&mut ws, "presence", Duration::from_secs(10))
         .await
