@@ -94,6 +94,26 @@ impl Admission {
         Ok(())
     }
 
+    /// One call of the per-address budget for sign-ins
+    /// (`BROOK_AUTH_RATE_LIMIT_PER_MIN`: register, login, guest, widget
+    /// session), here and, with Redis, across every node (issue 13: limits
+    /// hold cluster-wide; behind a round-robin balancer each node alone would
+    /// grant the whole budget again). `Err(wait)` when it is spent.
+    pub async fn auth_budget(&self, ip: IpAddr) -> std::result::Result<(), Duration> {
+        let local = ip.to_string();
+        self.auth_limiter.check(&local)?;
+        if let Some(c) = &self.cluster {
+            if let Err(wait) = c
+                .rate_check(&format!("ip:auth:{ip}"), self.auth_limiter.per_min())
+                .await
+            {
+                self.auth_limiter.refund(&local);
+                return Err(wait);
+            }
+        }
+        Ok(())
+    }
+
     /// The message rate, here and (with Redis) across every node (issue 13).
     async fn rate_check(&self, who: &Identity, ip: Option<IpAddr>) -> Result<()> {
         let limited = |wait: Duration| {

@@ -56,25 +56,8 @@ mod tests {
     fn row(role: &str, content: &str) -> MessageRow {
         let role = MessageRole::parse(role).expect("a test role");
         MessageRow {
-            pos: 0,
-            id: String::new(),
-            owner_id: String::new(),
-            conversation_id: String::new(),
-            role,
             content: content.into(),
-            status: MessageStatus::Complete,
-            client_id: None,
-            reply_id: None,
-            in_reply_to: None,
-            superseded: false,
-            seq: 0,
-            metadata: "{}".into(),
-            created_at: 0,
-            finished_at: None,
-            read_at: None,
-            feedback: None,
-            version: 0,
-            versions: 0,
+            ..MessageRow::new("", "", "", role, 0)
         }
     }
 

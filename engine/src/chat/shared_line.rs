@@ -147,24 +147,8 @@ mod tests {
     fn row(conversation: &str, id: &str, pos: i64, status: MessageStatus) -> MessageRow {
         MessageRow {
             pos,
-            id: id.into(),
-            owner_id: "o".into(),
-            conversation_id: conversation.into(),
-            role: MessageRole::Assistant,
-            content: String::new(),
             status,
-            client_id: None,
-            reply_id: None,
-            in_reply_to: None,
-            superseded: false,
-            seq: 0,
-            metadata: "{}".into(),
-            created_at: 0,
-            finished_at: None,
-            read_at: None,
-            feedback: None,
-            version: 0,
-            versions: 0,
+            ..MessageRow::new(id, "o", conversation, MessageRole::Assistant, 0)
         }
     }
 

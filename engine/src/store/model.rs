@@ -173,6 +173,32 @@ pub struct MessageRow {
 pub const OPERATOR_CLIENT_PREFIX: &str = "operator:";
 
 impl MessageRow {
+    /// An empty, complete message of `role` created at `now` (µs), as built
+    /// before its insert (its `pos`, 0 here, comes from the insert).
+    pub fn new(id: &str, owner_id: &str, conversation_id: &str, role: MessageRole, now: i64) -> MessageRow {
+        MessageRow {
+            pos: 0,
+            id: id.to_string(),
+            owner_id: owner_id.to_string(),
+            conversation_id: conversation_id.to_string(),
+            role,
+            content: String::new(),
+            status: MessageStatus::Complete,
+            client_id: None,
+            reply_id: None,
+            in_reply_to: None,
+            superseded: false,
+            seq: 0,
+            metadata: "{}".into(),
+            created_at: now,
+            finished_at: None,
+            read_at: None,
+            feedback: None,
+            version: 0,
+            versions: 0,
+        }
+    }
+
     pub fn metadata_value(&self) -> serde_json::Value {
         match serde_json::from_str(&self.metadata) {
             Ok(serde_json::Value::Object(m)) => serde_json::Value::Object(m),

@@ -39,9 +39,10 @@ fn with_session(status: StatusCode, body: AuthResponse, headers: &HeaderMap, eng
     res
 }
 
-/// One call of the per-IP budget for sign-ins (`BROOK_AUTH_RATE_LIMIT_PER_MIN`).
-pub fn auth_budget(engine: &Engine, ip: std::net::IpAddr) -> HttpResult<()> {
-    engine.admission.auth_limiter.check(&ip.to_string()).map_err(|wait| {
+/// One call of the per-IP budget for sign-ins (`BROOK_AUTH_RATE_LIMIT_PER_MIN`),
+/// across every node with Redis ([`engine::admission::Admission::auth_budget`]).
+pub async fn auth_budget(engine: &Engine, ip: std::net::IpAddr) -> HttpResult<()> {
+    engine.admission.auth_budget(ip).await.map_err(|wait| {
         engine.admission.count_limit_refusal("auth");
         HttpError(
             engine::Error::new(
@@ -60,7 +61,7 @@ pub async fn register(
     headers: HeaderMap,
     JsonBody(body): JsonBody<RegisterRequest>,
 ) -> HttpResult<Response> {
-    auth_budget(&engine, ip)?;
+    auth_budget(&engine, ip).await?;
     let r = engine
         .accounts
         .register(&body.email, &body.password, body.name.as_deref())
@@ -75,7 +76,7 @@ pub async fn login(
     headers: HeaderMap,
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> HttpResult<Response> {
-    auth_budget(&engine, ip)?;
+    auth_budget(&engine, ip).await?;
     let r = engine.accounts.login(&body.email, &body.password).await?;
     Ok(with_session(StatusCode::OK, r, &headers, &engine))
 }
@@ -92,7 +93,7 @@ pub async fn guest(
             "guest accounts are turned off on this server",
         ));
     }
-    auth_budget(&engine, ip)?;
+    auth_budget(&engine, ip).await?;
     let r = engine.accounts.guest().await?;
     Ok(with_session(StatusCode::CREATED, r, &headers, &engine))
 }

@@ -60,7 +60,7 @@ pub async fn session(
     headers: HeaderMap,
     JsonBody(body): JsonBody<WidgetSessionRequest>,
 ) -> HttpResult<Response> {
-    crate::rest::auth::auth_budget(&engine, ip)?;
+    crate::rest::auth::auth_budget(&engine, ip).await?;
     let origin = origin_of(&headers);
     let bot = engine.bots.by_key(body.bot_key.trim()).await?;
     let refused = || HttpError::new(ErrorCode::Forbidden, "this site may not use this widget");

@@ -12,31 +12,6 @@ use crate::store::{
     NewRegenerate, RegenerateOutcome, StoreError, StoreResult, UserRow,
 };
 
-/// A message as built before its insert (its `pos` comes from the insert).
-fn new_message(id: &str, owner_id: &str, conversation_id: &str, role: MessageRole, now: i64) -> MessageRow {
-    MessageRow {
-        pos: 0,
-        id: id.to_string(),
-        owner_id: owner_id.to_string(),
-        conversation_id: conversation_id.to_string(),
-        role,
-        content: String::new(),
-        status: MessageStatus::Complete,
-        client_id: None,
-        reply_id: None,
-        in_reply_to: None,
-        superseded: false,
-        seq: 0,
-        metadata: "{}".into(),
-        created_at: now,
-        finished_at: None,
-        read_at: None,
-        feedback: None,
-        version: 0,
-        versions: 0,
-    }
-}
-
 /// A queued reply to `in_reply_to` (a first version until counted).
 pub(super) fn queued_reply(
     id: &str,
@@ -54,7 +29,7 @@ pub(super) fn queued_reply(
         metadata: serde_json::json!({ "in_reply_to": in_reply_to }).to_string(),
         version: 1,
         versions: 1,
-        ..new_message(id, owner_id, conversation_id, MessageRole::Assistant, now)
+        ..MessageRow::new(id, owner_id, conversation_id, MessageRole::Assistant, now)
     }
 }
 
@@ -64,7 +39,7 @@ pub(super) fn user_message(x: &NewExchange, human: bool) -> MessageRow {
         content: x.content.clone(),
         client_id: x.client_id.clone(),
         reply_id: (!human).then(|| x.reply_id.clone()),
-        ..new_message(
+        ..MessageRow::new(
             &x.user_message_id,
             &x.owner_id,
             &x.conversation_id,

@@ -61,6 +61,44 @@ async fn the_rate_limit_counts_messages_on_every_node() {
     // Each node alone would have let all seven through (4 + 3 < 6 + 6).
 }
 
+/// The sign-in budget per address (`BROOK_AUTH_RATE_LIMIT_PER_MIN`) counts
+/// registrations on every node: spread over two nodes, the fifth of a budget
+/// of four is refused (each node alone would have let all five through).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sign_in_budget_counts_calls_on_every_node() {
+    let Some(d) = Deployment::new().await else { return };
+    let limit = [("BROOK_AUTH_RATE_LIMIT_PER_MIN", "4")];
+    let (n1, n2) = (
+        d.node_with(&d.prefix, &limit).await,
+        d.node_with(&d.prefix, &limit).await,
+    );
+    // The budget counts per minute window: start well inside one.
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    if secs % 60 > 50 {
+        tokio::time::sleep(Duration::from_secs(61 - secs % 60)).await;
+    }
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let node = if i % 2 == 0 { &n1 } else { &n2 };
+        let r = node
+            .http
+            .post(node.url("/api/v1/auth/register"))
+            .json(&json!({"email": format!("b{i}@example.com"), "password": "correct horse battery"}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [201, 201, 201, 201, 429],
+        "the fifth sign-in over two nodes is refused"
+    );
+}
+
 /// A fourth connection of an identity, over `?token=` (refused with HTTP 429)
 /// or frame auth (`auth_error` with `RATE_LIMITED`): `Ok` when accepted.
 async fn connect(node: &Node, token: &str, frame_auth: bool) -> Result<WsClient, String> {
