@@ -234,6 +234,8 @@ test('the owner watches a visitor live, takes over mid-reply, types, and hands b
   await aiForm.locator('.fbs').click();
   await expect(aiForm.locator('.fbx')).toHaveText('2001 characters: at most 2000');
   await aiForm.locator('textarea').fill(complaint);
+  // Typing clears the reason: it no longer applies.
+  await expect(aiForm.locator('.fbx')).toHaveText('');
   await aiThumbs.scrollIntoViewIfNeeded();
   await visitor.screenshot({ path: shot('widget-comment') });
   await aiForm.locator('.fbs').click();

@@ -156,12 +156,23 @@ impl Widget {
         }
     }
 
-    /// Watches the log for clicks on thumbs and comment buttons (one listener).
+    /// Watches the log for clicks on thumbs and comment buttons, and for
+    /// typing in a comment, which clears the form's "too long" reason (one
+    /// listener each, for the page's lifetime).
     pub(crate) fn watch_thumbs(&self) {
         on(self.log.unchecked_ref(), "click", |e| {
             let t = e.target().and_then(|t| t.dyn_into::<Element>().ok());
             if let (Some(t), Some(w)) = (t, crate::widget()) {
                 w.on_feedback_click(t);
+            }
+        });
+        on(self.log.unchecked_ref(), "input", |e| {
+            let form = e
+                .target()
+                .and_then(|t| t.dyn_into::<Element>().ok())
+                .and_then(|t| t.closest(".fbf").ok().flatten());
+            if let Some(Ok(Some(x))) = form.map(|f| f.query_selector(".fbx")) {
+                x.set_text_content(None);
             }
         });
     }

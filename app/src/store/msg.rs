@@ -48,6 +48,13 @@ pub struct Msg {
 }
 
 impl Msg {
+    /// The comment form's text changed: the new draft, and the reason a
+    /// previous one was refused no longer applies.
+    pub fn type_comment(&self, text: String) {
+        self.comment_draft.set(Some(text));
+        self.comment_error.set(None);
+    }
+
     /// The last token `seq` a stored reply's text holds (`metadata.seq`).
     pub fn seq_of(m: &Message) -> u64 {
         m.metadata.get("seq").and_then(Value::as_u64).unwrap_or(0)

@@ -54,7 +54,10 @@ fn CommentForm(store: Store, msg: Msg) -> impl IntoView {
                 <span>{label}</span>
                 <textarea class="comment-input" rows="2" placeholder="Your comment"
                     prop:value=move || msg.comment_draft.get().unwrap_or_default()
-                    on:input=move |ev| msg.comment_draft.set(Some(event_target_value(&ev)))></textarea>
+                    on:input={
+                        let msg = msg.clone();
+                        move |ev| msg.type_comment(event_target_value(&ev))
+                    }></textarea>
             </label>
             <span class="comment-count muted">{move || {
                 let n = msg.comment_draft.with(|d| d.as_deref().map_or(0, |t| t.trim().chars().count()));

@@ -92,7 +92,8 @@ fn a_blank_comment_removes_it_and_a_too_long_one_is_not_sent() {
         let why = m.comment_error.get_untracked().expect("a reason");
         assert!(why.contains("2001"), "{why}");
         assert!(m.comment_draft.get_untracked().is_some(), "the form stays open");
-        m.comment_draft.set(Some("   ".into()));
+        m.type_comment("   ".into());
+        assert_eq!(m.comment_error.get_untracked(), None, "typing clears the reason");
         let req = store.send_comment(&m).expect("a request");
         assert_eq!((req.rating, req.comment), (Some(Rating::Up), None));
         assert_eq!(m.comment_error.get_untracked(), None);
