@@ -29,7 +29,7 @@ pub use sql::{Dialect, SqlStore, Statement};
 pub use sqlite::SqliteStore;
 
 /// A storage failure, typed so that callers can answer with the contract's code.
-#[derive(Clone, Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique constraint was hit (e.g. an email already taken).
     #[error("conflict: {0}")]

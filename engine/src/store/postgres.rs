@@ -34,9 +34,6 @@ impl SqlStore<Postgres> {
 
 impl Dialect for Postgres {
     const BACKEND: &'static str = "postgres";
-    /// Half of the smallest pool ([`super::pool_size`] is at least 4 × 2): the
-    /// rest stays free for reads and replies' writes.
-    const EXCHANGE_WRITERS: usize = 4;
     const TITLE_LIKE: &'static str = "ILIKE";
 
     fn push_search(qb: &mut Statement, owner_id: &str, terms: &[String]) {

@@ -61,7 +61,6 @@ impl SqlStore<Sqlite> {
 
 impl Dialect for Sqlite {
     const BACKEND: &'static str = "sqlite";
-    const EXCHANGE_WRITERS: usize = 1;
     const TITLE_LIKE: &'static str = "LIKE";
 
     /// Message ids whose text matches every search word (prefix match), via FTS5.

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use protocol::objects::{MessageRole, MessageStatus};
 use sqlx::{Encode, Executor, FromRow, IntoArguments, Type};
 
+use super::tx::Staged;
 use super::{Dialect, SqlStore};
 use crate::store::{
     ApiKeyRow, BotRow, ChatStore, ConversationRow, ExchangeOutcome, FinishedReply, MessageRow, NewExchange,
@@ -71,11 +72,23 @@ where
     for<'r> MessageRow: FromRow<'r, D::Row>,
     for<'r> ApiKeyRow: FromRow<'r, D::Row>,
 {
-    /// Through the group-commit queue ([`super::group_commit`]): alone, one
-    /// transaction of five round trips to the writer (the first token waits on
-    /// them); with other sends waiting, one transaction for all of them.
+    /// One transaction of five round trips to the writer (the first token
+    /// waits on them), written by [`SqlStore::exchange_in`].
     async fn begin_exchange(&self, x: &NewExchange) -> StoreResult<ExchangeOutcome> {
-        self.exchange_queue().submit(x.clone()).await
+        let mut tx = self.write().begin().await?;
+        match Self::exchange_in(&mut tx, x).await? {
+            Staged::Written(outcome) => {
+                tx.commit().await?;
+                Ok(outcome)
+            }
+            // Dropping the transaction rolls back what it wrote.
+            Staged::Undone(outcome) => Ok(outcome),
+            Staged::Lost => {
+                drop(tx);
+                let user = self.race_winner(&x.owner_id, x.client_id.as_deref(), "message").await?;
+                Ok(ExchangeOutcome::Duplicate { user })
+            }
+        }
     }
 
     async fn begin_regenerate(&self, x: &NewRegenerate) -> StoreResult<RegenerateOutcome> {

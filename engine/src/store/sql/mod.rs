@@ -17,7 +17,6 @@ mod bots;
 mod chat;
 mod columns;
 mod conversations;
-mod group_commit;
 mod keys;
 mod messages;
 mod people;
@@ -41,10 +40,6 @@ pub trait Dialect: sqlx::Database {
     /// case-insensitive for ASCII in SQLite; PostgreSQL needs `ILIKE`).
     const TITLE_LIKE: &'static str;
 
-    /// How many transactions of exchanges may run at once ([`group_commit`]):
-    /// SQLite's one writer, or several PostgreSQL connections.
-    const EXCHANGE_WRITERS: usize;
-
     /// Pushes a condition matching conversations (alias `c`) of `owner_id` with a
     /// message containing every word of `terms` (prefix match), by full-text search.
     fn push_search(st: &mut Statement, owner_id: &str, terms: &[String]);
@@ -66,8 +61,6 @@ pub struct SqlStore<D: Dialect> {
     read: Pool<D>,
     write: Pool<D>,
     background: Option<tokio::task::JoinHandle<()>>,
-    /// Exchanges waiting for the writer ([`group_commit`]).
-    exchanges: group_commit::Queue,
 }
 
 impl<D: Dialect> SqlStore<D> {
@@ -76,7 +69,6 @@ impl<D: Dialect> SqlStore<D> {
             read,
             write,
             background,
-            exchanges: group_commit::Queue::new(),
         }
     }
 
