@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{cast, Cast, SITE};
+use super::{cast, Cast};
 use crate::both_backends;
 use crate::helpers::*;
 
@@ -98,16 +98,6 @@ async fn only_the_bot_owner_may_follow(b: Backend) {
 async fn second_visitor(app: &TestApp, c: &Cast) -> String {
     let (_, bot) = body(app.get(&format!("/api/v1/bots/{}", c.bot_id), Some(&c.owner)).await).await;
     let key = bot["widget"]["public_key"].as_str().expect("a public key");
-    let v: Value = app
-        .http
-        .post(app.url("/api/v1/widget/session"))
-        .header("Origin", SITE)
-        .json(&json!({"bot_key": key}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = super::widget_session(app, key).await;
     v["token"].as_str().expect("a visitor token").to_string()
 }

@@ -47,18 +47,7 @@ pub async fn cast(app: &TestApp) -> Cast {
     )
     .await;
     assert_eq!(s, 201, "{bot}");
-    let key = bot["widget"]["public_key"].as_str().unwrap();
-    let v: Value = app
-        .http
-        .post(app.url("/api/v1/widget/session"))
-        .header("Origin", SITE)
-        .json(&json!({"bot_key": key}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = widget_session(app, bot["widget"]["public_key"].as_str().unwrap()).await;
     Cast {
         owner,
         bot_id: bot["id"].as_str().unwrap().to_string(),
@@ -146,4 +135,19 @@ pub async fn frame_within(ws: &mut WsClient, ty: &str, wait: Duration) -> Option
             return Some(f);
         }
     }
+}
+
+/// A new widget visitor of the bot with public key `key`, on [`SITE`]: the
+/// session's JSON (`token`, `visitor_id`, …).
+pub async fn widget_session(app: &TestApp, key: &str) -> Value {
+    app.http
+        .post(app.url("/api/v1/widget/session"))
+        .header("Origin", SITE)
+        .json(&json!({"bot_key": key}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
