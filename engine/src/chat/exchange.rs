@@ -53,6 +53,8 @@ pub struct Redo {
 /// A stored reply about to be put in line: what [`Exchange::enqueue_reply`] needs.
 struct Stored<'a> {
     who: &'a Identity,
+    /// The send created the conversation ([`Job::fresh`](super::scheduler::Job)).
+    fresh: bool,
     reservation: Reservation,
     bot: Option<BotRow>,
     user: &'a MessageRow,
@@ -186,8 +188,13 @@ impl Exchange {
             "message stored"
         );
         let visitor_bot = bot.as_ref().filter(|_| who.role == Role::Visitor).map(|b| b.id.clone());
+        // Created by this send: the upsert set both times to `now`. A send
+        // that found the conversation moved `updated_at` past its older
+        // `created_at` (or one past `now`), so it never looks fresh.
+        let fresh = conversation.created_at == x.now && conversation.updated_at == x.now;
         self.enqueue_reply(Stored {
             who,
+            fresh,
             reservation,
             bot,
             user: &user,
@@ -263,6 +270,7 @@ impl Exchange {
             user_pos: s.user.pos,
             reply_pos: s.reply.pos,
             user_content: s.user.content.clone(),
+            fresh: s.fresh,
             origin_conn: s.origin,
             is_visitor: s.who.role == Role::Visitor,
             control: Control::new_arc(),
@@ -350,6 +358,7 @@ impl Exchange {
         let bot = self.store.bot(&conversation.bot_id).await?;
         self.enqueue_reply(Stored {
             who,
+            fresh: false,
             reservation,
             bot,
             user: &user,

@@ -211,16 +211,20 @@ impl Runner {
             None => (String::new(), self.settings.default_model.clone(), None),
         };
         let history_read = Instant::now();
-        let history = match self
-            .store
-            .context_messages(&log.owner_id, &log.conversation_id, job.user_pos, 200)
-            .await
-        {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::warn!(error = %e, "history unavailable; answering the message alone");
-                Vec::new()
-            }
+        // A fresh conversation holds only the message: it is added below.
+        let history = match job.fresh {
+            true => Vec::new(),
+            false => match self
+                .store
+                .context_messages(&log.owner_id, &log.conversation_id, job.user_pos, 200)
+                .await
+            {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::warn!(error = %e, "history unavailable; answering the message alone");
+                    Vec::new()
+                }
+            },
         };
         let mut turns = super::context::build(&system_prompt, &history, self.settings.context_tokens);
         if !turns.iter().any(|t| t.role == TurnRole::User) {

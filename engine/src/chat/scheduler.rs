@@ -62,6 +62,10 @@ pub struct Job {
     /// is kept in this order, on one node and, with Redis, across nodes).
     pub reply_pos: i64,
     pub user_content: String,
+    /// The send created the conversation: the user message is its whole
+    /// history, so the context is built without reading it back (one read
+    /// fewer before the first token; issue 16).
+    pub fresh: bool,
     pub origin_conn: Option<crate::hub::ConnId>,
     pub is_visitor: bool,
     pub control: Arc<Control>,

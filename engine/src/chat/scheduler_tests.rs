@@ -8,6 +8,7 @@ fn job(id: &str) -> Job {
         user_pos: 0,
         reply_pos: 0,
         user_content: String::new(),
+        fresh: false,
         origin_conn: None,
         is_visitor: false,
         control: Control::new_arc(),

@@ -79,6 +79,7 @@ pub(super) async fn adopt(c: &Cluster, engine: &Arc<Runner>, row: &MessageRow) -
         user_pos: user.pos,
         reply_pos: row.pos,
         user_content: user.content.clone(),
+        fresh: false,
         origin_conn: None,
         is_visitor,
         control: Control::new_arc(),

@@ -17,12 +17,22 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-/// Descriptors kept for everything that is not a client connection: a tenth of
-/// the limit (at least 64) plus one per generating reply (its upstream socket),
-/// the latter at most a quarter of the limit.
+/// Descriptors kept for what is not a client connection, whatever the limit:
+/// the database pools and files, the log, Redis, a listener's headroom. 512
+/// covers them with room to spare: a node on SQLite held 24 after a few
+/// messages (2026-11-30), and its pools grow to at most 64 connections of
+/// 2 descriptors each (`store::pool_size`, the WAL file included).
+pub const FIXED_RESERVE_MAX: usize = 512;
+
+/// How many client connections a node holds under `fd_limit` descriptors
+/// (`RLIMIT_NOFILE`). The reserve is a tenth of the limit, at least 64 and at
+/// most [`FIXED_RESERVE_MAX`], plus one per generating reply (its upstream
+/// socket), the latter at most a quarter of the limit. At 20,000 descriptors
+/// and 256 replies: 20,000 − 512 − 256 = 19,232 (issue 16 asks for 19,000 idle
+/// connections per node; decisions.md).
 pub fn capacity_for(fd_limit: u64, max_active_replies: usize) -> usize {
     let limit = fd_limit.min(usize::MAX as u64) as usize;
-    let reserve = (limit / 10).max(64) + max_active_replies.min(limit / 4);
+    let reserve = (limit / 10).clamp(64, FIXED_RESERVE_MAX) + max_active_replies.min(limit / 4);
     limit.saturating_sub(reserve).max(1)
 }
 
@@ -208,7 +218,9 @@ mod tests {
     #[test]
     fn capacity_keeps_a_reserve() {
         assert_eq!(capacity_for(1024, 256), 1024 - 102 - 256);
-        assert_eq!(capacity_for(20_000, 256), 20_000 - 2000 - 256);
+        assert_eq!(capacity_for(20_000, 256), 20_000 - 512 - 256);
+        assert!(capacity_for(20_000, 256) >= 19_000);
+        assert_eq!(capacity_for(4_000, 256), 4_000 - 400 - 256);
         assert_eq!(capacity_for(100, 256), 100 - 64 - 25);
         assert_eq!(capacity_for(10, 0), 1);
     }

@@ -5,7 +5,10 @@ use std::time::Duration;
 use crate::helpers::*;
 use crate::{both_backends, sqlite_only};
 
-both_backends!(upstream_failure_keeps_partial_text);
+both_backends!(
+    upstream_failure_keeps_partial_text,
+    a_new_conversation_is_its_message_then_the_history
+);
 sqlite_only!(
     retries_before_the_first_token,
     errors_that_are_not_retried,
@@ -170,6 +173,48 @@ async fn context_budget_and_bot_settings(b: Backend) {
             .starts_with("question number 5"),
         "newest kept"
     );
+}
+
+/// The first message of a conversation is sent without reading the history
+/// back (issue 16): the model gets the same messages as from a read, and the
+/// next message of the conversation gets the whole history.
+async fn a_new_conversation_is_its_message_then_the_history(b: Backend) {
+    let Some(app) = spawn_app(AppOptions::new(b)).await else {
+        return;
+    };
+    let token = app.user_token().await;
+    let (_, bot) = body(
+        app.post(
+            "/api/v1/bots",
+            Some(&token),
+            json!({"name": "Terse", "system_prompt": "Be brief."}),
+        )
+        .await,
+    )
+    .await;
+    let mut ws = app.ws_authed(&token).await;
+    for (i, text) in ["first question", "second question"].iter().enumerate() {
+        ws.send(json!({"type": "message", "message": text, "session_id": "fresh-then-old", "bot_id": bot["id"]}))
+            .await;
+        let ack = ws.recv_type("ack").await;
+        ws.collect(ack["reply_id"].as_str().unwrap()).await;
+        let sent = app.upstream().requests().pop().unwrap();
+        let roles: Vec<&str> = sent["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["role"].as_str().unwrap())
+            .collect();
+        let last = &sent["messages"].as_array().unwrap().last().unwrap()["content"];
+        assert_eq!(last, text, "message {i}");
+        match i {
+            0 => assert_eq!(roles, ["system", "user"], "{sent}"),
+            _ => {
+                assert_eq!(roles, ["system", "user", "assistant", "user"], "{sent}");
+                assert_eq!(sent["messages"][1]["content"], "first question");
+            }
+        }
+    }
 }
 
 async fn demo_model(b: Backend) {

@@ -189,8 +189,14 @@ where
         .bind(f.now)
         .execute(&mut *tx)
         .await?;
-        Self::touch_conversation_in(&mut tx, &f.owner_id, &f.conversation_id, f.now, f.preview.as_deref()).await?;
-        let conv = Self::conversation_in(&mut tx, &f.owner_id, &f.conversation_id).await?;
+        let conv = Self::touch_conversation_returning_in(
+            &mut tx,
+            &f.owner_id,
+            &f.conversation_id,
+            f.now,
+            f.preview.as_deref(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(conv)
     }

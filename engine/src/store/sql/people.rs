@@ -98,10 +98,10 @@ where
             other => other?,
         };
         Self::read_up_to_in(&mut tx, &x.owner_id, &x.conversation_id, ReadSide::Operator, pos, x.now).await?;
-        Self::touch_conversation_in(&mut tx, &x.owner_id, &x.conversation_id, x.now, Some(&x.preview)).await?;
-        let conversation = Self::conversation_in(&mut tx, &x.owner_id, &x.conversation_id)
-            .await?
-            .ok_or_else(|| StoreError::Other("conversation vanished".into()))?;
+        let conversation =
+            Self::touch_conversation_returning_in(&mut tx, &x.owner_id, &x.conversation_id, x.now, Some(&x.preview))
+                .await?
+                .ok_or_else(|| StoreError::Other("conversation vanished".into()))?;
         tx.commit().await?;
         Ok(OperatorOutcome::Stored {
             conversation,

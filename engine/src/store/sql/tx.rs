@@ -2,6 +2,8 @@
 //! writes; one exchange's writes ([`Staged`]); and the look-up after a lost
 //! insert race.
 
+use std::sync::LazyLock;
+
 use protocol::objects::ConversationMode;
 use sqlx::{Encode, Executor, FromRow, IntoArguments, Type};
 
@@ -127,6 +129,35 @@ where
         .execute(&mut **tx)
         .await?;
         Ok(())
+    }
+
+    /// [`Self::touch_conversation_in`] that returns the conversation as it is
+    /// then, unread counts included, in the same round trip (`None`: it was
+    /// deleted).
+    pub(super) async fn touch_conversation_returning_in(
+        tx: &mut Tx<D>,
+        owner_id: &str,
+        id: &str,
+        now: i64,
+        preview: Option<&str>,
+    ) -> StoreResult<Option<ConversationRow>> {
+        // SQLite's RETURNING does not know an UPDATE's alias: the columns are
+        // named by the table.
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "UPDATE conversations SET updated_at = CASE WHEN updated_at >= $3 THEN updated_at + 1 ELSE $3 END, \
+                 last_message_preview = COALESCE($4, last_message_preview) WHERE owner_id = $1 AND id = $2 \
+                 RETURNING {}",
+                CONV_COLS.replace("c.", "conversations.")
+            )
+        });
+        Ok(sqlx::query_as::<_, ConversationRow>(SQL.as_str())
+            .bind(owner_id)
+            .bind(id)
+            .bind(now)
+            .bind(preview)
+            .fetch_optional(&mut **tx)
+            .await?)
     }
 
     /// Moves `side`'s read point of a conversation forward to `pos` and stamps
