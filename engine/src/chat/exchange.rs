@@ -134,8 +134,13 @@ impl Exchange {
             .as_deref()
             .or(req.bot_id.as_deref())
             .filter(|b| !b.is_empty());
-        let session_id = req.session_id.clone().unwrap_or_else(ids::new_id);
-        let bot = self.conversation_bot(who, requested_bot, &session_id, via).await?;
+        // A conversation id made here names no stored conversation: its bot is
+        // resolved without looking the conversation up (two reads fewer before
+        // the first token of a new chat; issue 16).
+        let (session_id, bot) = match &req.session_id {
+            Some(s) => (s.clone(), self.conversation_bot(who, requested_bot, s, via).await?),
+            None => (ids::new_id(), Some(self.resolve_bot(who, requested_bot, via).await?)),
+        };
         if self.cluster.is_some() {
             super::shared_line::admit(self.store.as_ref(), &who.user_id, &session_id).await?;
         }
