@@ -24,6 +24,37 @@ export async function send(page: Page, text: string) {
   await box.press('Enter');
 }
 
+/**
+ * Samples the first element matching `selector` (a bubble marked `data-streaming`) every 25 ms
+ * inside the page, until none matches or `limitMs` passes: the distinct lengths of its trimmed
+ * text, in order. Sampling in the page keeps a loaded machine's round trips to the browser from
+ * thinning out what is seen. `ended` is false when the bubble still streamed at the limit.
+ * It runs on the page's own globals, so not on a host page that replaces them (widget.spec's
+ * hostile page keeps its loop in the test).
+ */
+export async function sampleStreaming(
+  page: Page,
+  selector: string,
+  limitMs = 30_000,
+): Promise<{ lengths: number[]; ms: number; ended: boolean }> {
+  return page.evaluate(
+    async ({ selector, limitMs }) => {
+      const started = performance.now();
+      const lengths: number[] = [];
+      for (;;) {
+        const el = document.querySelector(selector);
+        const ms = performance.now() - started;
+        if (!el) return { lengths, ms, ended: true };
+        if (ms > limitMs) return { lengths, ms, ended: false };
+        const n = (el.textContent ?? '').trim().length;
+        if (n > 0 && n !== lengths[lengths.length - 1]) lengths.push(n);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    { selector, limitMs },
+  );
+}
+
 /** Watches the newest assistant bubble until it stops streaming; returns the texts seen. */
 export async function watchReply(page: Page, timeoutMs = 30_000): Promise<string[]> {
   const bubble = page.locator('[data-role="assistant"]').last();

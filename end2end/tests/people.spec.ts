@@ -9,7 +9,7 @@ import * as path from 'path';
 import { Browser, BrowserContext, Page } from '@playwright/test';
 import { test, expect } from './fixtures';
 import { BASE_URL } from '../playwright.config';
-import { openChat, send, sessionIdFromUrl, storedMessages, uniqueEmail } from './helpers';
+import { openChat, sampleStreaming, send, sessionIdFromUrl, storedMessages, uniqueEmail } from './helpers';
 
 test.describe.configure({ timeout: 150_000 });
 
@@ -150,20 +150,7 @@ test('the owner watches a visitor live, takes over mid-reply, types, and hands b
   const transcript = owner.locator('#transcript');
   const aiStreaming = transcript.locator('[data-role="assistant"][data-streaming]');
   await expect(aiStreaming).toBeVisible({ timeout: 10_000 });
-  // Sampled in the page itself (a 25 ms timer there), so a loaded CI machine's
-  // round trips to the browser cannot thin out what is seen; bounded by time.
-  const watched = await owner.evaluate(async () => {
-    const started = performance.now();
-    const lengths: number[] = [];
-    for (;;) {
-      const el = document.querySelector('#transcript [data-role="assistant"][data-streaming]');
-      if (!el) return { lengths, ms: performance.now() - started, ended: true };
-      if (performance.now() - started > 30_000) return { lengths, ms: performance.now() - started, ended: false };
-      const n = (el.textContent ?? '').trim().length;
-      if (n > 0 && n !== lengths[lengths.length - 1]) lengths.push(n);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  });
+  const watched = await sampleStreaming(owner, '#transcript [data-role="assistant"][data-streaming]');
   const seen = `distinct lengths of the streaming reply seen by the owner over ${Math.round(watched.ms)} ms: ${watched.lengths.join(' ')}`;
   expect(watched.ended, `the owner's bubble still streams after 30 s; ${seen}`).toBe(true);
   expect(watched.lengths.length, seen).toBeGreaterThanOrEqual(15);

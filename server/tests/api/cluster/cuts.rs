@@ -33,59 +33,31 @@ async fn logout_key_revocation_and_bot_deletion_reach_every_node() {
     // A logout on node 1: node 2 closes the token's WebSocket and refuses it.
     let (token, _) = n1.register().await;
     let mut ws = n2.ws(&token).await;
-    let r = n1
-        .http
-        .post(n1.url("/api/v1/auth/logout"))
-        .bearer_auth(&token)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let r = n1.post("/api/v1/auth/logout", Some(&token), json!({})).await;
     assert_eq!(r.status(), 204);
     closed_with(&mut ws, 1008, "logout").await;
-    let me = n2
-        .http
-        .get(n2.url("/api/v1/auth/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let me = n2.get("/api/v1/auth/me", Some(&token)).await;
     assert_eq!(me.status(), 401, "node 2 refuses the logged-out token");
 
     // An API key revoked on node 1: its WebSocket on node 2 closes.
     let (user, _) = n1.register().await;
     let key: Value = n1
-        .http
-        .post(n1.url("/api/v1/keys"))
-        .bearer_auth(&user)
-        .json(&json!({"name": "ci"}))
-        .send()
+        .post("/api/v1/keys", Some(&user), json!({"name": "ci"}))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     let mut ws = n2.ws(key["key"].as_str().expect("a key")).await;
     let r = n1
-        .http
-        .delete(n1.url(&format!("/api/v1/keys/{}", key["id"].as_str().unwrap())))
-        .bearer_auth(&user)
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("/api/v1/keys/{}", key["id"].as_str().unwrap()), Some(&user))
+        .await;
     assert_eq!(r.status(), 204);
     closed_with(&mut ws, 1008, "key revocation").await;
 
     // A bot deleted on node 1: its visitor's WebSocket on node 2 closes.
     let c = Cast::new(&n1).await;
     let (mut ws, _) = visitor_ws(&d, &n2, &c, 1).await;
-    let r = n1
-        .http
-        .delete(n1.url(&format!("/api/v1/bots/{}", c.bot_id)))
-        .bearer_auth(&c.owner)
-        .send()
-        .await
-        .unwrap();
+    let r = n1.delete(&format!("/api/v1/bots/{}", c.bot_id), Some(&c.owner)).await;
     assert_eq!(r.status(), 204);
     closed_with(&mut ws, 1008, "bot deletion").await;
 }

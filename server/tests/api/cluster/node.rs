@@ -168,6 +168,34 @@ impl Node {
         format!("http://{}{path}", self.addr)
     }
 
+    /// `POST path` with a JSON body, as `token` when given (as `TestApp::post`).
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> reqwest::Response {
+        self.call(self.http.post(self.url(path)).json(&body), token).await
+    }
+
+    /// `PUT path` with a JSON body, as `token` when given.
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> reqwest::Response {
+        self.call(self.http.put(self.url(path)).json(&body), token).await
+    }
+
+    /// `GET path`, as `token` when given.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        self.call(self.http.get(self.url(path)), token).await
+    }
+
+    /// `DELETE path`, as `token` when given.
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        self.call(self.http.delete(self.url(path)), token).await
+    }
+
+    async fn call(&self, req: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::Response {
+        let req = match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        req.send().await.expect("the node answers")
+    }
+
     /// Registers an account; returns `(token, user id)`.
     pub async fn register(&self) -> (String, String) {
         let email = format!("c{}@example.com", uuid::Uuid::new_v4().simple());

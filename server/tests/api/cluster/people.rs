@@ -65,14 +65,7 @@ impl Cast {
 
     /// `POST` as the owner on node `n`; returns the status and the JSON body (or null).
     async fn post(&self, n: &Node, path: &str, body: Value) -> (u16, Value) {
-        let r = n
-            .http
-            .post(n.url(path))
-            .bearer_auth(&self.owner)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let r = n.post(path, Some(&self.owner), body).await;
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
@@ -89,12 +82,11 @@ impl Cast {
     /// The visitor's item in the owner's list, read on node `n`.
     async fn item(&self, n: &Node) -> Value {
         let r = n
-            .http
-            .get(n.url(&format!("/api/v1/bots/{}/conversations", self.bot_id)))
-            .bearer_auth(&self.owner)
-            .send()
-            .await
-            .unwrap();
+            .get(
+                &format!("/api/v1/bots/{}/conversations", self.bot_id),
+                Some(&self.owner),
+            )
+            .await;
         assert_eq!(r.status(), 200);
         let l: Value = r.json().await.unwrap();
         l["conversations"][0].clone()
@@ -355,13 +347,12 @@ async fn read_receipts_and_feedback_across_nodes() {
         "quiet before the feedback"
     );
     let r = n2
-        .http
-        .put(n2.url(&format!("/api/v1/messages/{reply}/feedback")))
-        .bearer_auth(&c.visitor)
-        .json(&json!({"rating": "up"}))
-        .send()
-        .await
-        .unwrap();
+        .put(
+            &format!("/api/v1/messages/{reply}/feedback"),
+            Some(&c.visitor),
+            json!({"rating": "up"}),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let u = events.next("conversation_updated").await;
     assert_eq!(
@@ -375,13 +366,7 @@ async fn read_receipts_and_feedback_across_nodes() {
 async fn unread(c: &Cast, n1: &Node, n2: &Node, owner: i64, visitor: i64) {
     for n in [n1, n2] {
         assert_eq!(c.item(n).await["unread_count"], owner, "the owner's, on {}", n.addr);
-        let r = n
-            .http
-            .get(n.url("/api/v1/conversations"))
-            .bearer_auth(&c.visitor)
-            .send()
-            .await
-            .unwrap();
+        let r = n.get("/api/v1/conversations", Some(&c.visitor)).await;
         let l: Value = r.json().await.unwrap();
         let s1 = l["conversations"]
             .as_array()
