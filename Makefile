@@ -124,8 +124,11 @@ bench-peers-install:
 	@[ -d $(PEERS)/relay/node_modules/ai ] || (cd $(PEERS)/relay && npm ci --no-audit --no-fund --silent) || \
 		echo "bench-peers: the AI SDK relay did not install (offline?); it is left out of the run"
 
+# Two invocations: `--bin` applies to every package named, so one command would
+# build no brook-bench binary at all.
 bench-build:
-	cargo build --release -p brook-server --bin brook -p brook-testkit --bin fake-upstream -p brook-bench
+	cargo build --release -p brook-server --bin brook -p brook-testkit --bin fake-upstream
+	cargo build --release -p brook-bench
 
 ## bench-render: issue 12's rendering benchmark, not part of `make test`: the release brook
 ## in front of testkit's fake upstream, streaming markdown replies of 20 KB, 100 KB and 1 MiB

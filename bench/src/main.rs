@@ -68,6 +68,9 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
+    // Built together with the server (`make bench-build`), reqwest gets TLS
+    // without a crypto provider and panics when a client is built without one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -29,7 +29,7 @@ pub use sql::{Dialect, SqlStore, Statement};
 pub use sqlite::SqliteStore;
 
 /// A storage failure, typed so that callers can answer with the contract's code.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique constraint was hit (e.g. an email already taken).
     #[error("conflict: {0}")]
@@ -73,7 +73,7 @@ impl From<sqlx::Error> for StoreError {
 /// connection exception, `53` insufficient resources (disk full, out of
 /// memory, too many connections), `57` operator intervention (a terminated
 /// backend, a shutting-down server), and `25006` read-only transaction.
-fn cannot_write_now(code: &str) -> bool {
+pub(crate) fn cannot_write_now(code: &str) -> bool {
     // A SQLSTATE is always five characters; SQLite's extended codes are at most four digits.
     if code.len() == 5 {
         return code.starts_with("08") || code.starts_with("53") || code.starts_with("57") || code == "25006";

@@ -200,7 +200,12 @@ impl MessageRow {
     }
 
     pub fn metadata_value(&self) -> serde_json::Value {
-        match serde_json::from_str(&self.metadata) {
+        Self::metadata_of(&self.metadata)
+    }
+    /// A `metadata` column's text as a JSON object (an empty one when the text
+    /// is not an object).
+    pub(crate) fn metadata_of(text: &str) -> serde_json::Value {
+        match serde_json::from_str(text) {
             Ok(serde_json::Value::Object(m)) => serde_json::Value::Object(m),
             _ => serde_json::Value::Object(Default::default()),
         }
@@ -388,6 +393,19 @@ pub struct FinishedReply {
     pub seq: i64,
     pub now: i64,
     pub preview: Option<String>,
+}
+
+impl FinishedReply {
+    /// The reply's stored metadata (an object) with this finish's keys set over
+    /// it, as the JSON text the column holds.
+    pub(crate) fn merged_metadata(&self, mut stored: serde_json::Value) -> String {
+        if let (serde_json::Value::Object(m), serde_json::Value::Object(add)) = (&mut stored, &self.metadata) {
+            for (k, v) in add {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+        stored.to_string()
+    }
 }
 
 #[cfg(test)]

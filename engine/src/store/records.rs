@@ -243,6 +243,53 @@ impl TryFrom<MessageRecord> for MessageRow {
     }
 }
 
+/// The same records read through rusqlite, by column name (SQLite's group
+/// commit, `sql/group_commit.rs`); the typed rows still come from `try_from`.
+impl ConversationRecord {
+    pub(crate) fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(ConversationRecord {
+            owner_id: row.get("owner_id")?,
+            id: row.get("id")?,
+            bot_id: row.get("bot_id")?,
+            title: row.get("title")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+            last_message_preview: row.get("last_message_preview")?,
+            mode: row.get("mode")?,
+            owner_read_pos: row.get("owner_read_pos")?,
+            operator_read_pos: row.get("operator_read_pos")?,
+            owner_unread: row.get("owner_unread")?,
+            operator_unread: row.get("operator_unread")?,
+        })
+    }
+}
+
+impl MessageRecord {
+    pub(crate) fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(MessageRecord {
+            pos: row.get("pos")?,
+            id: row.get("id")?,
+            owner_id: row.get("owner_id")?,
+            conversation_id: row.get("conversation_id")?,
+            role: row.get("role")?,
+            content: row.get("content")?,
+            status: row.get("status")?,
+            client_id: row.get("client_id")?,
+            reply_id: row.get("reply_id")?,
+            in_reply_to: row.get("in_reply_to")?,
+            superseded: row.get("superseded")?,
+            seq: row.get("seq")?,
+            metadata: row.get("metadata")?,
+            created_at: row.get("created_at")?,
+            finished_at: row.get("finished_at")?,
+            read_at: row.get("read_at")?,
+            feedback: row.get("feedback")?,
+            version: row.get("version")?,
+            versions: row.get("versions")?,
+        })
+    }
+}
+
 /// `FromRow` for a typed row: decode its record, then convert it.
 macro_rules! from_record {
     ($row:ty, $record:ty) => {

@@ -12,6 +12,11 @@
 //! fsyncs the database there, which put several milliseconds on one message in
 //! forty. A background task checkpoints passively once a second from a read
 //! connection instead, off every request's path; `close` truncates the WAL.
+//!
+//! The chat's hot writes (an exchange, a reply's `streaming` mark, its
+//! checkpoints and its end) go through group commit on that same connection
+//! ([`super::sql::GroupCommit`]): one thread writes everything waiting in line
+//! in one transaction, without a thread switch per statement.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -62,7 +67,9 @@ impl SqlStore<Sqlite> {
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot open {url}: {e}")))?;
         let checkpointer = tokio::spawn(checkpoint_loop(read.clone()));
-        Ok(SqlStore::new(read, write, Some(checkpointer)))
+        let group = super::sql::GroupCommit::start(write.clone())
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite writer thread: {e}")))?;
+        Ok(SqlStore::new(read, write, Some(checkpointer)).with_group_commit(group))
     }
 }
 

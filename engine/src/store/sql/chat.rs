@@ -7,6 +7,7 @@ use protocol::objects::{MessageRole, MessageStatus};
 use sqlx::{Encode, Executor, FromRow, IntoArguments, Type};
 
 use super::tx::Staged;
+use super::writes::{CHECKPOINT_REPLY, FINISH_REPLY, REPLY_STREAMING};
 use super::{Dialect, SqlStore};
 use crate::store::{
     ApiKeyRow, BotRow, ChatStore, ConversationRow, ExchangeOutcome, FinishedReply, MessageRow, NewExchange,
@@ -75,6 +76,15 @@ where
     /// One transaction of five round trips to the writer (the first token
     /// waits on them), written by [`SqlStore::exchange_in`].
     async fn begin_exchange(&self, x: &NewExchange) -> StoreResult<ExchangeOutcome> {
+        if let Some(group) = &self.group {
+            return match group.exchange(x).await? {
+                Staged::Written(outcome) | Staged::Undone(outcome) => Ok(outcome),
+                Staged::Lost => {
+                    let user = self.race_winner(&x.owner_id, x.client_id.as_deref(), "message").await?;
+                    Ok(ExchangeOutcome::Duplicate { user })
+                }
+            };
+        }
         let mut tx = self.write().begin().await?;
         match Self::exchange_in(&mut tx, x).await? {
             Staged::Written(outcome) => {
@@ -149,7 +159,10 @@ where
     }
 
     async fn reply_streaming(&self, reply_id: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE messages SET status = 'streaming' WHERE id = $1 AND status = 'queued'")
+        if let Some(group) = &self.group {
+            return group.reply_streaming(reply_id).await;
+        }
+        sqlx::query(REPLY_STREAMING)
             .bind(reply_id)
             .execute(self.write())
             .await?;
@@ -157,7 +170,10 @@ where
     }
 
     async fn checkpoint_reply(&self, reply_id: &str, content: &str, seq: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE messages SET content = $2, seq = $3 WHERE id = $1 AND status = 'streaming'")
+        if let Some(group) = &self.group {
+            return group.checkpoint_reply(reply_id, content, seq).await;
+        }
+        sqlx::query(CHECKPOINT_REPLY)
             .bind(reply_id)
             .bind(content)
             .bind(seq)
@@ -167,28 +183,23 @@ where
     }
 
     async fn finish_reply(&self, f: &FinishedReply) -> StoreResult<Option<ConversationRow>> {
+        if let Some(group) = &self.group {
+            return group.finish_reply(f).await;
+        }
         let mut tx = self.write().begin().await?;
         let Some(current) = Self::message_in(&mut tx, &f.reply_id).await? else {
             // Its conversation was deleted while it ran.
             return Ok(None);
         };
-        let mut meta = current.metadata_value();
-        if let (serde_json::Value::Object(m), serde_json::Value::Object(add)) = (&mut meta, &f.metadata) {
-            for (k, v) in add {
-                m.insert(k.clone(), v.clone());
-            }
-        }
-        sqlx::query(
-            "UPDATE messages SET content = $2, status = $3, metadata = $4, seq = $5, finished_at = $6 WHERE id = $1",
-        )
-        .bind(&f.reply_id)
-        .bind(&f.content)
-        .bind(f.status.as_str())
-        .bind(meta.to_string())
-        .bind(f.seq)
-        .bind(f.now)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(FINISH_REPLY)
+            .bind(&f.reply_id)
+            .bind(&f.content)
+            .bind(f.status.as_str())
+            .bind(f.merged_metadata(current.metadata_value()))
+            .bind(f.seq)
+            .bind(f.now)
+            .execute(&mut *tx)
+            .await?;
         let conv = Self::touch_conversation_returning_in(
             &mut tx,
             &f.owner_id,

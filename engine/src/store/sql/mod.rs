@@ -17,17 +17,20 @@ mod bots;
 mod chat;
 mod columns;
 mod conversations;
+mod group_commit;
 mod keys;
 mod messages;
 mod people;
 mod statement;
 mod tx;
+mod writes;
 
 use std::future::Future;
 
 use async_trait::async_trait;
 use sqlx::{Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
+pub(crate) use group_commit::GroupCommit;
 pub use statement::Statement;
 
 use super::{ApiKeyRow, BotRow, ConversationRow, Database, MessageRow, StoreResult, UserRow};
@@ -61,6 +64,9 @@ pub struct SqlStore<D: Dialect> {
     read: Pool<D>,
     write: Pool<D>,
     background: Option<tokio::task::JoinHandle<()>>,
+    /// SQLite's group commit of the chat's hot writes; `None` on PostgreSQL,
+    /// whose writes run as their own transactions on a pool of connections.
+    group: Option<GroupCommit>,
 }
 
 impl<D: Dialect> SqlStore<D> {
@@ -69,7 +75,14 @@ impl<D: Dialect> SqlStore<D> {
             read,
             write,
             background,
+            group: None,
         }
+    }
+
+    /// The same store with its hot writes going through `group`.
+    pub(crate) fn with_group_commit(mut self, group: GroupCommit) -> Self {
+        self.group = Some(group);
+        self
     }
 
     fn read(&self) -> &Pool<D> {
@@ -83,6 +96,9 @@ impl<D: Dialect> SqlStore<D> {
     async fn close_pools(&self) {
         if let Some(task) = &self.background {
             task.abort();
+        }
+        if let Some(g) = &self.group {
+            g.close();
         }
         D::before_close(&self.write).await;
         self.write.close().await;

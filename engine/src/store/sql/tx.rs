@@ -2,13 +2,15 @@
 //! writes; one exchange's writes ([`Staged`]); and the look-up after a lost
 //! insert race.
 
-use std::sync::LazyLock;
-
 use protocol::objects::ConversationMode;
 use sqlx::{Encode, Executor, FromRow, IntoArguments, Type};
 
 use super::chat::{queued_reply, user_message};
-use super::columns::{CONV_COLS, CONV_COLS_BARE, MESSAGE_COLS};
+use super::columns::{CONV_COLS, MESSAGE_COLS};
+use super::writes::{
+    read_advance_sql, read_stamp_sql, INSERT_MESSAGE, MESSAGE_BY_CLIENT_ID, MESSAGE_BY_ID,
+    TOUCH_CONVERSATION_RETURNING, UPSERT_CONVERSATION,
+};
 use super::{Dialect, SqlStore};
 use crate::store::{
     ApiKeyRow, BotRow, ConversationRow, ExchangeOutcome, MessageRow, MessageStore, NewExchange, ReadSide, StoreError,
@@ -54,8 +56,7 @@ where
     for<'r> ApiKeyRow: FromRow<'r, D::Row>,
 {
     pub(super) async fn message_in(tx: &mut Tx<D>, id: &str) -> StoreResult<Option<MessageRow>> {
-        let sql = format!("SELECT {MESSAGE_COLS} FROM messages m WHERE m.id = $1");
-        Ok(sqlx::query_as::<_, MessageRow>(&sql)
+        Ok(sqlx::query_as::<_, MessageRow>(MESSAGE_BY_ID.as_str())
             .bind(id)
             .fetch_optional(&mut **tx)
             .await?)
@@ -66,8 +67,7 @@ where
         owner_id: &str,
         client_id: &str,
     ) -> StoreResult<Option<MessageRow>> {
-        let sql = format!("SELECT {MESSAGE_COLS} FROM messages m WHERE m.owner_id = $1 AND m.client_id = $2");
-        Ok(sqlx::query_as::<_, MessageRow>(&sql)
+        Ok(sqlx::query_as::<_, MessageRow>(MESSAGE_BY_CLIENT_ID.as_str())
             .bind(owner_id)
             .bind(client_id)
             .fetch_optional(&mut **tx)
@@ -89,23 +89,20 @@ where
 
     /// Inserts a new message as built in memory and returns its `pos`.
     pub(super) async fn insert_message_in(tx: &mut Tx<D>, m: &MessageRow) -> StoreResult<i64> {
-        let (pos,): (i64,) = sqlx::query_as(
-            "INSERT INTO messages (id, owner_id, conversation_id, role, content, status, client_id, reply_id, \
-             in_reply_to, metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING pos",
-        )
-        .bind(&m.id)
-        .bind(&m.owner_id)
-        .bind(&m.conversation_id)
-        .bind(m.role.as_str())
-        .bind(&m.content)
-        .bind(m.status.as_str())
-        .bind(&m.client_id)
-        .bind(&m.reply_id)
-        .bind(&m.in_reply_to)
-        .bind(&m.metadata)
-        .bind(m.created_at)
-        .fetch_one(&mut **tx)
-        .await?;
+        let (pos,): (i64,) = sqlx::query_as(INSERT_MESSAGE)
+            .bind(&m.id)
+            .bind(&m.owner_id)
+            .bind(&m.conversation_id)
+            .bind(m.role.as_str())
+            .bind(&m.content)
+            .bind(m.status.as_str())
+            .bind(&m.client_id)
+            .bind(&m.reply_id)
+            .bind(&m.in_reply_to)
+            .bind(&m.metadata)
+            .bind(m.created_at)
+            .fetch_one(&mut **tx)
+            .await?;
         Ok(pos)
     }
 
@@ -141,23 +138,15 @@ where
         now: i64,
         preview: Option<&str>,
     ) -> StoreResult<Option<ConversationRow>> {
-        // SQLite's RETURNING does not know an UPDATE's alias: the columns are
-        // named by the table.
-        static SQL: LazyLock<String> = LazyLock::new(|| {
-            format!(
-                "UPDATE conversations SET updated_at = CASE WHEN updated_at >= $3 THEN updated_at + 1 ELSE $3 END, \
-                 last_message_preview = COALESCE($4, last_message_preview) WHERE owner_id = $1 AND id = $2 \
-                 RETURNING {}",
-                CONV_COLS.replace("c.", "conversations.")
-            )
-        });
-        Ok(sqlx::query_as::<_, ConversationRow>(SQL.as_str())
-            .bind(owner_id)
-            .bind(id)
-            .bind(now)
-            .bind(preview)
-            .fetch_optional(&mut **tx)
-            .await?)
+        Ok(
+            sqlx::query_as::<_, ConversationRow>(TOUCH_CONVERSATION_RETURNING.as_str())
+                .bind(owner_id)
+                .bind(id)
+                .bind(now)
+                .bind(preview)
+                .fetch_optional(&mut **tx)
+                .await?,
+        )
     }
 
     /// Moves `side`'s read point of a conversation forward to `pos` and stamps
@@ -171,23 +160,15 @@ where
         pos: i64,
         now: i64,
     ) -> StoreResult<bool> {
-        let col = side.column();
-        let roles = side.roles_sql();
         // Stamp first: the range starts at the old point, which the next statement moves.
-        let stamp = format!(
-            "UPDATE messages SET read_at = $4 WHERE owner_id = $1 AND conversation_id = $2 AND pos <= $3 \
-             AND pos > (SELECT {col} FROM conversations WHERE owner_id = $1 AND id = $2) \
-             AND read_at IS NULL AND {roles}"
-        );
-        sqlx::query(&stamp)
+        sqlx::query(read_stamp_sql(side))
             .bind(owner_id)
             .bind(conversation_id)
             .bind(pos)
             .bind(now)
             .execute(&mut **tx)
             .await?;
-        let advance = format!("UPDATE conversations SET {col} = $3 WHERE owner_id = $1 AND id = $2 AND {col} < $3");
-        let r = sqlx::query(&advance)
+        let r = sqlx::query(read_advance_sql(side))
             .bind(owner_id)
             .bind(conversation_id)
             .bind(pos)
@@ -200,13 +181,7 @@ where
     /// `updated_at`) and returns it. Another transaction may create the same
     /// conversation concurrently; the upsert makes that harmless.
     pub(super) async fn upsert_conversation_in(tx: &mut Tx<D>, x: &NewExchange) -> StoreResult<ConversationRow> {
-        let sql = format!(
-            "INSERT INTO conversations AS c (owner_id, id, bot_id, title, created_at, updated_at, \
-             last_message_preview) VALUES ($1, $2, $3, $4, $5, $5, $6) ON CONFLICT (owner_id, id) DO UPDATE SET \
-             updated_at = CASE WHEN c.updated_at >= $5 THEN c.updated_at + 1 ELSE $5 END, \
-             last_message_preview = $6 RETURNING {CONV_COLS_BARE}"
-        );
-        Ok(sqlx::query_as::<_, ConversationRow>(&sql)
+        Ok(sqlx::query_as::<_, ConversationRow>(UPSERT_CONVERSATION.as_str())
             .bind(&x.owner_id)
             .bind(&x.conversation_id)
             .bind(&x.bot_id)
