@@ -78,6 +78,13 @@ async fn visitors_and_owner_see_each_other(b: Backend) {
     // A reload within the grace does not flicker. A machine so loaded that
     // the reload itself outlasts the grace makes the offline correct: then
     // the test says so instead of failing.
+    // Both tabs visible first: the server may take the two closes in either
+    // order, and closing the visible tab first leaves the hidden one, which is
+    // rightly `away` (a CI run saw that flicker). The pong says the report is
+    // applied: a connection's frames are handled in order.
+    ws2.send(json!({"type": "presence", "status": "online"})).await;
+    ws2.send(json!({"type": "ping"})).await;
+    ws2.recv_type("pong").await;
     let reload = std::time::Instant::now();
     ws2.close().await;
     ws.close().await;
