@@ -447,20 +447,65 @@ mod tests {
         assert!(matches!(missing, Err(StoreError::Other(_))), "{missing:?}");
     }
 
-    /// A savepoint's write that fails leaves the batch's other writes to commit,
-    /// and a unique violation is a conflict, as sqlx reports it.
+    /// `in_transaction` itself: a write that fails after its first statement
+    /// is rolled back alone (its savepoint), the batch's other writes commit,
+    /// each answer stays in its write's place, and the connection is left
+    /// outside any transaction.
     #[test]
     fn a_failed_write_is_undone_alone() {
         let db = rusqlite::Connection::open_in_memory().unwrap();
-        db.execute_batch("CREATE TABLE t (id TEXT PRIMARY KEY)").unwrap();
-        db.execute_batch("BEGIN IMMEDIATE; SAVEPOINT w").unwrap();
-        execute(&db, "INSERT INTO t VALUES ($1)", &[&"x" as &dyn ToSql]).unwrap();
-        db.execute_batch("RELEASE w; SAVEPOINT w").unwrap();
-        execute(&db, "INSERT INTO t VALUES ($1)", &[&"y" as &dyn ToSql]).unwrap();
+        // The columns a finish touches; the CHECK fails a finish's last statement.
+        db.execute_batch(
+            "CREATE TABLE messages (pos INTEGER PRIMARY KEY, id TEXT UNIQUE, owner_id TEXT, \
+             conversation_id TEXT, role TEXT, status TEXT, seq INTEGER, content TEXT, metadata TEXT, \
+             finished_at INTEGER, superseded INTEGER DEFAULT 0); \
+             CREATE TABLE conversations (owner_id TEXT, id TEXT, bot_id TEXT, title TEXT, created_at INTEGER, \
+             updated_at INTEGER, last_message_preview TEXT CHECK (last_message_preview <> 'boom'), \
+             mode TEXT, owner_read_pos INTEGER, operator_read_pos INTEGER); \
+             INSERT INTO conversations VALUES ('u', 'c', 'b', 't', 0, 0, NULL, 'ai', 0, 0); \
+             INSERT INTO messages (id, owner_id, conversation_id, role, status, seq, content, metadata) VALUES \
+             ('a', 'u', 'c', 'assistant', 'streaming', 0, '', '{}'), \
+             ('b', 'u', 'c', 'assistant', 'streaming', 0, '', '{}')",
+        )
+        .unwrap();
+        let finish = |id: &str, preview: &str| {
+            Write::Finish(Box::new(FinishedReply {
+                reply_id: id.into(),
+                owner_id: "u".into(),
+                conversation_id: "c".into(),
+                content: format!("{id} done"),
+                status: protocol::objects::MessageStatus::Complete,
+                metadata: serde_json::json!({}),
+                seq: 1,
+                now: 10,
+                preview: Some(preview.into()),
+            }))
+        };
+        let writes = [finish("a", "fine"), finish("b", "boom")];
+        let done = in_transaction(&db, &writes).unwrap();
+        assert!(matches!(done[0], Ok(Done::Finished(Some(_)))));
+        assert!(done[1].is_err(), "the second finish's touch fails");
+        assert!(db.is_autocommit(), "the batch's transaction is over");
+        let rows = query_row(
+            &db,
+            "SELECT group_concat(id || ':' || status, ' ') FROM messages",
+            &[],
+            text,
+        );
+        assert_eq!(
+            rows.unwrap().as_deref(),
+            Some("a:complete b:streaming"),
+            "b's update is undone with its failed touch; a's is kept"
+        );
+    }
+
+    /// A unique violation is a conflict, as sqlx reports it.
+    #[test]
+    fn a_unique_violation_is_a_conflict() {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        db.execute_batch("CREATE TABLE t (id TEXT PRIMARY KEY); INSERT INTO t VALUES ('x')")
+            .unwrap();
         let clash = execute(&db, "INSERT INTO t VALUES ($1)", &[&"x" as &dyn ToSql]);
         assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
-        db.execute_batch("ROLLBACK TO w; RELEASE w; COMMIT").unwrap();
-        let ids = query_row(&db, "SELECT group_concat(id) FROM t", &[], text).unwrap();
-        assert_eq!(ids.as_deref(), Some("x"));
     }
 }
