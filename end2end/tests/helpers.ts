@@ -29,20 +29,22 @@ export async function send(page: Page, text: string) {
  * inside the page, until none matches or `limitMs` passes: the distinct lengths of its trimmed
  * text, in order. Sampling in the page keeps a loaded machine's round trips to the browser from
  * thinning out what is seen. `ended` is false when the bubble still streamed at the limit.
- * It runs on the page's own globals, so not on a host page that replaces them (widget.spec's
- * hostile page keeps its loop in the test).
+ * `shadowHost` names an element whose open shadow root is searched instead of the document
+ * (the widget's `brook-widget`): `document.querySelector` does not pierce shadow roots.
  */
 export async function sampleStreaming(
   page: Page,
   selector: string,
   limitMs = 30_000,
+  shadowHost?: string,
 ): Promise<{ lengths: number[]; ms: number; ended: boolean }> {
   return page.evaluate(
-    async ({ selector, limitMs }) => {
+    async ({ selector, limitMs, shadowHost }) => {
       const started = performance.now();
       const lengths: number[] = [];
       for (;;) {
-        const el = document.querySelector(selector);
+        const root = shadowHost ? document.querySelector(shadowHost)?.shadowRoot : document;
+        const el = root?.querySelector(selector);
         const ms = performance.now() - started;
         if (!el) return { lengths, ms, ended: true };
         if (ms > limitMs) return { lengths, ms, ended: false };
@@ -51,28 +53,35 @@ export async function sampleStreaming(
         await new Promise((r) => setTimeout(r, 25));
       }
     },
-    { selector, limitMs },
+    { selector, limitMs, shadowHost },
   );
 }
 
-/** Watches the newest assistant bubble until it stops streaming; returns the texts seen. */
+/**
+ * Watches the newest assistant bubble until it stops streaming (no `data-streaming`, status
+ * neither queued nor streaming) or `timeoutMs` passes; returns the distinct texts of its `.md`
+ * seen, in order, the last one read once it stopped. It samples every 25 ms inside the page, as
+ * `sampleStreaming` does: a loop in the test made three round trips per sample, and a loaded CI
+ * machine thinned those out until a streaming reply could look like one that arrived whole.
+ */
 export async function watchReply(page: Page, timeoutMs = 30_000): Promise<string[]> {
   const bubble = page.locator('[data-role="assistant"]').last();
   await expect(bubble).toBeVisible({ timeout: 15_000 });
-  const seen: string[] = [];
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const text = (await bubble.locator('.md').textContent()) ?? '';
-    if (seen[seen.length - 1] !== text) seen.push(text);
-    const streaming = await bubble.getAttribute('data-streaming');
-    const status = await bubble.getAttribute('data-status');
-    if (streaming === null && status !== 'queued' && status !== 'streaming') break;
-    await page.waitForTimeout(25);
-  }
-  // The reply may have finished between reading the text and the attributes.
-  const last = (await bubble.locator('.md').textContent()) ?? '';
-  if (seen[seen.length - 1] !== last) seen.push(last);
-  return seen;
+  return page.evaluate(async (timeoutMs) => {
+    const until = performance.now() + timeoutMs;
+    const seen: string[] = [];
+    for (;;) {
+      const all = document.querySelectorAll('[data-role="assistant"]');
+      const last = all[all.length - 1];
+      const text = last?.querySelector('.md')?.textContent ?? '';
+      if (seen[seen.length - 1] !== text) seen.push(text);
+      const streaming = last?.getAttribute('data-streaming') ?? null;
+      const status = last?.getAttribute('data-status') ?? null;
+      if (last && streaming === null && status !== 'queued' && status !== 'streaming') return seen;
+      if (performance.now() > until) return seen;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }, timeoutMs);
 }
 
 export async function sessionIdFromUrl(page: Page): Promise<string> {

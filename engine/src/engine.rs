@@ -324,6 +324,7 @@ fn assemble(config: Config, p: Parts) -> Engine {
         cluster: p.cluster.clone(),
         default_model: config.model.clone(),
         max_message_chars: config.max_message_chars,
+        sends_in_flight: Default::default(),
     };
     let replies = Replies {
         store: p.store.clone(),

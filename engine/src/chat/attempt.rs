@@ -6,10 +6,12 @@
 
 use std::time::Instant;
 
+use futures::future::Either;
 use futures::StreamExt;
 use protocol::objects::FinishReason;
 
 use super::frames;
+use super::head_start::Opening;
 use super::observe::UpstreamFailure;
 use super::quota::QuotaMeter;
 use super::runner::{backoff, Outcome, Runner, MAX_RETRIES};
@@ -79,12 +81,18 @@ impl<'a> Generation<'a> {
 
 impl Runner {
     /// Attempts until the reply ends; a transient failure before the first
-    /// token is retried up to [`MAX_RETRIES`] times after [`backoff`].
-    pub(super) async fn run_attempts(&self, g: &mut Generation<'_>, request: &CompletionRequest) {
+    /// token is retried up to [`MAX_RETRIES`] times after [`backoff`]. The
+    /// first attempt takes `head_start`'s stream when there is one.
+    pub(super) async fn run_attempts(
+        &self,
+        g: &mut Generation<'_>,
+        request: &CompletionRequest,
+        mut head_start: Option<Opening>,
+    ) {
         let cancel = g.job.control.cancel.clone();
         let mut attempt = 0u32;
         loop {
-            let failure = match self.attempt(g, request).await {
+            let failure = match self.attempt(g, request, head_start.take()).await {
                 AttemptEnd::Done => return,
                 AttemptEnd::Failed(e) => e,
             };
@@ -106,13 +114,29 @@ impl Runner {
         }
     }
 
-    /// Opens the provider's stream within the first-token time-out and pumps it.
-    async fn attempt(&self, g: &mut Generation<'_>, request: &CompletionRequest) -> AttemptEnd {
+    /// Opens the provider's stream (or takes the one `head_start` opened)
+    /// within the first-token time-out and pumps it. The time-outs count from
+    /// this attempt's start even with a head start: a commit that kept the
+    /// stream unread is not the model's delay. The upstream's latency is
+    /// measured from the request.
+    async fn attempt(
+        &self,
+        g: &mut Generation<'_>,
+        request: &CompletionRequest,
+        head_start: Option<Opening>,
+    ) -> AttemptEnd {
         let attempt_start = Instant::now();
         let first_token = self.settings.first_token;
         let cancel = g.job.control.cancel.clone();
+        let (requested, opening) = match head_start {
+            Some(h) => (h.started, Either::Left(tokio::time::timeout(first_token, h.stream()))),
+            None => (
+                attempt_start,
+                Either::Right(tokio::time::timeout(first_token, self.provider.stream(request.clone()))),
+            ),
+        };
         let opened = tokio::select! {
-            r = tokio::time::timeout(first_token, self.provider.stream(request.clone())) => r,
+            r = opening => r,
             _ = cancel.cancelled() => return g.stopped(),
         };
         match opened {
@@ -124,12 +148,19 @@ impl Runner {
                 self.observe.count_upstream_failure(UpstreamFailure::of(&e));
                 AttemptEnd::Failed(e)
             }
-            Ok(Ok(stream)) => self.pump(g, stream, attempt_start).await,
+            Ok(Ok(stream)) => self.pump(g, stream, attempt_start, requested).await,
         }
     }
 
-    /// Moves one stream's deltas into the reply until it ends.
-    async fn pump(&self, g: &mut Generation<'_>, mut stream: DeltaStream, attempt_start: Instant) -> AttemptEnd {
+    /// Moves one stream's deltas into the reply until it ends; `requested` is
+    /// when its request went out.
+    async fn pump(
+        &self,
+        g: &mut Generation<'_>,
+        mut stream: DeltaStream,
+        attempt_start: Instant,
+        requested: Instant,
+    ) -> AttemptEnd {
         let (first_token, idle) = (self.settings.first_token, self.settings.idle);
         let cancel = g.job.control.cancel.clone();
         let mut heard = false;
@@ -145,7 +176,7 @@ impl Runner {
             };
             if !heard && matches!(next, Ok(Some(_))) {
                 heard = true;
-                self.observe.observe_upstream_latency(attempt_start.elapsed());
+                self.observe.observe_upstream_latency(requested.elapsed());
             }
             match next {
                 Err(_) if g.out.seq == 0 => {

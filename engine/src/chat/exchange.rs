@@ -11,6 +11,7 @@ use protocol::frames::Ack;
 use protocol::objects::{ConversationMode, MessageRole, Role};
 
 use super::announce::Announcer;
+use super::head_start::{HeadStart, SendsInFlight};
 use super::quota::Quotas;
 use super::runner::Runner;
 use super::scheduler::{Control, Job, Reservation, Scheduler};
@@ -56,6 +57,9 @@ struct Stored<'a> {
     /// The send created the conversation ([`Job::fresh`](super::scheduler::Job)).
     fresh: bool,
     reservation: Reservation,
+    /// Kept only when `fresh`: a conversation another send created in
+    /// between has a history the head start's request lacks.
+    head_start: Option<HeadStart>,
     bot: Option<BotRow>,
     user: &'a MessageRow,
     reply: &'a MessageRow,
@@ -81,6 +85,8 @@ pub struct Exchange {
     pub(crate) default_model: String,
     /// `BROOK_MAX_MESSAGE_CHARS`.
     pub(crate) max_message_chars: usize,
+    /// The `client_id`s being stored here: a racing retry waits for the first.
+    pub(crate) sends_in_flight: SendsInFlight,
 }
 
 impl Exchange {
@@ -109,6 +115,13 @@ impl Exchange {
             via.check_session_id(s)?;
         }
         let client_id = validate::client_id(&req.client_id, via)?;
+        // Held from before the look-up below until this send is answered: a
+        // retry racing it waits, then finds its message (one node; across
+        // nodes the database's unique index settles the race).
+        let claim = match client_id.as_deref() {
+            Some(cid) => Some(self.sends_in_flight.claim(&who.user_id, cid).await),
+            None => None,
+        };
         if let Some(cid) = &client_id {
             if let Some(row) = self.store.message_by_client_id(&who.user_id, cid).await? {
                 return self.duplicate_ack(row, client_id.clone(), req.origin_conn);
@@ -117,6 +130,7 @@ impl Exchange {
         self.admission.admit(who, req.ip).await?;
         let ip = req.ip;
         let r = self.send_admitted(who, req, client_id).await;
+        drop(claim);
         if r.is_err() {
             // Refused after all (a full queue, four replies generating): nothing
             // was stored, so the message does not count against the rate.
@@ -137,14 +151,31 @@ impl Exchange {
         // A conversation id made here names no stored conversation: its bot is
         // resolved without looking the conversation up (two reads fewer before
         // the first token of a new chat; issue 16).
-        let (session_id, bot) = match &req.session_id {
+        let (session_id, (bot, found)) = match &req.session_id {
             Some(s) => (s.clone(), self.conversation_bot(who, requested_bot, s, via).await?),
-            None => (ids::new_id(), Some(self.resolve_bot(who, requested_bot, via).await?)),
+            None => (
+                ids::new_id(),
+                (Some(self.resolve_bot(who, requested_bot, via).await?), false),
+            ),
         };
         if self.cluster.is_some() {
             super::shared_line::admit(self.store.as_ref(), &who.user_id, &session_id).await?;
         }
         let reservation = self.scheduler.reserve(&who.user_id, &session_id)?;
+        // A new conversation's context is this message: its reply's stream
+        // opens while the exchange commits (dropped, and aborted, on any answer
+        // but a stored reply; issue 16). An id made here is new and no other
+        // send can name it. A client's own id (the AI SDK's chat id) is new
+        // when no conversation was found and no other send to it is in line
+        // on this node; with several nodes another one could be, so none there.
+        let new = match req.session_id {
+            None => true,
+            Some(_) => !found && reservation.opened_line() && self.cluster.is_none(),
+        };
+        let head_start = match new {
+            true => self.runner.head_start(bot.as_ref(), &req.message),
+            false => None,
+        };
         let x = NewExchange {
             owner_id: who.user_id.clone(),
             conversation_id: session_id.clone(),
@@ -201,6 +232,7 @@ impl Exchange {
             who,
             fresh,
             reservation,
+            head_start,
             bot,
             user: &user,
             reply: &reply,
@@ -214,15 +246,16 @@ impl Exchange {
 
     /// The bot of the conversation a message goes to: an existing
     /// conversation's (in one read), or for a new one the bot asked for (or the
-    /// default one). `None`: the conversation exists but its bot was deleted.
-    /// A bot named that is not the conversation's is a malformed field.
+    /// default one), and whether the conversation was found. `None`: the
+    /// conversation exists but its bot was deleted. A bot named that is not
+    /// the conversation's is a malformed field.
     async fn conversation_bot(
         &self,
         who: &Identity,
         requested_bot: Option<&str>,
         session_id: &str,
         via: Via,
-    ) -> Result<Option<BotRow>> {
+    ) -> Result<(Option<BotRow>, bool)> {
         let named = if who.role == Role::Visitor {
             who.bot_id.as_deref().or(requested_bot)
         } else {
@@ -231,11 +264,11 @@ impl Exchange {
         let other_bot = || via.invalid("bot_id: this conversation belongs to another bot");
         Ok(match self.store.bot_of_conversation(&who.user_id, session_id).await? {
             Some(b) if named.is_some_and(|n| n != b.id) => return Err(other_bot()),
-            Some(b) => Some(b),
+            Some(b) => (Some(b), true),
             None => match self.store.conversation(&who.user_id, session_id).await? {
                 Some(c) if named.is_some_and(|n| n != c.bot_id) => return Err(other_bot()),
-                Some(_) => None,
-                None => Some(self.resolve_bot(who, requested_bot, via).await?),
+                Some(_) => (None, true),
+                None => (Some(self.resolve_bot(who, requested_bot, via).await?), false),
             },
         })
     }
@@ -280,6 +313,7 @@ impl Exchange {
             is_visitor: s.who.role == Role::Visitor,
             control: Control::new_arc(),
             quota: self.quotas.scope(s.who, s.ip),
+            head_start: s.head_start.filter(|_| s.fresh),
         };
         self.runner.start_job(s.reservation.commit(job), owner, session_id);
     }
@@ -365,6 +399,7 @@ impl Exchange {
             who,
             fresh: false,
             reservation,
+            head_start: None,
             bot,
             user: &user,
             reply: &reply,

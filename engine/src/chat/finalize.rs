@@ -13,7 +13,7 @@ use super::observe::Generated;
 use super::runner::{Outcome, Runner};
 use super::scheduler::Job;
 use crate::provider::estimate_tokens;
-use crate::store::{ConversationRow, FinishedReply};
+use crate::store::{FinishedReply, FinishedRows};
 use crate::time::now_micros;
 
 /// How long a finished reply's write is retried while storage is away: a
@@ -58,7 +58,7 @@ impl Runner {
             now: now_micros(),
             preview: (!out.text.trim().is_empty()).then(|| super::preview(&out.text)),
         };
-        let conversation = self.store_finished(&finished).await;
+        let stored = self.store_finished(&finished).await;
         // Before `complete`: a client that sends again at once must meet its quota.
         self.quotas
             .record_usage(
@@ -82,7 +82,7 @@ impl Runner {
         };
         let complete_frame = frames::complete(&complete);
         log.finish(status, complete, complete_frame.clone());
-        self.announce_end(job, out.started, &complete_frame, conversation).await;
+        self.announce_end(job, out.started, &complete_frame, stored);
     }
 
     /// The reply's metadata, recorded in the metrics on the way: the bot's name
@@ -115,8 +115,9 @@ impl Runner {
 
     /// Stores the finished reply, retrying while storage is away (200 ms, then
     /// growing to 2 s between attempts) for up to [`FINISH_RETRY_FOR`]; the
-    /// conversation as it is now, or `None` when it could not be stored.
-    async fn store_finished(&self, finished: &FinishedReply) -> Option<ConversationRow> {
+    /// reply and its conversation as they now are, or `None` when it could not
+    /// be stored (or the conversation was deleted).
+    async fn store_finished(&self, finished: &FinishedReply) -> Option<FinishedRows> {
         let started = std::time::Instant::now();
         let mut attempt = 0u64;
         loop {
@@ -136,13 +137,7 @@ impl Runner {
 
     /// After `complete`: the assistant's `typing` false, the live events, and
     /// the log handed to the hub's retention.
-    async fn announce_end(
-        &self,
-        job: &Job,
-        started: bool,
-        complete_frame: &str,
-        conversation: Option<ConversationRow>,
-    ) {
+    fn announce_end(&self, job: &Job, started: bool, complete_frame: &str, stored: Option<FinishedRows>) {
         let log = &job.log;
         if started {
             log.push_epilogue(frames::assistant_typing(&log.conversation_id, false));
@@ -157,10 +152,11 @@ impl Runner {
             self.announcer
                 .to_bot_owner(bot, &log.owner_id, complete_frame, "complete");
         }
-        if let Some(conv) = conversation {
-            if let Ok(Some(row)) = self.store.message(&log.reply_id).await {
-                self.announcer.message_stored(&conv, &row, job.origin_conn, visitor_bot);
-            }
+        // The finish read both rows in its transaction: no read here, so
+        // `message_added` follows `complete` at once.
+        if let Some(rows) = stored {
+            self.announcer
+                .message_stored(&rows.conversation, &rows.reply, job.origin_conn, visitor_bot);
         }
         if let Some(c) = &self.cluster {
             c.release(&log.reply_id);

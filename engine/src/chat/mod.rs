@@ -8,6 +8,7 @@ pub mod context;
 pub mod exchange;
 mod finalize;
 pub mod frames;
+pub mod head_start;
 pub(crate) mod observe;
 pub mod quota;
 pub mod replies;

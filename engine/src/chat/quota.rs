@@ -297,26 +297,31 @@ impl Quotas {
     /// Reads today's stored usage of every key and starts metering a reply.
     pub(crate) async fn meter(&self, scope: &Arc<QuotaScope>) -> StoreResult<QuotaMeter> {
         let day = utc_day(now_micros());
-        let mut base = Vec::with_capacity(scope.keys.len());
-        for k in &scope.keys {
-            // The other nodes' usage now (one round trip; the last known when
-            // Redis does not answer).
-            if let Some(c) = &self.cluster {
-                if let Some((live, settled)) = c.quota_usage(k, &day).await {
-                    self.live.set_cluster(&day, k, live, settled);
-                }
-            }
-            // Settled first: a reply settling in between is counted twice (it
-            // stops early), never missed.
-            let (_, settled) = self.live.of(k);
-            let stored = self.store.usage(k, &day).await?.max(0) as u64;
-            base.push((stored, settled));
-        }
+        // The keys at once (a guest's or visitor's two: one wait on storage, not
+        // two, before the ack and again before the first token), each key's
+        // reads in order.
+        let base = futures::future::try_join_all(scope.keys.iter().map(|k| self.base_of(k, &day))).await?;
         Ok(QuotaMeter {
             scope: scope.clone(),
             base,
             charged: 0,
         })
+    }
+
+    /// One key's usage today before a reply: `(stored, settled)` tokens.
+    async fn base_of(&self, k: &str, day: &str) -> StoreResult<(u64, u64)> {
+        // The other nodes' usage now (one round trip; the last known when
+        // Redis does not answer).
+        if let Some(c) = &self.cluster {
+            if let Some((live, settled)) = c.quota_usage(k, day).await {
+                self.live.set_cluster(day, k, live, settled);
+            }
+        }
+        // Settled first: a reply settling in between is counted twice (it
+        // stops early), never missed.
+        let (_, settled) = self.live.of(k);
+        let stored = self.store.usage(k, day).await?.max(0) as u64;
+        Ok((stored, settled))
     }
 
     /// Records a finished reply's tokens under every key, then takes back what it

@@ -1,8 +1,9 @@
 //! Generating one reply: its own task, belonging to no connection.
 //!
-//! The [`Runner`] waits for the reply's turn, announces it, streams the
-//! provider's text into the reply's log (encoded once per token; see
-//! [`super::attempt`]), checkpoints the text to storage at most once a second
+//! The [`Runner`] waits for the reply's turn (a new conversation's first
+//! reply may come with its stream already opening: [`super::head_start`]),
+//! announces it, streams the provider's text into the reply's log (encoded
+//! once per token; see [`super::attempt`]), checkpoints the text to storage at most once a second
 //! (never per token), and finally stores the reply and appends `complete`
 //! ([`super::finalize`]). Only `stop`, an upstream failure or shutdown end it
 //! early; a client going away does not. Every line a reply logs, the
@@ -19,13 +20,14 @@ use tracing::Instrument;
 use super::announce::Announcer;
 use super::attempt::Generation;
 use super::frames;
+use super::head_start::HeadStart;
 use super::observe::GenerationMetrics;
 use super::quota::{QuotaMeter, Quotas};
 use super::scheduler::{Committed, Job, Scheduler};
 use crate::cluster::Cluster;
 use crate::hub::Hub;
 use crate::provider::{CompletionRequest, Provider, Turn, TurnRole};
-use crate::store::Database;
+use crate::store::{BotRow, Database, MessageRow};
 
 /// Transient upstream failures retried before the first token.
 pub(crate) const MAX_RETRIES: u32 = 2;
@@ -125,12 +127,13 @@ impl Runner {
     /// Runs a conversation's replies one after another until its queue is empty.
     async fn conversation_worker(self: Arc<Self>, owner: String, conversation: String) {
         while let Some(job) = self.scheduler.next(&owner, &conversation) {
-            let Some(job) = self.take_turn(job).await else {
+            let Some(mut job) = self.take_turn(job).await else {
                 continue;
             };
+            let head_start = job.head_start.take();
             let span = reply_span(&job);
             async {
-                let outcome = self.generate(&job).await;
+                let outcome = self.generate(&job, head_start).await;
                 self.finalize(&job, outcome).await;
             }
             .instrument(span)
@@ -145,21 +148,26 @@ impl Runner {
         self.finalize(job, Outcome::not_started(reason)).instrument(span).await;
     }
 
-    /// The reply's turn, from waiting for a permit to the model's last delta.
-    async fn generate(&self, job: &Job) -> Outcome {
+    /// The reply's turn, from waiting for a permit (or taking its head start's)
+    /// to the model's last delta.
+    async fn generate(&self, job: &Job, head_start: Option<HeadStart>) -> Outcome {
         let cancel = job.control.cancel.clone();
-        let _permit = tokio::select! {
-            p = self.scheduler.permit() => p,
-            _ = cancel.cancelled() => return Outcome::not_started(job.control.reason()),
+        let (_permit, opening) = match head_start.map(HeadStart::into_parts) {
+            Some((permit, opening)) => (permit, Some(opening)),
+            None => tokio::select! {
+                p = self.scheduler.permit() => (p, None),
+                _ = cancel.cancelled() => return Outcome::not_started(job.control.reason()),
+            },
         };
         if cancel.is_cancelled() {
             return Outcome::not_started(job.control.reason());
         }
         self.set_streaming(job);
-        let request = self.request(job).await;
+        // Two independent reads before the model is asked (the history, the
+        // quota's usage): at once, so the first token waits for one.
+        let (request, meter) = tokio::join!(self.request(job), self.meter(job));
         let mut out = Outcome::not_started(FinishReason::Stop);
         out.started = true;
-        let meter = self.meter(job).await;
         if meter.as_ref().is_some_and(|m| m.spent(self.quotas.live())) {
             // Spent by other replies while this one waited its turn.
             out.finish = FinishReason::Length;
@@ -167,7 +175,7 @@ impl Runner {
             return out;
         }
         let mut g = Generation::new(job, out, meter, self.observe.token_counter());
-        self.run_attempts(&mut g, &request).await;
+        self.run_attempts(&mut g, &request, opening).await;
         g.end().await
     }
 
@@ -202,14 +210,6 @@ impl Runner {
     /// conversation as fits the context budget.
     async fn request(&self, job: &Job) -> CompletionRequest {
         let log = &job.log;
-        let (system_prompt, model, temperature) = match &job.bot {
-            Some(b) => (
-                b.system_prompt.clone(),
-                b.model.clone(),
-                b.temperature.map(|t| t as f32),
-            ),
-            None => (String::new(), self.settings.default_model.clone(), None),
-        };
         let history_read = Instant::now();
         // A fresh conversation holds only the message: it is added below.
         let history = match job.fresh {
@@ -226,14 +226,29 @@ impl Runner {
                 }
             },
         };
-        let mut turns = super::context::build(&system_prompt, &history, self.settings.context_tokens);
+        tracing::debug!(history_us = history_read.elapsed().as_micros() as u64, "context built");
+        self.compose(job.bot.as_ref(), &history, &job.user_content)
+    }
+
+    /// The request for `bot` (`None`: the default model, no prompt) with
+    /// `history` (oldest first) cut to the context budget, and `user_content`
+    /// as the last turn when the history does not hold it.
+    fn compose(&self, bot: Option<&BotRow>, history: &[MessageRow], user_content: &str) -> CompletionRequest {
+        let (system_prompt, model, temperature) = match bot {
+            Some(b) => (
+                b.system_prompt.as_str(),
+                b.model.clone(),
+                b.temperature.map(|t| t as f32),
+            ),
+            None => ("", self.settings.default_model.clone(), None),
+        };
+        let mut turns = super::context::build(system_prompt, history, self.settings.context_tokens);
         if !turns.iter().any(|t| t.role == TurnRole::User) {
             turns.push(Turn {
                 role: TurnRole::User,
-                content: job.user_content.clone(),
+                content: user_content.to_string(),
             });
         }
-        tracing::debug!(history_us = history_read.elapsed().as_micros() as u64, "context built");
         CompletionRequest {
             model,
             temperature,
@@ -242,6 +257,18 @@ impl Runner {
             max_completion_tokens: None,
             stop: Vec::new(),
         }
+    }
+
+    /// Starts opening the model's stream for the first reply of a new
+    /// conversation, before its exchange is stored ([`super::head_start`]):
+    /// the request is the one [`Self::request`] builds for a fresh job with
+    /// this `bot` and `message`. `None` when no permit is free now.
+    pub(crate) fn head_start(&self, bot: Option<&BotRow>, message: &str) -> Option<HeadStart> {
+        let permit = self.scheduler.try_permit()?;
+        let request = self.compose(bot, &[], message);
+        let provider = self.provider.clone();
+        let opening = tokio::spawn(async move { provider.stream(request).await }.in_current_span());
+        Some(HeadStart::new(permit, opening))
     }
 
     /// The reply's quota meter; storage trouble does not stop a reply already

@@ -71,6 +71,9 @@ pub struct Job {
     pub control: Arc<Control>,
     /// The daily quota its tokens count against (`None`: unlimited).
     pub quota: Option<Arc<super::quota::QuotaScope>>,
+    /// The model's stream, opened while the exchange committed (a new
+    /// conversation's first reply; [`super::head_start`]).
+    pub head_start: Option<super::head_start::HeadStart>,
 }
 
 #[derive(Default)]
@@ -121,6 +124,9 @@ impl Drop for Waiting {
 pub struct Reservation {
     key: Option<Key>,
     state: Arc<Mutex<State>>,
+    /// This place opened the conversation's line on this node: nothing was
+    /// running, waiting or held in it.
+    opened: bool,
 }
 
 /// What the caller must do after committing: start a worker for the conversation.
@@ -164,6 +170,12 @@ impl Drop for Reservation {
 }
 
 impl Reservation {
+    /// Whether this place opened the conversation's line on this node (no
+    /// reply of it was running, waiting or being stored here).
+    pub fn opened_line(&self) -> bool {
+        self.opened
+    }
+
     /// Puts the stored job in line. Returns whether a worker must be started.
     pub fn commit(mut self, job: Job) -> Committed {
         let Some(key) = self.key.take() else {
@@ -201,12 +213,14 @@ impl Scheduler {
     pub fn reserve(&self, owner: &str, conversation: &str) -> Result<Reservation, Error> {
         let key = (owner.to_string(), conversation.to_string());
         let mut s = lock(&self.state);
-        match s.queues.get_mut(&key) {
+        // An empty line is pruned at once: one that is there holds something.
+        let opened = match s.queues.get_mut(&key) {
             Some(q) => {
                 if q.waiting.len() + q.reserved >= MAX_QUEUED_PER_CONVERSATION {
                     return Err(queue_full(q.running.as_ref().map(|(id, _)| id.clone())));
                 }
                 q.reserved += 1;
+                false
             }
             None => {
                 let mine = s.per_owner.get(owner).copied().unwrap_or(0);
@@ -224,11 +238,13 @@ impl Scheduler {
                         ..Default::default()
                     },
                 );
+                true
             }
-        }
+        };
         Ok(Reservation {
             key: Some(key),
             state: self.state.clone(),
+            opened,
         })
     }
 
@@ -293,6 +309,20 @@ impl Scheduler {
             _permit: permit,
             active: self.active.clone(),
         }
+    }
+
+    /// A permit now, or `None` when the node is at `BROOK_MAX_ACTIVE_REPLIES`
+    /// (or replies are waiting for one: they go first).
+    pub fn try_permit(&self) -> Option<Permit> {
+        let permit = match &self.permits {
+            None => None,
+            Some(p) => Some(p.clone().try_acquire_owned().ok()?),
+        };
+        self.active.fetch_add(1, Ordering::Relaxed);
+        Some(Permit {
+            _permit: permit,
+            active: self.active.clone(),
+        })
     }
 
     /// Replies generating now, and replies accepted but waiting (behind

@@ -13,6 +13,7 @@ fn job(id: &str) -> Job {
         is_visitor: false,
         control: Control::new_arc(),
         quota: None,
+        head_start: None,
     }
 }
 
@@ -117,4 +118,40 @@ fn admission_cap() {
     let s = Scheduler::new(1);
     let _held: Vec<_> = (0..4).map(|i| s.reserve(&format!("o{i}"), "c").unwrap()).collect();
     assert_eq!(s.reserve("o9", "c").err().unwrap().code, ErrorCode::Unavailable);
+}
+
+#[test]
+fn a_permit_taken_at_once_counts_and_respects_the_cap() {
+    let s = Scheduler::new(1);
+    let first = s.try_permit().expect("one permit is free");
+    assert_eq!(s.replies(), (1, 0));
+    assert!(s.try_permit().is_none(), "the cap is 1");
+    drop(first);
+    assert_eq!(s.replies(), (0, 0));
+    assert!(s.try_permit().is_some(), "free again once dropped");
+    // No cap: always one.
+    let unlimited = Scheduler::new(0);
+    let held: Vec<_> = (0..3).filter_map(|_| unlimited.try_permit()).collect();
+    assert_eq!(held.len(), 3);
+}
+
+#[test]
+fn only_the_first_place_in_an_empty_line_opens_it() {
+    let s = Scheduler::new(0);
+    let first = s.reserve("o", "c").unwrap();
+    assert!(first.opened_line());
+    let second = s.reserve("o", "c").unwrap();
+    assert!(!second.opened_line(), "a send to it is being stored");
+    assert!(
+        s.reserve("o", "other").unwrap().opened_line(),
+        "lines are per conversation"
+    );
+    drop(second);
+    let _ = first.commit(job("r1"));
+    assert!(!s.reserve("o", "c").unwrap().opened_line(), "a reply waits in it");
+    let running = s.next("o", "c").unwrap();
+    assert!(!s.reserve("o", "c").unwrap().opened_line(), "a reply runs in it");
+    drop(running);
+    assert!(s.next("o", "c").is_none());
+    assert!(s.reserve("o", "c").unwrap().opened_line(), "empty again: pruned");
 }

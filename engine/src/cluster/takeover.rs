@@ -85,6 +85,7 @@ pub(super) async fn adopt(c: &Cluster, engine: &Arc<Runner>, row: &MessageRow) -
         control: Control::new_arc(),
         // Not metered against a daily quota: its sender was admitted already.
         quota: None,
+        head_start: None,
     };
     engine.start_job(reservation.commit(job), &row.owner_id, &row.conversation_id);
     tracing::warn!(reply_id = %row.id, "queued reply of another node taken over");

@@ -223,8 +223,10 @@ pub trait ChatStore: Send + Sync {
     async fn begin_regenerate(&self, x: &NewRegenerate) -> StoreResult<RegenerateOutcome>;
     async fn reply_streaming(&self, reply_id: &str) -> StoreResult<()>;
     async fn checkpoint_reply(&self, reply_id: &str, content: &str, seq: i64) -> StoreResult<()>;
-    /// Finalizes a reply and touches its conversation; returns the conversation.
-    async fn finish_reply(&self, f: &FinishedReply) -> StoreResult<Option<ConversationRow>>;
+    /// Finalizes a reply and touches its conversation; returns both as they now
+    /// are, read in the same transaction (`None`: the conversation was deleted
+    /// while the reply ran).
+    async fn finish_reply(&self, f: &FinishedReply) -> StoreResult<Option<FinishedRows>>;
     /// Marks every `queued` or `streaming` reply `interrupted` (start-up of a single node).
     async fn interrupt_live_replies(&self, now: i64) -> StoreResult<u64>;
     /// Marks one reply `interrupted` if it is still `queued` or `streaming`,

@@ -406,6 +406,29 @@ impl FinishedReply {
         }
         stored.to_string()
     }
+
+    /// The reply's row as this finish leaves it: `stored` (its row read in the
+    /// finish's transaction) with the content, status, `metadata` (the merged
+    /// JSON text written), `seq` and `finished_at` (µs) the finish wrote.
+    pub(crate) fn applied_to(&self, stored: MessageRow, metadata: String) -> MessageRow {
+        MessageRow {
+            content: self.content.clone(),
+            status: self.status,
+            metadata,
+            seq: self.seq,
+            finished_at: Some(self.now),
+            ..stored
+        }
+    }
+}
+
+/// What [`super::ChatStore::finish_reply`] stored, read in its transaction: the
+/// reply as it now is (for `message_added`, with no read after the commit) and
+/// its conversation, touched.
+#[derive(Clone, Debug)]
+pub struct FinishedRows {
+    pub reply: MessageRow,
+    pub conversation: ConversationRow,
 }
 
 #[cfg(test)]

@@ -18,6 +18,8 @@ mod edit;
 mod exchange_burst;
 mod faults;
 mod fd_limit;
+mod finish_rows;
+mod head_start;
 mod headers;
 mod holes;
 mod hostile_pages;

@@ -10,8 +10,8 @@ use super::tx::Staged;
 use super::writes::{CHECKPOINT_REPLY, FINISH_REPLY, REPLY_STREAMING};
 use super::{Dialect, SqlStore};
 use crate::store::{
-    ApiKeyRow, BotRow, ChatStore, ConversationRow, ExchangeOutcome, FinishedReply, MessageRow, NewExchange,
-    NewRegenerate, RegenerateOutcome, StoreError, StoreResult, UserRow,
+    ApiKeyRow, BotRow, ChatStore, ConversationRow, ExchangeOutcome, FinishedReply, FinishedRows, MessageRow,
+    NewExchange, NewRegenerate, RegenerateOutcome, StoreError, StoreResult, UserRow,
 };
 
 /// A queued reply to `in_reply_to` (a first version until counted).
@@ -182,7 +182,7 @@ where
         Ok(())
     }
 
-    async fn finish_reply(&self, f: &FinishedReply) -> StoreResult<Option<ConversationRow>> {
+    async fn finish_reply(&self, f: &FinishedReply) -> StoreResult<Option<FinishedRows>> {
         if let Some(group) = &self.group {
             return group.finish_reply(f).await;
         }
@@ -191,11 +191,12 @@ where
             // Its conversation was deleted while it ran.
             return Ok(None);
         };
+        let metadata = f.merged_metadata(current.metadata_value());
         sqlx::query(FINISH_REPLY)
             .bind(&f.reply_id)
             .bind(&f.content)
             .bind(f.status.as_str())
-            .bind(f.merged_metadata(current.metadata_value()))
+            .bind(&metadata)
             .bind(f.seq)
             .bind(f.now)
             .execute(&mut *tx)
@@ -209,7 +210,10 @@ where
         )
         .await?;
         tx.commit().await?;
-        Ok(conv)
+        Ok(conv.map(|conversation| FinishedRows {
+            reply: f.applied_to(current, metadata),
+            conversation,
+        }))
     }
 
     async fn interrupt_live_replies(&self, now: i64) -> StoreResult<u64> {

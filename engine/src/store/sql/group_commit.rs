@@ -38,11 +38,12 @@ use super::chat::{queued_reply, user_message};
 use super::tx::Staged;
 use super::writes::{
     read_advance_sql, read_stamp_sql, CHECKPOINT_REPLY, FINISH_REPLY, INSERT_MESSAGE, MESSAGE_BY_CLIENT_ID,
-    REPLY_STREAMING, TOUCH_CONVERSATION_RETURNING, UPSERT_CONVERSATION,
+    MESSAGE_BY_ID, REPLY_STREAMING, TOUCH_CONVERSATION_RETURNING, UPSERT_CONVERSATION,
 };
 use crate::store::records::{ConversationRecord, MessageRecord};
 use crate::store::{
-    ConversationRow, ExchangeOutcome, FinishedReply, MessageRow, NewExchange, ReadSide, StoreError, StoreResult,
+    ConversationRow, ExchangeOutcome, FinishedReply, FinishedRows, MessageRow, NewExchange, ReadSide, StoreError,
+    StoreResult,
 };
 use protocol::objects::ConversationMode;
 
@@ -67,7 +68,7 @@ enum Write {
 enum Done {
     Exchange(Staged),
     Updated,
-    Finished(Option<ConversationRow>),
+    Finished(Option<FinishedRows>),
 }
 
 impl Done {
@@ -144,7 +145,7 @@ impl GroupCommit {
         self.submit(write).await.map(drop)
     }
 
-    pub(super) async fn finish_reply(&self, f: &FinishedReply) -> StoreResult<Option<ConversationRow>> {
+    pub(super) async fn finish_reply(&self, f: &FinishedReply) -> StoreResult<Option<FinishedRows>> {
         match self.submit(Write::Finish(Box::new(f.clone()))).await? {
             Done::Finished(c) => Ok(c),
             _ => Err(StoreError::Other("group commit answered another write".into())),
@@ -303,26 +304,27 @@ fn exchange(db: &rusqlite::Connection, x: &NewExchange) -> StoreResult<Staged> {
 }
 
 /// The port of `finish_reply` (`chat.rs`).
-fn finish(db: &rusqlite::Connection, f: &FinishedReply) -> StoreResult<Option<ConversationRow>> {
-    let stored = query_row(db, "SELECT metadata FROM messages WHERE id = $1", &[&f.reply_id], |r| {
-        r.get::<_, String>(0).map_err(store_error)
-    })?;
-    let Some(stored) = stored else {
+fn finish(db: &rusqlite::Connection, f: &FinishedReply) -> StoreResult<Option<FinishedRows>> {
+    let Some(stored) = query_row(db, &MESSAGE_BY_ID, &[&f.reply_id], message_row)? else {
         // Its conversation was deleted while it ran.
         return Ok(None);
     };
-    let meta = f.merged_metadata(MessageRow::metadata_of(&stored));
+    let meta = f.merged_metadata(stored.metadata_value());
     execute(
         db,
         FINISH_REPLY,
         &[&f.reply_id, &f.content, &f.status.as_str(), &meta, &f.seq, &f.now],
     )?;
-    query_row(
+    let conversation = query_row(
         db,
         &TOUCH_CONVERSATION_RETURNING,
         &[&f.owner_id, &f.conversation_id, &f.now, &f.preview],
         conversation_row,
-    )
+    )?;
+    Ok(conversation.map(|conversation| FinishedRows {
+        reply: f.applied_to(stored, meta),
+        conversation,
+    }))
 }
 
 fn insert_message(db: &rusqlite::Connection, m: &MessageRow) -> StoreResult<i64> {
@@ -454,11 +456,12 @@ mod tests {
     #[test]
     fn a_failed_write_is_undone_alone() {
         let db = rusqlite::Connection::open_in_memory().unwrap();
-        // The columns a finish touches; the CHECK fails a finish's last statement.
+        // The columns a finish reads and touches; the CHECK fails a finish's last statement.
         db.execute_batch(
             "CREATE TABLE messages (pos INTEGER PRIMARY KEY, id TEXT UNIQUE, owner_id TEXT, \
              conversation_id TEXT, role TEXT, status TEXT, seq INTEGER, content TEXT, metadata TEXT, \
-             finished_at INTEGER, superseded INTEGER DEFAULT 0); \
+             finished_at INTEGER, superseded INTEGER DEFAULT 0, client_id TEXT, reply_id TEXT, \
+             in_reply_to TEXT, created_at INTEGER DEFAULT 0, read_at INTEGER, feedback TEXT); \
              CREATE TABLE conversations (owner_id TEXT, id TEXT, bot_id TEXT, title TEXT, created_at INTEGER, \
              updated_at INTEGER, last_message_preview TEXT CHECK (last_message_preview <> 'boom'), \
              mode TEXT, owner_read_pos INTEGER, operator_read_pos INTEGER); \
@@ -483,7 +486,16 @@ mod tests {
         };
         let writes = [finish("a", "fine"), finish("b", "boom")];
         let done = in_transaction(&db, &writes).unwrap();
-        assert!(matches!(done[0], Ok(Done::Finished(Some(_)))));
+        match &done[0] {
+            Ok(Done::Finished(Some(rows))) => {
+                assert_eq!(
+                    (rows.reply.content.as_str(), rows.reply.finished_at),
+                    ("a done", Some(10))
+                );
+                assert_eq!(rows.conversation.last_message_preview.as_deref(), Some("fine"));
+            }
+            _ => panic!("the first finish is stored"),
+        }
         assert!(done[1].is_err(), "the second finish's touch fails");
         assert!(db.is_autocommit(), "the batch's transaction is over");
         let rows = query_row(

@@ -1,0 +1,167 @@
+//! A head start for the first reply of a new conversation (issue 16: "start
+//! the upstream call in parallel with the commit; tokens only have to follow
+//! the `ack` on the wire").
+//!
+//! A new conversation's context is its system prompt and the message itself,
+//! both known before anything is stored. So while the exchange commits, the
+//! model's stream is already being opened, under a permit taken at once. The
+//! reply's first attempt then takes that stream instead of opening one
+//! ([`super::attempt`]). Nothing reaches a client earlier than before: the
+//! stream is only read once the reply has its turn, which is after the commit,
+//! and its tokens go to the reply's log like any others.
+//!
+//! A head start is only taken when it costs nothing to give up: a permit must
+//! be free now (no waiting), and dropping a [`HeadStart`] aborts the opening
+//! request. It is dropped when the send is refused or fails to store, when the
+//! conversation turns out not to be new (another send created it in between),
+//! and when the reply is stopped or out of quota before its first attempt.
+//! A send repeating a `client_id` that another send on this node is storing
+//! right now (a client's retry racing its first try) waits for that one
+//! ([`SendsInFlight`]) and is then answered as its duplicate, so it never
+//! takes a head start that would be wasted.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::task::JoinHandle;
+
+use super::scheduler::Permit;
+use crate::provider::{DeltaStream, ProviderError};
+
+/// A model stream being opened ahead of its reply's turn, with the permit it
+/// generates under. Dropping it gives the permit back and aborts the request.
+pub struct HeadStart {
+    permit: Permit,
+    opening: Opening,
+}
+
+/// The request of a [`HeadStart`]: dropping it aborts the request, and closes
+/// a stream it opened that nobody took.
+pub(crate) struct Opening {
+    /// When the request went out: the first-token time-out counts from here.
+    pub(crate) started: Instant,
+    handle: JoinHandle<Result<DeltaStream, ProviderError>>,
+}
+
+impl HeadStart {
+    /// `handle` is the task opening the stream, spawned just now.
+    pub(crate) fn new(permit: Permit, handle: JoinHandle<Result<DeltaStream, ProviderError>>) -> HeadStart {
+        HeadStart {
+            permit,
+            opening: Opening {
+                started: Instant::now(),
+                handle,
+            },
+        }
+    }
+
+    /// The permit (held for the whole generation) and the request.
+    pub(crate) fn into_parts(self) -> (Permit, Opening) {
+        (self.permit, self.opening)
+    }
+}
+
+impl Opening {
+    /// The opened stream, or the error opening it (a failed task is a
+    /// retryable failure, as a failed first attempt's would be).
+    pub(crate) async fn stream(mut self) -> Result<DeltaStream, ProviderError> {
+        match (&mut self.handle).await {
+            Ok(opened) => opened,
+            Err(e) => Err(ProviderError::Retryable {
+                message: format!("opening the model's stream failed: {e}"),
+                retry_after: None,
+            }),
+        }
+    }
+}
+
+impl Drop for Opening {
+    fn drop(&mut self) {
+        // A no-op once the task finished; its output, a stream nobody took,
+        // is dropped with the handle.
+        self.handle.abort();
+    }
+}
+
+/// The `(owner, client_id)` of the sends being stored on this node now, each
+/// with a lock that a second send with the same key waits on.
+#[derive(Default)]
+pub struct SendsInFlight {
+    keys: Arc<Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+type Key = (String, String);
+
+/// A send's hold on its `client_id` while it is stored; released when dropped.
+pub(crate) struct InFlight {
+    keys: Arc<Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>>,
+    key: Key,
+    held: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl SendsInFlight {
+    /// Holds `client_id` of `owner` for one send, waiting while another send
+    /// with it is being stored here (a client's retry racing its first try):
+    /// the second then finds the first one's message, and is answered with its
+    /// `ack`, instead of racing it to the database with a head start of its own.
+    pub(crate) async fn claim(&self, owner: &str, client_id: &str) -> InFlight {
+        let key = (owner.to_string(), client_id.to_string());
+        let lock = self
+            .keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        InFlight {
+            keys: self.keys.clone(),
+            key,
+            held: Some(lock.lock_owned().await),
+        }
+    }
+
+    /// How many keys are held or waited for (for tests).
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.keys.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        // The map's reference and this guard's: nobody waits, so the entry goes.
+        if keys.get(&self.key).is_some_and(|l| Arc::strong_count(l) <= 2) {
+            keys.remove(&self.key);
+        }
+        self.held.take();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_second_send_with_a_client_id_waits_for_the_first() {
+        let sends = Arc::new(SendsInFlight::default());
+        let first = sends.claim("o", "c1").await;
+        let _other = sends.claim("o", "c2").await;
+        let _other_owner = sends.claim("p", "c1").await;
+        let s = sends.clone();
+        let second = tokio::spawn(async move { s.claim("o", "c1").await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!second.is_finished(), "waits while the first is stored");
+        drop(first);
+        let second = tokio::time::timeout(Duration::from_secs(5), second)
+            .await
+            .expect("free once the first is stored")
+            .unwrap();
+        assert_eq!(sends.len(), 3);
+        drop(second);
+        assert_eq!(sends.len(), 2, "a key nobody holds is forgotten");
+    }
+}
