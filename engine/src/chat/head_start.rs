@@ -39,7 +39,9 @@ pub struct HeadStart {
 /// The request of a [`HeadStart`]: dropping it aborts the request, and closes
 /// a stream it opened that nobody took.
 pub(crate) struct Opening {
-    /// When the request went out: the first-token time-out counts from here.
+    /// When the request went out: the upstream's latency is measured from
+    /// here (so it includes any wait for the commit before the stream is
+    /// read); the first-token time-out counts from the attempt.
     pub(crate) started: Instant,
     handle: JoinHandle<Result<DeltaStream, ProviderError>>,
 }
@@ -85,19 +87,45 @@ impl Drop for Opening {
 }
 
 /// The `(owner, client_id)` of the sends being stored on this node now, each
-/// with a lock that a second send with the same key waits on.
+/// with a lock that a second send with the same key waits on, and how many
+/// sends hold or wait for it (the entry goes when that is 0).
 #[derive(Default)]
 pub struct SendsInFlight {
-    keys: Arc<Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>>,
+    keys: Arc<Mutex<HashMap<Key, Slot>>>,
 }
 
 type Key = (String, String);
 
+#[derive(Default)]
+struct Slot {
+    lock: Arc<tokio::sync::Mutex<()>>,
+    users: usize,
+}
+
+/// One send's use of a key, counted in its [`Slot`] from before it waits
+/// until it is dropped (also when the send is cancelled while waiting).
+struct Use {
+    keys: Arc<Mutex<HashMap<Key, Slot>>>,
+    key: Key,
+}
+
+impl Drop for Use {
+    fn drop(&mut self) {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = keys.get_mut(&self.key) {
+            slot.users -= 1;
+            if slot.users == 0 {
+                keys.remove(&self.key);
+            }
+        }
+    }
+}
+
 /// A send's hold on its `client_id` while it is stored; released when dropped.
 pub(crate) struct InFlight {
-    keys: Arc<Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>>,
-    key: Key,
-    held: Option<tokio::sync::OwnedMutexGuard<()>>,
+    // Fields drop in order: the lock is released before the use is uncounted.
+    _held: tokio::sync::OwnedMutexGuard<()>,
+    _use: Use,
 }
 
 impl SendsInFlight {
@@ -107,17 +135,19 @@ impl SendsInFlight {
     /// `ack`, instead of racing it to the database with a head start of its own.
     pub(crate) async fn claim(&self, owner: &str, client_id: &str) -> InFlight {
         let key = (owner.to_string(), client_id.to_string());
-        let lock = self
-            .keys
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(key.clone())
-            .or_default()
-            .clone();
-        InFlight {
+        let lock = {
+            let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+            let slot = keys.entry(key.clone()).or_default();
+            slot.users += 1;
+            slot.lock.clone()
+        };
+        let counted = Use {
             keys: self.keys.clone(),
             key,
-            held: Some(lock.lock_owned().await),
+        };
+        InFlight {
+            _held: lock.lock_owned().await,
+            _use: counted,
         }
     }
 
@@ -125,17 +155,6 @@ impl SendsInFlight {
     #[cfg(test)]
     fn len(&self) -> usize {
         self.keys.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        // The map's reference and this guard's: nobody waits, so the entry goes.
-        if keys.get(&self.key).is_some_and(|l| Arc::strong_count(l) <= 2) {
-            keys.remove(&self.key);
-        }
-        self.held.take();
     }
 }
 
@@ -163,5 +182,18 @@ mod tests {
         assert_eq!(sends.len(), 3);
         drop(second);
         assert_eq!(sends.len(), 2, "a key nobody holds is forgotten");
+    }
+
+    #[tokio::test]
+    async fn a_send_cancelled_while_it_waits_leaves_nothing_behind() {
+        let sends = Arc::new(SendsInFlight::default());
+        let first = sends.claim("o", "c1").await;
+        let s = sends.clone();
+        let waiting = tokio::spawn(async move { s.claim("o", "c1").await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waiting.abort();
+        let _ = waiting.await;
+        drop(first);
+        assert_eq!(sends.len(), 0, "the key is forgotten once its last user is gone");
     }
 }

@@ -209,11 +209,16 @@ where
             f.preview.as_deref(),
         )
         .await?;
+        // Read again after the update (its row lock held): on PostgreSQL a
+        // regenerate may have committed since the first read, and the row
+        // must be what a read after the commit returns. SQLite's group commit
+        // has no such gap and builds it from the first read.
+        let reply = match Self::message_in(&mut tx, &f.reply_id).await? {
+            Some(r) => r,
+            None => f.applied_to(current, metadata),
+        };
         tx.commit().await?;
-        Ok(conv.map(|conversation| FinishedRows {
-            reply: f.applied_to(current, metadata),
-            conversation,
-        }))
+        Ok(conv.map(|conversation| FinishedRows { reply, conversation }))
     }
 
     async fn interrupt_live_replies(&self, now: i64) -> StoreResult<u64> {
