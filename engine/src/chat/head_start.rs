@@ -27,12 +27,14 @@ use std::time::Instant;
 use tokio::task::JoinHandle;
 
 use super::scheduler::Permit;
-use crate::provider::{DeltaStream, ProviderError};
+use crate::provider::{CompletionRequest, DeltaStream, ProviderError};
 
 /// A model stream being opened ahead of its reply's turn, with the permit it
-/// generates under. Dropping it gives the permit back and aborts the request.
+/// generates under and the request it sent (the reply's retries send it
+/// again). Dropping it gives the permit back and aborts the request.
 pub struct HeadStart {
     permit: Permit,
+    request: CompletionRequest,
     opening: Opening,
 }
 
@@ -47,10 +49,15 @@ pub(crate) struct Opening {
 }
 
 impl HeadStart {
-    /// `handle` is the task opening the stream, spawned just now.
-    pub(crate) fn new(permit: Permit, handle: JoinHandle<Result<DeltaStream, ProviderError>>) -> HeadStart {
+    /// `handle` is the task opening the stream for `request`, spawned just now.
+    pub(crate) fn new(
+        permit: Permit,
+        request: CompletionRequest,
+        handle: JoinHandle<Result<DeltaStream, ProviderError>>,
+    ) -> HeadStart {
         HeadStart {
             permit,
+            request,
             opening: Opening {
                 started: Instant::now(),
                 handle,
@@ -58,9 +65,9 @@ impl HeadStart {
         }
     }
 
-    /// The permit (held for the whole generation) and the request.
-    pub(crate) fn into_parts(self) -> (Permit, Opening) {
-        (self.permit, self.opening)
+    /// The permit (held for the whole generation), the request sent, and its opening.
+    pub(crate) fn into_parts(self) -> (Permit, CompletionRequest, Opening) {
+        (self.permit, self.request, self.opening)
     }
 }
 

@@ -152,8 +152,8 @@ impl Runner {
     /// to the model's last delta.
     async fn generate(&self, job: &Job, head_start: Option<HeadStart>) -> Outcome {
         let cancel = job.control.cancel.clone();
-        let (_permit, opening) = match head_start.map(HeadStart::into_parts) {
-            Some((permit, opening)) => (permit, Some(opening)),
+        let (_permit, ahead) = match head_start.map(HeadStart::into_parts) {
+            Some((permit, request, opening)) => (permit, Some((request, opening))),
             None => tokio::select! {
                 p = self.scheduler.permit() => (p, None),
                 _ = cancel.cancelled() => return Outcome::not_started(job.control.reason()),
@@ -163,9 +163,16 @@ impl Runner {
             return Outcome::not_started(job.control.reason());
         }
         self.set_streaming(job);
-        // Two independent reads before the model is asked (the history, the
-        // quota's usage): at once, so the first token waits for one.
-        let (request, meter) = tokio::join!(self.request(job), self.meter(job));
+        let (request, meter, opening) = match ahead {
+            // The request the head start sent: a fresh job's, built before the commit.
+            Some((request, opening)) => (request, self.meter(job).await, Some(opening)),
+            None => {
+                // Two independent reads before the model is asked (the history,
+                // the quota's usage): at once, so the first token waits for one.
+                let (request, meter) = tokio::join!(self.request(job), self.meter(job));
+                (request, meter, None)
+            }
+        };
         let mut out = Outcome::not_started(FinishReason::Stop);
         out.started = true;
         if meter.as_ref().is_some_and(|m| m.spent(self.quotas.live())) {
@@ -261,14 +268,14 @@ impl Runner {
 
     /// Starts opening the model's stream for the first reply of a new
     /// conversation, before its exchange is stored ([`super::head_start`]):
-    /// the request is the one [`Self::request`] builds for a fresh job with
-    /// this `bot` and `message`. `None` when no permit is free now.
+    /// `bot`'s prompt and `message`, all a new conversation holds; the reply
+    /// uses this request, its retries included. `None` when no permit is free now.
     pub(crate) fn head_start(&self, bot: Option<&BotRow>, message: &str) -> Option<HeadStart> {
         let permit = self.scheduler.try_permit()?;
         let request = self.compose(bot, &[], message);
-        let provider = self.provider.clone();
-        let opening = tokio::spawn(async move { provider.stream(request).await }.in_current_span());
-        Some(HeadStart::new(permit, opening))
+        let (provider, sent) = (self.provider.clone(), request.clone());
+        let opening = tokio::spawn(async move { provider.stream(sent).await }.in_current_span());
+        Some(HeadStart::new(permit, request, opening))
     }
 
     /// The reply's quota meter; storage trouble does not stop a reply already
