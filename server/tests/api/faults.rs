@@ -100,12 +100,9 @@ async fn every_upstream_failure_has_a_defined_outcome(b: Backend) {
     assert_own_sentence(&v);
 
     // Refused: nothing listens at the provider's address.
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    let (closed, _held) = closed_port();
     let Some(refused) = spawn_app(AppOptions::new(b).config(move |c| {
-        c.openai_base_url = format!("http://{closed}/v1");
+        c.openai_base_url = format!("http://127.0.0.1:{closed}/v1");
     }))
     .await
     else {

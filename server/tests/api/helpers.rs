@@ -68,3 +68,15 @@ pub fn assert_error(got: &(u16, Value), status: u16, code: &str) {
 pub async fn expect_error(r: reqwest::Response, status: u16, code: &str) {
     assert_error(&body(r).await, status, code);
 }
+
+/// A loopback port where nothing listens, kept so while the socket lives: it is
+/// bound but never listening, so a connection to it is refused, and no other
+/// test's server can take the port in the meantime (a listener bound and
+/// dropped to find a free port leaves it free for anyone, and under a parallel
+/// test run another server's upstream once answered there).
+pub fn closed_port() -> (u16, tokio::net::TcpSocket) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.bind("127.0.0.1:0".parse().unwrap()).expect("bound");
+    let port = socket.local_addr().expect("its address").port();
+    (port, socket)
+}

@@ -55,10 +55,7 @@ async fn killing_a_node_mid_stream_interrupts_its_reply_within_15_s() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_redis_a_node_serves_its_own_connections_degraded() {
     let Some(d) = Deployment::new().await else { return };
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let (closed, _held) = crate::helpers::closed_port();
     let url = format!("redis://127.0.0.1:{closed}");
     let n = d.node_with(&d.prefix, &[("REDIS_URL", url.as_str())]).await;
     let (token, _) = n.register().await;
